@@ -1,0 +1,239 @@
+//! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
+//! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
+//! saying what is wrong with the input and what to do.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, InputProblem, Result};
+
+/// Inputs larger than this are refused before they are read.
+pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
+/// Texts with fewer words than this are too short to summarize.
+pub const MIN_WORDS: usize = 25;
+
+/// What kind of input the article came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Text,
+    Markdown,
+}
+
+/// An article ready to summarize.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub kind: Kind,
+    pub title: Option<String>,
+    /// The clean text: paragraphs separated by one blank line, whitespace collapsed.
+    pub text: String,
+}
+
+impl Article {
+    pub fn word_count(&self) -> usize {
+        self.text.split_whitespace().count()
+    }
+
+    /// The paragraphs of the text, in order.
+    pub fn paragraphs(&self) -> impl Iterator<Item = &str> {
+        self.text.split("\n\n").filter(|p| !p.trim().is_empty())
+    }
+}
+
+/// Reads an article from a file, refusing oversized files before reading them.
+pub fn from_path(path: &Path) -> Result<Article> {
+    let name = path.display().to_string();
+    let problem = |reason| Error::Input {
+        name: name.clone(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(problem(InputProblem::NotFound)),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(problem(InputProblem::TooLarge {
+            size: meta.len(),
+            limit: MAX_INPUT_BYTES,
+        }));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&name, &bytes, path.extension().and_then(|e| e.to_str()))
+}
+
+/// Reads an article from a stream (standard input), with the same size limit.
+pub fn from_reader(name: &str, reader: impl Read) -> Result<Article> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(name, e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::Input {
+            name: name.to_string(),
+            reason: InputProblem::TooLarge {
+                size: bytes.len() as u64,
+                limit: MAX_INPUT_BYTES,
+            },
+        });
+    }
+    from_bytes(name, &bytes, None)
+}
+
+/// Builds an article from raw bytes; `extension` is the file name's extension, if any.
+pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<Article> {
+    let problem = |reason| Error::Input {
+        name: name.to_string(),
+        reason,
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(problem(InputProblem::Empty));
+    }
+    let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
+    let markdown = extension.is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown"))
+        || raw.trim_start().starts_with("# ");
+    let kind = if markdown { Kind::Markdown } else { Kind::Text };
+    let text = normalize(&raw);
+    let (title, body) = split_title(&text, markdown);
+    let words = body.split_whitespace().count();
+    if words < MIN_WORDS {
+        return Err(problem(InputProblem::TooShort {
+            words,
+            min: MIN_WORDS,
+        }));
+    }
+    Ok(Article {
+        kind,
+        title,
+        text: body,
+    })
+}
+
+/// Decodes text in UTF-8 or UTF-16 (with a BOM), falling back to Windows-1252; `None` for
+/// content that is not text at all.
+fn decode_text(bytes: &[u8]) -> Option<String> {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
+        return Some(text.into_owned()).filter(|t| !looks_binary(t));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+    };
+    (!looks_binary(&text)).then_some(text)
+}
+
+/// Text with NUL bytes or many control characters is taken to be binary.
+fn looks_binary(text: &str) -> bool {
+    let sample: Vec<char> = text.chars().take(8192).collect();
+    let control = sample
+        .iter()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+        .count();
+    sample.contains(&'\0') || control * 100 > sample.len().max(1)
+}
+
+/// Normalizes line endings and whitespace: one space between words, one blank line between
+/// paragraphs, no trailing spaces; characters are otherwise kept exactly.
+pub fn normalize(raw: &str) -> String {
+    let unix = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for line in unix.lines() {
+        let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if collapsed.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(current.join("\n"));
+                current.clear();
+            }
+        } else {
+            current.push(collapsed);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current.join("\n"));
+    }
+    paragraphs.join("\n\n")
+}
+
+/// Takes a title off the top: a Markdown `# ` heading, or a short first line without a
+/// sentence end that stands alone as a paragraph.
+fn split_title(text: &str, markdown: bool) -> (Option<String>, String) {
+    let (first, rest) = match text.split_once("\n\n") {
+        Some((f, r)) => (f, r),
+        None => match text.split_once('\n') {
+            Some((f, r)) => (f, r),
+            None => return (None, text.to_string()),
+        },
+    };
+    if first.contains('\n') {
+        return (None, text.to_string());
+    }
+    if markdown {
+        if let Some(h) = first.strip_prefix("# ") {
+            return (Some(h.trim().to_string()), rest.to_string());
+        }
+    }
+    let words = first.split_whitespace().count();
+    let ends_sentence = first.ends_with(['.', '!', '?', ':', ';', ',']);
+    if words <= 16 && !ends_sentence && !rest.trim().is_empty() {
+        return (Some(first.trim_start_matches("# ").to_string()), rest.to_string());
+    }
+    (None, text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "The city council voted on Tuesday to expand the bus network, adding twelve routes \
+and extending evening service until midnight. Officials said the plan would cost four million dollars.";
+
+    #[test]
+    fn plain_text_with_a_title_line() {
+        let a = from_bytes("a.txt", format!("City expands buses\r\n\r\n{BODY}\r\n").as_bytes(), Some("txt")).unwrap();
+        assert_eq!(a.title.as_deref(), Some("City expands buses"));
+        assert_eq!(a.text, BODY);
+        assert_eq!(a.kind, Kind::Text);
+    }
+
+    #[test]
+    fn markdown_heading_is_the_title() {
+        let a = from_bytes("a.md", format!("# Buses\n\n{BODY}").as_bytes(), Some("md")).unwrap();
+        assert_eq!(a.title.as_deref(), Some("Buses"));
+        assert_eq!(a.kind, Kind::Markdown);
+    }
+
+    #[test]
+    fn whitespace_is_collapsed_and_paragraphs_kept() {
+        assert_eq!(normalize("a  b\t c  \n\n\n\nd\r\ne"), "a b c\n\nd\ne");
+    }
+
+    #[test]
+    fn windows_1252_and_utf16_decode() {
+        let mut bytes = b"Caf\xe9 ".to_vec();
+        bytes.extend_from_slice(BODY.as_bytes());
+        let a = from_bytes("a.txt", &bytes, None).unwrap();
+        assert!(a.text.starts_with("Café "));
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in format!("Zoë. {BODY}").encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        assert!(from_bytes("b.txt", &utf16, None).unwrap().text.starts_with("Zoë."));
+    }
+
+    #[test]
+    fn bad_inputs_get_specific_errors() {
+        let err = |b: &[u8]| match from_bytes("x", b, None).unwrap_err() {
+            Error::Input { reason, .. } => reason,
+            other => panic!("unexpected {other}"),
+        };
+        assert_eq!(err(b""), InputProblem::Empty);
+        assert_eq!(err(b"  \n "), InputProblem::Empty);
+        assert_eq!(err(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0"), InputProblem::Binary);
+        assert_eq!(err(b"Too short to say much."), InputProblem::TooShort { words: 5, min: MIN_WORDS });
+    }
+}

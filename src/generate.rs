@@ -1,0 +1,392 @@
+//! The decoding loop: prefill the prompt, pick each next token (greedy or sampled, with a
+//! repetition guard), turn tokens into text without ever splitting a UTF-8 character, and stop
+//! for exactly one `StopReason`, decided in one place.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+
+use crate::error::{Error, Result};
+use crate::model::Generator;
+use crate::tokenizer::TextTokenizer;
+
+/// A shared flag that asks a running job to stop before its next token.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model ended its turn (an end-of-turn or end-of-text token).
+    EndOfTurn,
+    /// The text reached one of the stop strings.
+    StopString,
+    /// The token limit was reached.
+    MaxTokens,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// How to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub max_tokens: usize,
+    pub sampling: Sampling,
+    pub seed: u64,
+    /// Divides positive logits (multiplies negative ones) of tokens seen in the last
+    /// `repeat_last_n` generated tokens; 1.0 is off.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    /// Forbids any token that would repeat an n-gram of this many tokens already generated;
+    /// 0 is off. This is what breaks the sentence loops small models fall into.
+    pub no_repeat_ngram: usize,
+    pub stop_strings: Vec<String>,
+    /// Prompt tokens run per forward pass during prefill.
+    pub prefill_chunk: usize,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            max_tokens: 512,
+            sampling: Sampling::ArgMax,
+            seed: 299_792_458,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            no_repeat_ngram: 10,
+            stop_strings: Vec::new(),
+            prefill_chunk: 512,
+        }
+    }
+}
+
+/// The outcome of one generation.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub text: String,
+    pub tokens: Vec<u32>,
+    pub stop: StopReason,
+    pub prompt_tokens: usize,
+    pub prefill_time: Duration,
+    pub decode_time: Duration,
+}
+
+/// Turns a growing token sequence into text deltas. It decodes a window that starts one
+/// emitted chunk back, so tokenizers that strip a leading space still join words correctly,
+/// and it holds text back while it ends in an incomplete UTF-8 character.
+#[derive(Debug, Default)]
+pub struct TokenOutputStream {
+    tokens: Vec<u32>,
+    prev_index: usize,
+    current_index: usize,
+}
+
+impl TokenOutputStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a token; returns the text it completes, if any.
+    pub fn next_token(&mut self, tokenizer: &TextTokenizer, token: u32) -> Result<Option<String>> {
+        let prev_text = if self.tokens.is_empty() {
+            String::new()
+        } else {
+            tokenizer.decode(&self.tokens[self.prev_index..self.current_index])?
+        };
+        self.tokens.push(token);
+        let text = tokenizer.decode(&self.tokens[self.prev_index..])?;
+        if text.len() > prev_text.len() && !text.ends_with('\u{FFFD}') && text.starts_with(&prev_text) {
+            let delta = text[prev_text.len()..].to_string();
+            self.prev_index = self.current_index;
+            self.current_index = self.tokens.len();
+            Ok(Some(delta))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Whatever text is still held back, so the tail is never dropped.
+    pub fn flush(&mut self, tokenizer: &TextTokenizer) -> Result<Option<String>> {
+        let prev_text = if self.tokens.is_empty() {
+            String::new()
+        } else {
+            tokenizer.decode(&self.tokens[self.prev_index..self.current_index])?
+        };
+        let text = tokenizer.decode(&self.tokens[self.prev_index..])?;
+        self.prev_index = self.current_index;
+        self.current_index = self.tokens.len();
+        if text.len() > prev_text.len() && text.starts_with(&prev_text) {
+            Ok(Some(text[prev_text.len()..].to_string()))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Runs the prompt through the model and generates until a stop condition, calling `on_text`
+/// with each new piece of text as soon as it is final.
+pub fn generate(
+    generator: &mut Generator,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    cancel: &CancelToken,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Generation> {
+    if prompt.is_empty() {
+        return Err(Error::Tokenizer("the prompt is empty".into()));
+    }
+    let context = generator.props.context_length;
+    if prompt.len() >= context {
+        return Err(Error::Tokenizer(format!(
+            "the prompt has {} tokens, more than the model's context of {context}",
+            prompt.len()
+        )));
+    }
+    let max_tokens = opts.max_tokens.min(context - prompt.len());
+
+    let prefill_start = Instant::now();
+    let mut logits = Vec::new();
+    let chunk = opts.prefill_chunk.max(1);
+    for (i, part) in prompt.chunks(chunk).enumerate() {
+        if cancel.is_cancelled() {
+            return Ok(finished(String::new(), Vec::new(), StopReason::Cancelled, prompt.len(), prefill_start.elapsed(), Duration::ZERO));
+        }
+        logits = generator.forward(part, i * chunk)?;
+    }
+    let prefill_time = prefill_start.elapsed();
+
+    let decode_start = Instant::now();
+    let mut sampler = LogitsProcessor::from_sampling(opts.seed, opts.sampling.clone());
+    let mut stream = TokenOutputStream::new();
+    let mut out = StopStringFilter::new(&opts.stop_strings);
+    let mut generated: Vec<u32> = Vec::new();
+    let mut text = String::new();
+    let stop = loop {
+        if cancel.is_cancelled() {
+            break StopReason::Cancelled;
+        }
+        if generated.len() >= max_tokens {
+            break StopReason::MaxTokens;
+        }
+        apply_repeat_penalty(&mut logits, &generated, opts.repeat_penalty, opts.repeat_last_n);
+        ban_repeated_ngrams(&mut logits, &generated, opts.no_repeat_ngram);
+        let token = pick(&mut sampler, &opts.sampling, &logits)?;
+        if generator.tokenizer.is_stop(token) {
+            break StopReason::EndOfTurn;
+        }
+        generated.push(token);
+        if let Some(delta) = stream.next_token(&generator.tokenizer, token)? {
+            if let Some(hit) = out.push(&delta, &mut text, on_text) {
+                debug_assert!(hit);
+                break StopReason::StopString;
+            }
+        }
+        if cancel.is_cancelled() {
+            break StopReason::Cancelled;
+        }
+        logits = generator.forward(&[token], prompt.len() + generated.len() - 1)?;
+    };
+    if stop != StopReason::StopString {
+        if let Some(delta) = stream.flush(&generator.tokenizer)? {
+            out.push(&delta, &mut text, on_text);
+        }
+        out.finish(&mut text, on_text);
+    }
+    Ok(finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed()))
+}
+
+fn finished(
+    text: String,
+    tokens: Vec<u32>,
+    stop: StopReason,
+    prompt_tokens: usize,
+    prefill_time: Duration,
+    decode_time: Duration,
+) -> Generation {
+    Generation {
+        text,
+        tokens,
+        stop,
+        prompt_tokens,
+        prefill_time,
+        decode_time,
+    }
+}
+
+fn pick(sampler: &mut LogitsProcessor, sampling: &Sampling, logits: &[f32]) -> Result<u32> {
+    if *sampling == Sampling::ArgMax {
+        let mut best = 0usize;
+        for (i, &v) in logits.iter().enumerate() {
+            if v > logits[best] {
+                best = i;
+            }
+        }
+        return Ok(best as u32);
+    }
+    let t = Tensor::new(logits, &Device::Cpu)?;
+    Ok(sampler.sample(&t)?)
+}
+
+/// Penalizes tokens seen recently.
+pub fn apply_repeat_penalty(logits: &mut [f32], generated: &[u32], penalty: f32, last_n: usize) {
+    if penalty == 1.0 || generated.is_empty() {
+        return;
+    }
+    let start = generated.len().saturating_sub(last_n);
+    let mut seen: Vec<u32> = generated[start..].to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    for id in seen {
+        if let Some(l) = logits.get_mut(id as usize) {
+            *l = if *l >= 0.0 { *l / penalty } else { *l * penalty };
+        }
+    }
+}
+
+/// Forbids every token that would complete an `n`-gram already present in `generated`.
+pub fn ban_repeated_ngrams(logits: &mut [f32], generated: &[u32], n: usize) {
+    if n < 2 || generated.len() < n {
+        return;
+    }
+    let prefix = &generated[generated.len() - (n - 1)..];
+    for window in generated.windows(n) {
+        if &window[..n - 1] == prefix {
+            if let Some(l) = logits.get_mut(window[n - 1] as usize) {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
+}
+
+/// Passes text through until a stop string appears, holding back any tail that could still
+/// turn into one.
+struct StopStringFilter<'a> {
+    stops: &'a [String],
+    pending: String,
+}
+
+impl<'a> StopStringFilter<'a> {
+    fn new(stops: &'a [String]) -> Self {
+        StopStringFilter {
+            stops,
+            pending: String::new(),
+        }
+    }
+
+    /// Adds text; returns `Some(true)` when a stop string was reached (its text is dropped).
+    fn push(&mut self, delta: &str, text: &mut String, on_text: &mut dyn FnMut(&str)) -> Option<bool> {
+        self.pending.push_str(delta);
+        if let Some(at) = self
+            .stops
+            .iter()
+            .filter_map(|s| self.pending.find(s.as_str()))
+            .min()
+        {
+            self.pending.truncate(at);
+            let rest = std::mem::take(&mut self.pending);
+            emit(&rest, text, on_text);
+            return Some(true);
+        }
+        let hold = self
+            .stops
+            .iter()
+            .map(|s| longest_prefix_suffix(&self.pending, s))
+            .max()
+            .unwrap_or(0);
+        let ready = self.pending.len() - hold;
+        if ready > 0 {
+            let now: String = self.pending.drain(..ready).collect();
+            emit(&now, text, on_text);
+        }
+        None
+    }
+
+    fn finish(&mut self, text: &mut String, on_text: &mut dyn FnMut(&str)) {
+        let rest = std::mem::take(&mut self.pending);
+        emit(&rest, text, on_text);
+    }
+}
+
+fn emit(piece: &str, text: &mut String, on_text: &mut dyn FnMut(&str)) {
+    if !piece.is_empty() {
+        text.push_str(piece);
+        on_text(piece);
+    }
+}
+
+/// Length of the longest suffix of `text` that is a proper prefix of `stop`, on char boundaries.
+fn longest_prefix_suffix(text: &str, stop: &str) -> usize {
+    let max = stop.len().saturating_sub(1).min(text.len());
+    (1..=max)
+        .rev()
+        .find(|&k| text.is_char_boundary(text.len() - k) && stop.is_char_boundary(k) && text.ends_with(&stop[..k]))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ngram_ban_forbids_the_token_that_would_repeat() {
+        let mut logits = vec![0.0f32; 10];
+        ban_repeated_ngrams(&mut logits, &[1, 2, 3, 4, 1, 2], 3);
+        assert_eq!(logits[3], f32::NEG_INFINITY);
+        assert_eq!(logits.iter().filter(|l| l.is_infinite()).count(), 1);
+    }
+
+    #[test]
+    fn repeat_penalty_shrinks_seen_tokens() {
+        let mut logits = vec![2.0f32, -2.0, 2.0];
+        apply_repeat_penalty(&mut logits, &[0, 1], 2.0, 64);
+        assert_eq!(logits, vec![1.0, -4.0, 2.0]);
+    }
+
+    #[test]
+    fn stop_string_is_cut_and_held_back_text_is_released() {
+        let stops = vec!["</end>".to_string()];
+        let mut f = StopStringFilter::new(&stops);
+        let mut text = String::new();
+        let mut seen = Vec::new();
+        let mut on = |s: &str| seen.push(s.to_string());
+        assert_eq!(f.push("hello </e", &mut text, &mut on), None);
+        assert_eq!(text, "hello ");
+        assert_eq!(f.push("nd> more", &mut text, &mut on), Some(true));
+        assert_eq!(text, "hello ");
+
+        let mut f = StopStringFilter::new(&stops);
+        let mut text = String::new();
+        let mut on = |_: &str| {};
+        f.push("a </e", &mut text, &mut on);
+        f.push("x", &mut text, &mut on);
+        f.finish(&mut text, &mut on);
+        assert_eq!(text, "a </ex");
+    }
+
+    #[test]
+    fn cancel_token_is_shared_between_clones() {
+        let a = CancelToken::new();
+        let b = a.clone();
+        assert!(!b.is_cancelled());
+        a.cancel();
+        assert!(b.is_cancelled());
+    }
+}

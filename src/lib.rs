@@ -1,0 +1,17 @@
+//! Precis, the engine: turns an article into a short summary and key points with a local
+//! transformer model on the CPU. The `precis` binary and the desktop shell are thin layers on
+//! top of this library; it never prints, and reports progress only through callbacks.
+
+pub mod article;
+pub mod catalog;
+pub mod error;
+pub mod fetch;
+pub mod generate;
+pub mod gguf;
+pub mod model;
+pub mod summarize;
+pub mod template;
+pub mod tiny;
+pub mod tokenizer;
+
+pub use error::{Error, Result};
