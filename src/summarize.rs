@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::article::Article;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::generate::{generate, CancelToken, GenerateOptions, StopReason};
 use crate::model::Generator;
 use crate::template::Message;
 
 /// The article is cut to this many tokens before it goes into the prompt.
 pub const DEFAULT_ARTICLE_TOKENS: usize = 3000;
+/// Fewer article tokens than this would not make a useful summary.
+const MIN_ARTICLE_TOKENS: usize = 64;
 
 const SYSTEM_PROMPT: &str = "You are Precis, a careful assistant that summarizes articles. \
 You use only facts stated in the article and never add names, places, numbers or events it does not mention.";
@@ -114,6 +116,22 @@ pub fn fit_article<'a>(generator: &Generator, text: &'a str, max_tokens: usize) 
     Ok((&text[..boundary], true))
 }
 
+/// How many article tokens fit: the requested budget, but never more than the model's
+/// context leaves after the instructions and the answer.
+fn article_budget(generator: &Generator, title: Option<&str>, opts: &SummarizeOptions) -> Result<usize> {
+    let frame = generator.template.render(&messages(title, ""))?;
+    let overhead = generator.tokenizer.encode(&frame, true, true)?.len();
+    let context = generator.props.context_length;
+    let room = context.saturating_sub(overhead + opts.generate.max_tokens + 8);
+    if room < MIN_ARTICLE_TOKENS {
+        return Err(Error::ContextTooSmall {
+            context,
+            needed: overhead + opts.generate.max_tokens + MIN_ARTICLE_TOKENS,
+        });
+    }
+    Ok(opts.article_tokens.min(room))
+}
+
 /// Summarizes an article, calling `on_text` with the model's answer as it is written.
 pub fn summarize(
     generator: &mut Generator,
@@ -124,7 +142,8 @@ pub fn summarize(
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Summary> {
     let start = Instant::now();
-    let (text, truncated) = fit_article(generator, &article.text, opts.article_tokens)?;
+    let budget = article_budget(generator, article.title.as_deref(), opts)?;
+    let (text, truncated) = fit_article(generator, &article.text, budget)?;
     let prompt = generator
         .template
         .render(&messages(article.title.as_deref(), text))?;

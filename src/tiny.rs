@@ -38,7 +38,7 @@ impl TinySpec {
             heads: 4,
             kv_heads: 2,
             feed_forward: 128,
-            context: 512,
+            context: 2048,
             dtype: GgmlDType::Q8_0,
             with_template: true,
             seed: 7,

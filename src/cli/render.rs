@@ -168,7 +168,7 @@ mod tests {
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         assert_eq!(
             render(Style::Markdown, &refs),
-            "# Buses\n\n## Summary\n\nThe city adds bus routes.\n\n\n## Key points\n\n- Twelve new routes.\n- Service until midnight.\n"
+            "# Buses\n\n## Summary\n\nThe city adds bus routes.\n\n## Key points\n\n- Twelve new routes.\n- Service until midnight.\n"
         );
     }
 

