@@ -14,6 +14,8 @@ use crate::template::Message;
 
 /// The article is cut to this many tokens before it goes into the prompt.
 pub const DEFAULT_ARTICLE_TOKENS: usize = 3000;
+/// At most this many key points are kept, as the prompt asks.
+pub const MAX_BULLETS: usize = 7;
 /// Fewer article tokens than this would not make a useful summary.
 const MIN_ARTICLE_TOKENS: usize = 64;
 
@@ -149,7 +151,8 @@ pub fn summarize(
         .render(&messages(article.title.as_deref(), text))?;
     let ids = generator.tokenizer.encode(&prompt, true, true)?;
     let run = generate(generator, &ids, &opts.generate, cancel, on_text)?;
-    let answer = parse_answer(&run.text);
+    let mut answer = parse_answer(&run.text);
+    answer.bullets.truncate(MAX_BULLETS);
     Ok(Summary {
         title: article.title.clone(),
         summary: answer.summary,
