@@ -4,6 +4,7 @@
 
 pub mod article;
 pub mod catalog;
+pub mod engine;
 pub mod error;
 pub mod fetch;
 pub mod generate;

@@ -1,0 +1,205 @@
+//! The model's own thread and the cheap handle that talks to it. Each job goes in with its own
+//! event channel and cancellation token; the worker keeps the loaded model between jobs, so only
+//! a change of model pays the load again. Nothing here blocks the caller.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+
+use crate::article::Article;
+use crate::error::{Error, Result};
+use crate::generate::CancelToken;
+use crate::model::Generator;
+use crate::summarize::{self, parse_answer, Bullet, SummarizeOptions, Summary};
+
+/// What a running job is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    LoadingModel,
+    Reading,
+    Writing,
+}
+
+/// One event of a job, in order: stages and partial answers, then exactly one `Done`,
+/// `Cancelled` or `Failed`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "camelCase")]
+pub enum Event {
+    /// The job moved to a new stage.
+    Stage { stage: Stage },
+    /// New text from the model, and the answer as parsed so far.
+    Partial {
+        delta: String,
+        summary: String,
+        bullets: Vec<Bullet>,
+    },
+    /// The finished summary.
+    Done { summary: Summary },
+    /// The job was cancelled; what the model had written is in `summary`.
+    Cancelled { summary: Option<Summary> },
+    /// The job failed.
+    Failed { code: String, message: String },
+}
+
+/// A summary job.
+#[derive(Debug, Clone)]
+pub struct SummarizeJob {
+    /// Display name of the model (catalog name or file stem).
+    pub model_name: String,
+    pub model_path: PathBuf,
+    pub article: Article,
+    pub options: SummarizeOptions,
+}
+
+enum Request {
+    Summarize {
+        job: Box<SummarizeJob>,
+        events: Sender<Event>,
+        cancel: CancelToken,
+    },
+}
+
+/// A cheap, cloneable handle to the model thread.
+#[derive(Clone)]
+pub struct Engine {
+    requests: Sender<Request>,
+}
+
+/// The caller's side of one job.
+pub struct JobHandle {
+    pub events: Receiver<Event>,
+    pub cancel: CancelToken,
+}
+
+impl JobHandle {
+    /// Waits for the job's last event, calling `on_event` for every event on the way.
+    pub fn wait(self, mut on_event: impl FnMut(&Event)) -> Option<Event> {
+        let mut last = None;
+        for event in self.events.iter() {
+            on_event(&event);
+            last = Some(event);
+        }
+        last
+    }
+}
+
+impl Engine {
+    /// Starts the model thread. It ends when every handle is dropped.
+    pub fn start() -> (Engine, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let worker = std::thread::Builder::new()
+            .name("precis-model".into())
+            .spawn(move || Worker::default().run(rx))
+            .expect("spawning the model thread");
+        (Engine { requests: tx }, worker)
+    }
+
+    /// Queues a summary job; events arrive on the returned handle.
+    pub fn summarize(&self, job: SummarizeJob) -> JobHandle {
+        let (events, rx) = mpsc::channel();
+        let cancel = CancelToken::new();
+        let request = Request::Summarize {
+            job: Box::new(job),
+            events: events.clone(),
+            cancel: cancel.clone(),
+        };
+        if self.requests.send(request).is_err() {
+            let _ = events.send(Event::Failed {
+                code: "internal".into(),
+                message: "the model thread has stopped; restart Precis".into(),
+            });
+        }
+        JobHandle { events: rx, cancel }
+    }
+}
+
+#[derive(Default)]
+struct Worker {
+    loaded: Option<(PathBuf, Generator)>,
+}
+
+impl Worker {
+    fn run(mut self, requests: Receiver<Request>) {
+        for request in requests {
+            match request {
+                Request::Summarize { job, events, cancel } => {
+                    // A job cancelled while it waited in the queue never starts.
+                    if cancel.is_cancelled() {
+                        let _ = events.send(Event::Cancelled { summary: None });
+                        continue;
+                    }
+                    let send = |e: Event| {
+                        let _ = events.send(e);
+                    };
+                    // A panic in the model code must not take the thread (and the app) down.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.summarize(&job, &cancel, &send)
+                    }));
+                    let last = match outcome {
+                        Ok(Ok(summary)) if summary.stop_reason == crate::generate::StopReason::Cancelled => {
+                            Event::Cancelled { summary: Some(summary) }
+                        }
+                        Ok(Ok(summary)) => Event::Done { summary },
+                        Ok(Err(Error::Cancelled)) => Event::Cancelled { summary: None },
+                        Ok(Err(e)) => Event::Failed {
+                            code: e.code().into(),
+                            message: e.to_string(),
+                        },
+                        Err(_) => {
+                            // The model's state is unknown after a panic: load it afresh next time.
+                            self.loaded = None;
+                            Event::Failed {
+                                code: "internal".into(),
+                                message: "the model stopped unexpectedly; try again".into(),
+                            }
+                        }
+                    };
+                    send(last);
+                }
+            }
+        }
+    }
+
+    fn generator(&mut self, path: &PathBuf) -> Result<&mut Generator> {
+        if self.loaded.as_ref().is_none_or(|(p, _)| p != path) {
+            self.loaded = None;
+            let g = Generator::load(path)?;
+            self.loaded = Some((path.clone(), g));
+        }
+        Ok(&mut self.loaded.as_mut().expect("just loaded").1)
+    }
+
+    fn summarize(&mut self, job: &SummarizeJob, cancel: &CancelToken, send: &dyn Fn(Event)) -> Result<Summary> {
+        let fresh = self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path);
+        if fresh {
+            send(Event::Stage { stage: Stage::LoadingModel });
+        }
+        let generator = self.generator(&job.model_path)?;
+        if !fresh {
+            // The load happened for an earlier job; this one did not wait for it.
+            generator.load_time = std::time::Duration::ZERO;
+        }
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        send(Event::Stage { stage: Stage::Reading });
+        let mut text = String::new();
+        let mut writing = false;
+        summarize::summarize(generator, &job.model_name, &job.article, &job.options, cancel, &mut |delta| {
+            if !writing {
+                writing = true;
+                send(Event::Stage { stage: Stage::Writing });
+            }
+            text.push_str(delta);
+            let answer = parse_answer(&text);
+            send(Event::Partial {
+                delta: delta.to_string(),
+                summary: answer.summary,
+                bullets: answer.bullets,
+            });
+        })
+    }
+}

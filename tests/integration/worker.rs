@@ -1,0 +1,131 @@
+//! The model thread behind `Engine`: event order, cancellation before the next token, jobs
+//! that queue behind each other, and failures reported as events rather than panics.
+
+use std::path::Path;
+
+use precis::article;
+use precis::engine::{Engine, Event, Stage, SummarizeJob};
+use precis::generate::{GenerateOptions, StopReason};
+use precis::gguf::Architecture;
+use precis::summarize::SummarizeOptions;
+
+use crate::common::*;
+
+fn job(model: &Path, max_tokens: usize) -> SummarizeJob {
+    SummarizeJob {
+        model_name: "tiny".into(),
+        model_path: model.to_path_buf(),
+        article: article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap(),
+        options: SummarizeOptions {
+            generate: GenerateOptions {
+                max_tokens,
+                ..GenerateOptions::default()
+            },
+            ..SummarizeOptions::default()
+        },
+    }
+}
+
+#[test]
+fn events_arrive_in_order_and_the_model_stays_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    let (engine, _worker) = Engine::start();
+
+    let mut events = Vec::new();
+    let last = engine.summarize(job(&model, 6)).wait(|e| events.push(e.clone())).unwrap();
+    let stages: Vec<Stage> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stage { stage } => Some(*stage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stages, [Stage::LoadingModel, Stage::Reading, Stage::Writing]);
+    let deltas: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Partial { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Event::Done { summary } = last else { panic!("{last:?}") };
+    assert_eq!(summary.timings.generated_tokens, 6);
+    assert!(!deltas.is_empty());
+    assert!(summary.timings.load_ms > 0 || summary.timings.total_ms > 0);
+
+    // The second job reuses the loaded model: no loading stage, no load time.
+    let mut events = Vec::new();
+    let last = engine.summarize(job(&model, 4)).wait(|e| events.push(e.clone())).unwrap();
+    assert!(!events.iter().any(|e| matches!(e, Event::Stage { stage: Stage::LoadingModel })));
+    let Event::Done { summary } = last else { panic!("{last:?}") };
+    assert_eq!(summary.timings.load_ms, 0);
+}
+
+#[test]
+fn cancel_takes_effect_before_the_next_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Llama);
+    let (engine, _worker) = Engine::start();
+    let handle = engine.summarize(job(&model, 400));
+    let cancel = handle.cancel.clone();
+    let mut partials = 0;
+    let last = handle
+        .wait(|e| {
+            if let Event::Partial { .. } = e {
+                partials += 1;
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    let Event::Cancelled { summary: Some(summary) } = last else { panic!("{last:?}") };
+    assert_eq!(summary.stop_reason, StopReason::Cancelled);
+    assert_eq!(partials, 1, "no text arrives after the cancel");
+    assert!(summary.timings.generated_tokens < 400);
+}
+
+#[test]
+fn a_second_job_queues_and_keeps_its_own_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    let (engine, _worker) = Engine::start();
+    let first = engine.summarize(job(&model, 400));
+    let second = engine.summarize(job(&model, 3));
+    // Replacing the running job: cancel the first, then read the second.
+    first.cancel.cancel();
+    let last_first = first.wait(|_| {}).unwrap();
+    assert!(matches!(last_first, Event::Cancelled { .. }), "{last_first:?}");
+    let mut tokens = 0;
+    let last = second
+        .wait(|e| {
+            if let Event::Partial { .. } = e {
+                tokens += 1;
+            }
+        })
+        .unwrap();
+    let Event::Done { summary } = last else { panic!("{last:?}") };
+    assert_eq!(summary.timings.generated_tokens, 3);
+    assert!(tokens <= 3);
+}
+
+#[test]
+fn a_bad_model_is_a_failed_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "junk.gguf", b"GGUF but not really");
+    let (engine, _worker) = Engine::start();
+    let last = engine.summarize(job(&junk, 4)).wait(|_| {}).unwrap();
+    let Event::Failed { code, message } = last else { panic!("{last:?}") };
+    assert_eq!(code, "model_invalid");
+    assert!(message.contains("junk.gguf"), "{message}");
+    // The thread is still there for the next job.
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    assert!(matches!(engine.summarize(job(&model, 2)).wait(|_| {}), Some(Event::Done { .. })));
+}
+
+#[test]
+fn events_serialize_as_tagged_camel_case() {
+    let e = Event::Stage { stage: Stage::LoadingModel };
+    assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"stage","data":{"stage":"loadingModel"}}"#);
+    let e = Event::Failed { code: "input".into(), message: "x: empty".into() };
+    assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"failed","data":{"code":"input","message":"x: empty"}}"#);
+}
