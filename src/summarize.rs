@@ -14,8 +14,6 @@ use crate::template::Message;
 
 /// The article is cut to this many tokens before it goes into the prompt.
 pub const DEFAULT_ARTICLE_TOKENS: usize = 3000;
-/// At most this many key points are kept, as the prompt asks.
-pub const MAX_BULLETS: usize = 7;
 /// Fewer article tokens than this would not make a useful summary.
 const MIN_ARTICLE_TOKENS: usize = 64;
 
@@ -62,6 +60,8 @@ pub struct Summary {
 /// Options of one summary run.
 #[derive(Debug, Clone)]
 pub struct SummarizeOptions {
+    pub kind: SummaryType,
+    pub length: Length,
     pub generate: GenerateOptions,
     /// Article tokens allowed into the prompt.
     pub article_tokens: usize,
@@ -70,6 +70,8 @@ pub struct SummarizeOptions {
 impl Default for SummarizeOptions {
     fn default() -> Self {
         SummarizeOptions {
+            kind: SummaryType::KeyPoints,
+            length: Length::Medium,
             generate: GenerateOptions {
                 max_tokens: 400,
                 ..GenerateOptions::default()
@@ -79,20 +81,115 @@ impl Default for SummarizeOptions {
     }
 }
 
-/// The chat messages that ask for a summary of `article` (whose text may have been cut).
-pub fn messages(title: Option<&str>, text: &str) -> Vec<Message> {
+/// What kind of summary to write, as in Chrome's Summarizer API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SummaryType {
+    /// A short summary and a list of key points.
+    #[default]
+    KeyPoints,
+    /// A summary only: one sentence, one short paragraph or one paragraph.
+    Tldr,
+    /// One headline.
+    Headline,
+}
+
+/// How long the summary should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Length {
+    Short,
+    #[default]
+    Medium,
+    Long,
+}
+
+impl Length {
+    /// Most key points for this length.
+    pub fn max_bullets(self) -> usize {
+        match self {
+            Length::Short => 3,
+            Length::Medium => 5,
+            Length::Long => 7,
+        }
+    }
+
+    /// Most words in a headline of this length.
+    pub fn headline_words(self) -> usize {
+        match self {
+            Length::Short => 12,
+            Length::Medium => 17,
+            Length::Long => 22,
+        }
+    }
+
+    fn tldr(self) -> &'static str {
+        match self {
+            Length::Short => "one sentence",
+            Length::Medium => "one short paragraph of two or three sentences",
+            Length::Long => "one paragraph of four to six sentences",
+        }
+    }
+}
+
+impl std::str::FromStr for SummaryType {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "key-points" => Ok(SummaryType::KeyPoints),
+            "tldr" => Ok(SummaryType::Tldr),
+            "headline" => Ok(SummaryType::Headline),
+            _ => Err(format!("`{s}` is not a summary type; use key-points, tldr or headline")),
+        }
+    }
+}
+
+impl std::str::FromStr for Length {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "short" => Ok(Length::Short),
+            "medium" => Ok(Length::Medium),
+            "long" => Ok(Length::Long),
+            _ => Err(format!("`{s}` is not a length; use short, medium or long")),
+        }
+    }
+}
+
+fn count_word(n: usize) -> &'static str {
+    ["zero", "one", "two", "three", "four", "five", "six", "seven"].get(n).copied().unwrap_or("several")
+}
+
+/// The chat messages that ask for a summary of an article (whose text may have been cut).
+pub fn messages(title: Option<&str>, text: &str, kind: SummaryType, length: Length) -> Vec<Message> {
     let mut user = String::new();
     if let Some(title) = title {
         user.push_str(&format!("Title: {title}\n\n"));
     }
     user.push_str("Article:\n\"\"\"\n");
     user.push_str(text.trim());
-    user.push_str(
-        "\n\"\"\"\n\nSummarize the article above. First write a summary of two or three sentences. \
-Then write three to seven key points, each a short sentence with one fact from the article, \
+    user.push_str("\n\"\"\"\n\n");
+    let task = match kind {
+        SummaryType::KeyPoints => format!(
+            "Summarize the article above. First write a summary of two or three sentences. \
+Then write at most {n} key points, each a short sentence with one fact from the article, \
 each on its own line starting with \"- \". Use exactly this format:\n\n\
 Summary: <the summary>\n\nKey points:\n- <first key point>\n- <second key point>\n- <third key point>",
-    );
+            n = count_word(length.max_bullets())
+        ),
+        SummaryType::Tldr => format!(
+            "Summarize the article above in {}. Use exactly this format:\n\nSummary: <the summary>",
+            length.tldr()
+        ),
+        SummaryType::Headline => format!(
+            "Write one headline for the article above, at most {} words, stating its main fact. \
+Use exactly this format:\n\nSummary: <the headline>",
+            length.headline_words()
+        ),
+    };
+    user.push_str(&task);
     vec![Message::system(SYSTEM_PROMPT), Message::user(user)]
 }
 
@@ -121,7 +218,7 @@ pub fn fit_article<'a>(generator: &Generator, text: &'a str, max_tokens: usize) 
 /// How many article tokens fit: the requested budget, but never more than the model's
 /// context leaves after the instructions and the answer.
 fn article_budget(generator: &Generator, title: Option<&str>, opts: &SummarizeOptions) -> Result<usize> {
-    let frame = generator.template.render(&messages(title, ""))?;
+    let frame = generator.template.render(&messages(title, "", opts.kind, opts.length))?;
     let overhead = generator.tokenizer.encode(&frame, true, true)?.len();
     let context = generator.props.context_length;
     let room = context.saturating_sub(overhead + opts.generate.max_tokens + 8);
@@ -148,11 +245,22 @@ pub fn summarize(
     let (text, truncated) = fit_article(generator, &article.text, budget)?;
     let prompt = generator
         .template
-        .render(&messages(article.title.as_deref(), text))?;
+        .render(&messages(article.title.as_deref(), text, opts.kind, opts.length))?;
     let ids = generator.tokenizer.encode(&prompt, true, true)?;
     let run = generate(generator, &ids, &opts.generate, cancel, on_text)?;
     let mut answer = parse_answer(&run.text);
-    answer.bullets.truncate(MAX_BULLETS);
+    match opts.kind {
+        SummaryType::KeyPoints => answer.bullets.truncate(opts.length.max_bullets()),
+        SummaryType::Tldr | SummaryType::Headline => {
+            // Anything the model listed beyond the asked-for text is not part of the answer.
+            if answer.summary.is_empty() {
+                if let Some(first) = answer.bullets.first() {
+                    answer.summary = first.text.clone();
+                }
+            }
+            answer.bullets.clear();
+        }
+    }
     Ok(Summary {
         title: article.title.clone(),
         summary: answer.summary,

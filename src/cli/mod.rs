@@ -13,7 +13,7 @@ use precis::catalog::{self, Catalog};
 use precis::fetch::{self, FetchProgress};
 use precis::generate::CancelToken;
 use precis::model::Generator;
-use precis::summarize::{self, SummarizeOptions};
+use precis::summarize::{self, Length, SummarizeOptions, SummaryType};
 use precis::{article, Result};
 
 use render::{Style, StreamRenderer};
@@ -55,6 +55,15 @@ struct SummarizeArgs {
     /// Output format; markdown and text stream as the model writes
     #[arg(long, short, value_enum, default_value_t = Format::Markdown)]
     format: Format,
+
+    /// What to write: key-points (a summary and key points), tldr (a summary only) or headline
+    #[arg(long = "type", value_name = "TYPE", default_value = "key-points")]
+    kind: SummaryType,
+
+    /// short, medium or long: key points at most 3/5/7; tl;dr one sentence, a short paragraph
+    /// or a paragraph; headline at most 12/17/22 words
+    #[arg(long, default_value = "medium")]
+    length: Length,
 
     /// Most tokens the model may write
     #[arg(long, default_value_t = 400)]
@@ -121,6 +130,8 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
     tracing::info!(model = %resolved.name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
 
     let opts = SummarizeOptions {
+        kind: args.kind,
+        length: args.length,
         generate: precis::generate::GenerateOptions {
             max_tokens: args.max_tokens,
             ..Default::default()
