@@ -1,0 +1,17 @@
+// Entry point: build the window, load settings and models, and listen for drops and keys.
+
+import { createApp } from './app.ts';
+import { installInput } from './input.ts';
+import { Store, initialState } from './store.ts';
+import { mountLayout } from './views/layout.ts';
+
+async function main() {
+  const store = new Store(initialState);
+  const app = createApp(store);
+  const root = document.getElementById('app');
+  if (!root) throw new Error('index.html has no #app element');
+  mountLayout(root, store, app);
+  await Promise.all([installInput(store, app), app.start()]);
+}
+
+void main();

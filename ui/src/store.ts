@@ -1,0 +1,182 @@
+// The window's state, in one plain object, and the list of things a person can do to it.
+//
+// `store.set` merges a patch and re-renders every view synchronously; views compare what they
+// drew last time so focus and scroll positions survive re-renders.
+
+import type {
+  AppError,
+  ArticleView,
+  Bullet,
+  CopyFormat,
+  Length,
+  ModelsView,
+  Progress,
+  Settings,
+  Stage,
+  Summary,
+  SummaryType,
+} from './api.ts';
+
+export interface JobState {
+  id: number;
+  stage: Stage | null;
+  progress: Progress | null;
+}
+
+export interface FetchState {
+  name: string;
+  /** What is happening, in words ("Downloading part 1 of 2", "Verifying"). */
+  phase: string;
+  done: number;
+  total: number;
+}
+
+/** How the last summary job ended, if one ran for the current article. */
+export type Outcome = 'none' | 'running' | 'done' | 'stopped' | 'failed';
+
+export interface State {
+  ready: boolean;
+  settings: Settings;
+  models: ModelsView | null;
+  article: ArticleView | null;
+  /** Files dropped together with the open one, waiting to be opened. */
+  next: string[];
+  /** A file or text is being read. */
+  opening: boolean;
+  job: JobState | null;
+  outcome: Outcome;
+  extractive: Bullet[];
+  tldr: string;
+  bullets: Bullet[];
+  /** The finished summary, as the engine returned it. */
+  summary: Summary | null;
+  /** The bullet whose sources are highlighted in the article, by index into the shown list. */
+  selected: number | null;
+  /** Bumped when the person asks to be taken to the selected bullet's sources. */
+  reveal: number;
+  error: AppError | null;
+  status: string;
+  dragging: boolean;
+  fetch: FetchState | null;
+  fetchError: AppError | null;
+  /** A .gguf file dropped on the window, waiting for the person to confirm adding it. */
+  pendingModel: string | null;
+}
+
+export const initialState: State = {
+  ready: false,
+  settings: { type: 'key-points', length: 'medium', model: null },
+  models: null,
+  article: null,
+  next: [],
+  opening: false,
+  job: null,
+  outcome: 'none',
+  extractive: [],
+  tldr: '',
+  bullets: [],
+  summary: null,
+  selected: null,
+  reveal: 0,
+  error: null,
+  status: '',
+  dragging: false,
+  fetch: null,
+  fetchError: null,
+  pendingModel: null,
+};
+
+export interface Actions {
+  chooseFile(): void;
+  openPath(path: string): void;
+  openText(text: string): void;
+  openNext(index: number): void;
+  droppedPaths(paths: string[]): void;
+  summarize(): void;
+  cancel(): void;
+  setType(type: SummaryType): void;
+  setLength(length: Length): void;
+  setModel(name: string): void;
+  chooseModelFile(): void;
+  confirmModel(add: boolean): void;
+  fetchModel(): void;
+  /** Highlights a bullet's sources; `reveal` scrolls the page to them if needed. */
+  selectBullet(index: number, reveal: boolean): void;
+  copyAll(format: Exclude<CopyFormat, 'html'>): void;
+  copyBullet(index: number): void;
+  exportMarkdown(): void;
+  dismissError(): void;
+  setDragging(dragging: boolean): void;
+}
+
+type Listener = (state: State) => void;
+
+export class Store {
+  private state: State;
+  private listeners: Listener[] = [];
+  private rendering = false;
+  private dirty = false;
+
+  constructor(state: State) {
+    this.state = state;
+  }
+
+  get(): State {
+    return this.state;
+  }
+
+  set(patch: Partial<State>): void {
+    this.state = { ...this.state, ...patch };
+    // A view may cause a change while rendering (focus moves, for one): render again after.
+    if (this.rendering) {
+      this.dirty = true;
+      return;
+    }
+    this.rendering = true;
+    try {
+      do {
+        this.dirty = false;
+        for (const listener of this.listeners) listener(this.state);
+      } while (this.dirty);
+    } finally {
+      this.rendering = false;
+    }
+  }
+
+  subscribe(listener: Listener): void {
+    this.listeners.push(listener);
+    listener(this.state);
+  }
+}
+
+// ---- Derived values ----
+
+/** The generator the settings point at (or the catalog default), if the list is loaded. */
+export function selectedModel(state: State) {
+  const models = state.models;
+  if (!models) return null;
+  const name = state.settings.model ?? models.defaultModel;
+  return models.models.find((m) => m.name === name && m.role === 'generator') ?? null;
+}
+
+export function selectedModelName(state: State): string | null {
+  return state.settings.model ?? state.models?.defaultModel ?? null;
+}
+
+/** The model is known and on disk, so a summary can run. */
+export function modelReady(state: State): boolean {
+  return selectedModel(state)?.present === true;
+}
+
+/** The bullets on screen: generated ones once there are any, else the extractive ones. */
+export function shownBullets(state: State): { bullets: Bullet[]; extractive: boolean } {
+  if (state.bullets.length > 0 || state.extractive.length === 0) {
+    return { bullets: state.bullets, extractive: false };
+  }
+  return { bullets: state.extractive, extractive: true };
+}
+
+/** A bullet the engine could not match to the article. */
+export function unverified(bullet: Bullet): boolean {
+  return typeof bullet.support === 'number' && bullet.support < 0.5;
+}

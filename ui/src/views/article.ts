@@ -1,0 +1,153 @@
+// The article pane: title, where it comes from, its length, the clean text in paragraphs, and
+// the "next" files waiting to be opened. Highlights the selected bullet's source spans.
+//
+// Article text is untrusted: it only ever reaches the page as text nodes.
+
+import type { ArticleView, Span } from '../api.ts';
+import { h, replace, setText, show } from '../dom.ts';
+import { type Actions, type State, shownBullets } from '../store.ts';
+import {
+  type Paragraph,
+  type ParagraphRange,
+  baseName,
+  formatReadingTime,
+  formatWords,
+  layoutParagraphs,
+  spanToRanges,
+} from '../text.ts';
+
+function metaLine(article: ArticleView): string {
+  return [article.site, article.byline, article.published].filter((x) => x && x.trim()).join(' · ');
+}
+
+/** Builds a paragraph's content with the given ranges wrapped in <mark>. */
+function markedParagraph(text: string, ranges: ParagraphRange[]): (Node | string)[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from);
+  const out: (Node | string)[] = [];
+  let at = 0;
+  for (const r of sorted) {
+    const from = Math.max(r.from, at);
+    if (r.to <= from) continue;
+    if (from > at) out.push(text.slice(at, from));
+    out.push(h('mark', { class: 'source' }, text.slice(from, r.to)));
+    at = r.to;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+export function createArticlePane(actions: Actions) {
+  const nextList = h('ul', { class: 'next-list' });
+  const next = h(
+    'nav',
+    { class: 'next', 'aria-label': 'Next articles', hidden: true },
+    h('span', { class: 'next-label' }, 'Next:'),
+    nextList,
+  );
+  const title = h('h2', { id: 'article-title', class: 'article-title' });
+  const meta = h('p', { class: 'article-meta', id: 'article-meta' });
+  const stats = h('p', { class: 'article-stats', id: 'article-stats' });
+  const body = h('div', { class: 'article-text', id: 'article-text' });
+  const root = h(
+    'section',
+    { class: 'pane article-pane', 'aria-labelledby': 'article-title', tabindex: 0 },
+    next,
+    h('header', { class: 'article-header' }, title, meta, stats),
+    body,
+  );
+
+  let article: ArticleView | null = null;
+  let paragraphs: Paragraph[] = [];
+  let nodes: HTMLParagraphElement[] = [];
+  let marked = new Set<number>();
+  let lastSpansKey = '';
+  let lastNext: string[] | null = null;
+  let lastSelected: number | null = null;
+  let lastReveal = 0;
+
+  function renderArticle(a: ArticleView) {
+    article = a;
+    paragraphs = layoutParagraphs(a.text);
+    nodes = paragraphs.map((p) => h('p', {}, p.text));
+    replace(body, ...nodes);
+    marked = new Set();
+    lastSpansKey = '';
+    setText(title, a.title?.trim() || baseName(a.source));
+    const m = metaLine(a);
+    setText(meta, m);
+    show(meta, m !== '');
+    setText(stats, `${formatWords(a.wordCount)} · ${formatReadingTime(a.readingMinutes)}`);
+    root.scrollTop = 0;
+  }
+
+  function highlight(spans: Span[]) {
+    for (const n of marked) replace(nodes[n], paragraphs[n].text);
+    marked = new Set();
+    const byParagraph = new Map<number, ParagraphRange[]>();
+    for (const span of spans) {
+      for (const range of spanToRanges(paragraphs, span.start, span.end)) {
+        const list = byParagraph.get(range.paragraph) ?? [];
+        list.push(range);
+        byParagraph.set(range.paragraph, list);
+      }
+    }
+    for (const [n, ranges] of byParagraph) {
+      replace(nodes[n], ...markedParagraph(paragraphs[n].text, ranges));
+      marked.add(n);
+    }
+  }
+
+  /** Brings the first highlight into view: the whole page if asked, else only this pane. */
+  function scrollToMark(reveal: boolean) {
+    const mark = body.querySelector('mark');
+    if (!mark) return;
+    const behavior: ScrollBehavior = reducedMotion() ? 'auto' : 'smooth';
+    if (reveal) {
+      mark.scrollIntoView({ block: 'center', behavior });
+      return;
+    }
+    if (root.scrollHeight <= root.clientHeight) return;
+    const pane = root.getBoundingClientRect();
+    const box = mark.getBoundingClientRect();
+    if (box.top >= pane.top && box.bottom <= pane.bottom) return;
+    root.scrollBy({ top: box.top - pane.top - pane.height / 2 + box.height / 2, behavior });
+  }
+
+  function render(state: State) {
+    if (!state.article) {
+      article = null;
+      return;
+    }
+    if (state.article !== article) renderArticle(state.article);
+
+    if (state.next !== lastNext) {
+      lastNext = state.next;
+      replace(
+        nextList,
+        ...state.next.map((path, i) => {
+          const button = h('button', { type: 'button', class: 'quiet', title: path }, baseName(path));
+          button.addEventListener('click', () => actions.openNext(i));
+          return h('li', {}, button);
+        }),
+      );
+      show(next, state.next.length > 0);
+    }
+
+    const { bullets } = shownBullets(state);
+    const spans = state.selected !== null ? (bullets[state.selected]?.sources ?? []) : [];
+    const key = JSON.stringify(spans);
+    if (key !== lastSpansKey) {
+      lastSpansKey = key;
+      highlight(spans);
+    }
+    const selectedChanged = state.selected !== lastSelected;
+    const revealAsked = state.reveal !== lastReveal;
+    lastSelected = state.selected;
+    lastReveal = state.reveal;
+    if (selectedChanged || revealAsked) scrollToMark(revealAsked);
+  }
+
+  return { root, render };
+}

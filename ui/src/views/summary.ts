@@ -1,0 +1,160 @@
+// The summary panel: what the job is doing, the tl;dr, the bullets (each one a button that
+// shows its source in the article, with its own copy button), and copy / export.
+//
+// Model output is untrusted: it only ever reaches the page as text nodes (see dom.ts).
+
+import type { Bullet, JobEvent } from '../api.ts';
+import { h, replace, setText, show } from '../dom.ts';
+import { type Actions, type JobState, type State, modelReady, shownBullets, unverified } from '../store.ts';
+import { formatCount, formatSeconds } from '../text.ts';
+
+type Stage = Extract<JobEvent, { event: 'stage' }>['data']['stage'];
+
+const STAGES: Record<Stage, string> = {
+  loadingModel: 'Loading the model',
+  reading: 'Reading the article',
+  ranking: 'Ranking sentences',
+  writing: 'Writing the summary',
+};
+
+export function progressText(job: JobState): string {
+  if (!job.stage) return 'Starting…';
+  const base = `${STAGES[job.stage]}…`;
+  const p = job.progress;
+  return p && p.total > 0 ? `${base} (${formatCount(p.done)} of ${formatCount(p.total)})` : base;
+}
+
+function idleText(state: State): string {
+  if (state.opening) return 'Opening the article…';
+  if (!modelReady(state)) return 'A model is needed before Precis can summarize.';
+  return 'Press Summarize to write a summary.';
+}
+
+function notes(state: State): string[] {
+  const out: string[] = [];
+  const s = state.summary;
+  if (state.outcome === 'stopped') out.push('Stopped before the end; what is shown may be incomplete.');
+  if (state.outcome === 'failed') out.push('No summary this time.');
+  if (s && state.outcome === 'done') {
+    out.push(`Written by ${s.model} in ${formatSeconds(s.timings.total_ms)}.`);
+    if (s.truncated) out.push('The article is long, so only its beginning was summarized.');
+    if (s.stop_reason === 'max_tokens') out.push('The model ran out of room; the last point may be cut short.');
+  }
+  return out;
+}
+
+export function createSummaryPane(actions: Actions) {
+  const progress = h('p', { class: 'progress-line', id: 'progress-line' });
+  const idle = h('p', { class: 'idle' });
+  const tldrBox = h('div', { class: 'tldr-box', hidden: true });
+  const tldr = h('p', { class: 'tldr', id: 'tldr' });
+  tldrBox.append(h('h3', { class: 'small-heading' }, 'In short'), tldr);
+  const listHeading = h('h3', { class: 'small-heading', id: 'bullets-heading' });
+  const list = h('ul', { class: 'bullets', id: 'bullets', 'aria-labelledby': 'bullets-heading' });
+  const listBox = h('div', { class: 'bullets-box', hidden: true }, listHeading, list);
+  const meta = h('div', { class: 'meta', id: 'summary-meta' });
+  const copyMd = h('button', { type: 'button', id: 'copy-markdown', 'aria-keyshortcuts': 'Control+Shift+C' }, 'Copy as Markdown');
+  const copyPlain = h('button', { type: 'button', id: 'copy-plain' }, 'Copy as text');
+  const exportBtn = h('button', { type: 'button', id: 'export' }, 'Export…');
+  const actionsRow = h('div', { class: 'summary-actions', hidden: true }, copyMd, copyPlain, exportBtn);
+
+  const root = h(
+    'section',
+    { class: 'pane summary-pane', 'aria-labelledby': 'summary-heading' },
+    h('h2', { id: 'summary-heading', class: 'pane-heading' }, 'Summary'),
+    progress,
+    idle,
+    tldrBox,
+    listBox,
+    meta,
+    actionsRow,
+  );
+
+  copyMd.addEventListener('click', () => actions.copyAll('markdown'));
+  copyPlain.addEventListener('click', () => actions.copyAll('plain'));
+  exportBtn.addEventListener('click', () => actions.exportMarkdown());
+
+  let lastBullets: Bullet[] | null = null;
+  let lastRunning: boolean | null = null;
+
+  function bulletItem(bullet: Bullet, index: number, running: boolean): HTMLLIElement {
+    const flagged = unverified(bullet);
+    const flagId = `bullet-flag-${index}`;
+    const text = h(
+      'button',
+      {
+        type: 'button',
+        class: 'bullet-text',
+        'data-index': index,
+        'aria-pressed': 'false',
+        'aria-describedby': flagged ? flagId : null,
+      },
+      bullet.text,
+    );
+    text.addEventListener('click', () => actions.selectBullet(index, true));
+    text.addEventListener('focus', () => actions.selectBullet(index, false));
+    const item = h('li', { class: flagged ? 'bullet unverified' : 'bullet' }, text);
+    if (flagged) {
+      item.append(h('span', { class: 'flag', id: flagId }, 'Not found in the article — check before using'));
+    }
+    if (!running) {
+      const copy = h('button', { type: 'button', class: 'copy-one quiet', 'aria-label': `Copy point ${index + 1}` }, 'Copy');
+      copy.addEventListener('click', () => actions.copyBullet(index));
+      item.append(copy);
+    }
+    return item;
+  }
+
+  function renderList(bullets: Bullet[], running: boolean) {
+    // Rebuild only when the bullets change, and give focus back to the same place.
+    const active = document.activeElement;
+    let focusIndex = -1;
+    let focusCopy = false;
+    if (active instanceof HTMLElement && list.contains(active)) {
+      const li = active.closest('li');
+      focusIndex = li ? Array.prototype.indexOf.call(list.children, li) : -1;
+      focusCopy = active.classList.contains('copy-one');
+    }
+    replace(list, ...bullets.map((b, i) => bulletItem(b, i, running)));
+    if (focusIndex >= 0) {
+      const li = list.children[Math.min(focusIndex, list.children.length - 1)];
+      const target = li?.querySelector<HTMLElement>(focusCopy ? '.copy-one' : '.bullet-text') ?? li?.querySelector<HTMLElement>('.bullet-text');
+      target?.focus({ preventScroll: true });
+    }
+  }
+
+  function render(state: State) {
+    const running = state.job !== null;
+    const { bullets, extractive } = shownBullets(state);
+    const hasContent = state.tldr !== '' || bullets.length > 0;
+
+    show(progress, running);
+    if (state.job) setText(progress, progressText(state.job));
+    show(idle, !running && !hasContent && state.outcome === 'none');
+    setText(idle, idleText(state));
+
+    show(tldrBox, state.tldr !== '');
+    setText(tldr, state.tldr);
+
+    show(listBox, bullets.length > 0);
+    setText(listHeading, extractive ? 'Key sentences from the article' : 'Key points');
+    list.classList.toggle('extractive', extractive);
+    if (bullets !== lastBullets || running !== lastRunning) {
+      lastBullets = bullets;
+      lastRunning = running;
+      renderList(bullets, running);
+    }
+    list.querySelectorAll<HTMLElement>('.bullet-text').forEach((el, i) => {
+      const on = i === state.selected;
+      el.setAttribute('aria-pressed', String(on));
+      el.closest('li')?.classList.toggle('selected', on);
+    });
+
+    const lines = running ? [] : notes(state);
+    replace(meta, ...lines.map((line) => h('p', {}, line)));
+
+    show(actionsRow, !running && hasContent);
+  }
+
+  return { root, render };
+}

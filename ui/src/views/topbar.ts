@@ -1,0 +1,113 @@
+// The top bar: app name, Open, the model / type / length pickers, Summarize and Cancel.
+
+import type { Length, SummaryType } from '../api.ts';
+import { h, replace, setText, show } from '../dom.ts';
+import { type Actions, type State, modelReady, selectedModelName } from '../store.ts';
+import { formatBytes } from '../text.ts';
+
+const TYPES: [SummaryType, string][] = [
+  ['key-points', 'Key points'],
+  ['tldr', 'TL;DR'],
+  ['headline', 'Headline'],
+];
+
+const LENGTHS: [Length, string][] = [
+  ['short', 'Short'],
+  ['medium', 'Medium'],
+  ['long', 'Long'],
+];
+
+const ADD_MODEL = '+add-gguf';
+
+function select(id: string, label: string, options: [string, string][]) {
+  const el = h('select', { id });
+  for (const [value, text] of options) el.append(h('option', { value }, text));
+  const wrap = h('label', { class: 'field', for: id }, h('span', { class: 'field-label' }, label), el);
+  return { wrap, el };
+}
+
+export function createTopbar(actions: Actions) {
+  const open = h('button', { type: 'button', id: 'open', 'aria-keyshortcuts': 'Control+O' }, 'Open…');
+  const model = select('model', 'Model', []);
+  const type = select('type', 'Type', TYPES);
+  const length = select('length', 'Length', LENGTHS);
+  const run = h('button', { type: 'button', id: 'summarize', class: 'primary' }, 'Summarize');
+  const cancel = h(
+    'button',
+    { type: 'button', id: 'cancel', 'aria-keyshortcuts': 'Escape', hidden: true },
+    'Cancel',
+  );
+
+  const root = h(
+    'header',
+    { class: 'topbar' },
+    h('h1', { class: 'app-name' }, 'Precis'),
+    h(
+      'div',
+      { class: 'controls', role: 'toolbar', 'aria-label': 'Summary options' },
+      open,
+      model.wrap,
+      type.wrap,
+      length.wrap,
+      h('div', { class: 'run' }, run, cancel),
+    ),
+  );
+
+  open.addEventListener('click', () => actions.chooseFile());
+  run.addEventListener('click', () => actions.summarize());
+  cancel.addEventListener('click', () => actions.cancel());
+  type.el.addEventListener('change', () => actions.setType(type.el.value as SummaryType));
+  length.el.addEventListener('change', () => actions.setLength(length.el.value as Length));
+  let currentModel = '';
+  model.el.addEventListener('change', () => {
+    const value = model.el.value;
+    if (value === ADD_MODEL) {
+      model.el.value = currentModel;
+      actions.chooseModelFile();
+    } else {
+      actions.setModel(value);
+    }
+  });
+
+  let lastModels: State['models'] = null;
+  let lastSelected: string | null = null;
+
+  function render(state: State) {
+    type.el.value = state.settings.type;
+    length.el.value = state.settings.length;
+
+    const name = selectedModelName(state) ?? '';
+    if (state.models !== lastModels || name !== lastSelected) {
+      lastModels = state.models;
+      lastSelected = name;
+      const generators = state.models?.models.filter((m) => m.role === 'generator') ?? [];
+      const options = generators.map((m) =>
+        h(
+          'option',
+          { value: m.name },
+          m.present ? m.name : `${m.name} (not downloaded, ${formatBytes(m.size)})`,
+        ),
+      );
+      if (name && !generators.some((m) => m.name === name)) {
+        options.unshift(h('option', { value: name }, `${name} (unknown)`));
+      }
+      options.push(h('option', { value: ADD_MODEL }, 'Add a GGUF file…'));
+      replace(model.el, ...options);
+      model.el.value = name;
+      currentModel = name;
+    }
+    model.el.disabled = !state.models;
+
+    const running = state.job !== null;
+    const hadFocus = document.activeElement;
+    run.disabled = !state.article || !modelReady(state) || state.opening;
+    setText(run, state.outcome === 'none' ? 'Summarize' : 'Summarize again');
+    show(run, !running);
+    show(cancel, running);
+    // Keep the keyboard where it was when one button takes the other's place.
+    if (running && hadFocus === run) cancel.focus();
+    if (!running && hadFocus === cancel) run.focus();
+  }
+
+  return { root, render };
+}
