@@ -88,7 +88,12 @@ export function useBrowser() {
  * ready. Closing checks that the page broke no CSP rule and threw nothing.
  */
 export async function openApp(t, { setup, setupArg, context: contextOptions } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, ...contextOptions });
+  // Reduced motion: no smooth scrolling or bar transitions, so screenshots show settled states.
+  const context = await browser.newContext({
+    viewport: { width: 1200, height: 800 },
+    reducedMotion: 'reduce',
+    ...contextOptions,
+  });
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));

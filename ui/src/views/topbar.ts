@@ -3,7 +3,6 @@
 import type { Length, SummaryType } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
 import { type Actions, type State, modelReady, selectedModelName } from '../store.ts';
-import { formatBytes } from '../text.ts';
 
 const TYPES: [SummaryType, string][] = [
   ['key-points', 'Key points'],
@@ -85,7 +84,7 @@ export function createTopbar(actions: Actions) {
         h(
           'option',
           { value: m.name },
-          m.present ? m.name : `${m.name} (not downloaded, ${formatBytes(m.size)})`,
+          m.present ? m.name : `${m.name} — not downloaded`,
         ),
       );
       if (name && !generators.some((m) => m.name === name)) {
