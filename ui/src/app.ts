@@ -380,7 +380,10 @@ export function createApp(store: Store): App {
 
     async copyAll(format) {
       const summary = currentSummary();
-      if (!summary) return;
+      if (!summary) {
+        say(get().job ? 'Wait for the summary to finish, or cancel it, to copy it.' : 'Nothing to copy yet.');
+        return;
+      }
       try {
         const [text, html] = await Promise.all([
           api.formatSummary(summary, format),

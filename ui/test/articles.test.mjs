@@ -46,6 +46,7 @@ test('a native file drop opens the article, shows its metadata and starts a summ
   assert.equal(await page.locator('#article-stats').textContent(), '1,234 words · 6 min read');
   assert.equal(await page.locator('#article-text p').count(), 3);
   assert.equal(await page.locator('#drop-target').isVisible(), false);
+  assert.equal(await page.title(), `${ARTICLE.title} — Precis`);
 
   const [job] = await waitForCall(page, 'summarize');
   assert.equal(job.jobId, 1);

@@ -82,6 +82,17 @@ test('Ctrl+Shift+C copies all bullets as Markdown', async (t) => {
   assert.deepEqual(await calls(page, 'plugin:clipboard-manager|write_text'), [{ text: 'ALL as markdown' }]);
 });
 
+test('Ctrl+Shift+C with nothing finished says so instead of copying', async (t) => {
+  const page = await openApp(t);
+  await page.keyboard.press('Control+Shift+C');
+  await page.locator('#status').getByText('Nothing to copy yet.').waitFor();
+  await openArticle(page);
+  await page.keyboard.press('Control+Shift+C');
+  await page.locator('#status').getByText(/Wait for the summary to finish/).waitFor();
+  assert.equal((await calls(page, 'format_summary')).length, 0);
+  assert.equal((await calls(page, 'plugin:clipboard-manager|write_text')).length, 0);
+});
+
 test('a clipboard failure shows its message', async (t) => {
   const page = await withSummary(t);
   await respond(page, 'plugin:clipboard-manager|write_text', { reject: 'Clipboard is not available.' });

@@ -38,6 +38,8 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
     setText(status, state.status);
     show(dropzone, state.dragging);
     document.body.classList.toggle('busy', state.job !== null);
+    const title = state.article ? state.article.title?.trim() || null : null;
+    document.title = title ? `${title} — Precis` : 'Precis';
     if (state.ready) document.body.dataset.ready = 'true';
   });
 }

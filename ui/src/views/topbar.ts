@@ -43,7 +43,7 @@ export function createTopbar(actions: Actions) {
     h('h1', { class: 'app-name' }, 'Precis'),
     h(
       'div',
-      { class: 'controls', role: 'toolbar', 'aria-label': 'Summary options' },
+      { class: 'controls', role: 'group', 'aria-label': 'Summary options' },
       open,
       model.wrap,
       type.wrap,
