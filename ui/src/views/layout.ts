@@ -29,12 +29,15 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
     topbar.render(state);
     notices.render(state);
     const hasArticle = state.article !== null;
+    // The empty state's button goes away when an article opens: keep the keyboard in the page.
+    const focusWasInEmpty = hasArticle && !empty.root.hidden && empty.root.contains(document.activeElement);
     show(empty.root, !hasArticle);
     show(panes, hasArticle);
     if (hasArticle) {
       summary.render(state);
       article.render(state);
     }
+    if (focusWasInEmpty) summary.root.focus({ preventScroll: true });
     setText(status, state.status);
     show(dropzone, state.dragging);
     document.body.classList.toggle('busy', state.job !== null);

@@ -60,7 +60,7 @@ export function createSummaryPane(actions: Actions) {
 
   const root = h(
     'section',
-    { class: 'pane summary-pane', 'aria-labelledby': 'summary-heading' },
+    { class: 'pane summary-pane', 'aria-labelledby': 'summary-heading', tabindex: -1 },
     h('h2', { id: 'summary-heading', class: 'pane-heading' }, 'Summary'),
     progress,
     idle,
