@@ -59,6 +59,12 @@ export function createApp(store: Store): App {
     return true;
   }
 
+  /** When generated bullets take the place of extractive ones, the old selection means nothing. */
+  function keepSelection(generated: Bullet[]): Partial<State> {
+    const state = get();
+    return shownBullets(state).extractive && generated.length > 0 ? { selected: null } : {};
+  }
+
   function onJobEvent(id: number, event: JobEvent) {
     const job = get().job;
     if (!job || job.id !== id) return;
@@ -70,11 +76,18 @@ export function createApp(store: Store): App {
         set({ extractive: event.data.bullets });
         break;
       case 'partial':
-        set({ tldr: event.data.summary, bullets: event.data.bullets });
+        set({ tldr: event.data.summary, bullets: event.data.bullets, ...keepSelection(event.data.bullets) });
         break;
       case 'done': {
         const summary = event.data.summary;
-        set({ job: null, outcome: 'done', summary, tldr: summary.summary, bullets: summary.bullets });
+        set({
+          job: null,
+          outcome: 'done',
+          summary,
+          tldr: summary.summary,
+          bullets: summary.bullets,
+          ...keepSelection(summary.bullets),
+        });
         say('Summary ready.');
         break;
       }
@@ -84,7 +97,7 @@ export function createApp(store: Store): App {
         break;
       }
       case 'failed':
-        set({ job: null, outcome: 'failed' });
+        set({ job: null, outcome: event.data.code === 'cancelled' ? 'stopped' : 'failed' });
         fail(event.data);
         if (event.data.code === 'model_missing') void refreshModels();
         break;

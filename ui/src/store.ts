@@ -163,8 +163,12 @@ export function selectedModelName(state: State): string | null {
   return state.settings.model ?? state.models?.defaultModel ?? null;
 }
 
-/** The model is known and on disk, so a summary can run. */
+/**
+ * The model is known and on disk, so a summary can run. If the model list could not be read,
+ * let the engine decide: it answers `model_missing` when it has to.
+ */
 export function modelReady(state: State): boolean {
+  if (!state.models) return state.ready;
   return selectedModel(state)?.present === true;
 }
 

@@ -174,3 +174,20 @@ test('a job failing with model_missing brings the offer back', async (t) => {
   await page.locator('#model-card').waitFor();
   assert.equal(await page.locator('#error .notice-text').textContent(), message);
 });
+
+test('if the model list cannot be read, the error shows and summaries still run', async (t) => {
+  const message = 'The model catalog could not be read: models/catalog.toml is missing.';
+  const page = await openApp(t, {
+    setupArg: message,
+    setup: (msg) => {
+      window.__precisMock.handlers.list_models = () => {
+        throw { code: 'catalog', message: msg };
+      };
+    },
+  });
+  await page.locator('#error').waitFor();
+  assert.equal(await page.locator('#error .notice-text').textContent(), message);
+  assert.equal(await page.locator('#model-card').isVisible(), false);
+  await openArticle(page);
+  assert.equal((await calls(page, 'summarize'))[0].options.model, null);
+});

@@ -97,9 +97,15 @@ test('extractive key points show first, then give way to the generated ones', as
   await page.locator('#tldr').getByText('A town').waitFor();
   assert.deepEqual(await bulletTexts(page), ['It cost 6.3 million euros.']);
 
+  // Checking an extractive point highlights it; the generated list that replaces it starts clear.
+  await page.locator('.bullet-text').first().click();
+  await page.locator('#article-text mark').waitFor();
+  await page.locator('.bullet-text').first().blur();
   await emitJob(page, 1, { event: 'partial', data: { delta: '', summary: 'A town', bullets: [{ text: 'Generated point' }] } });
   await page.locator('#bullets-heading').getByText('Key points').waitFor();
   assert.deepEqual(await bulletTexts(page), ['Generated point']);
+  assert.equal(await page.locator('#article-text mark').count(), 0);
+  assert.equal(await page.locator('.bullet-text').first().getAttribute('aria-pressed'), 'false');
 });
 
 test('Cancel calls cancel_job at once and later events of that job are ignored', async (t) => {
