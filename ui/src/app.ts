@@ -294,7 +294,7 @@ export function createApp(store: Store): App {
   const actions: App = {
     async start() {
       const [settings, models] = await Promise.allSettled([api.getSettings(), api.listModels()]);
-      const patch: Partial<State> = { ready: true };
+      const patch: Partial<State> = {};
       if (settings.status === 'fulfilled') patch.settings = settings.value;
       if (models.status === 'fulfilled') patch.models = models.value;
       set(patch);

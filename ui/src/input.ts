@@ -26,23 +26,6 @@ function isEditable(target: EventTarget | null): boolean {
 }
 
 export async function installInput(store: Store, actions: Actions): Promise<void> {
-  // Files dragged from the desktop.
-  await onNativeDrag((drag) => {
-    switch (drag.type) {
-      case 'enter':
-      case 'over':
-        actions.setDragging(true);
-        break;
-      case 'leave':
-        actions.setDragging(false);
-        break;
-      case 'drop':
-        actions.setDragging(false);
-        if (drag.paths.length > 0) actions.droppedPaths(drag.paths);
-        break;
-    }
-  });
-
   // A text selection or a link dragged from another app.
   let depth = 0;
   document.addEventListener('dragenter', (e) => {
@@ -95,6 +78,23 @@ export async function installInput(store: Store, actions: Actions): Promise<void
         e.preventDefault();
         actions.cancel();
       }
+    }
+  });
+
+  // Files dragged from the desktop. Installed last, so the rest works even if this fails.
+  await onNativeDrag((drag) => {
+    switch (drag.type) {
+      case 'enter':
+      case 'over':
+        actions.setDragging(true);
+        break;
+      case 'leave':
+        actions.setDragging(false);
+        break;
+      case 'drop':
+        actions.setDragging(false);
+        if (drag.paths.length > 0) actions.droppedPaths(drag.paths);
+        break;
     }
   });
 }

@@ -11,7 +11,9 @@ async function main() {
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
   mountLayout(root, store, app);
-  await Promise.all([installInput(store, app), app.start()]);
+  const [input] = await Promise.allSettled([installInput(store, app), app.start()]);
+  if (input.status === 'rejected') console.error('Precis: native file drops are not available.', input.reason);
+  store.set({ ready: true });
 }
 
 void main();
