@@ -31,3 +31,27 @@ ensure_rust() {
         export PATH="$HOME/.cargo/bin:$PATH"
     fi
 }
+
+# The packages the desktop window needs to build, and to be tested under a virtual display.
+ensure_desktop_packages() {
+    ensure_apt libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev file
+}
+
+ensure_desktop_test_packages() {
+    ensure_apt xvfb xauth xdotool xclip webkit2gtk-driver chromium python3-gi gir1.2-gtk-3.0 \
+        imagemagick fonts-dejavu-core dbus-x11 at-spi2-core
+}
+
+# Node.js and npm for the web front end (Debian's, when the machine has none).
+ensure_node() {
+    command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+}
+
+# The web front end's packages, installed exactly as locked, only when the lock file changed.
+ensure_ui_packages() {
+    local stamp=ui/node_modules/.precis-lock
+    if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
+        (cd ui && npm ci --no-audit --no-fund)
+        cp ui/package-lock.json "$stamp"
+    fi
+}

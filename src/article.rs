@@ -15,7 +15,7 @@ pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
 pub const MIN_WORDS: usize = 25;
 
 /// What kind of input the article came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Text,
@@ -23,17 +23,28 @@ pub enum Kind {
 }
 
 /// An article ready to summarize.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Article {
     pub kind: Kind,
     pub title: Option<String>,
+    pub byline: Option<String>,
+    pub site: Option<String>,
+    pub published: Option<String>,
     /// The clean text: paragraphs separated by one blank line, whitespace collapsed.
     pub text: String,
 }
 
+/// Words read per minute, for the reading-time estimate.
+const WORDS_PER_MINUTE: usize = 230;
+
 impl Article {
     pub fn word_count(&self) -> usize {
         self.text.split_whitespace().count()
+    }
+
+    /// Minutes a person needs to read the text, at least one.
+    pub fn reading_minutes(&self) -> usize {
+        self.word_count().div_ceil(WORDS_PER_MINUTE).max(1)
     }
 
     /// The paragraphs of the text, in order.
@@ -108,8 +119,63 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     Ok(Article {
         kind,
         title,
+        byline: None,
+        site: None,
+        published: None,
         text: body,
     })
+}
+
+/// What a dropped or pasted text turned out to be.
+#[derive(Debug, Clone)]
+pub enum Dropped {
+    /// Ordinary text: the article itself.
+    Article(Article),
+    /// A list of `file://` URIs: the files to read.
+    Files(Vec<std::path::PathBuf>),
+}
+
+/// Takes dropped or pasted text: a `file://` URI list becomes files to read, an `http(s)` link
+/// is refused with advice (Precis never goes online), anything else is the article.
+pub fn from_dropped_text(text: &str) -> Result<Dropped> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if !lines.is_empty() && lines.iter().all(|l| l.starts_with("file://")) {
+        return Ok(Dropped::Files(lines.iter().map(|l| file_uri_path(l)).collect()));
+    }
+    if let [only] = lines.as_slice() {
+        let lower = only.to_ascii_lowercase();
+        if (lower.starts_with("http://") || lower.starts_with("https://")) && !only.contains(char::is_whitespace) {
+            return Err(Error::Link { url: only.to_string() });
+        }
+    }
+    from_bytes("dropped text", text.as_bytes(), None).map(Dropped::Article)
+}
+
+/// The local path of a `file://` URI, with percent-escapes decoded.
+fn file_uri_path(uri: &str) -> std::path::PathBuf {
+    let rest = &uri["file://".len()..];
+    // `file://host/path`: only an empty host or localhost names this machine.
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    let bytes = path.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(hi * 16 + lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Decodes text in UTF-8 or UTF-16 (with a BOM), falling back to Windows-1252; `None` for
@@ -223,6 +289,24 @@ and extending evening service until midnight. Officials said the plan would cost
             utf16.extend_from_slice(&u.to_le_bytes());
         }
         assert!(from_bytes("b.txt", &utf16, None).unwrap().text.starts_with("Zoë."));
+    }
+
+    #[test]
+    fn dropped_uri_lists_links_and_text() {
+        match from_dropped_text("file:///home/me/My%20Article.html\r\nfile:///tmp/b.txt\n").unwrap() {
+            Dropped::Files(f) => assert_eq!(
+                f,
+                vec![std::path::PathBuf::from("/home/me/My Article.html"), std::path::PathBuf::from("/tmp/b.txt")]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let err = from_dropped_text(" https://example.com/news/story \n").unwrap_err().to_string();
+        assert!(err.contains("https://example.com/news/story"), "{err}");
+        assert!(err.contains("Save Page As"), "{err}");
+        match from_dropped_text(BODY).unwrap() {
+            Dropped::Article(a) => assert_eq!(a.text, BODY),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

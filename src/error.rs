@@ -19,6 +19,12 @@ pub enum Error {
     #[error("{name}: {reason}")]
     Input { name: String, reason: InputProblem },
 
+    #[error(
+        "{url} is a link, and Precis works offline, so it cannot open web pages. Open the page in \
+         your browser, save it with File > Save Page As, and drop the saved file here"
+    )]
+    Link { url: String },
+
     #[error("unknown model `{name}`; known models: {known}. Or pass the path of a .gguf file")]
     UnknownModel { name: String, known: String },
 
@@ -119,6 +125,7 @@ impl Error {
         match self {
             Error::Io { .. } => "io",
             Error::Input { .. } => "input",
+            Error::Link { .. } => "link",
             Error::UnknownModel { .. } => "unknown_model",
             Error::ModelMissing { .. } => "model_missing",
             Error::ModelCorrupt { .. }

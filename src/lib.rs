@@ -6,6 +6,7 @@ pub mod article;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod generate;
 pub mod gguf;

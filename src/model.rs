@@ -125,3 +125,12 @@ impl Generator {
         }
     }
 }
+
+/// Checks that a file is a GGUF generator this build can run, without loading its weights:
+/// the header is whole, the architecture is supported, and the tokenizer can be built.
+pub fn inspect(path: &Path) -> Result<ModelProps> {
+    let gguf = GgufFile::open(path)?;
+    let props = gguf.props()?;
+    TextTokenizer::from_gguf(&gguf)?;
+    Ok(props)
+}

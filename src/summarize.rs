@@ -28,13 +28,13 @@ pub struct Answer {
 }
 
 /// One key point.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Bullet {
     pub text: String,
 }
 
 /// How long each stage took.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Timings {
     pub load_ms: u64,
     pub prompt_tokens: usize,
@@ -45,7 +45,7 @@ pub struct Timings {
 }
 
 /// The result of summarizing one article.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub title: Option<String>,
     pub summary: String,
