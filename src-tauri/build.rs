@@ -1,0 +1,24 @@
+//! Build script: lists the app's own commands so each gets a permission, and the capability
+//! file can grant exactly the ones the UI uses.
+
+const COMMANDS: &[&str] = &[
+    "open_article",
+    "article_from_text",
+    "summarize",
+    "cancel_job",
+    "list_models",
+    "fetch_model",
+    "add_model",
+    "get_settings",
+    "save_settings",
+    "format_summary",
+    "format_bullet",
+    "save_text",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step");
+}

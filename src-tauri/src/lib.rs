@@ -1,0 +1,64 @@
+//! The Precis desktop shell (Tauri 2): builds the app — plugins, managed state, commands — in
+//! one function that the tests call with Tauri's mock runtime, and runs it.
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use std::path::PathBuf;
+
+use tauri::{Builder, Manager, Runtime};
+
+use crate::state::AppState;
+
+/// Environment variable that moves the settings file (for tests and portable set-ups).
+pub const CONFIG_DIR_ENV: &str = "PRECIS_CONFIG_DIR";
+
+/// Adds Precis's plugins and commands to a builder of any runtime.
+pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::article::open_article,
+            commands::article::article_from_text,
+            commands::summary::summarize,
+            commands::summary::cancel_job,
+            commands::models::list_models,
+            commands::models::fetch_model,
+            commands::models::add_model,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::export::format_summary,
+            commands::export::format_bullet,
+            commands::export::save_text,
+        ])
+}
+
+/// Where settings live: `$PRECIS_CONFIG_DIR`, else the platform's config directory for the app.
+fn config_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
+    std::env::var_os(CONFIG_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| app.path().app_config_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Starts the engine thread and runs the window until it is closed.
+pub fn run() {
+    let (engine, _worker) = precis::engine::Engine::start();
+    let app = builder(tauri::Builder::default())
+        .setup(move |app| {
+            let state = AppState::new(engine.clone(), precis::catalog::models_dir(), &config_dir(app));
+            app.manage(state);
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("error: Precis could not start its window: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! What the app keeps while it runs: the engine handle, the cancel token of each running job
+//! keyed by job id, and the person's settings (output type, length, model, added models),
+//! saved as JSON in the app's config directory.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use precis::engine::Engine;
+use precis::generate::CancelToken;
+use precis::summarize::{Length, SummaryType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, Result};
+
+/// The choices shown in the window, remembered between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(rename = "type")]
+    pub kind: SummaryType,
+    pub length: Length,
+    /// A catalog name or the path of an added GGUF file; `None` is the default generator.
+    pub model: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            kind: SummaryType::KeyPoints,
+            length: Length::Medium,
+            model: None,
+        }
+    }
+}
+
+/// The settings file's contents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    #[serde(default)]
+    pub settings: Settings,
+    /// GGUF files the person added, by path.
+    #[serde(default)]
+    pub custom_models: Vec<PathBuf>,
+}
+
+pub struct AppState {
+    pub engine: Engine,
+    pub jobs: Mutex<HashMap<u32, CancelToken>>,
+    pub models_dir: PathBuf,
+    settings_path: PathBuf,
+    stored: Mutex<Stored>,
+    /// Models being fetched right now, so a second click does not fetch twice.
+    pub fetching: Mutex<HashSet<String>>,
+}
+
+impl AppState {
+    /// State with settings read from `config_dir` (missing or unreadable settings start fresh).
+    pub fn new(engine: Engine, models_dir: PathBuf, config_dir: &Path) -> AppState {
+        let settings_path = config_dir.join("settings.json");
+        let stored = std::fs::read(&settings_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        AppState {
+            engine,
+            jobs: Mutex::new(HashMap::new()),
+            models_dir,
+            settings_path,
+            stored: Mutex::new(stored),
+            fetching: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn stored(&self) -> Stored {
+        lock(&self.stored).clone()
+    }
+
+    /// Changes the stored settings and writes them to disk (atomically).
+    pub fn update(&self, change: impl FnOnce(&mut Stored)) -> Result<()> {
+        let mut stored = lock(&self.stored);
+        change(&mut stored);
+        let json = serde_json::to_vec_pretty(&*stored).map_err(|e| AppError::internal(e.to_string()))?;
+        let dir = self.settings_path.parent().unwrap_or(Path::new("."));
+        let io = |e: std::io::Error| AppError::new("io", format!("saving settings in {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let tmp = self.settings_path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, &self.settings_path).map_err(io)?;
+        Ok(())
+    }
+
+    /// Cancels every running job (a new one is about to replace it).
+    pub fn cancel_all(&self) {
+        for (_, token) in lock(&self.jobs).drain() {
+            token.cancel();
+        }
+    }
+}
+
+/// Locks a mutex, recovering the data if a panic poisoned it: every guarded value here stays
+/// consistent between statements.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,259 @@
+//! The shell's commands through Tauri's mock runtime: the JSON each returns or rejects with,
+//! settings that persist, and summary jobs streaming over a channel, replacing and cancelling
+//! each other.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use precis::gguf::Architecture;
+use precis::tiny::{write_tiny_gguf, TinySpec};
+use precis_app::commands::article::ArticleView;
+use precis_app::state::{AppState, Settings};
+use serde_json::{json, Value};
+use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+
+const ARTICLE: &str = "Harbor Point opened a tidal power station on Saturday in its old ferry pier. \
+The four turbines should make enough electricity for about 450 homes. Residents bought shares in a \
+cooperative that owns the station, and the town plans four more turbines by 2028.";
+
+struct Fixture {
+    app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let config = dir.path().join("config");
+    let (engine, _worker) = precis::engine::Engine::start();
+    let app = precis_app::builder(mock_builder())
+        .manage(AppState::new(engine, models, &config))
+        // The real context: its capability file decides what the window may call.
+        .build(tauri::generate_context!("tauri.conf.json", test = true))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    Fixture { app, window, dir }
+}
+
+fn call(f: &Fixture, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        &f.window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            // The app's own origin on Linux; the capability grants commands to local pages only.
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn tiny_model(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("tiny-qwen2.gguf");
+    write_tiny_gguf(&path, &TinySpec::new(Architecture::Qwen2)).unwrap();
+    path
+}
+
+#[test]
+fn settings_default_save_and_persist() {
+    let f = fixture();
+    assert_eq!(
+        call(&f, "get_settings", json!({})).unwrap(),
+        json!({"type": "key-points", "length": "medium", "model": null})
+    );
+    let chosen = json!({"type": "headline", "length": "long", "model": "smollm2-135m-instruct-q4_1"});
+    call(&f, "save_settings", json!({ "settings": chosen })).unwrap();
+    assert_eq!(call(&f, "get_settings", json!({})).unwrap(), chosen);
+    // A new start reads them back.
+    let (engine, _w) = precis::engine::Engine::start();
+    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"));
+    assert_eq!(serde_json::to_value(again.stored().settings).unwrap(), chosen);
+}
+
+#[test]
+fn the_capability_grants_only_what_the_ui_uses() {
+    let f = fixture();
+    for (cmd, args) in [
+        ("plugin:dialog|message", json!({"message": "hi"})),
+        ("plugin:clipboard-manager|read_text", json!({})),
+        ("plugin:event|emit", json!({"event": "x"})),
+    ] {
+        let err = call(&f, cmd, args).unwrap_err();
+        assert!(err.as_str().unwrap_or_default().contains("not allowed"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn list_models_shows_the_catalog() {
+    let f = fixture();
+    let v = call(&f, "list_models", json!({})).unwrap();
+    assert_eq!(v["defaultModel"], "qwen2.5-coder-1.5b-instruct-q4_k_m");
+    let first = &v["models"][0];
+    assert_eq!(first["name"], "qwen2.5-coder-1.5b-instruct-q4_k_m");
+    assert_eq!(first["present"], false);
+    assert_eq!(first["size"], 1_117_320_768u64);
+    assert_eq!(first["role"], "generator");
+}
+
+#[test]
+fn articles_from_files_and_text() {
+    let f = fixture();
+    let path = f.dir.path().join("story.txt");
+    std::fs::write(&path, format!("Tide Power Comes Home\n\n{ARTICLE}")).unwrap();
+    let v = call(&f, "open_article", json!({ "path": path })).unwrap();
+    assert_eq!(v["source"], "story.txt");
+    assert_eq!(v["title"], "Tide Power Comes Home");
+    assert_eq!(v["text"], ARTICLE);
+    assert_eq!(v["wordCount"], 44);
+    assert_eq!(v["readingMinutes"], 1);
+    assert_eq!(v["byline"], Value::Null);
+
+    let err = call(&f, "open_article", json!({ "path": "/nonexistent/a.txt" })).unwrap_err();
+    assert_eq!(err, json!({"code": "input", "message": "/nonexistent/a.txt: no such file"}));
+
+    let v = call(&f, "article_from_text", json!({ "text": ARTICLE })).unwrap();
+    assert_eq!(v["article"]["source"], "pasted text");
+    let v = call(&f, "article_from_text", json!({ "text": "file:///tmp/a%20b.html\n" })).unwrap();
+    assert_eq!(v, json!({"files": ["/tmp/a b.html"]}));
+    let err = call(&f, "article_from_text", json!({ "text": "https://example.com/x" })).unwrap_err();
+    assert_eq!(err["code"], "link");
+    let err = call(&f, "article_from_text", json!({ "text": "too short" })).unwrap_err();
+    assert_eq!(err["code"], "input");
+}
+
+#[test]
+fn format_and_save() {
+    let f = fixture();
+    let summary = json!({
+        "title": "T", "summary": "S.", "bullets": [{"text": "A <b>"}], "model": "m",
+        "stop_reason": "end_of_turn", "truncated": false,
+        "timings": {"load_ms": 0, "prompt_tokens": 0, "prefill_ms": 0, "generated_tokens": 0, "decode_ms": 0, "total_ms": 0}
+    });
+    assert_eq!(call(&f, "format_summary", json!({"summary": summary, "format": "markdown"})).unwrap(), "# T\n\nS.\n\n- A <b>\n");
+    assert_eq!(call(&f, "format_summary", json!({"summary": summary, "format": "html"})).unwrap(), "<h1>T</h1><p>S.</p><ul><li>A &lt;b&gt;</li></ul>");
+    assert_eq!(call(&f, "format_bullet", json!({"bullet": {"text": "x"}, "format": "plain"})).unwrap(), "x");
+    let out = f.dir.path().join("out.md");
+    call(&f, "save_text", json!({"path": out, "contents": "# hi\n"})).unwrap();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "# hi\n");
+    let err = call(&f, "save_text", json!({"path": "/nonexistent/dir/x.md", "contents": ""})).unwrap_err();
+    assert_eq!(err["code"], "io");
+}
+
+#[test]
+fn models_are_added_and_bad_files_refused() {
+    let f = fixture();
+    let junk = f.dir.path().join("junk.gguf");
+    std::fs::write(&junk, b"not a model").unwrap();
+    let err = call(&f, "add_model", json!({ "path": junk })).unwrap_err();
+    assert_eq!(err["code"], "model_invalid");
+    let model = tiny_model(f.dir.path());
+    let v = call(&f, "add_model", json!({ "path": model })).unwrap();
+    assert_eq!(v["name"], "tiny-qwen2");
+    assert_eq!(v["architecture"], "qwen2");
+    assert_eq!(v["custom"], true);
+    let list = call(&f, "list_models", json!({})).unwrap();
+    assert!(list["models"].as_array().unwrap().iter().any(|m| m["name"] == "tiny-qwen2"));
+    let err = call(&f, "fetch_model", json!({ "name": "nope", "onProgress": "__CHANNEL__:1" })).unwrap_err();
+    assert_eq!(err["code"], "unknown_model");
+}
+
+type Events = Arc<Mutex<Vec<Value>>>;
+
+fn channel() -> (Channel<precis::engine::Event>, Events) {
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let ch = Channel::new(move |body| {
+        if let InvokeResponseBody::Json(s) = body {
+            sink.lock().unwrap().push(serde_json::from_str(&s).unwrap());
+        }
+        Ok(())
+    });
+    (ch, events)
+}
+
+fn wait_for_end(events: &Events) -> Value {
+    for _ in 0..600 {
+        if let Some(last) = events.lock().unwrap().last() {
+            if matches!(last["event"].as_str(), Some("done" | "cancelled" | "failed")) {
+                return last.clone();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the job did not end: {:?}", events.lock().unwrap());
+}
+
+fn article_view() -> ArticleView {
+    ArticleView::new("test".into(), precis::article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap())
+}
+
+#[test]
+fn summarize_streams_and_a_new_job_replaces_the_running_one() {
+    let f = fixture();
+    let model = tiny_model(f.dir.path());
+    call(&f, "add_model", json!({ "path": model })).unwrap();
+    let settings = Settings {
+        model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()),
+        ..Settings::default()
+    };
+    let state = f.app.state::<AppState>();
+
+    let (ch1, events1) = channel();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 1, article_view(), settings.clone(), ch1).unwrap();
+    // Wait until job 1 is writing, then start job 2.
+    for _ in 0..600 {
+        if events1.lock().unwrap().iter().any(|e| e["event"] == "partial") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (ch2, events2) = channel();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 2, article_view(), settings.clone(), ch2).unwrap();
+    let end1 = wait_for_end(&events1);
+    assert_eq!(end1["event"], "cancelled", "{end1}");
+    let end2 = wait_for_end(&events2);
+    assert_eq!(end2["event"], "done", "{end2}");
+    assert_eq!(end2["data"]["summary"]["model"], "tiny-qwen2");
+    let stages: Vec<String> = events2
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "stage")
+        .map(|e| e["data"]["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["reading", "writing"], "the model stayed loaded");
+
+    // Cancel by id.
+    let (ch3, events3) = channel();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 3, article_view(), settings, ch3).unwrap();
+    call(&f, "cancel_job", json!({ "jobId": 3 })).unwrap();
+    assert_eq!(wait_for_end(&events3)["event"], "cancelled");
+    // Cancelling a finished job is harmless.
+    call(&f, "cancel_job", json!({ "jobId": 2 })).unwrap();
+}
+
+#[test]
+fn summarize_without_the_model_says_how_to_get_it() {
+    let f = fixture();
+    let (ch, _events) = channel();
+    let err = precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        f.app.state::<AppState>(),
+        1,
+        article_view(),
+        Settings::default(),
+        ch,
+    )
+    .unwrap_err();
+    assert_eq!(err.code, "model_missing");
+    assert!(err.message.contains("precis models fetch qwen2.5-coder-1.5b-instruct-q4_k_m"), "{}", err.message);
+}
