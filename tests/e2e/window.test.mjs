@@ -1,0 +1,131 @@
+// End to end on the real window: the desktop app under Xvfb, driven through WebDriver
+// (tauri-driver in front of WebKitWebDriver). A real native drag from a GTK window drops an
+// article on Precis; the test waits for the key points, clicks Copy, reads the clipboard back,
+// and saves screenshots to tests/e2e/artifacts/.
+//
+// Needs: DISPLAY (scripts/test runs this under xvfb-run), tauri-driver, WebKitWebDriver,
+// xdotool, xclip, python3-gi with GTK 3, the app built with the `custom-protocol` feature, and
+// the smollm2 model fetched (scripts/test does all of this).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from './webdriver.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const artifacts = join(here, 'artifacts');
+const app = process.env.PRECIS_APP_BINARY ?? join(root, 'target', 'debug', 'precis-app');
+const port = 4444 + (process.pid % 1000);
+const base = `http://127.0.0.1:${port}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let driver;
+let source;
+let session;
+let article;
+
+function xdotool(...args) {
+  return execFileSync('xdotool', args, { encoding: 'utf8' }).trim();
+}
+
+function shot(name) {
+  execFileSync('import', ['-window', 'root', join(artifacts, name)]);
+}
+
+before(async () => {
+  assert.ok(process.env.DISPLAY, 'run under a display (xvfb-run)');
+  mkdirSync(artifacts, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'precis-e2e-'));
+  article = join(work, 'harbor-article.md');
+  copyFileSync(join(root, 'examples', 'article.md'), article);
+  // A fresh config that picks the tiny real model and short output, so the run stays quick.
+  const config = join(work, 'config');
+  mkdirSync(config);
+  writeFileSync(
+    join(config, 'settings.json'),
+    JSON.stringify({ settings: { type: 'key-points', length: 'short', model: 'smollm2-135m-instruct-q4_1' } }),
+  );
+  const env = { ...process.env, PRECIS_CONFIG_DIR: config, TAURI_WEBVIEW_AUTOMATION: 'true' };
+  driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${base}/status`);
+      break;
+    } catch {
+      if (i > 100) throw new Error('tauri-driver did not start');
+      await sleep(100);
+    }
+  }
+  session = await Session.start(base, { browserName: 'wry', 'tauri:options': { application: app } });
+  await session.waitFor("return document.body.dataset.ready === 'true'", 'the window to be ready');
+});
+
+after(async () => {
+  if (session) await session.end().catch(() => {});
+  source?.kill();
+  driver?.kill();
+});
+
+test('a file dragged from another window is summarized and its key points copied', async () => {
+  shot('window-empty.png');
+  // The drag source sits to the right of the Precis window.
+  source = spawn('/usr/bin/python3', [join(here, 'drag_source.py'), article, '1300', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => source.stdout.once('data', resolve));
+  const sourceWindow = xdotool('search', '--sync', '--name', '^precis-drag-source$').split('\n')[0];
+  await sleep(500);
+  const geo = Object.fromEntries(
+    xdotool('getwindowgeometry', '--shell', sourceWindow)
+      .split('\n')
+      .map((l) => l.split('=')),
+  );
+  const fromX = Number(geo.X) + 60;
+  const fromY = Number(geo.Y) + 40;
+  const [toX, toY] = [500, 400];
+  xdotool('mousemove', String(fromX), String(fromY));
+  await sleep(200);
+  xdotool('mousedown', '1');
+  // Move in small steps, as a hand would, so GTK starts the drag and the target sees it.
+  const steps = 30;
+  for (let i = 1; i <= steps; i++) {
+    const x = Math.round(fromX + ((toX - fromX) * i) / steps);
+    const y = Math.round(fromY + ((toY - fromY) * i) / steps);
+    xdotool('mousemove', String(x), String(y));
+    await sleep(40);
+  }
+  await sleep(300);
+  xdotool('mouseup', '1');
+
+  const title = await session.waitFor(
+    "const t = document.getElementById('article-title'); return t && t.textContent",
+    'the dropped article to open',
+    30_000,
+  );
+  assert.equal(title, 'Harbor Town Turns Its Old Ferry Pier Into a Tide-Powered Power Station');
+  shot('window-writing.png');
+
+  await session.waitFor(
+    "const a = document.querySelector('.summary-actions'); return a && !a.hidden && document.querySelectorAll('#bullets li').length > 0",
+    'the key points',
+    240_000,
+  );
+  const bullets = await session.run("return [...document.querySelectorAll('#bullets li .bullet-text')].map((b) => b.textContent)");
+  assert.ok(bullets.length >= 1 && bullets.length <= 3, `short = at most 3 points: ${JSON.stringify(bullets)}`);
+  writeFileSync(join(artifacts, 'window-summary.webview.png'), await session.screenshot());
+  shot('window-summary.png');
+
+  await session.click(await session.find('#copy-markdown'));
+  await session.waitFor("return /Copied/i.test(document.body.textContent)", 'the copy confirmation', 10_000);
+  const markdown = execFileSync('xclip', ['-o', '-selection', 'clipboard'], { encoding: 'utf8' });
+  assert.match(markdown, /^# Harbor Town Turns Its Old Ferry Pier/);
+  for (const b of bullets) assert.ok(markdown.includes(`- ${b.split(/\s+/).join(' ')}`), `${b} in ${markdown}`);
+  const html = execFileSync('xclip', ['-o', '-selection', 'clipboard', '-t', 'text/html'], { encoding: 'utf8' });
+  assert.match(html, /<ul><li>/);
+});
