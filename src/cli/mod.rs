@@ -40,6 +40,27 @@ enum Command {
     /// List or fetch models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Measure load time, prefill and decode speed, and peak memory; prints JSON
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
+    #[arg(long, short, value_name = "NAME|PATH")]
+    model: Option<String>,
+
+    /// The article whose summary prompt is the prefill [default: examples/article.md]
+    #[arg(long, value_name = "FILE")]
+    article: Option<PathBuf>,
+
+    /// Worker threads for the matrix kernels [default: all cores]
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// Tokens to decode (the model's end-of-turn token is ignored so every run decodes this many)
+    #[arg(long, default_value_t = 128)]
+    decode_tokens: usize,
 }
 
 #[derive(Args)]
@@ -100,6 +121,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Summarize(args) => summarize_command(args, &models_dir),
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
         Command::Models(ModelsCommand::Fetch { name }) => models_fetch(name.as_deref(), &models_dir),
+        Command::Bench(args) => bench(args, &models_dir),
     }
 }
 
@@ -244,6 +266,59 @@ fn models_fetch(name: Option<&str>, models_dir: &std::path::Path) -> Result<Exit
     })?;
     println!("{}", location.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sample article `bench` uses when none is given.
+const SAMPLE_ARTICLE: &str = include_str!("../../examples/article.md");
+
+fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
+    if let Some(n) = args.threads {
+        // candle sizes its worker pool from this variable; nothing has started a pool yet.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+    let article = match &args.article {
+        Some(path) => article::from_path(path)?,
+        None => article::from_bytes("examples/article.md", SAMPLE_ARTICLE.as_bytes(), Some("md"))?,
+    };
+    let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+    let mut generator = Generator::load(&resolved.path)?;
+    let prompt = generator.template.render(&summarize::messages(
+        article.title.as_deref(),
+        &article.text,
+        SummaryType::KeyPoints,
+        Length::Medium,
+    ))?;
+    let ids = generator.tokenizer.encode(&prompt, true, true)?;
+    generator.tokenizer.stop_tokens.clear();
+    let opts = precis::generate::GenerateOptions {
+        max_tokens: args.decode_tokens,
+        no_repeat_ngram: 0,
+        ..Default::default()
+    };
+    let run = precis::generate::generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
+    let per_second = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    let report = serde_json::json!({
+        "model": resolved.name,
+        "architecture": generator.props.architecture,
+        "threads": args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        "load_ms": generator.load_time.as_millis() as u64,
+        "prompt_tokens": run.prompt_tokens,
+        "prefill_tok_s": per_second(run.prompt_tokens, run.prefill_time),
+        "decode_tokens": run.tokens.len(),
+        // The first decoded token comes from the prefill's logits; the rest each cost a pass.
+        "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The process's peak resident memory in MB (Linux; `null` elsewhere).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn human_size(bytes: u64) -> String {
