@@ -8,3 +8,4 @@ mod cli;
 mod engine;
 mod fetch;
 mod real_model;
+mod tokenizer;
