@@ -1,5 +1,5 @@
-//! The command line: argument parsing and the `summarize` and `models` commands. Results go to
-//! stdout; progress, logs and errors go to stderr.
+//! The command line: argument parsing and the `summarize`, `models` and `tokenize` commands.
+//! Results go to stdout; progress, logs and errors go to stderr.
 
 mod progress;
 mod render;
@@ -12,8 +12,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use precis::catalog::{self, Catalog};
 use precis::fetch::{self, FetchProgress};
 use precis::generate::CancelToken;
+use precis::gguf::GgufFile;
 use precis::model::Generator;
 use precis::summarize::{self, Length, SummarizeOptions, SummaryType};
+use precis::tokenizer::TextTokenizer;
 use precis::{article, Result};
 
 use render::{Style, StreamRenderer};
@@ -42,6 +44,9 @@ enum Command {
     Models(ModelsCommand),
     /// Measure load time, prefill and decode speed, and peak memory; prints JSON
     Bench(BenchArgs),
+    /// Print the token ids of a UTF-8 text file as a JSON array, as llama.cpp gives them
+    /// (special tokens in the text are read as text; no BOS is added)
+    Tokenize(TokenizeArgs),
 }
 
 #[derive(Args)]
@@ -61,6 +66,17 @@ struct BenchArgs {
     /// Tokens to decode (the model's end-of-turn token is ignored so every run decodes this many)
     #[arg(long, default_value_t = 128)]
     decode_tokens: usize,
+}
+
+#[derive(Args)]
+struct TokenizeArgs {
+    /// The text: a UTF-8 file, or `-` for standard input
+    #[arg(value_name = "FILE|-")]
+    input: String,
+
+    /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
+    #[arg(long, short, value_name = "NAME|PATH")]
+    model: Option<String>,
 }
 
 #[derive(Args)]
@@ -122,6 +138,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
         Command::Models(ModelsCommand::Fetch { name }) => models_fetch(name.as_deref(), &models_dir),
         Command::Bench(args) => bench(args, &models_dir),
+        Command::Tokenize(args) => tokenize_command(args, &models_dir),
     }
 }
 
@@ -202,6 +219,22 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
         );
     }
     tracing::info!(?summary.timings, stop = ?summary.stop_reason, "done");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Only the GGUF header is read: the tokenizer comes from its metadata, the weights stay on disk.
+fn tokenize_command(args: TokenizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
+    let text = if args.input == "-" {
+        std::io::read_to_string(std::io::stdin().lock()).map_err(|e| precis::Error::io("standard input", e))?
+    } else {
+        std::fs::read_to_string(&args.input).map_err(|e| precis::Error::io(&args.input, e))?
+    };
+    let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+    let tokenizer = TextTokenizer::from_gguf(&GgufFile::open(&resolved.path)?)?;
+    let ids = tokenizer.encode(&text, false, false)?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &ids)?;
+    writeln!(out).map_err(|e| precis::Error::io("standard output", e))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,4 +8,5 @@ mod cli;
 mod engine;
 mod fetch;
 mod real_model;
+mod tokenizer;
 mod worker;
