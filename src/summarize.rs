@@ -412,6 +412,20 @@ fn push_unique(bullets: &mut Vec<Bullet>, text: String) {
     }
 }
 
+/// The most tokens an answer of this type and length should need; generation stops there, so a
+/// small model that rambles is cut off in proportion to what was asked.
+pub fn answer_tokens(kind: SummaryType, length: Length) -> usize {
+    match (kind, length) {
+        (SummaryType::KeyPoints, Length::Short) => 200,
+        (SummaryType::KeyPoints, Length::Medium) => 320,
+        (SummaryType::KeyPoints, Length::Long) => 450,
+        (SummaryType::Tldr, Length::Short) => 90,
+        (SummaryType::Tldr, Length::Medium) => 180,
+        (SummaryType::Tldr, Length::Long) => 300,
+        (SummaryType::Headline, _) => 60,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,10 @@ struct BenchArgs {
     /// Tokens to decode (the model's end-of-turn token is ignored so every run decodes this many)
     #[arg(long, default_value_t = 128)]
     decode_tokens: usize,
+
+    /// Also write the prompt's token ids here as a JSON array (for comparing with llama.cpp)
+    #[arg(long, value_name = "FILE")]
+    dump_prompt: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -102,9 +106,9 @@ struct SummarizeArgs {
     #[arg(long, default_value = "medium")]
     length: Length,
 
-    /// Most tokens the model may write
-    #[arg(long, default_value_t = 400)]
-    max_tokens: usize,
+    /// Most tokens the model may write [default: by type and length, 60 to 450]
+    #[arg(long)]
+    max_tokens: Option<usize>,
 
     /// Most article tokens given to the model; longer articles are cut
     #[arg(long, default_value_t = summarize::DEFAULT_ARTICLE_TOKENS)]
@@ -172,7 +176,9 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
         kind: args.kind,
         length: args.length,
         generate: precis::generate::GenerateOptions {
-            max_tokens: args.max_tokens,
+            max_tokens: args
+                .max_tokens
+                .unwrap_or_else(|| summarize::answer_tokens(args.kind, args.length)),
             ..Default::default()
         },
         article_tokens: args.article_tokens,
@@ -322,6 +328,9 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
         Length::Medium,
     ))?;
     let ids = generator.tokenizer.encode(&prompt, true, true)?;
+    if let Some(path) = &args.dump_prompt {
+        std::fs::write(path, serde_json::to_vec(&ids)?).map_err(|e| precis::Error::io(path, e))?;
+    }
     generator.tokenizer.stop_tokens.clear();
     let opts = precis::generate::GenerateOptions {
         max_tokens: args.decode_tokens,

@@ -2,7 +2,8 @@
 //! window over a channel, and cancel one by its id.
 
 use precis::engine::{Event, SummarizeJob};
-use precis::summarize::SummarizeOptions;
+use precis::generate::GenerateOptions;
+use precis::summarize::{self, SummarizeOptions};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -29,6 +30,10 @@ pub fn summarize<R: Runtime>(
         options: SummarizeOptions {
             kind: options.kind,
             length: options.length,
+            generate: GenerateOptions {
+                max_tokens: summarize::answer_tokens(options.kind, options.length),
+                ..GenerateOptions::default()
+            },
             ..SummarizeOptions::default()
         },
     };
