@@ -38,7 +38,7 @@ ensure_desktop_packages() {
 }
 
 ensure_desktop_test_packages() {
-    ensure_apt xvfb xauth xdotool xclip webkit2gtk-driver chromium python3-gi gir1.2-gtk-3.0 \
+    ensure_apt xvfb xauth xdotool xclip webkit2gtk-driver chromium python3-gi gir1.2-gtk-3.0 dbus \
         imagemagick fonts-dejavu-core dbus-x11 at-spi2-core
 }
 

@@ -48,7 +48,7 @@ fn default_model_summarizes_the_sample_article() {
     let summary = v["summary"].as_str().unwrap();
     assert!(summary.split_whitespace().count() >= 10, "summary: {summary:?}");
     let bullets = v["bullets"].as_array().unwrap();
-    assert!((3..=7).contains(&bullets.len()), "{v}");
+    assert!((2..=5).contains(&bullets.len()), "medium asks for at most five points: {v}");
     assert_eq!(v["stop_reason"], "end_of_turn", "{v}");
     // The article's central fact should survive into the summary or the points.
     let all = format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
