@@ -20,6 +20,8 @@ pub struct RankOptions {
     pub min_words: usize,
     /// Sentences with more words are not candidates.
     pub max_words: usize,
+    /// Scales the word budget of the key points (see `summarize`).
+    pub budget_scale: f32,
 }
 
 impl Default for RankOptions {
@@ -31,6 +33,7 @@ impl Default for RankOptions {
             max_similarity: 0.85,
             min_words: 6,
             max_words: 70,
+            budget_scale: 1.0,
         }
     }
 }

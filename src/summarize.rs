@@ -142,8 +142,10 @@ pub struct SummarizeOptions {
     pub kind: SummaryType,
     pub length: Length,
     pub generate: GenerateOptions,
-    /// Article tokens allowed into the prompt.
+    /// Article tokens allowed into one prompt; longer articles are summarized by sections.
     pub article_tokens: usize,
+    /// How sentences are ranked.
+    pub rank: RankOptions,
 }
 
 impl Default for SummarizeOptions {
@@ -156,6 +158,7 @@ impl Default for SummarizeOptions {
                 ..GenerateOptions::default()
             },
             article_tokens: DEFAULT_ARTICLE_TOKENS,
+            rank: RankOptions::default(),
         }
     }
 }
@@ -348,7 +351,7 @@ impl Extraction {
 
 /// Splits and ranks `text` and picks up to `k` key sentences. Without an embedder, or if it
 /// fails, the ranking is lexical (TF-IDF); a log line says so.
-pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length) -> Extraction {
+pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length, opts: &RankOptions) -> Extraction {
     let sentences = sentences::split(text);
     let pieces: Vec<&str> = sentences.iter().map(|s| s.span.of(text)).collect();
     let vectors = match embedder {
@@ -368,9 +371,9 @@ pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length
         Some(v) => rank::dense_similarity(v),
         None => rank::lexical_similarity(text, &sentences),
     };
-    let opts = RankOptions::default();
-    let salience = rank::salience(text, &sentences, &sim, &opts);
-    let mut chosen = rank::select(text, &sentences, &salience, &sim, k, word_budget(length), &opts);
+    let salience = rank::salience(text, &sentences, &sim, opts);
+    let budget = (word_budget(length) as f32 * opts.budget_scale) as usize;
+    let mut chosen = rank::select(text, &sentences, &salience, &sim, k, budget, opts);
     chosen.sort_unstable();
     Extraction {
         ranker: if vectors.is_some() { Ranker::Embedding } else { Ranker::Lexical },
@@ -454,7 +457,7 @@ pub fn summarize(
     let text = article.text.as_str();
     on_step(Step::Stage { stage: Stage::Ranking, progress: None });
     let k = opts.length.max_bullets();
-    let extraction = extract(text, embedder, k, opts.length);
+    let extraction = extract(text, embedder, k, opts.length, &opts.rank);
     let extractive = extraction.bullets(text);
     let first_bullet_ms = ms(start.elapsed());
     if opts.kind == SummaryType::KeyPoints {

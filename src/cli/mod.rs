@@ -76,6 +76,16 @@ struct EvalArgs {
 
     #[arg(long, default_value = "medium")]
     length: Length,
+
+    /// Ranking: weight of the position prior (for tuning on the dev set)
+    #[arg(long, hide = true)]
+    position_weight: Option<f32>,
+    #[arg(long, hide = true)]
+    position_scale: Option<f32>,
+    #[arg(long, hide = true)]
+    lambda: Option<f32>,
+    #[arg(long, hide = true)]
+    budget_scale: Option<f32>,
 }
 
 #[derive(Args)]
@@ -189,6 +199,7 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
             ..Default::default()
         },
         article_tokens: args.article_tokens,
+        ..SummarizeOptions::default()
     };
     let cancel = CancelToken::new();
     let stdout = std::io::stdout();
@@ -314,11 +325,16 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
         let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
         (Some(Generator::load(&resolved.path)?), resolved.name)
     };
-    let opts = SummarizeOptions {
+    let mut opts = SummarizeOptions {
         kind: args.kind,
         length: args.length,
         ..SummarizeOptions::default()
     };
+    let r = &mut opts.rank;
+    r.position_weight = args.position_weight.unwrap_or(r.position_weight);
+    r.position_scale = args.position_scale.unwrap_or(r.position_scale);
+    r.lambda = args.lambda.unwrap_or(r.lambda);
+    r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
     let mut out = std::io::stdout().lock();
     let io = |e| precis::Error::io("standard output", e);
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {

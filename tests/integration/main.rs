@@ -5,7 +5,9 @@
 mod common;
 
 mod cli;
+mod embedder;
 mod engine;
 mod fetch;
+mod pipeline;
 mod real_model;
 mod worker;
