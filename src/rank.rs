@@ -10,7 +10,7 @@ use crate::sentences::Sentence;
 pub struct RankOptions {
     /// Weight of the position prior against centrality (0 = centrality only).
     pub position_weight: f32,
-    /// Sentences before this index get the prior's half-weight point: prior = 1 / (1 + i / this).
+    /// Position prior = 1 / (1 + i / this) for the sentence at index i.
     pub position_scale: f32,
     /// MMR trade-off: 1 = salience only, 0 = novelty only.
     pub lambda: f32,
@@ -27,8 +27,8 @@ pub struct RankOptions {
 impl Default for RankOptions {
     fn default() -> Self {
         RankOptions {
-            position_weight: 0.5,
-            position_scale: 3.0,
+            position_weight: 0.85,
+            position_scale: 1.0,
             lambda: 0.7,
             max_similarity: 0.85,
             min_words: 6,
