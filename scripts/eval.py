@@ -36,6 +36,30 @@ def words(text):
     return set(w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2)
 
 
+STOP = set("a an the of in on at to for and or but is are was were be been has have had it its this that with by from as he she they his her their not".split())
+
+
+def independently_grounded(bullet, article):
+    """A check independent of the engine's: every number and capitalized word of the bullet occurs
+    in the article, and at least 80% of its other words (stemmed) do."""
+    art_tokens = set(re.findall(r"[a-z0-9]+", article.lower()))
+    toks = re.findall(r"[A-Za-z0-9][A-Za-z0-9.,']*", bullet)
+    for t in toks[1:]:
+        t = t.strip(".,'")
+        if (t[:1].isupper() or any(c.isdigit() for c in t)) and t.lower().replace(",", "") not in art_tokens \
+                and t.lower() not in art_tokens:
+            parts = re.findall(r"[a-z0-9]+", t.lower())
+            if not all(p in art_tokens for p in parts):
+                return False
+    from nltk.stem import porter
+    ps = porter.PorterStemmer()
+    art_stems = {ps.stem(w) for w in art_tokens}
+    words = [w for w in re.findall(r"[a-z0-9]+", bullet.lower()) if w not in STOP]
+    if not words:
+        return False
+    return sum(ps.stem(w) in art_stems for w in words) / len(words) >= 0.8
+
+
 def repeated(bullets):
     """Pairs of bullets in one article that say the same thing: equal after normalization, or
     sharing at least 60% of their words (Jaccard)."""
@@ -60,11 +84,13 @@ def main():
     args = ap.parse_args()
 
     refs = {}
+    articles = {}
     with open(args.corpus) as f:
         for line in f:
             if line.strip():
                 r = json.loads(line)
                 refs[r["id"]] = r["reference_bullets"]
+                articles[r["id"]] = r["article"]
 
     if args.pred:
         with open(args.pred) as f:
@@ -83,7 +109,7 @@ def main():
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
     totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeLsum": 0.0}
-    bullets = grounded = replaced = repeats = 0
+    bullets = grounded = independent = replaced = repeats = 0
     times = []
     for p in preds:
         texts = [b["text"] for b in p["bullets"]]
@@ -92,6 +118,7 @@ def main():
             totals[k] += s[k].fmeasure
         bullets += len(texts)
         grounded += sum(1 for b in p["bullets"] if b.get("support", 0) >= SUPPORT_THRESHOLD and b.get("sources"))
+        independent += sum(1 for t in texts if independently_grounded(t, articles[p["id"]]))
         replaced += p.get("unsupported", 0)
         repeats += repeated(texts)
         times.append(p["ms"] / 1000)
@@ -101,6 +128,7 @@ def main():
     print(f"mode={args.mode} articles={n}")
     print("ROUGE-1/2/Lsum F1: " + "/".join(f"{100 * totals[k] / n:.1f}" for k in totals))
     print(f"bullets={bullets} ({bullets / n:.2f}/article) grounded={100 * grounded / max(bullets, 1):.1f}% "
+          f"independent-check={100 * independent / max(bullets, 1):.1f}% "
           f"replaced-unsupported={replaced} repeated={repeats}")
     print(f"seconds/article: mean={sum(times) / n:.2f} p95={p95:.2f}")
 
