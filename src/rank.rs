@@ -22,6 +22,8 @@ pub struct RankOptions {
     pub max_words: usize,
     /// Scales the word budget of the key points (see `summarize`).
     pub budget_scale: f32,
+    /// With embeddings, the share of TF-IDF cosine mixed into the sentence similarities.
+    pub lexical_mix: f32,
 }
 
 impl Default for RankOptions {
@@ -34,6 +36,7 @@ impl Default for RankOptions {
             min_words: 6,
             max_words: 70,
             budget_scale: 1.0,
+            lexical_mix: 0.5,
         }
     }
 }
@@ -41,7 +44,11 @@ impl Default for RankOptions {
 /// Salience of every sentence in [0, 1]; -1 for sentences that are not candidates.
 pub fn salience(text: &str, sentences: &[Sentence], sim: &[Vec<f32>], opts: &RankOptions) -> Vec<f32> {
     let n = sentences.len();
-    let candidate: Vec<bool> = sentences.iter().map(|s| is_candidate(s.span.of(text), opts)).collect();
+    let mut candidate: Vec<bool> = sentences.iter().map(|s| is_candidate(s.span.of(text), opts)).collect();
+    if !candidate.contains(&true) {
+        // A text of only short lines (a list, a poem) still has key points.
+        candidate.iter_mut().for_each(|c| *c = true);
+    }
     let centrality: Vec<f32> = (0..n)
         .map(|i| {
             if n < 2 {
@@ -111,6 +118,14 @@ pub fn dense_similarity(vectors: &[Vec<f32>]) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// `(1 - mix) × a + mix × b`, element by element.
+pub fn mix(a: Vec<Vec<f32>>, b: &[Vec<f32>], mix: f32) -> Vec<Vec<f32>> {
+    a.into_iter()
+        .zip(b)
+        .map(|(ra, rb)| ra.into_iter().zip(rb).map(|(x, y)| (1.0 - mix) * x + mix * y).collect())
+        .collect()
+}
+
 /// Pairwise TF-IDF cosine similarities of the sentences' content words.
 pub fn lexical_similarity(text: &str, sentences: &[Sentence]) -> Vec<Vec<f32>> {
     let docs: Vec<Vec<String>> = sentences.iter().map(|s| crate::lexical::content_words(s.span.of(text))).collect();
@@ -152,6 +167,16 @@ The library budget pays for longer opening hours from May.";
         assert_eq!(picked.len(), 2);
         assert!(picked.contains(&2), "{picked:?}");
         assert!(!(picked.contains(&0) && picked.contains(&1)), "{picked:?}");
+    }
+
+    #[test]
+    fn short_lines_are_still_ranked() {
+        let text = "Buses at night.\nTwelve new routes.\nStarts in March.";
+        let s = split(text);
+        let sim = lexical_similarity(text, &s);
+        let opts = RankOptions::default();
+        let sal = salience(text, &s, &sim, &opts);
+        assert_eq!(select(text, &s, &sal, &sim, 2, 100, &opts).len(), 2);
     }
 
     #[test]

@@ -368,6 +368,11 @@ pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length
         }
     };
     let sim = match &vectors {
+        Some(v) if opts.lexical_mix > 0.0 => rank::mix(
+            rank::dense_similarity(v),
+            &rank::lexical_similarity(text, &sentences),
+            opts.lexical_mix,
+        ),
         Some(v) => rank::dense_similarity(v),
         None => rank::lexical_similarity(text, &sentences),
     };
@@ -501,7 +506,7 @@ pub fn summarize(
     let mut generated_tokens = 0;
     let (source, marked) = if article_tokens <= budget {
         let excerpt_tokens = generator.tokenizer.encode(&excerpt_text, false, false)?.len();
-        if excerpt_tokens < article_tokens || opts.kind == SummaryType::KeyPoints {
+        if !extraction.chosen.is_empty() && (excerpt_tokens < article_tokens || opts.kind == SummaryType::KeyPoints) {
             (excerpt_text, extraction.chosen.len())
         } else {
             (text.to_string(), 0)

@@ -86,6 +86,8 @@ struct EvalArgs {
     lambda: Option<f32>,
     #[arg(long, hide = true)]
     budget_scale: Option<f32>,
+    #[arg(long, hide = true)]
+    lexical_mix: Option<f32>,
 }
 
 #[derive(Args)]
@@ -335,6 +337,7 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
     r.position_scale = args.position_scale.unwrap_or(r.position_scale);
     r.lambda = args.lambda.unwrap_or(r.lambda);
     r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
+    r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
     let mut out = std::io::stdout().lock();
     let io = |e| precis::Error::io("standard output", e);
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
