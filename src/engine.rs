@@ -1,6 +1,6 @@
 //! The model's own thread and the cheap handle that talks to it. Each job goes in with its own
-//! event channel and cancellation token; the worker keeps the loaded model between jobs, so only
-//! a change of model pays the load again. Nothing here blocks the caller.
+//! event channel and cancellation token; the worker keeps the loaded generator and embedder
+//! between jobs, so only a change of model pays the load again. Nothing here blocks the caller.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -11,25 +11,25 @@ use serde::Serialize;
 use crate::article::Article;
 use crate::error::{Error, Result};
 use crate::generate::CancelToken;
+use crate::embed::Embedder;
 use crate::model::Generator;
-use crate::summarize::{self, parse_answer, Bullet, SummarizeOptions, Summary};
+use crate::summarize::{self, parse_answer, Bullet, Step, SummarizeOptions, Summary};
 
-/// What a running job is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Stage {
-    LoadingModel,
-    Reading,
-    Writing,
-}
+pub use crate::summarize::{Progress, Stage};
 
 /// One event of a job, in order: stages and partial answers, then exactly one `Done`,
 /// `Cancelled` or `Failed`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum Event {
-    /// The job moved to a new stage.
-    Stage { stage: Stage },
+    /// The job moved to a new stage (with its progress, for a stage done in parts).
+    Stage {
+        stage: Stage,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        progress: Option<Progress>,
+    },
+    /// The extractive key points, sent as soon as ranking is done, before the generator runs.
+    Extractive { bullets: Vec<Bullet> },
     /// New text from the model, and the answer as parsed so far.
     Partial {
         delta: String,
@@ -50,6 +50,9 @@ pub struct SummarizeJob {
     /// Display name of the model (catalog name or file stem).
     pub model_name: String,
     pub model_path: PathBuf,
+    /// Folder of the sentence embedder (see `embed`); without it, or when it cannot be loaded,
+    /// sentences are ranked lexically.
+    pub embedder_path: Option<PathBuf>,
     pub article: Article,
     pub options: SummarizeOptions,
 }
@@ -119,6 +122,7 @@ impl Engine {
 #[derive(Default)]
 struct Worker {
     loaded: Option<(PathBuf, Generator)>,
+    embedder: Option<(PathBuf, Embedder)>,
 }
 
 impl Worker {
@@ -151,6 +155,7 @@ impl Worker {
                         Err(_) => {
                             // The model's state is unknown after a panic: load it afresh next time.
                             self.loaded = None;
+                            self.embedder = None;
                             Event::Failed {
                                 code: "internal".into(),
                                 message: "the model stopped unexpectedly; try again".into(),
@@ -163,21 +168,36 @@ impl Worker {
         }
     }
 
-    fn generator(&mut self, path: &PathBuf) -> Result<&mut Generator> {
-        if self.loaded.as_ref().is_none_or(|(p, _)| p != path) {
-            self.loaded = None;
-            let g = Generator::load(path)?;
-            self.loaded = Some((path.clone(), g));
+    /// The embedder at `path`, loaded once; `None` (with a log line) when it cannot be loaded.
+    fn embedder(&mut self, path: Option<&PathBuf>) -> Option<&Embedder> {
+        let path = path?;
+        if self.embedder.as_ref().is_none_or(|(p, _)| p != path) {
+            self.embedder = None;
+            match Embedder::load(path) {
+                Ok(e) => self.embedder = Some((path.clone(), e)),
+                Err(err) => {
+                    tracing::warn!(%err, "the embedder could not be loaded; ranking sentences lexically");
+                    return None;
+                }
+            }
         }
-        Ok(&mut self.loaded.as_mut().expect("just loaded").1)
+        self.embedder.as_ref().map(|(_, e)| e)
     }
 
     fn summarize(&mut self, job: &SummarizeJob, cancel: &CancelToken, send: &dyn Fn(Event)) -> Result<Summary> {
-        let fresh = self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path);
+        let fresh = self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path)
+            || job.embedder_path.as_ref().is_some_and(|e| self.embedder.as_ref().is_none_or(|(p, _)| p != e));
         if fresh {
-            send(Event::Stage { stage: Stage::LoadingModel });
+            send(Event::Stage { stage: Stage::LoadingModel, progress: None });
         }
-        let generator = self.generator(&job.model_path)?;
+        self.embedder(job.embedder_path.as_ref());
+        let embedder = self.embedder.as_ref().map(|(_, e)| e);
+        if self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path) {
+            self.loaded = None;
+            let g = Generator::load(&job.model_path)?;
+            self.loaded = Some((job.model_path.clone(), g));
+        }
+        let generator = &mut self.loaded.as_mut().expect("just loaded").1;
         if !fresh {
             // The load happened for an earlier job; this one did not wait for it.
             generator.load_time = std::time::Duration::ZERO;
@@ -185,21 +205,27 @@ impl Worker {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        send(Event::Stage { stage: Stage::Reading });
         let mut text = String::new();
-        let mut writing = false;
-        summarize::summarize(generator, &job.model_name, &job.article, &job.options, cancel, &mut |delta| {
-            if !writing {
-                writing = true;
-                send(Event::Stage { stage: Stage::Writing });
-            }
-            text.push_str(delta);
-            let answer = parse_answer(&text);
-            send(Event::Partial {
-                delta: delta.to_string(),
-                summary: answer.summary,
-                bullets: answer.bullets,
-            });
-        })
+        summarize::summarize(
+            Some(generator),
+            embedder,
+            &job.model_name,
+            &job.article,
+            &job.options,
+            cancel,
+            &mut |step| match step {
+                Step::Stage { stage, progress } => send(Event::Stage { stage, progress }),
+                Step::Extractive(bullets) => send(Event::Extractive { bullets: bullets.to_vec() }),
+                Step::Text(delta) => {
+                    text.push_str(delta);
+                    let answer = parse_answer(&text);
+                    send(Event::Partial {
+                        delta: delta.to_string(),
+                        summary: answer.summary,
+                        bullets: answer.bullets,
+                    });
+                }
+            },
+        )
     }
 }

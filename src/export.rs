@@ -104,13 +104,17 @@ mod tests {
             title: Some("Night <buses>".into()),
             summary: "The council agreed.".into(),
             bullets: vec![
-                Bullet { text: "Twelve new routes & more.".into() },
-                Bullet { text: "Starts\nMarch 1.".into() },
+                Bullet::new("Twelve new routes & more."),
+                Bullet::new("Starts\nMarch 1."),
             ],
             model: "m".into(),
             stop_reason: StopReason::EndOfTurn,
             truncated: false,
             timings: Timings::default(),
+            text: String::new(),
+            ranker: Default::default(),
+            sections: 0,
+            unsupported: 0,
         }
     }
 
@@ -133,7 +137,7 @@ mod tests {
 
     #[test]
     fn single_bullets() {
-        let b = Bullet { text: "<script>x</script>".into() };
+        let b = Bullet::new("<script>x</script>");
         assert_eq!(format_bullet(&b, Format::Markdown), "- <script>x</script>");
         assert_eq!(format_bullet(&b, Format::Html), "<ul><li>&lt;script&gt;x&lt;/script&gt;</li></ul>");
     }

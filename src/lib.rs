@@ -4,13 +4,18 @@
 
 pub mod article;
 pub mod catalog;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod generate;
 pub mod gguf;
+pub mod ground;
+pub mod lexical;
 pub mod model;
+pub mod rank;
+pub mod sentences;
 pub mod summarize;
 pub mod template;
 pub mod tiny;

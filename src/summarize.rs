@@ -1,15 +1,23 @@
-//! Summaries: the prompt that asks a generator for a short summary and key points of an
-//! article, the run that streams its answer, and the forgiving parser that turns whatever the
-//! model wrote into a summary string and a list of bullets.
+//! Summaries: the extract-then-abstract pipeline. Sentences are ranked first (embeddings or
+//! TF-IDF, position prior, MMR) and the top ones are the extractive key points, available before
+//! the generator reads anything; the generator then writes the summary and rewrites the chosen
+//! sentences as concise bullets from a prompt of those sentences and their neighbours (an
+//! article too long for the context is summarized section by section first); every generated
+//! bullet is grounded in the article and replaced by its source sentence when it is not
+//! supported. Also the prompts and the forgiving parser of the model's answer.
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::article::Article;
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::generate::{generate, CancelToken, GenerateOptions, StopReason};
+use crate::ground::{same_point, Evidence, SUPPORT_THRESHOLD};
 use crate::model::Generator;
+use crate::rank::{self, RankOptions};
+use crate::sentences::{self, Sentence, Span};
 use crate::template::Message;
 
 /// The article is cut to this many tokens before it goes into the prompt.
@@ -21,22 +29,80 @@ const SYSTEM_PROMPT: &str = "You are Precis, a careful assistant that summarizes
 You use only facts stated in the article and never add names, places, numbers or events it does not mention.";
 
 /// A parsed answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Answer {
     pub summary: String,
     pub bullets: Vec<Bullet>,
 }
 
-/// One key point.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// One key point, with the article sentences that support it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bullet {
     pub text: String,
+    /// Byte spans into the article text of the sentences that support the bullet.
+    #[serde(default)]
+    pub sources: Vec<Span>,
+    /// How well the sources support the bullet, in [0, 1]; 1 for a sentence of the article itself.
+    #[serde(default)]
+    pub support: f32,
+}
+
+impl Bullet {
+    /// A bullet not yet grounded.
+    pub fn new(text: impl Into<String>) -> Bullet {
+        Bullet {
+            text: text.into(),
+            sources: Vec::new(),
+            support: 0.0,
+        }
+    }
+}
+
+/// What a run is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    LoadingModel,
+    Reading,
+    Ranking,
+    Writing,
+}
+
+/// How far a stage with parts (the sections of a long article) has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// What a run reports as it goes.
+#[derive(Debug)]
+pub enum Step<'a> {
+    Stage { stage: Stage, progress: Option<Progress> },
+    /// The extractive key points, as soon as ranking is done.
+    Extractive(&'a [Bullet]),
+    /// New text of the final answer from the generator.
+    Text(&'a str),
+}
+
+/// How the sentences were ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ranker {
+    /// Sentence embeddings from the embedder.
+    #[default]
+    Embedding,
+    /// TF-IDF vectors (no embedder available).
+    Lexical,
 }
 
 /// How long each stage took.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Timings {
     pub load_ms: u64,
+    /// From the start of the run to the extractive key points.
+    #[serde(default)]
+    pub first_bullet_ms: u64,
     pub prompt_tokens: usize,
     pub prefill_ms: u64,
     pub generated_tokens: usize,
@@ -52,9 +118,22 @@ pub struct Summary {
     pub bullets: Vec<Bullet>,
     pub model: String,
     pub stop_reason: StopReason,
-    /// True when the article was longer than the prompt budget and was cut.
+    /// True when the article was longer than the prompt budget and was cut. The pipeline
+    /// summarizes long articles by sections instead, so it is false unless that was turned off.
     pub truncated: bool,
     pub timings: Timings,
+    /// The article text that bullet sources point into.
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub ranker: Ranker,
+    /// Sections summarized separately because the article did not fit the model's context
+    /// (0: it fit).
+    #[serde(default)]
+    pub sections: usize,
+    /// Generated bullets that were not supported by the article and were replaced or dropped.
+    #[serde(default)]
+    pub unsupported: usize,
 }
 
 /// Options of one summary run.
@@ -63,8 +142,10 @@ pub struct SummarizeOptions {
     pub kind: SummaryType,
     pub length: Length,
     pub generate: GenerateOptions,
-    /// Article tokens allowed into the prompt.
+    /// Article tokens allowed into one prompt; longer articles are summarized by sections.
     pub article_tokens: usize,
+    /// How sentences are ranked.
+    pub rank: RankOptions,
 }
 
 impl Default for SummarizeOptions {
@@ -77,6 +158,7 @@ impl Default for SummarizeOptions {
                 ..GenerateOptions::default()
             },
             article_tokens: DEFAULT_ARTICLE_TOKENS,
+            rank: RankOptions::default(),
         }
     }
 }
@@ -231,52 +313,383 @@ fn article_budget(generator: &Generator, title: Option<&str>, opts: &SummarizeOp
     Ok(opts.article_tokens.min(room))
 }
 
-/// Summarizes an article, calling `on_text` with the model's answer as it is written.
+/// Words the extractive key points may use together, by length (the bullets stop at the budget
+/// or at the bullet count, whichever comes first).
+fn word_budget(length: Length) -> usize {
+    match length {
+        Length::Short => 70,
+        Length::Medium => 110,
+        Length::Long => 170,
+    }
+}
+
+/// Ranking of one article: its sentences, their vectors and the chosen ones.
+pub struct Extraction {
+    pub sentences: Vec<Sentence>,
+    /// Normalized sentence embeddings (none when ranked lexically).
+    pub vectors: Option<Vec<Vec<f32>>>,
+    /// Chosen sentences, in article order.
+    pub chosen: Vec<usize>,
+    pub ranker: Ranker,
+}
+
+impl Extraction {
+    /// The chosen sentences as bullets that cite themselves.
+    pub fn bullets(&self, text: &str) -> Vec<Bullet> {
+        self.chosen.iter().map(|&i| self.bullet(text, i)).collect()
+    }
+
+    fn bullet(&self, text: &str, i: usize) -> Bullet {
+        let span = self.sentences[i].span;
+        Bullet {
+            text: span.of(text).to_string(),
+            sources: vec![span],
+            support: 1.0,
+        }
+    }
+}
+
+/// Splits and ranks `text` and picks up to `k` key sentences. Without an embedder, or if it
+/// fails, the ranking is lexical (TF-IDF); a log line says so.
+pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length, opts: &RankOptions) -> Extraction {
+    let sentences = sentences::split(text);
+    let pieces: Vec<&str> = sentences.iter().map(|s| s.span.of(text)).collect();
+    let vectors = match embedder {
+        Some(e) => match e.embed(&pieces) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                tracing::warn!(%err, "embedding the sentences failed; ranking them by TF-IDF instead");
+                None
+            }
+        },
+        None => {
+            tracing::info!("no embedder loaded; ranking sentences by position and TF-IDF centrality");
+            None
+        }
+    };
+    let sim = match &vectors {
+        Some(v) if opts.lexical_mix > 0.0 => rank::mix(
+            rank::dense_similarity(v),
+            &rank::lexical_similarity(text, &sentences),
+            opts.lexical_mix,
+        ),
+        Some(v) => rank::dense_similarity(v),
+        None => rank::lexical_similarity(text, &sentences),
+    };
+    let salience = rank::salience(text, &sentences, &sim, opts);
+    let budget = (word_budget(length) as f32 * opts.budget_scale) as usize;
+    let mut chosen = rank::select(text, &sentences, &salience, &sim, k, budget, opts);
+    chosen.sort_unstable();
+    Extraction {
+        ranker: if vectors.is_some() { Ranker::Embedding } else { Ranker::Lexical },
+        sentences,
+        vectors,
+        chosen,
+    }
+}
+
+/// The chosen sentences with their neighbours, in article order, the chosen ones marked
+/// `[1]`, `[2]`, …; gaps in the article are shown as `…`.
+pub fn excerpt(text: &str, sentences: &[Sentence], chosen: &[usize]) -> String {
+    let mut keep = vec![false; sentences.len()];
+    for &i in chosen {
+        for j in i.saturating_sub(1)..=(i + 1).min(sentences.len().saturating_sub(1)) {
+            keep[j] = true;
+        }
+    }
+    let mut out = String::new();
+    let mut last: Option<usize> = None;
+    for (i, s) in sentences.iter().enumerate().filter(|(i, _)| keep[*i]) {
+        if last.is_some_and(|l| l + 1 != i) {
+            out.push_str("\n…\n");
+        } else if last.is_some() {
+            out.push(if sentences[i - 1].paragraph == s.paragraph { ' ' } else { '\n' });
+        }
+        if let Some(n) = chosen.iter().position(|&c| c == i) {
+            out.push_str(&format!("[{}] ", n + 1));
+        }
+        out.push_str(s.span.of(text));
+        last = Some(i);
+    }
+    out
+}
+
+/// The chat messages of the grounded pipeline: the title, the source text (an excerpt with the
+/// key sentences marked, the whole article, or section summaries) and the task.
+pub fn grounded_messages(
+    title: Option<&str>,
+    source: &str,
+    marked: usize,
+    kind: SummaryType,
+    length: Length,
+) -> Vec<Message> {
+    if kind != SummaryType::KeyPoints || marked == 0 {
+        return messages(title, source, kind, length);
+    }
+    let mut user = String::new();
+    if let Some(title) = title {
+        user.push_str(&format!("Title: {title}\n\n"));
+    }
+    user.push_str("Key sentences of the article, marked [1] to [");
+    user.push_str(&marked.to_string());
+    user.push_str("], with the sentences around them:\n\"\"\"\n");
+    user.push_str(source.trim());
+    user.push_str("\n\"\"\"\n\n");
+    user.push_str(&format!(
+        "First write a summary of the article in two or three sentences. Then rewrite each marked \
+sentence as one short key point of at most 20 words, in the same order, keeping its names and \
+numbers exactly and adding nothing that is not in the text: {n} key points, each on its own \
+line starting with \"- \". Use exactly this format:\n\n\
+Summary: <the summary>\n\nKey points:\n- <key point for [1]>\n- <key point for [2]>",
+        n = marked
+    ));
+    vec![Message::system(SYSTEM_PROMPT), Message::user(user)]
+}
+
+/// Runs the whole pipeline on an article. Without a generator the result is extractive: the
+/// key sentences as bullets (and, for a tl;dr or headline, the top sentence as the summary).
+#[allow(clippy::too_many_arguments)]
 pub fn summarize(
-    generator: &mut Generator,
+    generator: Option<&mut Generator>,
+    embedder: Option<&Embedder>,
     model_name: &str,
     article: &Article,
     opts: &SummarizeOptions,
     cancel: &CancelToken,
-    on_text: &mut dyn FnMut(&str),
+    on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<Summary> {
     let start = Instant::now();
+    let text = article.text.as_str();
+    on_step(Step::Stage { stage: Stage::Ranking, progress: None });
+    let k = opts.length.max_bullets();
+    let extraction = extract(text, embedder, k, opts.length, &opts.rank);
+    let extractive = extraction.bullets(text);
+    let first_bullet_ms = ms(start.elapsed());
+    if opts.kind == SummaryType::KeyPoints {
+        on_step(Step::Extractive(&extractive));
+    }
+    let mut summary = Summary {
+        title: article.title.clone(),
+        summary: String::new(),
+        bullets: Vec::new(),
+        model: model_name.to_string(),
+        stop_reason: StopReason::EndOfTurn,
+        truncated: false,
+        timings: Timings {
+            first_bullet_ms,
+            ..Timings::default()
+        },
+        text: text.to_string(),
+        ranker: extraction.ranker,
+        sections: 0,
+        unsupported: 0,
+    };
+    let Some(generator) = generator else {
+        match opts.kind {
+            SummaryType::KeyPoints => summary.bullets = extractive,
+            SummaryType::Tldr | SummaryType::Headline => {
+                summary.summary = extractive.first().map(|b| b.text.clone()).unwrap_or_default();
+            }
+        }
+        summary.timings.total_ms = ms(start.elapsed());
+        return Ok(summary);
+    };
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    on_step(Step::Stage { stage: Stage::Reading, progress: None });
     let budget = article_budget(generator, article.title.as_deref(), opts)?;
-    let (text, truncated) = fit_article(generator, &article.text, budget)?;
+    let article_tokens = generator.tokenizer.encode(text, false, false)?.len();
+    let excerpt_text = excerpt(text, &extraction.sentences, &extraction.chosen);
+    let mut prefill = Duration::ZERO;
+    let mut prompt_tokens = 0;
+    let mut generated_tokens = 0;
+    let (source, marked) = if article_tokens <= budget {
+        let excerpt_tokens = generator.tokenizer.encode(&excerpt_text, false, false)?.len();
+        if !extraction.chosen.is_empty() && (excerpt_tokens < article_tokens || opts.kind == SummaryType::KeyPoints) {
+            (excerpt_text, extraction.chosen.len())
+        } else {
+            (text.to_string(), 0)
+        }
+    } else {
+        // Map-reduce: summarize sections that fit, then write from the section summaries and
+        // the key sentences.
+        let mut parts: Vec<String> = extraction.sentences.iter().map(|s| s.span.of(text).to_string()).collect();
+        let section_budget = budget.saturating_sub(budget / 4).max(MIN_ARTICLE_TOKENS);
+        loop {
+            let sections = group(generator, &parts, section_budget)?;
+            summary.sections += sections.len();
+            let mut summaries = Vec::with_capacity(sections.len());
+            for (n, section) in sections.iter().enumerate() {
+                on_step(Step::Stage {
+                    stage: Stage::Reading,
+                    progress: Some(Progress { done: n, total: sections.len() }),
+                });
+                let prompt = generator.template.render(&messages(None, section, SummaryType::Tldr, Length::Medium))?;
+                let ids = generator.tokenizer.encode(&prompt, true, true)?;
+                let section_opts = GenerateOptions {
+                    max_tokens: opts.generate.max_tokens.min(120),
+                    ..opts.generate.clone()
+                };
+                let run = generate(generator, &ids, &section_opts, cancel, &mut |_| {})?;
+                if run.stop == StopReason::Cancelled {
+                    return Err(Error::Cancelled);
+                }
+                prefill += run.prefill_time;
+                prompt_tokens += run.prompt_tokens;
+                generated_tokens += run.tokens.len();
+                let answer = parse_answer(&run.text);
+                let part = if answer.summary.is_empty() { run.text.trim().to_string() } else { answer.summary };
+                summaries.push(part);
+            }
+            on_step(Step::Stage {
+                stage: Stage::Reading,
+                progress: Some(Progress { done: sections.len(), total: sections.len() }),
+            });
+            let joined = summaries.join("\n");
+            let joined_tokens = generator.tokenizer.encode(&joined, false, false)?.len();
+            let excerpt_tokens = generator.tokenizer.encode(&excerpt_text, false, false)?.len();
+            if joined_tokens + excerpt_tokens <= budget || summaries.len() <= 1 || summaries.len() >= parts.len() {
+                let mut source = format!("Summaries of the article's sections:\n{joined}");
+                let marked = if joined_tokens + excerpt_tokens <= budget {
+                    source.push_str("\n\n");
+                    source.push_str(&excerpt_text);
+                    extraction.chosen.len()
+                } else {
+                    0
+                };
+                break (source, marked);
+            }
+            parts = summaries;
+        }
+    };
     let prompt = generator
         .template
-        .render(&messages(article.title.as_deref(), text, opts.kind, opts.length))?;
+        .render(&grounded_messages(article.title.as_deref(), &source, marked, opts.kind, opts.length))?;
     let ids = generator.tokenizer.encode(&prompt, true, true)?;
-    let run = generate(generator, &ids, &opts.generate, cancel, on_text)?;
-    let mut answer = parse_answer(&run.text);
+    on_step(Step::Stage { stage: Stage::Writing, progress: None });
+    let run = generate(generator, &ids, &opts.generate, cancel, &mut |delta| on_step(Step::Text(delta)))?;
+    let answer = parse_answer(&run.text);
+    summary.stop_reason = run.stop;
+    summary.summary = answer.summary;
     match opts.kind {
-        SummaryType::KeyPoints => answer.bullets.truncate(opts.length.max_bullets()),
+        SummaryType::KeyPoints => {
+            let (bullets, unsupported) = ground_bullets(text, &extraction, embedder, answer.bullets, k);
+            summary.bullets = bullets;
+            summary.unsupported = unsupported;
+        }
         SummaryType::Tldr | SummaryType::Headline => {
             // Anything the model listed beyond the asked-for text is not part of the answer.
-            if answer.summary.is_empty() {
+            if summary.summary.is_empty() {
                 if let Some(first) = answer.bullets.first() {
-                    answer.summary = first.text.clone();
+                    summary.summary = first.text.clone();
                 }
             }
-            answer.bullets.clear();
+            if opts.kind == SummaryType::Headline {
+                let words: Vec<&str> = summary.summary.split_whitespace().collect();
+                if words.len() > opts.length.headline_words() {
+                    summary.summary = words[..opts.length.headline_words()].join(" ");
+                }
+            }
         }
     }
-    Ok(Summary {
-        title: article.title.clone(),
-        summary: answer.summary,
-        bullets: answer.bullets,
-        model: model_name.to_string(),
-        stop_reason: run.stop,
-        truncated,
-        timings: Timings {
-            load_ms: ms(generator.load_time),
-            prompt_tokens: run.prompt_tokens,
-            prefill_ms: ms(run.prefill_time),
-            generated_tokens: run.tokens.len(),
-            decode_ms: ms(run.decode_time),
-            total_ms: ms(start.elapsed()) + ms(generator.load_time),
-        },
-    })
+    summary.timings = Timings {
+        load_ms: ms(generator.load_time),
+        first_bullet_ms,
+        prompt_tokens: prompt_tokens + run.prompt_tokens,
+        prefill_ms: ms(prefill + run.prefill_time),
+        generated_tokens: generated_tokens + run.tokens.len(),
+        decode_ms: ms(run.decode_time),
+        total_ms: ms(start.elapsed()) + ms(generator.load_time),
+    };
+    Ok(summary)
+}
+
+/// Groups consecutive pieces into sections of at most `budget` tokens (a piece longer than that
+/// is a section of its own).
+fn group(generator: &Generator, pieces: &[String], budget: usize) -> Result<Vec<String>> {
+    let mut sections: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut tokens = 0;
+    for p in pieces {
+        let n = generator.tokenizer.encode(p, false, false)?.len() + 1;
+        if tokens + n > budget && !current.is_empty() {
+            sections.push(std::mem::take(&mut current));
+            tokens = 0;
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(p);
+        tokens += n;
+    }
+    if !current.is_empty() {
+        sections.push(current);
+    }
+    Ok(sections)
+}
+
+/// Grounds generated bullets: a supported bullet keeps its sources and score; an unsupported one
+/// is replaced by the key sentence it was asked to rewrite (or its best source sentence), and a
+/// bullet that repeats an earlier one is dropped. Key sentences the model left out fill the list
+/// up to `k`. Returns the bullets and how many generated ones were not supported.
+pub fn ground_bullets(
+    text: &str,
+    extraction: &Extraction,
+    embedder: Option<&Embedder>,
+    generated: Vec<Bullet>,
+    k: usize,
+) -> (Vec<Bullet>, usize) {
+    let evidence = Evidence::new(text, &extraction.sentences, extraction.vectors.as_deref());
+    let vectors: Option<Vec<Vec<f32>>> = match (embedder, &extraction.vectors) {
+        (Some(e), Some(_)) => {
+            let texts: Vec<&str> = generated.iter().map(|b| b.text.as_str()).collect();
+            e.embed(&texts).ok()
+        }
+        _ => None,
+    };
+    let mut out: Vec<Bullet> = Vec::new();
+    let mut used: Vec<usize> = Vec::new();
+    let mut unsupported = 0;
+    let push = |out: &mut Vec<Bullet>, b: Bullet| {
+        if !out.iter().any(|o| same_point(&o.text, &b.text, None)) && out.len() < k {
+            out.push(b);
+            true
+        } else {
+            false
+        }
+    };
+    for (n, b) in generated.into_iter().enumerate() {
+        let g = evidence.ground(&b.text, vectors.as_ref().map(|v| v[n].as_slice()));
+        if g.support >= SUPPORT_THRESHOLD {
+            if push(&mut out, Bullet { text: b.text, sources: g.sources, support: g.support }) {
+                used.extend(g.sentences);
+            }
+            continue;
+        }
+        unsupported += 1;
+        tracing::debug!(bullet = %b.text, support = g.support, missing = ?g.missing, "unsupported bullet replaced");
+        let fallback = extraction
+            .chosen
+            .get(n)
+            .copied()
+            .filter(|i| !used.contains(i))
+            .or_else(|| g.sentences.first().copied().filter(|i| !used.contains(i)));
+        if let Some(i) = fallback {
+            if push(&mut out, extraction.bullet(text, i)) {
+                used.push(i);
+            }
+        }
+    }
+    for &i in &extraction.chosen {
+        if out.len() >= k {
+            break;
+        }
+        if !used.contains(&i) && push(&mut out, extraction.bullet(text, i)) {
+            used.push(i);
+        }
+    }
+    (out, unsupported)
 }
 
 fn ms(d: Duration) -> u64 {
@@ -408,7 +821,7 @@ fn push_unique(bullets: &mut Vec<Bullet>, text: String) {
     };
     let k = key(&text);
     if !k.is_empty() && !bullets.iter().any(|b| key(&b.text) == k) {
-        bullets.push(Bullet { text });
+        bullets.push(Bullet::new(text));
     }
 }
 

@@ -1,4 +1,5 @@
-//! The command line: argument parsing and the `summarize`, `models` and `tokenize` commands.
+//! The command line: argument parsing and the `summarize`, `eval`, `models`, `bench` and
+//! `tokenize` commands.
 //! Results go to stdout; progress, logs and errors go to stderr.
 
 mod progress;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use precis::catalog::{self, Catalog};
+use precis::embed::Embedder;
 use precis::fetch::{self, FetchProgress};
 use precis::generate::CancelToken;
 use precis::gguf::GgufFile;
@@ -39,6 +41,9 @@ struct Cli {
 enum Command {
     /// Summarize an article: a short summary and key points
     Summarize(SummarizeArgs),
+    /// Summarize every article of a JSON-lines file and print one prediction per line
+    /// (scored by scripts/eval.py)
+    Eval(EvalArgs),
     /// List or fetch models
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -84,6 +89,50 @@ struct TokenizeArgs {
 }
 
 #[derive(Args)]
+struct EvalArgs {
+    /// JSON lines with `id` and `article`
+    input: PathBuf,
+
+    /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
+    #[arg(long, short, value_name = "NAME|PATH")]
+    model: Option<String>,
+
+    /// Only the first N articles
+    #[arg(long)]
+    limit: Option<usize>,
+
+    /// Key points from ranking alone, without the generator
+    #[arg(long)]
+    extractive: bool,
+
+    /// Rank sentences by TF-IDF even when the embedder is downloaded
+    #[arg(long)]
+    no_embedder: bool,
+
+    /// Baseline: the first N sentences as the key points
+    #[arg(long, value_name = "N")]
+    lead: Option<usize>,
+
+    #[arg(long = "type", value_name = "TYPE", default_value = "key-points")]
+    kind: SummaryType,
+
+    #[arg(long, default_value = "medium")]
+    length: Length,
+
+    /// Ranking: weight of the position prior (for tuning on the dev set)
+    #[arg(long, hide = true)]
+    position_weight: Option<f32>,
+    #[arg(long, hide = true)]
+    position_scale: Option<f32>,
+    #[arg(long, hide = true)]
+    lambda: Option<f32>,
+    #[arg(long, hide = true)]
+    budget_scale: Option<f32>,
+    #[arg(long, hide = true)]
+    lexical_mix: Option<f32>,
+}
+
+#[derive(Args)]
 struct SummarizeArgs {
     /// The article: a text or Markdown file, or `-` for standard input
     #[arg(value_name = "FILE|-", default_value = "-")]
@@ -110,9 +159,18 @@ struct SummarizeArgs {
     #[arg(long)]
     max_tokens: Option<usize>,
 
-    /// Most article tokens given to the model; longer articles are cut
+    /// Most article tokens given to the model at once; longer articles are summarized section
+    /// by section, then as a whole
     #[arg(long, default_value_t = summarize::DEFAULT_ARTICLE_TOKENS)]
     article_tokens: usize,
+
+    /// Key points from ranking alone: the article's key sentences, no generator
+    #[arg(long)]
+    extractive: bool,
+
+    /// Rank sentences by position and TF-IDF even when the embedder is downloaded
+    #[arg(long)]
+    no_embedder: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,6 +197,7 @@ pub fn run() -> Result<ExitCode> {
     let models_dir = cli.models_dir.clone().unwrap_or_else(catalog::models_dir);
     match cli.command {
         Command::Summarize(args) => summarize_command(args, &models_dir),
+        Command::Eval(args) => eval_command(args, &models_dir),
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
         Command::Models(ModelsCommand::Fetch { name }) => models_fetch(name.as_deref(), &models_dir),
         Command::Bench(args) => bench(args, &models_dir),
@@ -166,12 +225,18 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
     } else {
         article::from_path(std::path::Path::new(&args.input))?
     };
-    let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-    let spinner = progress::spinner(format!("Loading {}", resolved.name));
-    let mut generator = Generator::load(&resolved.path)?;
-    spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
-    tracing::info!(model = %resolved.name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
-
+    let embedder = load_embedder(args.no_embedder, models_dir);
+    let (mut generator, model_name) = if args.extractive {
+        (None, "extractive".to_string())
+    } else {
+        let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+        let spinner = progress::spinner(format!("Loading {}", resolved.name));
+        let generator = Generator::load(&resolved.path)?;
+        spinner.finish_and_clear();
+        tracing::info!(model = %resolved.name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
+        (Some(generator), resolved.name)
+    };
+    let spinner = progress::spinner(format!("Reading the article ({} words)", article.word_count()));
     let opts = SummarizeOptions {
         kind: args.kind,
         length: args.length,
@@ -182,14 +247,21 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
             ..Default::default()
         },
         article_tokens: args.article_tokens,
+        ..SummarizeOptions::default()
     };
     let cancel = CancelToken::new();
     let stdout = std::io::stdout();
     let summary = match args.format {
         Format::Json => {
-            let s = summarize::summarize(&mut generator, &resolved.name, &article, &opts, &cancel, &mut |_| {
-                spinner.set_message("Writing the summary");
-            })?;
+            let s = summarize::summarize(
+                generator.as_mut(),
+                embedder.as_ref(),
+                &model_name,
+                &article,
+                &opts,
+                &cancel,
+                &mut |step| spinner_step(&spinner, &step),
+            )?;
             spinner.finish_and_clear();
             let mut out = stdout.lock();
             serde_json::to_writer_pretty(&mut out, &s)?;
@@ -198,23 +270,42 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
         }
         Format::Markdown | Format::Text => {
             let style = if args.format == Format::Markdown { Style::Markdown } else { Style::Text };
+            // Key points are printed after the grounding check, never as the model wrote them.
             let mut renderer = StreamRenderer::new(stdout.lock(), style, article.title.as_deref())
-                .map_err(|e| precis::Error::io("standard output", e))?;
+                .map_err(|e| precis::Error::io("standard output", e))?
+                .hold_points();
             let mut write_error = None;
-            let s = summarize::summarize(&mut generator, &resolved.name, &article, &opts, &cancel, &mut |delta| {
-                spinner.finish_and_clear();
-                if write_error.is_none() {
-                    if let Err(e) = renderer.push(delta) {
-                        write_error = Some(e);
-                        cancel.cancel();
+            let s = summarize::summarize(
+                generator.as_mut(),
+                embedder.as_ref(),
+                &model_name,
+                &article,
+                &opts,
+                &cancel,
+                &mut |step| {
+                    spinner_step(&spinner, &step);
+                    if let summarize::Step::Text(delta) = step {
+                        spinner.finish_and_clear();
+                        if write_error.is_none() {
+                            if let Err(e) = renderer.push(delta) {
+                                write_error = Some(e);
+                                cancel.cancel();
+                            }
+                        }
                     }
-                }
-            })?;
+                },
+            )?;
             spinner.finish_and_clear();
             if let Some(e) = write_error {
                 return Err(precis::Error::io("standard output", e));
             }
-            drop(renderer.finish().map_err(|e| precis::Error::io("standard output", e))?);
+            if generator.is_none() && !s.summary.is_empty() {
+                renderer
+                    .push(&format!("Summary: {}\n", s.summary))
+                    .map_err(|e| precis::Error::io("standard output", e))?;
+            }
+            let points: Vec<String> = s.bullets.iter().map(|b| b.text.clone()).collect();
+            drop(renderer.finish_with_points(&points).map_err(|e| precis::Error::io("standard output", e))?);
             s
         }
     };
@@ -222,6 +313,12 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
         eprintln!(
             "note: the article was longer than {} tokens; only its beginning was summarized",
             args.article_tokens
+        );
+    }
+    if summary.unsupported > 0 {
+        tracing::info!(
+            unsupported = summary.unsupported,
+            "key points not supported by the article were replaced by their source sentences"
         );
     }
     tracing::info!(?summary.timings, stop = ?summary.stop_reason, "done");
@@ -241,6 +338,118 @@ fn tokenize_command(args: TokenizeArgs, models_dir: &std::path::Path) -> Result<
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &ids)?;
     writeln!(out).map_err(|e| precis::Error::io("standard output", e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spinner_step(spinner: &indicatif::ProgressBar, step: &summarize::Step<'_>) {
+    use summarize::{Stage, Step};
+    match step {
+        Step::Stage { stage: Stage::Ranking, .. } => spinner.set_message("Ranking the sentences"),
+        Step::Stage { stage: Stage::Reading, progress: Some(p) } => {
+            spinner.set_message(format!("Reading section {} of {}", (p.done + 1).min(p.total), p.total))
+        }
+        Step::Stage { stage: Stage::Writing, .. } => spinner.set_message("Writing the summary"),
+        _ => {}
+    }
+}
+
+/// The catalog's embedder when it is downloaded; otherwise a note, and ranking falls back to
+/// TF-IDF.
+fn load_embedder(disabled: bool, models_dir: &std::path::Path) -> Option<Embedder> {
+    if disabled {
+        return None;
+    }
+    let catalog = Catalog::builtin();
+    let entry = catalog.get(&catalog.default_embedder)?;
+    if !entry.is_present(models_dir) {
+        tracing::info!(
+            embedder = %entry.name,
+            "the embedder is not downloaded; ranking sentences by position and TF-IDF (`precis models fetch {}` gets it)",
+            entry.name
+        );
+        return None;
+    }
+    match Embedder::load(&entry.location(models_dir)) {
+        Ok(e) => Some(e),
+        Err(err) => {
+            tracing::warn!(%err, "the embedder could not be loaded; ranking sentences by position and TF-IDF");
+            None
+        }
+    }
+}
+
+/// `precis eval`: summarizes every article of a JSON-lines file (`{id, article, ...}`) and
+/// writes one prediction per line, with its timing, for `scripts/eval.py` to score.
+fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
+    let input = std::fs::read_to_string(&args.input).map_err(|e| precis::Error::io(&args.input, e))?;
+    let embedder = if args.lead.is_some() { None } else { load_embedder(args.no_embedder, models_dir) };
+    let (mut generator, model_name) = if args.extractive || args.lead.is_some() {
+        (None, "extractive".to_string())
+    } else {
+        let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+        (Some(Generator::load(&resolved.path)?), resolved.name)
+    };
+    let mut opts = SummarizeOptions {
+        kind: args.kind,
+        length: args.length,
+        ..SummarizeOptions::default()
+    };
+    let r = &mut opts.rank;
+    r.position_weight = args.position_weight.unwrap_or(r.position_weight);
+    r.position_scale = args.position_scale.unwrap_or(r.position_scale);
+    r.lambda = args.lambda.unwrap_or(r.lambda);
+    r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
+    r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
+    let mut out = std::io::stdout().lock();
+    let io = |e| precis::Error::io("standard output", e);
+    for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        if args.limit.is_some_and(|l| n >= l) {
+            break;
+        }
+        let record: serde_json::Value = serde_json::from_str(line)?;
+        let id = record["id"].as_str().unwrap_or_default().to_string();
+        let text = record["article"].as_str().unwrap_or_default();
+        let article = article::from_bytes(&id, text.as_bytes(), Some("txt"))?;
+        let start = std::time::Instant::now();
+        let summary = if let Some(lead) = args.lead {
+            let sentences = precis::sentences::split(&article.text);
+            let mut s = summarize::summarize(None, None, "lead", &article, &opts, &CancelToken::new(), &mut |_| {})?;
+            s.bullets = sentences
+                .iter()
+                .take(lead)
+                .map(|x| summarize::Bullet { text: x.span.of(&article.text).to_string(), sources: vec![x.span], support: 1.0 })
+                .collect();
+            s
+        } else {
+            summarize::summarize(
+                generator.as_mut(),
+                embedder.as_ref(),
+                &model_name,
+                &article,
+                &opts,
+                &CancelToken::new(),
+                &mut |_| {},
+            )?
+        };
+        let elapsed = start.elapsed().as_millis() as u64;
+        let row = serde_json::json!({
+            "id": id,
+            "summary": summary.summary,
+            "bullets": summary.bullets,
+            "unsupported": summary.unsupported,
+            "ranker": summary.ranker,
+            "sections": summary.sections,
+            "ms": elapsed,
+            "first_bullet_ms": summary.timings.first_bullet_ms,
+            "prompt_tokens": summary.timings.prompt_tokens,
+            "generated_tokens": summary.timings.generated_tokens,
+            "stop_reason": summary.stop_reason,
+        });
+        serde_json::to_writer(&mut out, &row)?;
+        writeln!(out).map_err(io)?;
+        out.flush().map_err(io)?;
+        eprintln!("{} {} ms", n + 1, elapsed);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

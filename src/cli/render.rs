@@ -1,6 +1,7 @@
 //! Streaming display of a model's answer on stdout: each line is classified (summary label,
 //! key-points label, list item, text) as soon as its start is known, then printed in the chosen
-//! format while the rest of the line keeps arriving.
+//! format while the rest of the line keeps arriving. Key points can be held back instead, to be
+//! printed once they have passed the grounding check.
 
 use std::io::Write;
 
@@ -27,6 +28,8 @@ pub struct StreamRenderer<W: Write> {
     started: bool,
     in_points: bool,
     summary_heading_done: bool,
+    /// Key points in the answer are not printed; the caller prints the checked ones.
+    hold_points: bool,
 }
 
 impl<W: Write> StreamRenderer<W> {
@@ -39,6 +42,7 @@ impl<W: Write> StreamRenderer<W> {
             started: false,
             in_points: false,
             summary_heading_done: false,
+            hold_points: false,
         };
         if let Some(title) = title {
             match style {
@@ -47,6 +51,27 @@ impl<W: Write> StreamRenderer<W> {
             }
         }
         Ok(r)
+    }
+
+    /// Holds back the answer's key points; `finish_with_points` prints the final ones.
+    pub fn hold_points(mut self) -> Self {
+        self.hold_points = true;
+        self
+    }
+
+    /// Ends the answer and prints `points` under a Key points heading.
+    pub fn finish_with_points(mut self, points: &[String]) -> std::io::Result<W> {
+        if !self.line.is_empty() {
+            self.end_line()?;
+        }
+        if !points.is_empty() {
+            self.heading("Key points")?;
+            for p in points {
+                writeln!(self.out, "- {p}")?;
+            }
+        }
+        self.out.flush()?;
+        Ok(self.out)
     }
 
     /// Feeds a piece of the answer.
@@ -59,7 +84,7 @@ impl<W: Write> StreamRenderer<W> {
             if self.printed.is_none() && self.line.chars().count() >= DECIDE_AFTER {
                 self.start_line()?;
             }
-            if let Some(done) = self.printed {
+            if let Some(done) = self.printed.filter(|&d| d != usize::MAX) {
                 // Only text past the classified prefix is printed from here on.
                 let from = done.min(self.line.len());
                 let rest = self.line[from..].to_string();
@@ -71,6 +96,7 @@ impl<W: Write> StreamRenderer<W> {
     }
 
     /// Ends the answer, printing any unfinished line.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn finish(mut self) -> std::io::Result<W> {
         if !self.line.is_empty() {
             self.end_line()?;
@@ -96,7 +122,19 @@ impl<W: Write> StreamRenderer<W> {
     fn start_line(&mut self) -> std::io::Result<()> {
         let line = self.line.clone();
         let lead = line.len() - line.trim_start().len();
-        let consumed = match classify(&line) {
+        let kind = classify(&line);
+        if self.hold_points {
+            match kind {
+                Line::KeyPointsLabel | Line::Bullet(_) => self.in_points = true,
+                Line::SummaryLabel(_) => self.in_points = false,
+                Line::Text(_) => {}
+            }
+            if self.in_points {
+                self.printed = Some(usize::MAX);
+                return Ok(());
+            }
+        }
+        let consumed = match kind {
             Line::SummaryLabel(rest) => {
                 self.in_points = false;
                 self.summary_heading_done = true;
@@ -169,6 +207,17 @@ mod tests {
         assert_eq!(
             render(Style::Markdown, &refs),
             "# Buses\n\n## Summary\n\nThe city adds bus routes.\n\n## Key points\n\n- Twelve new routes.\n- Service until midnight.\n"
+        );
+    }
+
+    #[test]
+    fn held_points_are_replaced_by_the_checked_ones() {
+        let mut r = StreamRenderer::new(Vec::new(), Style::Markdown, None).unwrap().hold_points();
+        r.push("Summary: Buses run later.\n\nKey points:\n- Invented point.\n").unwrap();
+        let out = r.finish_with_points(&["Checked point.".to_string()]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "## Summary\n\nBuses run later.\n\n## Key points\n\n- Checked point.\n"
         );
     }
 

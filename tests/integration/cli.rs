@@ -22,18 +22,31 @@ fn summarize_json_has_the_documented_shape() {
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["title"], "City Council Approves Night Buses");
     assert!(v["summary"].is_string());
-    assert!(v["bullets"].is_array());
-    for b in v["bullets"].as_array().unwrap() {
-        assert!(b["text"].is_string());
+    let text = v["text"].as_str().expect("the extracted text");
+    assert!(text.contains("The Riverton City Council voted 7 to 2"));
+    let bullets = v["bullets"].as_array().unwrap();
+    assert!(!bullets.is_empty(), "unsupported model output falls back to key sentences: {v}");
+    for b in bullets {
+        let sources = b["sources"].as_array().unwrap();
+        assert!(!sources.is_empty(), "{b}");
+        for s in sources {
+            let (start, end) = (s["start"].as_u64().unwrap() as usize, s["end"].as_u64().unwrap() as usize);
+            assert!(start < end && end <= text.len(), "{s}");
+        }
+        let support = b["support"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&support), "{b}");
+        assert!(support >= 0.6, "only grounded bullets are shown: {b}");
     }
     assert_eq!(v["model"], "tiny-qwen2");
     assert_eq!(v["stop_reason"], "max_tokens");
-    assert_eq!(v["truncated"], true, "--article-tokens 100 cuts the article");
+    // --article-tokens 100 is less than the article: it is summarized by sections, not cut.
+    assert_eq!(v["truncated"], false);
+    assert!(v["sections"].as_u64().unwrap() >= 2, "{v}");
     let t = &v["timings"];
-    for key in ["load_ms", "prompt_tokens", "prefill_ms", "generated_tokens", "decode_ms", "total_ms"] {
+    for key in ["load_ms", "first_bullet_ms", "prompt_tokens", "prefill_ms", "generated_tokens", "decode_ms", "total_ms"] {
         assert!(t[key].is_u64(), "timings.{key} in {t}");
     }
-    assert_eq!(t["generated_tokens"], 16);
+    assert!(t["generated_tokens"].as_u64().unwrap() >= 16);
     assert!(t["prompt_tokens"].as_u64().unwrap() > 50);
 }
 

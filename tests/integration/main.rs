@@ -5,8 +5,10 @@
 mod common;
 
 mod cli;
+mod embedder;
 mod engine;
 mod fetch;
+mod pipeline;
 mod real_model;
 mod tokenizer;
 mod worker;

@@ -48,7 +48,17 @@ fn default_model_summarizes_the_sample_article() {
     let summary = v["summary"].as_str().unwrap();
     assert!(summary.split_whitespace().count() >= 10, "summary: {summary:?}");
     let bullets = v["bullets"].as_array().unwrap();
-    assert!((2..=5).contains(&bullets.len()), "medium asks for at most five points: {v}");
+    assert!((2..=5).contains(&bullets.len()), "{v}");
+    // Every point shown is grounded: it cites spans of the text with support at the threshold.
+    let text = v["text"].as_str().unwrap();
+    for b in bullets {
+        assert!(b["support"].as_f64().unwrap() >= 0.6, "{b}");
+        for s in b["sources"].as_array().unwrap() {
+            assert!(s["end"].as_u64().unwrap() as usize <= text.len());
+        }
+    }
+    let t = &v["timings"];
+    assert!(t["first_bullet_ms"].as_u64().unwrap() < t["total_ms"].as_u64().unwrap());
     assert_eq!(v["stop_reason"], "end_of_turn", "{v}");
     // The article's central fact should survive into the summary or the points.
     let all = format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));

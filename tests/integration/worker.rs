@@ -15,6 +15,7 @@ fn job(model: &Path, max_tokens: usize) -> SummarizeJob {
     SummarizeJob {
         model_name: "tiny".into(),
         model_path: model.to_path_buf(),
+        embedder_path: None,
         article: article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap(),
         options: SummarizeOptions {
             generate: GenerateOptions {
@@ -37,11 +38,11 @@ fn events_arrive_in_order_and_the_model_stays_loaded() {
     let stages: Vec<Stage> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Stage { stage } => Some(*stage),
+            Event::Stage { stage, .. } => Some(*stage),
             _ => None,
         })
         .collect();
-    assert_eq!(stages, [Stage::LoadingModel, Stage::Reading, Stage::Writing]);
+    assert_eq!(stages, [Stage::LoadingModel, Stage::Ranking, Stage::Reading, Stage::Writing]);
     let deltas: String = events
         .iter()
         .filter_map(|e| match e {
@@ -57,7 +58,7 @@ fn events_arrive_in_order_and_the_model_stays_loaded() {
     // The second job reuses the loaded model: no loading stage, no load time.
     let mut events = Vec::new();
     let last = engine.summarize(job(&model, 4)).wait(|e| events.push(e.clone())).unwrap();
-    assert!(!events.iter().any(|e| matches!(e, Event::Stage { stage: Stage::LoadingModel })));
+    assert!(!events.iter().any(|e| matches!(e, Event::Stage { stage: Stage::LoadingModel, .. })));
     let Event::Done { summary } = last else { panic!("{last:?}") };
     assert_eq!(summary.timings.load_ms, 0);
 }
@@ -124,7 +125,7 @@ fn a_bad_model_is_a_failed_event() {
 
 #[test]
 fn events_serialize_as_tagged_camel_case() {
-    let e = Event::Stage { stage: Stage::LoadingModel };
+    let e = Event::Stage { stage: Stage::LoadingModel, progress: None };
     assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"stage","data":{"stage":"loadingModel"}}"#);
     let e = Event::Failed { code: "input".into(), message: "x: empty".into() };
     assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"failed","data":{"code":"input","message":"x: empty"}}"#);

@@ -84,6 +84,16 @@ pub fn resolve(state: &AppState, choice: Option<&str>) -> Result<ResolvedModel> 
     Ok(Catalog::builtin().resolve_generator(choice, &state.models_dir)?)
 }
 
+/// The catalog's sentence embedder, when it is downloaded; without it sentences are ranked
+/// lexically.
+pub fn embedder(state: &AppState) -> Option<PathBuf> {
+    let catalog = Catalog::builtin();
+    catalog
+        .get(&catalog.default_embedder)
+        .filter(|e| e.is_present(&state.models_dir))
+        .map(|e| e.location(&state.models_dir))
+}
+
 #[tauri::command]
 pub fn list_models(state: State<'_, AppState>) -> ModelsView {
     let catalog = Catalog::builtin();

@@ -26,6 +26,7 @@ pub fn summarize<R: Runtime>(
     let job = SummarizeJob {
         model_name: model.name,
         model_path: model.path,
+        embedder_path: models::embedder(&state),
         article: article.into_article(),
         options: SummarizeOptions {
             kind: options.kind,
