@@ -27,28 +27,62 @@ pub struct Sentence {
     pub paragraph: usize,
 }
 
-/// Splits `text` into sentences, in order. Paragraphs are separated by blank lines (single line
-/// breaks count too: a line of a list or a heading is its own unit). Spans are trimmed of
-/// surrounding white space and never empty.
+/// Splits `text` into sentences, in order. Paragraphs are separated by blank lines; inside one,
+/// a hard-wrapped line continues its sentence, while a heading or list item (`#`, `-`, `*`, `1.`)
+/// starts a unit of its own. Spans are trimmed of surrounding white space and never empty.
 pub fn split(text: &str) -> Vec<Sentence> {
     let mut out: Vec<Sentence> = Vec::new();
     let mut paragraph = 0;
     let mut offset = 0;
+    // Units: (start, end) byte ranges of consecutive lines that belong together.
+    let mut unit: Option<(usize, usize)> = None;
+    let mut units: Vec<(usize, usize, bool)> = Vec::new(); // (start, end, starts a paragraph)
+    let mut new_paragraph = true;
     for line in text.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
-        if line.trim().is_empty() {
+        let t = line.trim();
+        if t.is_empty() {
+            if let Some((a, b)) = unit.take() {
+                units.push((a, b, new_paragraph));
+            }
+            new_paragraph = true;
             continue;
         }
+        let marker = t.starts_with('#')
+            || t.starts_with("- ")
+            || t.starts_with("* ")
+            || t.starts_with("• ")
+            || t.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
+        let after_heading = unit.is_some_and(|(a, _)| text[a..].trim_start().starts_with('#'));
+        match unit {
+            Some((a, _)) if !marker && !after_heading => unit = Some((a, offset)),
+            _ => {
+                if let Some((a, b)) = unit.take() {
+                    units.push((a, b, new_paragraph));
+                    new_paragraph = false;
+                }
+                unit = Some((start, offset));
+            }
+        }
+    }
+    if let Some((a, b)) = unit {
+        units.push((a, b, new_paragraph));
+    }
+    for (i, &(start, end, starts_paragraph)) in units.iter().enumerate() {
+        if starts_paragraph && i > 0 {
+            paragraph += 1;
+        }
+        // Line breaks inside a unit are spaces to the segmenter (same byte length, same spans).
+        let flat = text[start..end].replace('\n', " ").replace('\r', " ");
         let first = out.len();
-        for b in sentencex::get_sentence_boundaries("en", line) {
+        for b in sentencex::get_sentence_boundaries("en", &flat) {
             push_trimmed(text, start + b.start_byte, start + b.end_byte, paragraph, &mut out);
         }
         if out.len() == first {
-            push_trimmed(text, start, offset, paragraph, &mut out);
+            push_trimmed(text, start, end, paragraph, &mut out);
         }
         join_wrong_breaks(text, &mut out, first);
-        paragraph += 1;
     }
     out
 }
@@ -151,6 +185,17 @@ mod tests {
             ["It cost $4.2 million, up 3.5 percent.", "\"We are glad,\" she said.", "\"It works.\"", "Then he left."]
         );
         assert_eq!(texts("Café prices rose. Zoë paid €3.50 — twice."), ["Café prices rose.", "Zoë paid €3.50 — twice."]);
+    }
+
+    #[test]
+    fn wrapped_lines_lists_and_headings() {
+        let t = "# Title\nThe town switched on a station, built into the\nold pier. It cost 6.3 million\neuros.\n\n- First item\n- Second item";
+        assert_eq!(
+            texts(t),
+            ["# Title", "The town switched on a station, built into the\nold pier.", "It cost 6.3 million\neuros.", "- First item", "- Second item"]
+        );
+        let p: Vec<usize> = split(t).iter().map(|s| s.paragraph).collect();
+        assert_eq!(p, [0, 0, 0, 1, 1]);
     }
 
     #[test]

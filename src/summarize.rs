@@ -342,7 +342,7 @@ impl Extraction {
     fn bullet(&self, text: &str, i: usize) -> Bullet {
         let span = self.sentences[i].span;
         Bullet {
-            text: span.of(text).to_string(),
+            text: span.of(text).split_whitespace().collect::<Vec<_>>().join(" "),
             sources: vec![span],
             support: 1.0,
         }
