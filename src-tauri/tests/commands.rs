@@ -230,7 +230,11 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         .filter(|e| e["event"] == "stage")
         .map(|e| e["data"]["stage"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(stages, ["reading", "writing"], "the model stayed loaded");
+    assert_eq!(stages, ["ranking", "reading", "writing"], "no loading stage: the model stayed loaded");
+    let kinds: Vec<String> = events2.lock().unwrap().iter().map(|e| e["event"].as_str().unwrap().to_string()).collect();
+    let extractive = kinds.iter().position(|k| k == "extractive").expect("extractive key points");
+    let first_partial = kinds.iter().position(|k| k == "partial").expect("generated text");
+    assert!(extractive < first_partial, "extractive points come before the generator writes: {kinds:?}");
 
     // Cancel by id.
     let (ch3, events3) = channel();
