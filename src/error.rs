@@ -103,8 +103,18 @@ pub enum InputProblem {
     NotFound,
     #[error("the file is empty; drop or pass a file that holds an article")]
     Empty,
-    #[error("this looks like a binary file, not text; Precis reads plain text and Markdown articles")]
+    #[error("this looks like a binary file, not text; Precis reads plain text, Markdown and saved web pages (HTML)")]
     Binary,
+    #[error(
+        "the page nests its tags {depth} levels deep, over the limit of {limit}; this is not an \
+         ordinary web page. Save the article again from your browser, or copy its text into a .txt file"
+    )]
+    TooDeep { depth: usize, limit: usize },
+    #[error(
+        "no article text was found in this page; it may be an index page, need JavaScript to show \
+         its text, or hold only pictures. Copy the article's text into a .txt file instead"
+    )]
+    NoArticle,
     #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
     TooLarge { size: u64, limit: u64 },
     #[error("the text has only {words} words, too short to summarize (at least {min} are needed)")]

@@ -1,6 +1,7 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
-//! saying what is wrong with the input and what to do.
+//! saying what is wrong with the input and what to do. Each format has its own file: `html`
+//! (saved web pages) and `markdown` (Markdown to plain text); plain text is read here.
 
 use std::io::Read;
 use std::path::Path;
@@ -8,6 +9,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
+
+pub mod html;
+pub mod markdown;
 
 /// Inputs larger than this are refused before they are read.
 pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
@@ -20,6 +24,7 @@ pub const MIN_WORDS: usize = 25;
 pub enum Kind {
     Text,
     Markdown,
+    Html,
 }
 
 /// An article ready to summarize.
@@ -39,7 +44,7 @@ const WORDS_PER_MINUTE: usize = 230;
 
 impl Article {
     pub fn word_count(&self) -> usize {
-        self.text.split_whitespace().count()
+        count_words(&self.text)
     }
 
     /// Minutes a person needs to read the text, at least one.
@@ -103,13 +108,17 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(problem(InputProblem::Empty));
     }
+    let ext = extension.map(str::to_ascii_lowercase);
+    if html::sniff(bytes) || matches!(ext.as_deref(), Some("html" | "htm" | "xhtml" | "shtml")) {
+        return from_html(name, bytes);
+    }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
     let markdown = extension.is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown"))
         || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
     let text = normalize(&raw);
     let (title, body) = split_title(&text, markdown);
-    let words = body.split_whitespace().count();
+    let words = count_words(&body);
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort {
             words,
@@ -124,6 +133,50 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         published: None,
         text: body,
     })
+}
+
+/// Builds an article from an HTML page.
+fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
+    let problem = |reason| Error::Input {
+        name: name.to_string(),
+        reason,
+    };
+    let page = html::decode(bytes);
+    if looks_binary(&page) {
+        return Err(problem(InputProblem::Binary));
+    }
+    let found = html::extract(&page).map_err(problem)?;
+    let text = normalize(&found.text);
+    let words = count_words(&text);
+    if words == 0 {
+        return Err(problem(InputProblem::NoArticle));
+    }
+    if words < MIN_WORDS {
+        return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
+    }
+    Ok(Article {
+        kind: Kind::Html,
+        title: found.title,
+        byline: found.byline,
+        site: found.site,
+        published: found.published,
+        text,
+    })
+}
+
+/// Counts words: runs of text between spaces, except that each Chinese, Japanese or Korean
+/// character counts as a word of its own, since those scripts do not put spaces between words.
+pub fn count_words(text: &str) -> usize {
+    let cjk = |c: char| {
+        matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+    };
+    text.split_whitespace()
+        .map(|w| {
+            let n = w.chars().filter(|&c| cjk(c)).count();
+            let rest = w.chars().any(|c| !cjk(c) && c.is_alphanumeric());
+            n + usize::from(rest || n == 0)
+        })
+        .sum()
 }
 
 /// What a dropped or pasted text turned out to be.
@@ -271,6 +324,52 @@ and extending evening service until midnight. Officials said the plan would cost
         let a = from_bytes("a.md", format!("# Buses\n\n{BODY}").as_bytes(), Some("md")).unwrap();
         assert_eq!(a.title.as_deref(), Some("Buses"));
         assert_eq!(a.kind, Kind::Markdown);
+    }
+
+    #[test]
+    fn saved_html_page_gives_the_article_and_its_metadata() {
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Night buses | Riverton Post</title>
+<meta property="og:title" content="Night buses">
+<meta property="og:site_name" content="Riverton Post">
+<meta name="author" content="Ana Lima">
+<meta property="article:published_time" content="2024-03-05T08:00:00Z">
+<style>body {{ color: red }} .x > p {{ margin: 0 }}</style>
+<script>document.write("<p>injected</p>"); fetch("https://example.com/track");</script></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>Night buses</h1><p>{BODY}</p><p>Caf&eacute; owners <a href="/x">welcomed</a> the <b>plan</b>, saying that late workers had long asked for it and that the buses would bring more customers downtown.</p>
+<p>Zoë Brandt, who runs a bakery on Main Street, said she would now stay open later on Fridays.</p></article>
+<footer>Copyright 2024 Riverton Post. All rights reserved.</footer></body></html>"#
+        );
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
+        assert!(bytes.contains(&0xEB), "the page is really in Windows-1252");
+        let a = from_bytes("page.html", &bytes, Some("html")).unwrap();
+        assert_eq!(a.kind, Kind::Html);
+        assert_eq!(a.title.as_deref(), Some("Night buses"));
+        assert_eq!(a.byline.as_deref(), Some("Ana Lima"));
+        assert_eq!(a.site.as_deref(), Some("Riverton Post"));
+        assert_eq!(a.published.as_deref(), Some("2024-03-05"));
+        assert!(a.text.starts_with("The city council voted"), "{}", a.text);
+        assert!(a.text.contains("\n\nCafé owners welcomed the plan, saying"), "{}", a.text);
+        assert!(a.text.contains("\n\nZoë Brandt"), "{}", a.text);
+        for junk in ["injected", "color", "Sport", "Copyright", "track"] {
+            assert!(!a.text.contains(junk), "{junk} in {}", a.text);
+        }
+    }
+
+    #[test]
+    fn deeply_nested_html_is_refused_before_parsing() {
+        let page = format!("<html><body>{}{BODY}</body></html>", "<div>".repeat(100_000));
+        match from_bytes("deep.html", page.as_bytes(), None).unwrap_err() {
+            Error::Input { reason: InputProblem::TooDeep { depth, .. }, .. } => assert!(depth >= 100_000),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn words_are_counted_in_spaceless_scripts_too() {
+        assert_eq!(count_words("two words"), 2);
+        assert_eq!(count_words("日本語の文 and iPhone。"), 7);
     }
 
     #[test]
