@@ -1,4 +1,4 @@
-//! The command line: argument parsing and the `summarize` and `models` commands. Results go to
+//! The command line: argument parsing and the `summarize`, `extract` and `models` commands. Results go to
 //! stdout; progress, logs and errors go to stderr.
 
 mod progress;
@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Summarize an article: a short summary and key points
     Summarize(SummarizeArgs),
+    /// Show the article text Precis reads from a file (HTML, Markdown or text), without a model
+    Extract(ExtractArgs),
     /// List or fetch models
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -74,6 +76,23 @@ struct SummarizeArgs {
     article_tokens: usize,
 }
 
+#[derive(Args)]
+struct ExtractArgs {
+    /// The article: an HTML, Markdown or text file, or `-` for standard input
+    #[arg(value_name = "FILE|-")]
+    input: String,
+
+    /// Output format: the text (with its title first), or a JSON object with the metadata
+    #[arg(long, short, value_enum, default_value_t = ExtractFormat::Text)]
+    format: ExtractFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExtractFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Markdown,
@@ -98,6 +117,7 @@ pub fn run() -> Result<ExitCode> {
     let models_dir = cli.models_dir.clone().unwrap_or_else(catalog::models_dir);
     match cli.command {
         Command::Summarize(args) => summarize_command(args, &models_dir),
+        Command::Extract(args) => extract_command(args),
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
         Command::Models(ModelsCommand::Fetch { name }) => models_fetch(name.as_deref(), &models_dir),
     }
@@ -105,7 +125,7 @@ pub fn run() -> Result<ExitCode> {
 
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
+        0 => "warn,trafilatura=error",
         1 => "info",
         _ => "debug",
     };
@@ -117,12 +137,44 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
-    let article = if args.input == "-" {
-        article::from_reader("standard input", std::io::stdin().lock())?
+fn read_article(input: &str) -> Result<article::Article> {
+    if input == "-" {
+        article::from_reader("standard input", std::io::stdin().lock())
     } else {
-        article::from_path(std::path::Path::new(&args.input))?
-    };
+        article::from_path(std::path::Path::new(input))
+    }
+}
+
+fn extract_command(args: ExtractArgs) -> Result<ExitCode> {
+    let article = read_article(&args.input)?;
+    let mut out = std::io::stdout().lock();
+    let io = |e| precis::Error::io("standard output", e);
+    match args.format {
+        ExtractFormat::Json => {
+            let json = serde_json::json!({
+                "kind": article.kind,
+                "title": article.title,
+                "byline": article.byline,
+                "site": article.site,
+                "published": article.published,
+                "text": article.text,
+                "paragraphs": article.paragraphs().collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out).map_err(io)?;
+        }
+        ExtractFormat::Text => {
+            if let Some(title) = &article.title {
+                writeln!(out, "{title}\n").map_err(io)?;
+            }
+            writeln!(out, "{}", article.text).map_err(io)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
+    let article = read_article(&args.input)?;
     let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
     let spinner = progress::spinner(format!("Loading {}", resolved.name));
     let mut generator = Generator::load(&resolved.path)?;

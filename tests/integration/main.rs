@@ -7,5 +7,6 @@ mod common;
 mod cli;
 mod engine;
 mod fetch;
+mod intake;
 mod real_model;
 mod worker;
