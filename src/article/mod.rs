@@ -1,7 +1,8 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
-//! (saved web pages) and `markdown` (Markdown to plain text); plain text is read here.
+//! (saved web pages) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
+//! extractor's output); plain text is read here.
 
 use std::io::Read;
 use std::path::Path;
@@ -113,11 +114,23 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return from_html(name, bytes);
     }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
-    let markdown = extension.is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown"))
+    let markdown = matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd"))
         || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
-    let text = normalize(&raw);
-    let (title, body) = split_title(&text, markdown);
+    let (title, body) = if markdown {
+        let plain = markdown::to_plain(&raw);
+        let text = normalize(&plain.text);
+        match plain.first_h1 {
+            Some(h1) => {
+                let first = text.split("\n\n").next().unwrap_or("");
+                let body = if first == h1 { text[first.len()..].trim_start().to_string() } else { text };
+                (Some(h1), body)
+            }
+            None => split_title(&text, false),
+        }
+    } else {
+        split_title(&normalize(&raw), false)
+    };
     let words = count_words(&body);
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort {
@@ -364,6 +377,28 @@ and extending evening service until midnight. Officials said the plan would cost
             Error::Input { reason: InputProblem::TooDeep { depth, .. }, .. } => assert!(depth >= 100_000),
             other => panic!("unexpected {other}"),
         }
+    }
+
+    #[test]
+    fn markdown_loses_its_markup_and_keeps_its_structure() {
+        let md = format!(
+            "Intro line before the title.\n\n# Night *buses*\n\n{BODY} See [the plan](https://example.com/plan) ![map](map.png).\n\n\
+             ## Costs\n\n* Four **million** a year\n* Paid by `parking` fees\n\n```sh\nprecis summarize plan.md\n```\n"
+        );
+        let a = from_bytes("a.md", md.as_bytes(), Some("md")).unwrap();
+        assert_eq!(a.kind, Kind::Markdown);
+        assert_eq!(a.title.as_deref(), Some("Night buses"));
+        assert_eq!(
+            a.paragraphs().collect::<Vec<_>>(),
+            [
+                "Intro line before the title.",
+                "Night buses",
+                &format!("{BODY} See the plan ."),
+                "Costs",
+                "Four million a year\nPaid by parking fees",
+                "precis summarize plan.md",
+            ]
+        );
     }
 
     #[test]
