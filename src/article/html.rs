@@ -38,7 +38,7 @@ pub fn sniff(bytes: &[u8]) -> bool {
 }
 
 /// Decodes a page: a byte-order mark first, then a `<meta charset>` or `http-equiv` declaration
-/// in the first 4 KB, else UTF-8 with a Windows-1252 fallback.
+/// in the first 4 KB, else UTF-8, else the legacy encoding `chardetng` finds likeliest.
 pub fn decode(bytes: &[u8]) -> String {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
@@ -49,10 +49,7 @@ pub fn decode(bytes: &[u8]) -> String {
             return enc.decode_without_bom_handling(bytes).0.into_owned();
         }
     }
-    match std::str::from_utf8(bytes) {
-        Ok(t) => t.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
-    }
+    super::decode_unlabelled(bytes)
 }
 
 /// The encoding named by `charset=` inside a `<meta` tag, if any.

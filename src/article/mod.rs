@@ -244,18 +244,54 @@ fn file_uri_path(uri: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Decodes text in UTF-8 or UTF-16 (with a BOM), falling back to Windows-1252; `None` for
-/// content that is not text at all.
+/// Decodes text in any common encoding: a byte-order mark decides first; then UTF-16 without a
+/// BOM is recognised by its pattern of zero bytes; then valid UTF-8; else `chardetng` guesses
+/// the legacy encoding (Windows-1252 and Latin-1 among them). `None` for content that is not
+/// text at all.
 fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
         return Some(text.into_owned()).filter(|t| !looks_binary(t));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
-    };
+    if let Some(enc) = utf16_without_bom(bytes) {
+        let text = enc.decode_without_bom_handling(bytes).0.into_owned();
+        if !looks_binary(&text) {
+            return Some(text);
+        }
+    }
+    let text = decode_unlabelled(bytes);
     (!looks_binary(&text)).then_some(text)
+}
+
+/// UTF-8 when the bytes are valid UTF-8, else the legacy encoding `chardetng` finds likeliest.
+pub(crate) fn decode_unlabelled(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => {
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(bytes, true);
+            detector.guess(None, false).decode_without_bom_handling(bytes).0.into_owned()
+        }
+    }
+}
+
+/// UTF-16 text without a byte-order mark: mostly-Latin text has a zero byte in every other
+/// position (the high bytes), and almost none in the others.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    if sample.len() < 8 {
+        return None;
+    }
+    let half = sample.len() / 2;
+    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|&&b| b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd * 10 >= half * 3 && even * 20 <= half {
+        Some(encoding_rs::UTF_16LE)
+    } else if even * 10 >= half * 3 && odd * 20 <= half {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
 }
 
 /// Text with NUL bytes or many control characters is taken to be binary.
@@ -399,6 +435,25 @@ and extending evening service until midnight. Officials said the plan would cost
                 "precis summarize plan.md",
             ]
         );
+    }
+
+    #[test]
+    fn encodings_are_detected_without_labels() {
+        let text = format!("Zoë and François met in Málaga. {BODY}");
+        let utf16le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(from_bytes("le.txt", &utf16le, None).unwrap().text, text);
+        assert_eq!(from_bytes("be.txt", &utf16be, None).unwrap().text, text);
+        let latin1: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+        assert_eq!(from_bytes("l1.txt", &latin1, None).unwrap().text, text);
+        let cp1252 = format!("\u{201c}Quoted\u{201d} \u{2013} {text}");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&cp1252);
+        assert_eq!(from_bytes("w.txt", &bytes, None).unwrap().text, cp1252);
+        let cyrillic = format!("Привет, это статья о новых ночных автобусах в городе. {BODY}");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&cyrillic);
+        assert_eq!(from_bytes("r.txt", &bytes, None).unwrap().text, cyrillic);
+        let crlf = from_bytes("crlf.txt", format!("{BODY}\r\n\r\n{BODY}\rMore.").as_bytes(), None).unwrap();
+        assert_eq!(crlf.text, format!("{BODY}\n\n{BODY}\nMore."));
     }
 
     #[test]
