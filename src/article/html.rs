@@ -220,7 +220,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 /// `YYYY-MM-DD` from the start of an ISO 8601 date or date-time.
-fn date_prefix(value: &str) -> Option<String> {
+pub(crate) fn date_prefix(value: &str) -> Option<String> {
     let v = value.trim();
     let b = v.as_bytes();
     let ok = b.len() >= 10

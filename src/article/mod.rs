@@ -1,7 +1,7 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
-//! (saved web pages) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
+//! (saved web pages), `docx` (Word documents) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
 //! extractor's output); plain text is read here.
 
 use std::io::Read;
@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
 
+pub mod docx;
 pub mod html;
 pub mod markdown;
 
@@ -26,6 +27,7 @@ pub enum Kind {
     Text,
     Markdown,
     Html,
+    Docx,
 }
 
 /// An article ready to summarize.
@@ -110,6 +112,10 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return Err(problem(InputProblem::Empty));
     }
     let ext = extension.map(str::to_ascii_lowercase);
+    if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
+        let found = docx::extract(bytes).map_err(problem)?;
+        return finish(name, Kind::Docx, found.title, found.byline, None, found.published, &found.text);
+    }
     if html::sniff(bytes) || matches!(ext.as_deref(), Some("html" | "htm" | "xhtml" | "shtml")) {
         return from_html(name, bytes);
     }
@@ -159,7 +165,24 @@ fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
         return Err(problem(InputProblem::Binary));
     }
     let found = html::extract(&page).map_err(problem)?;
-    let text = normalize(&found.text);
+    finish(name, Kind::Html, found.title, found.byline, found.site, found.published, &found.text)
+}
+
+/// Normalizes an extracted text and checks that there is enough of it to summarize.
+fn finish(
+    name: &str,
+    kind: Kind,
+    title: Option<String>,
+    byline: Option<String>,
+    site: Option<String>,
+    published: Option<String>,
+    text: &str,
+) -> Result<Article> {
+    let problem = |reason| Error::Input {
+        name: name.to_string(),
+        reason,
+    };
+    let text = normalize(text);
     let words = count_words(&text);
     if words == 0 {
         return Err(problem(InputProblem::NoArticle));
@@ -168,11 +191,11 @@ fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
     Ok(Article {
-        kind: Kind::Html,
-        title: found.title,
-        byline: found.byline,
-        site: found.site,
-        published: found.published,
+        kind,
+        title,
+        byline,
+        site,
+        published,
         text,
     })
 }

@@ -147,3 +147,83 @@ fn extract_errors_name_the_file() {
         .failure()
         .stderr(predicate::str::contains("empty.txt").and(predicate::str::contains("empty")));
 }
+
+/// A minimal Word document: `paragraphs` as (style, text), and core properties when given.
+fn docx(paragraphs: &[(&str, &str)], core: Option<(&str, &str, &str)>) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = paragraphs
+        .iter()
+        .map(|(style, text)| {
+            let ppr = if style.is_empty() { String::new() } else { format!(r#"<w:pPr><w:pStyle w:val="{style}"/></w:pPr>"#) };
+            // Split each paragraph into two runs, as Word does, to check they are joined.
+            let (a, b) = text.split_at(text.len() / 2);
+            let (a, b) = (a.replace('&', "&amp;"), b.replace('&', "&amp;"));
+            format!(r#"<w:p>{ppr}<w:r><w:t xml:space="preserve">{a}</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>{b}</w:t></w:r></w:p>"#)
+        })
+        .collect();
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}<w:sectPr/></w:body></w:document>"#
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    zip.start_file("word/document.xml", opts).unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    if let Some((title, creator, created)) = core {
+        zip.start_file("docProps/core.xml", opts).unwrap();
+        write!(
+            zip,
+            r#"<?xml version="1.0"?><cp:coreProperties xmlns:cp="x" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"><dc:title>{title}</dc:title><dc:creator>{creator}</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created></cp:coreProperties>"#
+        )
+        .unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn article_paragraphs() -> Vec<&'static str> {
+    ARTICLE.split("\n\n").skip(1).map(str::trim).collect()
+}
+
+#[test]
+fn docx_paragraphs_in_order_with_headings() {
+    let p = article_paragraphs();
+    let doc = docx(
+        &[("Title", "City Council Approves Night Buses"), ("", p[0]), ("Heading1", "Costs & funding"), ("", p[1]), ("", ""), ("Heading2", "Opposition"), ("", p[2])],
+        Some(("", "Maria Okafor", "2024-02-19T10:00:00Z")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "buses.docx", doc)).unwrap();
+    assert_eq!(a.kind, Kind::Docx);
+    assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
+    assert_eq!(a.byline.as_deref(), Some("Maria Okafor"));
+    assert_eq!(a.published.as_deref(), Some("2024-02-19"));
+    assert_eq!(
+        a.paragraphs().collect::<Vec<_>>(),
+        [p[0], "Costs & funding", p[1], "Opposition", p[2]]
+    );
+}
+
+#[test]
+fn docx_title_from_core_properties_and_detected_without_extension() {
+    let p = article_paragraphs();
+    let doc = docx(&[("", p[0]), ("", p[1])], Some(("Night &amp; Day Buses", "", "")));
+    let a = article::from_bytes("upload", &doc, None).unwrap();
+    assert_eq!(a.kind, Kind::Docx);
+    assert_eq!(a.title.as_deref(), Some("Night & Day Buses"));
+    assert_eq!(a.byline, None);
+    assert_eq!(a.paragraphs().count(), 2);
+}
+
+#[test]
+fn truncated_docx_is_a_clear_error() {
+    let p = article_paragraphs();
+    let doc = docx(&[("", p[0]), ("", p[1]), ("", p[2])], None);
+    for cut in [doc.len() / 2, doc.len() - 10, 30] {
+        let err = article::from_bytes("report.docx", &doc[..cut], Some("docx")).unwrap_err();
+        assert!(matches!(err, Error::Input { reason: InputProblem::Broken { .. }, .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("report.docx: the Word (DOCX) file is damaged or incomplete"), "{msg}");
+    }
+}
