@@ -103,8 +103,23 @@ pub enum InputProblem {
     NotFound,
     #[error("the file is empty; drop or pass a file that holds an article")]
     Empty,
-    #[error("this looks like a binary file, not text; Precis reads plain text and Markdown articles")]
+    #[error("this looks like a binary file, not text; Precis reads plain text, Markdown, saved web pages (HTML) and Word documents (DOCX)")]
     Binary,
+    #[error(
+        "the page nests its tags {depth} levels deep, over the limit of {limit}; this is not an \
+         ordinary web page. Save the article again from your browser, or copy its text into a .txt file"
+    )]
+    TooDeep { depth: usize, limit: usize },
+    #[error(
+        "no article text was found in it; a web page may be an index page, need JavaScript to show \
+         its text, or hold only pictures. Copy the article's text into a .txt file instead"
+    )]
+    NoArticle,
+    #[error(
+        "the {format} file is damaged or incomplete ({detail}); open it in the program that made it \
+         and save it again, or save the article as plain text"
+    )]
+    Broken { format: &'static str, detail: String },
     #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
     TooLarge { size: u64, limit: u64 },
     #[error("the text has only {words} words, too short to summarize (at least {min} are needed)")]

@@ -1,6 +1,5 @@
-//! The command line: argument parsing and the `summarize`, `eval`, `models`, `bench` and
-//! `tokenize` commands.
-//! Results go to stdout; progress, logs and errors go to stderr.
+//! The command line: argument parsing and the `summarize`, `extract`, `eval`, `models`, `bench` and
+//! `tokenize` commands. Results go to stdout; progress, logs and errors go to stderr.
 
 mod progress;
 mod render;
@@ -41,6 +40,8 @@ struct Cli {
 enum Command {
     /// Summarize an article: a short summary and key points
     Summarize(SummarizeArgs),
+    /// Show the article text Precis reads from a file (HTML, Markdown or text), without a model
+    Extract(ExtractArgs),
     /// Summarize every article of a JSON-lines file and print one prediction per line
     /// (scored by scripts/eval.py)
     Eval(EvalArgs),
@@ -173,6 +174,23 @@ struct SummarizeArgs {
     no_embedder: bool,
 }
 
+#[derive(Args)]
+struct ExtractArgs {
+    /// The article: an HTML, Markdown or text file, or `-` for standard input
+    #[arg(value_name = "FILE|-")]
+    input: String,
+
+    /// Output format: the text (with its title first), or a JSON object with the metadata
+    #[arg(long, short, value_enum, default_value_t = ExtractFormat::Text)]
+    format: ExtractFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExtractFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Markdown,
@@ -197,6 +215,7 @@ pub fn run() -> Result<ExitCode> {
     let models_dir = cli.models_dir.clone().unwrap_or_else(catalog::models_dir);
     match cli.command {
         Command::Summarize(args) => summarize_command(args, &models_dir),
+        Command::Extract(args) => extract_command(args),
         Command::Eval(args) => eval_command(args, &models_dir),
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
         Command::Models(ModelsCommand::Fetch { name }) => models_fetch(name.as_deref(), &models_dir),
@@ -207,7 +226,7 @@ pub fn run() -> Result<ExitCode> {
 
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
+        0 => "warn,trafilatura=error",
         1 => "info",
         _ => "debug",
     };
@@ -219,12 +238,44 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
-    let article = if args.input == "-" {
-        article::from_reader("standard input", std::io::stdin().lock())?
+fn read_article(input: &str) -> Result<article::Article> {
+    if input == "-" {
+        article::from_reader("standard input", std::io::stdin().lock())
     } else {
-        article::from_path(std::path::Path::new(&args.input))?
-    };
+        article::from_path(std::path::Path::new(input))
+    }
+}
+
+fn extract_command(args: ExtractArgs) -> Result<ExitCode> {
+    let article = read_article(&args.input)?;
+    let mut out = std::io::stdout().lock();
+    let io = |e| precis::Error::io("standard output", e);
+    match args.format {
+        ExtractFormat::Json => {
+            let json = serde_json::json!({
+                "kind": article.kind,
+                "title": article.title,
+                "byline": article.byline,
+                "site": article.site,
+                "published": article.published,
+                "text": article.text,
+                "paragraphs": article.paragraphs().collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out).map_err(io)?;
+        }
+        ExtractFormat::Text => {
+            if let Some(title) = &article.title {
+                writeln!(out, "{title}\n").map_err(io)?;
+            }
+            writeln!(out, "{}", article.text).map_err(io)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
+    let article = read_article(&args.input)?;
     let embedder = load_embedder(args.no_embedder, models_dir);
     let (mut generator, model_name) = if args.extractive {
         (None, "extractive".to_string())

@@ -1,6 +1,8 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
-//! saying what is wrong with the input and what to do.
+//! saying what is wrong with the input and what to do. Each format has its own file: `html`
+//! (saved web pages), `docx` (Word documents) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
+//! extractor's output); plain text is read here.
 
 use std::io::Read;
 use std::path::Path;
@@ -8,6 +10,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
+
+pub mod docx;
+pub mod html;
+pub mod markdown;
 
 /// Inputs larger than this are refused before they are read.
 pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
@@ -20,6 +26,8 @@ pub const MIN_WORDS: usize = 25;
 pub enum Kind {
     Text,
     Markdown,
+    Html,
+    Docx,
 }
 
 /// An article ready to summarize.
@@ -39,7 +47,7 @@ const WORDS_PER_MINUTE: usize = 230;
 
 impl Article {
     pub fn word_count(&self) -> usize {
-        self.text.split_whitespace().count()
+        count_words(&self.text)
     }
 
     /// Minutes a person needs to read the text, at least one.
@@ -103,13 +111,33 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(problem(InputProblem::Empty));
     }
+    let ext = extension.map(str::to_ascii_lowercase);
+    if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
+        let found = docx::extract(bytes).map_err(problem)?;
+        return finish(name, Kind::Docx, found.title, found.byline, None, found.published, &found.text);
+    }
+    if html::sniff(bytes) || matches!(ext.as_deref(), Some("html" | "htm" | "xhtml" | "shtml")) {
+        return from_html(name, bytes);
+    }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
-    let markdown = extension.is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown"))
+    let markdown = matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd"))
         || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
-    let text = normalize(&raw);
-    let (title, body) = split_title(&text, markdown);
-    let words = body.split_whitespace().count();
+    let (title, body) = if markdown {
+        let plain = markdown::to_plain(&raw);
+        let text = normalize(&plain.text);
+        match plain.first_h1 {
+            Some(h1) => {
+                let first = text.split("\n\n").next().unwrap_or("");
+                let body = if first == h1 { text[first.len()..].trim_start().to_string() } else { text };
+                (Some(h1), body)
+            }
+            None => split_title(&text, false),
+        }
+    } else {
+        split_title(&normalize(&raw), false)
+    };
+    let words = count_words(&body);
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort {
             words,
@@ -124,6 +152,67 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         published: None,
         text: body,
     })
+}
+
+/// Builds an article from an HTML page.
+fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
+    let problem = |reason| Error::Input {
+        name: name.to_string(),
+        reason,
+    };
+    let page = html::decode(bytes);
+    if looks_binary(&page) {
+        return Err(problem(InputProblem::Binary));
+    }
+    let found = html::extract(&page).map_err(problem)?;
+    finish(name, Kind::Html, found.title, found.byline, found.site, found.published, &found.text)
+}
+
+/// Normalizes an extracted text and checks that there is enough of it to summarize.
+fn finish(
+    name: &str,
+    kind: Kind,
+    title: Option<String>,
+    byline: Option<String>,
+    site: Option<String>,
+    published: Option<String>,
+    text: &str,
+) -> Result<Article> {
+    let problem = |reason| Error::Input {
+        name: name.to_string(),
+        reason,
+    };
+    let text = normalize(text);
+    let words = count_words(&text);
+    if words == 0 {
+        return Err(problem(InputProblem::NoArticle));
+    }
+    if words < MIN_WORDS {
+        return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
+    }
+    Ok(Article {
+        kind,
+        title,
+        byline,
+        site,
+        published,
+        text,
+    })
+}
+
+/// Counts words: runs of text between spaces, except that each Chinese, Japanese or Korean
+/// character counts as a word of its own, since those scripts do not put spaces between words.
+pub fn count_words(text: &str) -> usize {
+    let cjk = |c: char| {
+        matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+    };
+    text.split_whitespace()
+        .map(|w| {
+            let n = w.chars().filter(|&c| cjk(c)).count();
+            let rest = w.chars().any(|c| !cjk(c) && c.is_alphanumeric());
+            n + usize::from(rest || n == 0)
+        })
+        .sum()
 }
 
 /// What a dropped or pasted text turned out to be.
@@ -178,18 +267,54 @@ fn file_uri_path(uri: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Decodes text in UTF-8 or UTF-16 (with a BOM), falling back to Windows-1252; `None` for
-/// content that is not text at all.
+/// Decodes text in any common encoding: a byte-order mark decides first; then UTF-16 without a
+/// BOM is recognised by its pattern of zero bytes; then valid UTF-8; else `chardetng` guesses
+/// the legacy encoding (Windows-1252 and Latin-1 among them). `None` for content that is not
+/// text at all.
 fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
         return Some(text.into_owned()).filter(|t| !looks_binary(t));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
-    };
+    if let Some(enc) = utf16_without_bom(bytes) {
+        let text = enc.decode_without_bom_handling(bytes).0.into_owned();
+        if !looks_binary(&text) {
+            return Some(text);
+        }
+    }
+    let text = decode_unlabelled(bytes);
     (!looks_binary(&text)).then_some(text)
+}
+
+/// UTF-8 when the bytes are valid UTF-8, else the legacy encoding `chardetng` finds likeliest.
+pub(crate) fn decode_unlabelled(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => {
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(bytes, true);
+            detector.guess(None, false).decode_without_bom_handling(bytes).0.into_owned()
+        }
+    }
+}
+
+/// UTF-16 text without a byte-order mark: mostly-Latin text has a zero byte in every other
+/// position (the high bytes), and almost none in the others.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    if sample.len() < 8 {
+        return None;
+    }
+    let half = sample.len() / 2;
+    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|&&b| b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd * 10 >= half * 3 && even * 20 <= half {
+        Some(encoding_rs::UTF_16LE)
+    } else if even * 10 >= half * 3 && odd * 20 <= half {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
 }
 
 /// Text with NUL bytes or many control characters is taken to be binary.
@@ -271,6 +396,93 @@ and extending evening service until midnight. Officials said the plan would cost
         let a = from_bytes("a.md", format!("# Buses\n\n{BODY}").as_bytes(), Some("md")).unwrap();
         assert_eq!(a.title.as_deref(), Some("Buses"));
         assert_eq!(a.kind, Kind::Markdown);
+    }
+
+    #[test]
+    fn saved_html_page_gives_the_article_and_its_metadata() {
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Night buses | Riverton Post</title>
+<meta property="og:title" content="Night buses">
+<meta property="og:site_name" content="Riverton Post">
+<meta name="author" content="Ana Lima">
+<meta property="article:published_time" content="2024-03-05T08:00:00Z">
+<style>body {{ color: red }} .x > p {{ margin: 0 }}</style>
+<script>document.write("<p>injected</p>"); fetch("https://example.com/track");</script></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>Night buses</h1><p>{BODY}</p><p>Caf&eacute; owners <a href="/x">welcomed</a> the <b>plan</b>, saying that late workers had long asked for it and that the buses would bring more customers downtown.</p>
+<p>Zoë Brandt, who runs a bakery on Main Street, said she would now stay open later on Fridays.</p></article>
+<footer>Copyright 2024 Riverton Post. All rights reserved.</footer></body></html>"#
+        );
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
+        assert!(bytes.contains(&0xEB), "the page is really in Windows-1252");
+        let a = from_bytes("page.html", &bytes, Some("html")).unwrap();
+        assert_eq!(a.kind, Kind::Html);
+        assert_eq!(a.title.as_deref(), Some("Night buses"));
+        assert_eq!(a.byline.as_deref(), Some("Ana Lima"));
+        assert_eq!(a.site.as_deref(), Some("Riverton Post"));
+        assert_eq!(a.published.as_deref(), Some("2024-03-05"));
+        assert!(a.text.starts_with("The city council voted"), "{}", a.text);
+        assert!(a.text.contains("\n\nCafé owners welcomed the plan, saying"), "{}", a.text);
+        assert!(a.text.contains("\n\nZoë Brandt"), "{}", a.text);
+        for junk in ["injected", "color", "Sport", "Copyright", "track"] {
+            assert!(!a.text.contains(junk), "{junk} in {}", a.text);
+        }
+    }
+
+    #[test]
+    fn deeply_nested_html_is_refused_before_parsing() {
+        let page = format!("<html><body>{}{BODY}</body></html>", "<div>".repeat(100_000));
+        match from_bytes("deep.html", page.as_bytes(), None).unwrap_err() {
+            Error::Input { reason: InputProblem::TooDeep { depth, .. }, .. } => assert!(depth >= 100_000),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn markdown_loses_its_markup_and_keeps_its_structure() {
+        let md = format!(
+            "Intro line before the title.\n\n# Night *buses*\n\n{BODY} See [the plan](https://example.com/plan) ![map](map.png).\n\n\
+             ## Costs\n\n* Four **million** a year\n* Paid by `parking` fees\n\n```sh\nprecis summarize plan.md\n```\n"
+        );
+        let a = from_bytes("a.md", md.as_bytes(), Some("md")).unwrap();
+        assert_eq!(a.kind, Kind::Markdown);
+        assert_eq!(a.title.as_deref(), Some("Night buses"));
+        assert_eq!(
+            a.paragraphs().collect::<Vec<_>>(),
+            [
+                "Intro line before the title.",
+                "Night buses",
+                &format!("{BODY} See the plan ."),
+                "Costs",
+                "Four million a year\nPaid by parking fees",
+                "precis summarize plan.md",
+            ]
+        );
+    }
+
+    #[test]
+    fn encodings_are_detected_without_labels() {
+        let text = format!("Zoë and François met in Málaga. {BODY}");
+        let utf16le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(from_bytes("le.txt", &utf16le, None).unwrap().text, text);
+        assert_eq!(from_bytes("be.txt", &utf16be, None).unwrap().text, text);
+        let latin1: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+        assert_eq!(from_bytes("l1.txt", &latin1, None).unwrap().text, text);
+        let cp1252 = format!("\u{201c}Quoted\u{201d} \u{2013} {text}");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&cp1252);
+        assert_eq!(from_bytes("w.txt", &bytes, None).unwrap().text, cp1252);
+        let cyrillic = format!("Привет, это статья о новых ночных автобусах в городе. {BODY}");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&cyrillic);
+        assert_eq!(from_bytes("r.txt", &bytes, None).unwrap().text, cyrillic);
+        let crlf = from_bytes("crlf.txt", format!("{BODY}\r\n\r\n{BODY}\rMore.").as_bytes(), None).unwrap();
+        assert_eq!(crlf.text, format!("{BODY}\n\n{BODY}\nMore."));
+    }
+
+    #[test]
+    fn words_are_counted_in_spaceless_scripts_too() {
+        assert_eq!(count_words("two words"), 2);
+        assert_eq!(count_words("日本語の文 and iPhone。"), 7);
     }
 
     #[test]

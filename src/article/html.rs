@@ -1,0 +1,275 @@
+//! HTML pages (as saved by a browser's "Save page as"): charset detection, a guard against
+//! hostile nesting, and Readability-class extraction of the article with `trafilatura`, plus
+//! its title, byline, site name and publication date. Nothing in the page is run or fetched:
+//! scripts and styles are only text to the parser, and no URL is ever opened.
+
+use crate::error::InputProblem;
+
+/// Pages whose tags nest deeper than this are refused before parsing: the HTML5 tree builder
+/// slows down quadratically on pathological nesting, and no real article needs it.
+pub const MAX_NESTING: usize = 5_000;
+
+/// What the extractor found in a page, before the shared length checks.
+pub struct Extracted {
+    pub title: Option<String>,
+    pub byline: Option<String>,
+    pub site: Option<String>,
+    pub published: Option<String>,
+    /// Plain text, paragraphs separated by blank lines (not yet normalized).
+    pub text: String,
+}
+
+/// True when the bytes look like HTML: a doctype or a common tag opens the first kilobyte,
+/// after any byte-order mark and whitespace.
+pub fn sniff(bytes: &[u8]) -> bool {
+    let head = decode(&bytes[..bytes.len().min(4096)]);
+    let start = head.trim_start_matches('\u{feff}').trim_start();
+    let lower: String = start.chars().take(1024).collect::<String>().to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<?xml") && lower.contains("<html") {
+        return true;
+    }
+    if !lower.starts_with('<') {
+        return false;
+    }
+    ["<html", "<head", "<body", "<!--", "<meta", "<title", "<p>", "<p ", "<div", "<article"]
+        .iter()
+        .any(|t| lower.starts_with(t))
+        || ["<html", "<head", "<body"].iter().any(|t| lower.contains(t))
+}
+
+/// Decodes a page: a byte-order mark first, then a `<meta charset>` or `http-equiv` declaration
+/// in the first 4 KB, else UTF-8, else the legacy encoding `chardetng` finds likeliest.
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+    }
+    if let Some(enc) = declared_charset(&bytes[..bytes.len().min(4096)]) {
+        // A page that declares UTF-16 but has no BOM is read as ASCII-compatible, as browsers do.
+        if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
+            return enc.decode_without_bom_handling(bytes).0.into_owned();
+        }
+    }
+    super::decode_unlabelled(bytes)
+}
+
+/// The encoding named by `charset=` inside a `<meta` tag, if any.
+fn declared_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = find(&lower[from..], b"<meta") {
+        let tag_start = from + pos;
+        let tag_end = find(&lower[tag_start..], b">").map_or(lower.len(), |e| tag_start + e);
+        let tag = &lower[tag_start..tag_end];
+        if let Some(c) = find(tag, b"charset=") {
+            let value: Vec<u8> = tag[c + 8..]
+                .iter()
+                .skip_while(|b| matches!(b, b'"' | b'\'' | b' '))
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'))
+                .copied()
+                .collect();
+            if let Some(enc) = encoding_rs::Encoding::for_label(&value) {
+                return Some(enc);
+            }
+        }
+        from = tag_end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The deepest nesting of elements in the page, counted without building a tree. Void elements,
+/// self-closing tags, comments, and the contents of scripts and styles do not count; nor do
+/// elements whose end tag is commonly left out (`p`, `li`, table cells), which never nest
+/// deeply in a real tree.
+pub fn nesting_depth(html: &str) -> usize {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "tbody", "thead", "colgroup", "rb", "rt", "rp",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += off + 1;
+        let rest = &html[i..];
+        if rest.starts_with("!--") {
+            i += rest.find("-->").map_or(rest.len(), |e| e + 3);
+            continue;
+        }
+        let closing = rest.starts_with('/');
+        let name_start = usize::from(closing);
+        let name: String = rest[name_start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(16)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let tag_end = rest.find('>').map_or(rest.len(), |e| e + 1);
+        if closing {
+            if !VOID.contains(&name.as_str()) {
+                depth = depth.saturating_sub(1);
+            }
+        } else if name == "script" || name == "style" || name == "textarea" || name == "title" {
+            let close = format!("</{name}");
+            let lower_rest = &rest[tag_end..];
+            // Raw text: skip to the matching end tag, searched case-insensitively.
+            let skip = lower_rest
+                .as_bytes()
+                .windows(close.len())
+                .position(|w| w.eq_ignore_ascii_case(close.as_bytes()))
+                .unwrap_or(lower_rest.len());
+            i += tag_end + skip;
+            continue;
+        } else if !VOID.contains(&name.as_str()) && !rest[..tag_end].ends_with("/>") {
+            depth += 1;
+            max = max.max(depth);
+        }
+        i += tag_end.min(rest.len());
+    }
+    max
+}
+
+/// Extracts the article from a decoded page.
+pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
+    let depth = nesting_depth(html);
+    if depth > MAX_NESTING {
+        return Err(InputProblem::TooDeep {
+            depth,
+            limit: MAX_NESTING,
+        });
+    }
+    let opts = trafilatura::Options::default().with_fallback(true);
+    let result = trafilatura::extract(html, &opts).map_err(|_| InputProblem::NoArticle)?;
+    let meta = &result.metadata;
+    let nonempty = |s: &str| {
+        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!s.is_empty()).then_some(s)
+    };
+    let title = nonempty(&meta.title);
+    let plain = super::markdown::to_plain(&result.content_markdown());
+    let mut text = plain.text;
+    // The Markdown often repeats the title as its first heading.
+    if let Some(t) = &title {
+        let first = text.split("\n\n").next().unwrap_or("");
+        if first.split_whitespace().eq(t.split_whitespace()) {
+            text = text[first.len()..].trim_start().to_string();
+        }
+    }
+    let published = published_from_meta(html).or_else(|| meta.date.map(|d| d.format("%Y-%m-%d").to_string()));
+    Ok(Extracted {
+        title,
+        byline: nonempty(&meta.author),
+        site: nonempty(&meta.sitename),
+        published,
+        text,
+    })
+}
+
+/// The publication date the page states for itself: `article:published_time` (or a few common
+/// equivalents) in a `<meta>` tag, else `datePublished` in JSON-LD; trimmed to `YYYY-MM-DD`
+/// when it starts with one.
+fn published_from_meta(html: &str) -> Option<String> {
+    const KEYS: &[&str] = &["article:published_time", "datepublished", "og:published_time", "pubdate", "publish-date"];
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find("<meta") {
+        let start = from + pos;
+        let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
+        let tag = &html[start..end];
+        let tag_lower = &lower[start..end];
+        if KEYS.iter().any(|k| {
+            ["property=", "name=", "itemprop="]
+                .iter()
+                .any(|a| attr(tag_lower, a).is_some_and(|v| v == *k))
+        }) {
+            if let Some(v) = attr(tag, "content=").or_else(|| attr(tag, "CONTENT=")) {
+                if let Some(d) = date_prefix(&v) {
+                    return Some(d);
+                }
+            }
+        }
+        from = end;
+    }
+    let key = lower.find("\"datepublished\"")?;
+    let after = &html[key + "\"datepublished\"".len()..];
+    let value = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    date_prefix(&value[..value.find('"')?])
+}
+
+/// The value of attribute `name` (given with its `=`) in a tag, unquoted.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let mut search = 0;
+    while let Some(p) = tag[search..].find(name) {
+        let at = search + p;
+        search = at + name.len();
+        if at > 0 && !tag[..at].ends_with(char::is_whitespace) {
+            continue;
+        }
+        let rest = &tag[at + name.len()..];
+        return Some(match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or("").to_string(),
+            _ => rest.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("").to_string(),
+        });
+    }
+    None
+}
+
+/// `YYYY-MM-DD` from the start of an ISO 8601 date or date-time.
+pub(crate) fn date_prefix(value: &str) -> Option<String> {
+    let v = value.trim();
+    let b = v.as_bytes();
+    let ok = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    ok.then(|| v[..10].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_html_by_content() {
+        assert!(sniff(b"\xef\xbb\xbf  <!DOCTYPE html><html>"));
+        assert!(sniff(b"\n<html lang=en><p>hi"));
+        assert!(sniff(b"<p>Just a paragraph</p>"));
+        assert!(!sniff(b"Plain text that mentions <html> later"));
+        assert!(!sniff(b"# Markdown"));
+    }
+
+    #[test]
+    fn charset_from_meta_and_bom() {
+        assert_eq!(decode(b"<meta charset=\"iso-8859-1\"><p>caf\xe9"), "<meta charset=\"iso-8859-1\"><p>café");
+        assert_eq!(
+            decode(b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">\xcf"),
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">П"
+        );
+        assert_eq!(decode("<p>ß".as_bytes()), "<p>ß");
+        assert_eq!(decode(b"<p>\xdf"), "<p>ß");
+    }
+
+    #[test]
+    fn nesting_depth_ignores_void_scripts_and_comments() {
+        assert_eq!(nesting_depth("<html><body><div><p>a<br><img src=x><p>b</div></body></html>"), 3);
+        assert_eq!(nesting_depth("<script>if (a<b) { x = '<div><div>' }</script><div></div>"), 1);
+        assert_eq!(nesting_depth("<!-- <div><div> --><span/>"), 0);
+        assert_eq!(nesting_depth(&"<div>".repeat(6000)), 6000);
+    }
+
+    #[test]
+    fn published_date_prefers_the_page_metadata() {
+        let html = r#"<meta property="article:published_time" content="2024-03-05T10:00:00+09:00">"#;
+        assert_eq!(published_from_meta(html).as_deref(), Some("2024-03-05"));
+        let ld = r#"<script type="application/ld+json">{"dateModified":"2024-05-01","datePublished": "2023-12-31T23:00:00Z"}</script>"#;
+        assert_eq!(published_from_meta(ld).as_deref(), Some("2023-12-31"));
+        assert_eq!(published_from_meta("<p>no date</p>"), None);
+    }
+}

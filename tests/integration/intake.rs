@@ -1,0 +1,229 @@
+//! Article intake end to end: fixtures written here (saved web pages, text in several
+//! encodings, broken inputs) read through `article::from_path` and the `precis extract` command.
+
+use predicates::prelude::*;
+use precis::article::{self, Kind};
+use precis::error::{Error, InputProblem};
+
+use crate::common::*;
+
+/// A page as a browser saves it: inline script and style, navigation, a cookie banner, a
+/// newsletter box, related links and a footer around one article.
+fn saved_page() -> String {
+    let paragraphs: String = ARTICLE
+        .split("\n\n")
+        .skip(1)
+        .map(|p| format!("<p>{}</p>\n", p.trim()))
+        .collect();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>City Council Approves Night Buses - Riverton Post</title>
+<meta property="og:title" content="City Council Approves Night Buses">
+<meta property="og:site_name" content="Riverton Post">
+<meta name="author" content="Jamie Ortega">
+<script type="application/ld+json">{{"@type":"NewsArticle","dateModified":"2024-04-02","datePublished":"2024-02-20T07:30:00-05:00"}}</script>
+<style>.banner {{ position: fixed }}</style>
+<script>window.dataLayer = []; document.write('<p>tracking pixel</p>');</script>
+</head><body>
+<div class="cookie-banner">We use cookies. <button>Accept all</button></div>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/city">City</a></li><li><a href="/weather">Weather</a></li></ul></nav></header>
+<main><article><h1>City Council Approves Night Buses</h1>
+<p class="byline">By Jamie Ortega</p>
+{paragraphs}</article>
+<aside class="newsletter">Subscribe to our newsletter for the morning briefing.</aside>
+<section class="related"><h2>Related stories</h2><ul><li><a href="/a">Bridge closes for repairs</a></li><li><a href="/b">Library extends hours</a></li></ul></section>
+</main><footer><p>Copyright 2024 Riverton Post. All rights reserved.</p></footer></body></html>"#
+    )
+}
+
+#[test]
+fn saved_page_gives_article_text_and_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "night-buses.html", saved_page())).unwrap();
+    assert_eq!(a.kind, Kind::Html);
+    assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
+    assert_eq!(a.byline.as_deref(), Some("Jamie Ortega"));
+    assert_eq!(a.site.as_deref(), Some("Riverton Post"));
+    assert_eq!(a.published.as_deref(), Some("2024-02-20"), "datePublished, not dateModified");
+    assert!(a.text.starts_with("The Riverton City Council voted 7 to 2"), "{}", a.text);
+    assert_eq!(a.paragraphs().count(), 3, "{}", a.text);
+    for junk in ["cookies", "Weather", "newsletter", "Bridge closes", "Copyright", "tracking", "dataLayer"] {
+        assert!(!a.text.contains(junk), "{junk:?} left in {}", a.text);
+    }
+}
+
+#[test]
+fn html_is_detected_by_content_without_an_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "download", saved_page())).unwrap();
+    assert_eq!(a.kind, Kind::Html);
+}
+
+#[test]
+fn html_with_a_declared_legacy_charset() {
+    let page = saved_page()
+        .replace("utf-8", "iso-8859-1")
+        .replace("Maria Okafor", "María Okafor");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
+    let a = article::from_bytes("p.html", &bytes, None).unwrap();
+    assert!(a.text.contains("María Okafor"), "{}", a.text);
+}
+
+#[test]
+fn hostile_nesting_is_refused_quickly() {
+    let page = format!("<!doctype html><html><body>{}<p>{ARTICLE}</p></body></html>", "<div>".repeat(100_000));
+    let start = std::time::Instant::now();
+    match article::from_bytes("deep.html", page.as_bytes(), None).unwrap_err() {
+        Error::Input { reason: InputProblem::TooDeep { .. }, name } => assert_eq!(name, "deep.html"),
+        other => panic!("unexpected {other}"),
+    }
+    assert!(start.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn page_without_an_article_is_a_clear_error() {
+    let err = article::from_bytes("empty.html", b"<!doctype html><html><head><title>x</title></head><body><nav><a href=/>Home</a></nav></body></html>", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("empty.html: "), "{err}");
+    assert!(err.contains("no article text") || err.contains("too short"), "{err}");
+}
+
+#[test]
+fn extract_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = write(dir.path(), "night-buses.html", saved_page());
+    let out = precis(dir.path())
+        .args(["extract", "--format", "json"])
+        .arg(&page)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["kind"], "html");
+    assert_eq!(v["title"], "City Council Approves Night Buses");
+    assert_eq!(v["byline"], "Jamie Ortega");
+    assert_eq!(v["site"], "Riverton Post");
+    assert_eq!(v["published"], "2024-02-20");
+    let paragraphs = v["paragraphs"].as_array().unwrap();
+    assert_eq!(paragraphs.len(), 3);
+    assert_eq!(v["text"].as_str().unwrap(), paragraphs.iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("\n\n"));
+}
+
+#[test]
+fn extract_text_and_nulls_for_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.txt", ARTICLE);
+    let out = precis(dir.path())
+        .args(["extract", "--format", "json"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["kind"], "text");
+    assert!(v["byline"].is_null() && v["site"].is_null() && v["published"].is_null());
+    precis(dir.path())
+        .arg("extract")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("City Council Approves Night Buses\n\nThe Riverton City Council"));
+}
+
+#[test]
+fn extract_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.txt", "");
+    precis(dir.path())
+        .arg("extract")
+        .arg(&empty)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("empty.txt").and(predicate::str::contains("empty")));
+}
+
+/// A minimal Word document: `paragraphs` as (style, text), and core properties when given.
+fn docx(paragraphs: &[(&str, &str)], core: Option<(&str, &str, &str)>) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = paragraphs
+        .iter()
+        .map(|(style, text)| {
+            let ppr = if style.is_empty() { String::new() } else { format!(r#"<w:pPr><w:pStyle w:val="{style}"/></w:pPr>"#) };
+            // Split each paragraph into two runs, as Word does, to check they are joined.
+            let (a, b) = text.split_at(text.len() / 2);
+            let (a, b) = (a.replace('&', "&amp;"), b.replace('&', "&amp;"));
+            format!(r#"<w:p>{ppr}<w:r><w:t xml:space="preserve">{a}</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>{b}</w:t></w:r></w:p>"#)
+        })
+        .collect();
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}<w:sectPr/></w:body></w:document>"#
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    zip.start_file("word/document.xml", opts).unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    if let Some((title, creator, created)) = core {
+        zip.start_file("docProps/core.xml", opts).unwrap();
+        write!(
+            zip,
+            r#"<?xml version="1.0"?><cp:coreProperties xmlns:cp="x" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"><dc:title>{title}</dc:title><dc:creator>{creator}</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created></cp:coreProperties>"#
+        )
+        .unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn article_paragraphs() -> Vec<&'static str> {
+    ARTICLE.split("\n\n").skip(1).map(str::trim).collect()
+}
+
+#[test]
+fn docx_paragraphs_in_order_with_headings() {
+    let p = article_paragraphs();
+    let doc = docx(
+        &[("Title", "City Council Approves Night Buses"), ("", p[0]), ("Heading1", "Costs & funding"), ("", p[1]), ("", ""), ("Heading2", "Opposition"), ("", p[2])],
+        Some(("", "Maria Okafor", "2024-02-19T10:00:00Z")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "buses.docx", doc)).unwrap();
+    assert_eq!(a.kind, Kind::Docx);
+    assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
+    assert_eq!(a.byline.as_deref(), Some("Maria Okafor"));
+    assert_eq!(a.published.as_deref(), Some("2024-02-19"));
+    assert_eq!(
+        a.paragraphs().collect::<Vec<_>>(),
+        [p[0], "Costs & funding", p[1], "Opposition", p[2]]
+    );
+}
+
+#[test]
+fn docx_title_from_core_properties_and_detected_without_extension() {
+    let p = article_paragraphs();
+    let doc = docx(&[("", p[0]), ("", p[1])], Some(("Night &amp; Day Buses", "", "")));
+    let a = article::from_bytes("upload", &doc, None).unwrap();
+    assert_eq!(a.kind, Kind::Docx);
+    assert_eq!(a.title.as_deref(), Some("Night & Day Buses"));
+    assert_eq!(a.byline, None);
+    assert_eq!(a.paragraphs().count(), 2);
+}
+
+#[test]
+fn truncated_docx_is_a_clear_error() {
+    let p = article_paragraphs();
+    let doc = docx(&[("", p[0]), ("", p[1]), ("", p[2])], None);
+    for cut in [doc.len() / 2, doc.len() - 10, 30] {
+        let err = article::from_bytes("report.docx", &doc[..cut], Some("docx")).unwrap_err();
+        assert!(matches!(err, Error::Input { reason: InputProblem::Broken { .. }, .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("report.docx: the Word (DOCX) file is damaged or incomplete"), "{msg}");
+    }
+}
