@@ -337,3 +337,47 @@ fn truncated_pdf_is_a_clear_error() {
         );
     }
 }
+
+/// The reason an input was refused, for a file with these bytes.
+fn refusal(name: &str, bytes: &[u8]) -> InputProblem {
+    let dir = tempfile::tempdir().unwrap();
+    match article::from_path(&write(dir.path(), name, bytes)).unwrap_err() {
+        Error::Input { reason, name: shown } => {
+            assert!(shown.ends_with(name), "{shown}");
+            reason
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn each_bad_input_has_its_own_error() {
+    assert_eq!(refusal("empty.html", b""), InputProblem::Empty);
+    assert_eq!(refusal("empty.pdf", b" \n"), InputProblem::Empty);
+    assert_eq!(refusal("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"), InputProblem::Binary);
+    assert_eq!(refusal("archive.zip", b"PK\x03\x04\x14\0\0\0\x08\0\0\0!\0\x01\x02\x03\x04\0\0\0\0"), InputProblem::Binary);
+    assert!(matches!(refusal("short.html", b"<html><body><article><p>Only a few words here.</p></article></body></html>"), InputProblem::TooShort { .. } | InputProblem::NoArticle));
+    assert!(matches!(refusal("short.md", b"# Title\n\nJust a line."), InputProblem::TooShort { words: 3, .. }));
+    let big = vec![b'a'; article::MAX_INPUT_BYTES as usize + 1];
+    assert!(matches!(article::from_bytes("big.txt", &big, None).unwrap_err(), Error::Input { reason: InputProblem::TooLarge { .. }, .. }));
+    let messages = [InputProblem::Empty, InputProblem::Binary, InputProblem::NoTextLayer, InputProblem::Encrypted, InputProblem::NoArticle];
+    for m in messages {
+        let text = m.to_string();
+        assert!(text.len() > 40 && (text.contains("; ") || text.contains(". ")), "says what to do: {text}");
+    }
+}
+
+#[test]
+fn markdown_file_with_links_and_code() {
+    let md = format!(
+        "# Night buses\n\nThe [council](https://example.com/council) voted for the plan. {}\n\n```\nroutes = 12\n```\n\n![map](map.png)\n",
+        article_paragraphs()[0]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "buses.md", md)).unwrap();
+    assert_eq!(a.kind, Kind::Markdown);
+    assert_eq!(a.title.as_deref(), Some("Night buses"));
+    assert!(a.text.starts_with("The council voted for the plan."), "{}", a.text);
+    assert!(a.text.ends_with("\n\nroutes = 12"), "{}", a.text);
+    assert!(!a.text.contains("https://") && !a.text.contains("map.png"), "{}", a.text);
+}
