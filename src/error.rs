@@ -99,11 +99,11 @@ pub enum Error {
 /// Why an article could not be taken in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputProblem {
-    #[error("no such file")]
+    #[error("no such file; check the name, or drop the file itself onto the window")]
     NotFound,
     #[error("the file is empty; drop or pass a file that holds an article")]
     Empty,
-    #[error("this looks like a binary file, not text; Precis reads plain text, Markdown, saved web pages (HTML) and Word documents (DOCX)")]
+    #[error("this looks like a binary file, not text; Precis reads plain text, Markdown, saved web pages (HTML), Word documents (DOCX) and PDFs")]
     Binary,
     #[error(
         "the page nests its tags {depth} levels deep, over the limit of {limit}; this is not an \
@@ -120,9 +120,22 @@ pub enum InputProblem {
          and save it again, or save the article as plain text"
     )]
     Broken { format: &'static str, detail: String },
+    #[error(
+        "this PDF has no text layer (it is probably a scan or made of pictures), so there is no text \
+         to summarize; run it through OCR (text recognition) first, or use a copy with selectable text"
+    )]
+    NoTextLayer,
+    #[error(
+        "this PDF is encrypted and needs a password to read; open it, then print or export it to a \
+         PDF without a password (or save the text as a .txt file) and use that"
+    )]
+    Encrypted,
     #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
     TooLarge { size: u64, limit: u64 },
-    #[error("the text has only {words} words, too short to summarize (at least {min} are needed)")]
+    #[error(
+        "the text has only {words} words, too short to summarize (at least {min} are needed); pass the \
+         whole article, not a headline or an excerpt"
+    )]
     TooShort { words: usize, min: usize },
 }
 

@@ -160,6 +160,11 @@ pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
             text = text[first.len()..].trim_start().to_string();
         }
     }
+    text = text
+        .split("\n\n")
+        .filter(|p| !is_boilerplate(p))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let published = published_from_meta(html).or_else(|| meta.date.map(|d| d.format("%Y-%m-%d").to_string()));
     Ok(Extracted {
         title,
@@ -168,6 +173,17 @@ pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
         published,
         text,
     })
+}
+
+/// Paragraphs that news sites put around every article: tip lines, newsletter and app promotions,
+/// "read more" links. Only whole paragraphs that open with (or are) such a call are dropped.
+fn is_boilerplate(paragraph: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "have a tip?", "read more:", "don't miss", "don\u{2019}t miss", "click here to get", "subscribe to ",
+        "sign up for our", "get the latest updates", "thanks for signing up",
+    ];
+    let lower = paragraph.trim_start().to_lowercase();
+    OPENERS.iter().any(|o| lower.starts_with(o)) || lower.contains("thanks for signing up")
 }
 
 /// The publication date the page states for itself: `article:published_time` (or a few common
@@ -262,6 +278,14 @@ mod tests {
         assert_eq!(nesting_depth("<script>if (a<b) { x = '<div><div>' }</script><div></div>"), 1);
         assert_eq!(nesting_depth("<!-- <div><div> --><span/>"), 0);
         assert_eq!(nesting_depth(&"<div>".repeat(6000)), 6000);
+    }
+
+    #[test]
+    fn boilerplate_paragraphs_are_recognised() {
+        assert!(is_boilerplate("Have a tip? Reach me at x@y.z"));
+        assert!(is_boilerplate("READ MORE: Ten things"));
+        assert!(is_boilerplate("Newsletter Thanks for signing up! Check your inbox"));
+        assert!(!is_boilerplate("The council will subscribe to the new plan."));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
-//! (saved web pages), `docx` (Word documents) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
+//! (saved web pages), `docx` (Word documents), `pdf` (the text layer of PDFs) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
 //! extractor's output); plain text is read here.
 
 use std::io::Read;
@@ -14,6 +14,7 @@ use crate::error::{Error, InputProblem, Result};
 pub mod docx;
 pub mod html;
 pub mod markdown;
+pub mod pdf;
 
 /// Inputs larger than this are refused before they are read.
 pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
@@ -28,6 +29,7 @@ pub enum Kind {
     Markdown,
     Html,
     Docx,
+    Pdf,
 }
 
 /// An article ready to summarize.
@@ -108,10 +110,20 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         name: name.to_string(),
         reason,
     };
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(problem(InputProblem::TooLarge {
+            size: bytes.len() as u64,
+            limit: MAX_INPUT_BYTES,
+        }));
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(problem(InputProblem::Empty));
     }
     let ext = extension.map(str::to_ascii_lowercase);
+    if pdf::sniff(bytes) || ext.as_deref() == Some("pdf") {
+        let text = pdf::extract(bytes).map_err(problem)?;
+        return finish(name, Kind::Pdf, None, None, None, None, &text);
+    }
     if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
         let found = docx::extract(bytes).map_err(problem)?;
         return finish(name, Kind::Docx, found.title, found.byline, None, found.published, &found.text);

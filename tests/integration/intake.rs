@@ -227,3 +227,157 @@ fn truncated_docx_is_a_clear_error() {
         assert!(msg.starts_with("report.docx: the Word (DOCX) file is damaged or incomplete"), "{msg}");
     }
 }
+
+/// A minimal PDF written by hand: each page is a list of text blocks (x, y, lines) in Helvetica
+/// 11 pt with 14 pt leading; `extra` is added to the trailer (to mark a file encrypted).
+fn pdf(pages: &[Vec<(u32, u32, Vec<&str>)>], drawing: &str, trailer_extra: &str, objects_extra: &[&str]) -> Vec<u8> {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        String::new(), // the page tree, filled in below
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+    ];
+    let mut kids = Vec::new();
+    for blocks in pages {
+        let mut content = String::from(drawing);
+        for (x, y, lines) in blocks {
+            content.push_str(&format!("BT /F1 11 Tf 14 TL {x} {y} Td\n"));
+            for line in lines {
+                content.push_str(&format!("({}) Tj T*\n", esc(line)));
+            }
+            content.push_str("ET\n");
+        }
+        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1));
+        let content_id = objects.len();
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>"
+        ));
+        kids.push(format!("{} 0 R", objects.len()));
+    }
+    objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len());
+    objects.extend(objects_extra.iter().map(|o| o.to_string()));
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, obj) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{obj}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
+    let page = |n: u32, left: Vec<&'static str>, right: Vec<&'static str>| {
+        vec![
+            (72, 750, vec!["Riverton Transit Quarterly"]),
+            (72, 700, left),
+            (320, 700, right),
+            (300, 40, vec![if n == 1 { "1" } else if n == 2 { "2" } else { "3" }]),
+        ]
+    };
+    let doc = pdf(
+        &[
+            page(1, vec!["The city council voted on Tues-", "day to expand the night bus net-", "work with twelve new routes."], vec!["Service on existing lines now", "runs until two in the morning", "on weekdays."]),
+            page(2, vec!["The plan will cost about four", "million dollars a year, paid for", "by higher parking fees."], vec!["A state grant covers the rest", "of the cost for the first three", "years of service."]),
+            page(3, vec!["Two members voted against it,", "citing low ridership in the pi-", "lot program last year."], vec!["The new routes start on the", "first of March."]),
+        ],
+        "",
+        "",
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "report.pdf", doc)).unwrap();
+    assert_eq!(a.kind, Kind::Pdf);
+    let flat = a.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.starts_with("The city council voted on Tuesday to expand the night bus network with twelve new routes."), "{}", a.text);
+    assert!(flat.contains("citing low ridership in the pilot program last year."), "{}", a.text);
+    assert!(flat.find("Service on existing lines").unwrap() < flat.find("The plan will cost").unwrap(), "{}", a.text);
+    assert!(!a.text.contains("Riverton Transit Quarterly"), "running header left in {}", a.text);
+    for n in ["1", "2", "3"] {
+        assert!(!a.text.split_whitespace().any(|w| w == n), "page number {n} left in {}", a.text);
+    }
+}
+
+#[test]
+fn pdf_without_text_layer_is_a_clear_error() {
+    let doc = pdf(&[vec![], vec![]], "0.5 g 72 72 468 648 re f\n", "", &[]);
+    let err = article::from_bytes("scan.pdf", &doc, None).unwrap_err();
+    assert!(matches!(err, Error::Input { reason: InputProblem::NoTextLayer, .. }), "{err}");
+    assert!(err.to_string().contains("OCR"), "{err}");
+}
+
+#[test]
+fn encrypted_pdf_is_a_clear_error() {
+    let key = "<".to_string() + &"5a".repeat(32) + ">";
+    let encrypt = format!("<< /Filter /Standard /V 1 /R 2 /O {key} /U {key} /P -4 >>");
+    let lines = vec!["Secret minutes of the council meeting, with the full list of routes and costs."];
+    let doc = pdf(&[vec![(72, 700, lines)]], "", "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]", &[&encrypt]);
+    let err = article::from_bytes("locked.pdf", &doc, None).unwrap_err();
+    assert!(matches!(err, Error::Input { reason: InputProblem::Encrypted, .. }), "{err}");
+    assert!(err.to_string().contains("password"), "{err}");
+}
+
+#[test]
+fn truncated_pdf_is_a_clear_error() {
+    let lines = vec!["Minutes of the council meeting, with the full list of routes and costs."];
+    let doc = pdf(&[vec![(72, 700, lines)]], "", "", &[]);
+    for cut in [12, doc.len() / 3] {
+        let err = article::from_bytes("cut.pdf", &doc[..cut], None).unwrap_err();
+        assert!(
+            matches!(err, Error::Input { reason: InputProblem::Broken { .. } | InputProblem::NoTextLayer, .. }),
+            "{err}"
+        );
+    }
+}
+
+/// The reason an input was refused, for a file with these bytes.
+fn refusal(name: &str, bytes: &[u8]) -> InputProblem {
+    let dir = tempfile::tempdir().unwrap();
+    match article::from_path(&write(dir.path(), name, bytes)).unwrap_err() {
+        Error::Input { reason, name: shown } => {
+            assert!(shown.ends_with(name), "{shown}");
+            reason
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn each_bad_input_has_its_own_error() {
+    assert_eq!(refusal("empty.html", b""), InputProblem::Empty);
+    assert_eq!(refusal("empty.pdf", b" \n"), InputProblem::Empty);
+    assert_eq!(refusal("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"), InputProblem::Binary);
+    assert_eq!(refusal("archive.zip", b"PK\x03\x04\x14\0\0\0\x08\0\0\0!\0\x01\x02\x03\x04\0\0\0\0"), InputProblem::Binary);
+    assert!(matches!(refusal("short.html", b"<html><body><article><p>Only a few words here.</p></article></body></html>"), InputProblem::TooShort { .. } | InputProblem::NoArticle));
+    assert!(matches!(refusal("short.md", b"# Title\n\nJust a line."), InputProblem::TooShort { words: 3, .. }));
+    let big = vec![b'a'; article::MAX_INPUT_BYTES as usize + 1];
+    assert!(matches!(article::from_bytes("big.txt", &big, None).unwrap_err(), Error::Input { reason: InputProblem::TooLarge { .. }, .. }));
+    let messages = [InputProblem::Empty, InputProblem::Binary, InputProblem::NoTextLayer, InputProblem::Encrypted, InputProblem::NoArticle];
+    for m in messages {
+        let text = m.to_string();
+        assert!(text.len() > 40 && (text.contains("; ") || text.contains(". ")), "says what to do: {text}");
+    }
+}
+
+#[test]
+fn markdown_file_with_links_and_code() {
+    let md = format!(
+        "# Night buses\n\nThe [council](https://example.com/council) voted for the plan. {}\n\n```\nroutes = 12\n```\n\n![map](map.png)\n",
+        article_paragraphs()[0]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "buses.md", md)).unwrap();
+    assert_eq!(a.kind, Kind::Markdown);
+    assert_eq!(a.title.as_deref(), Some("Night buses"));
+    assert!(a.text.starts_with("The council voted for the plan."), "{}", a.text);
+    assert!(a.text.ends_with("\n\nroutes = 12"), "{}", a.text);
+    assert!(!a.text.contains("https://") && !a.text.contains("map.png"), "{}", a.text);
+}
