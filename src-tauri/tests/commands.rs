@@ -118,7 +118,8 @@ fn articles_from_files_and_text() {
     assert_eq!(v["byline"], Value::Null);
 
     let err = call(&f, "open_article", json!({ "path": "/nonexistent/a.txt" })).unwrap_err();
-    assert_eq!(err, json!({"code": "input", "message": "/nonexistent/a.txt: no such file"}));
+    assert_eq!(err["code"], "input");
+    assert!(err["message"].as_str().unwrap().starts_with("/nonexistent/a.txt: no such file"), "{err}");
 
     let v = call(&f, "article_from_text", json!({ "text": ARTICLE })).unwrap();
     assert_eq!(v["article"]["source"], "pasted text");
