@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "cancel_job",
     "list_models",
     "fetch_model",
+    "cancel_fetch",
     "add_model",
     "get_settings",
     "save_settings",

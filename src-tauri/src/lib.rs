@@ -26,6 +26,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::summary::cancel_job,
             commands::models::list_models,
             commands::models::fetch_model,
+            commands::models::cancel_fetch,
             commands::models::add_model,
             commands::settings::get_settings,
             commands::settings::save_settings,

@@ -2,7 +2,7 @@
 //! keyed by job id, and the person's settings (output type, length, model, added models),
 //! saved as JSON in the app's config directory.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -50,8 +50,9 @@ pub struct AppState {
     pub models_dir: PathBuf,
     settings_path: PathBuf,
     stored: Mutex<Stored>,
-    /// Models being fetched right now, so a second click does not fetch twice.
-    pub fetching: Mutex<HashSet<String>>,
+    /// Models being fetched right now with their cancel tokens, so a second click does not
+    /// fetch twice and a fetch can be stopped.
+    pub fetching: Mutex<HashMap<String, CancelToken>>,
 }
 
 impl AppState {
@@ -68,7 +69,7 @@ impl AppState {
             models_dir,
             settings_path,
             stored: Mutex::new(stored),
-            fetching: Mutex::new(HashSet::new()),
+            fetching: Mutex::new(HashMap::new()),
         }
     }
 

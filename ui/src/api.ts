@@ -195,6 +195,11 @@ export function fetchModel(name: string, onProgress: (event: FetchEvent) => void
   return call('fetch_model', { name, onProgress: channel });
 }
 
+/** Stops a running download of `name`; the partial file is removed. */
+export function cancelFetch(name: string): Promise<void> {
+  return call('cancel_fetch', { name });
+}
+
 export function addModel(path: string): Promise<ModelView> {
   return call('add_model', { path });
 }

@@ -381,8 +381,21 @@ export function createApp(store: Store): App {
         say(`Downloaded ${name}.`);
         modelBecameReady();
       } catch (err) {
-        set({ fetch: null, fetchError: api.toAppError(err) });
+        const error = api.toAppError(err);
+        if (error.code === 'cancelled') {
+          set({ fetch: null });
+          say(`Download of ${name} cancelled.`);
+        } else {
+          set({ fetch: null, fetchError: error });
+        }
       }
+    },
+
+    cancelFetch() {
+      const fetching = get().fetch;
+      if (!fetching) return;
+      set({ fetch: { ...fetching, phase: 'Cancelling' } });
+      api.cancelFetch(fetching.name).catch(fail);
     },
 
     selectBullet(index, reveal) {

@@ -100,6 +100,7 @@ export interface Actions {
   chooseModelFile(): void;
   confirmModel(add: boolean): void;
   fetchModel(): void;
+  cancelFetch(): void;
   /** Highlights a bullet's sources; `reveal` scrolls the page to them if needed. */
   selectBullet(index: number, reveal: boolean): void;
   copyAll(format: Exclude<CopyFormat, 'html'>): void;

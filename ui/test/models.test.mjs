@@ -127,6 +127,34 @@ test('a failed download says why, and can be tried again', async (t) => {
   assert.equal(await error.isVisible(), false);
 });
 
+test('a download can be cancelled: Rust is asked to stop it, and the card offers it again', async (t) => {
+  const page = await openApp(t, { setup: missingModel });
+  await page.evaluate(() => {
+    const m = window.__precisMock;
+    m.handlers.cancel_fetch = () => {
+      m.failFetch({ code: 'cancelled', message: 'cancelled' });
+      return null;
+    };
+  });
+  const stop = page.locator('#cancel-fetch');
+  assert.equal(await stop.isVisible(), false, 'nothing to cancel before a download');
+  await page.locator('#fetch-model').click();
+  await waitForCall(page, 'fetch_model');
+  await emitFetch(page, { event: 'started', data: { total: 1_000_000_000 } });
+  await emitFetch(page, { event: 'bytes', data: { done: 100_000_000, total: 1_000_000_000 } });
+  await stop.waitFor();
+  await stop.focus();
+  await page.keyboard.press('Enter');
+  const [cancel] = await waitForCall(page, 'cancel_fetch');
+  assert.equal(cancel.name, 'qwen2.5-test');
+  await page.locator('#status').getByText('Download of qwen2.5-test cancelled.').waitFor();
+  assert.equal(await page.getByRole('progressbar').isVisible(), false);
+  assert.equal(await page.locator('#model-card .inline-error').isVisible(), false, 'a cancel is not an error');
+  assert.equal(await stop.isVisible(), false);
+  assert.equal(await page.locator('#fetch-model').isVisible(), true);
+  assert.deepEqual(await page.evaluate(() => window.__precisMock.errors), []);
+});
+
 test('first run: a GGUF file on disk can be used instead', async (t) => {
   const page = await openApp(t, { setup: missingModel });
   await respond(page, 'plugin:dialog|open', '/home/test/own.gguf');

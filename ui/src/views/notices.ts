@@ -24,6 +24,7 @@ function createModelCard(actions: Actions) {
   const text = h('p', { class: 'notice-text' });
   const download = h('button', { type: 'button', class: 'primary', id: 'fetch-model' });
   const pick = h('button', { type: 'button', id: 'pick-model' }, 'Use a GGUF file…');
+  const stop = h('button', { type: 'button', id: 'cancel-fetch' }, 'Cancel download');
   const phase = h('p', { class: 'fetch-phase' });
   const fill = h('div', { class: 'bar-fill' });
   const bar = h(
@@ -48,10 +49,11 @@ function createModelCard(actions: Actions) {
     text,
     progress,
     fetchError,
-    h('div', { class: 'buttons' }, download, pick),
+    h('div', { class: 'buttons' }, download, stop, pick),
   );
   download.addEventListener('click', () => actions.fetchModel());
   pick.addEventListener('click', () => actions.chooseModelFile());
+  stop.addEventListener('click', () => actions.cancelFetch());
 
   return {
     root,
@@ -79,6 +81,8 @@ function createModelCard(actions: Actions) {
       show(download, model !== null && !fetching);
       setText(download, model ? `Download (${formatBytes(model.size)})` : 'Download');
       pick.disabled = fetching !== null;
+      show(stop, fetching !== null);
+      stop.disabled = fetching?.phase === 'Cancelling';
 
       show(progress, fetching !== null);
       if (fetching) {
