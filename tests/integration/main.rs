@@ -8,6 +8,7 @@ mod cli;
 mod embedder;
 mod engine;
 mod fetch;
+mod history;
 mod intake;
 mod pipeline;
 mod real_model;
