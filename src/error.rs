@@ -127,6 +127,8 @@ pub enum InputProblem {
     NotFound,
     #[error("the file is empty; drop or pass a file that holds an article")]
     Empty,
+    #[error("the folder holds no files; pass a folder with articles in it, or the files themselves")]
+    EmptyFolder,
     #[error("this looks like a binary file, not text; Precis reads plain text, Markdown, saved web pages (HTML), Word documents (DOCX) and PDFs")]
     Binary,
     #[error(

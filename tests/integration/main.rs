@@ -9,6 +9,7 @@ mod embedder;
 mod engine;
 mod fetch;
 mod history;
+mod history_cli;
 mod intake;
 mod pipeline;
 mod real_model;
