@@ -214,7 +214,8 @@ fn hex(bytes: &[u8]) -> String {
 /// Turns what a person typed into an FTS5 query that can never be a syntax error: each word
 /// and each "quoted phrase" becomes a quoted string (all must match), so quotes, `AND`, `*`,
 /// `-` or `:` are searched for as words, not read as operators. The last word also matches as
-/// a prefix, for search as you type. `None` when there is nothing to search for.
+/// a prefix (unless a space follows it), for search as you type. `None` when there is nothing
+/// to search for.
 pub fn fts_query(input: &str) -> Option<String> {
     let mut terms: Vec<(String, bool)> = Vec::new();
     let mut rest = input;

@@ -505,6 +505,12 @@ fn summarize_one(s: &mut Summarizer, input: &str, article: article::Article, arg
     let io = |e| precis::Error::io("standard output", e);
     let outcome = match (s.cached(&article), args.format) {
         (Some(o), _) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!(
+                    "(from the history, entry {}; `--again` summarizes anew)",
+                    o.history_id.unwrap_or_default()
+                );
+            }
             if args.format != Format::Json {
                 let style = if args.format == Format::Markdown { Style::Markdown } else { Style::Text };
                 history::render_summary(&mut stdout.lock(), style, &o.summary).map_err(io)?;
