@@ -57,6 +57,20 @@ pub struct SummarizeJob {
     pub options: SummarizeOptions,
 }
 
+impl SummarizeJob {
+    /// The job's key in the history cache (see `history::cache_key`): look it up with
+    /// `History::cached` before queueing the job, and store the finished summary under it.
+    pub fn cache_key(&self) -> String {
+        crate::history::cache_key(
+            &self.article,
+            &self.model_name,
+            Some(&self.model_path),
+            self.embedder_path.is_some(),
+            &self.options,
+        )
+    }
+}
+
 enum Request {
     Summarize {
         job: Box<SummarizeJob>,

@@ -94,6 +94,30 @@ pub enum Error {
 
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+
+    #[error("history {}: the database failed", path.display())]
+    History {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error(
+        "history {} is damaged ({reason}); Precis left it untouched. Move it aside to start a new \
+         history (or keep a copy and try `sqlite3 FILE .recover`), or point --history elsewhere",
+        path.display()
+    )]
+    HistoryCorrupt { path: PathBuf, reason: String },
+
+    #[error(
+        "history {} was written by a newer Precis (schema version {version}; this one reads up to \
+         {supported}); Precis left it untouched. Update Precis, or point --history elsewhere",
+        path.display()
+    )]
+    HistoryTooNew { path: PathBuf, version: i64, supported: i64 },
+
+    #[error("there is no history entry {id}; `precis history list` shows the ids")]
+    HistoryEntryMissing { id: i64 },
 }
 
 /// Why an article could not be taken in.
@@ -103,6 +127,8 @@ pub enum InputProblem {
     NotFound,
     #[error("the file is empty; drop or pass a file that holds an article")]
     Empty,
+    #[error("the folder holds no files; pass a folder with articles in it, or the files themselves")]
+    EmptyFolder,
     #[error("this looks like a binary file, not text; Precis reads plain text, Markdown, saved web pages (HTML), Word documents (DOCX) and PDFs")]
     Binary,
     #[error(
@@ -166,6 +192,10 @@ impl Error {
             Error::ContextTooSmall { .. } => "context_too_small",
             Error::Cancelled => "cancelled",
             Error::Json(_) => "internal",
+            Error::History { .. } => "history",
+            Error::HistoryCorrupt { .. } => "history_corrupt",
+            Error::HistoryTooNew { .. } => "history_too_new",
+            Error::HistoryEntryMissing { .. } => "not_found",
         }
     }
 }

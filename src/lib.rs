@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod generate;
 pub mod gguf;
 pub mod ground;
+pub mod history;
 pub mod lexical;
 pub mod model;
 pub mod rank;

@@ -1,11 +1,12 @@
-//! The command line: argument parsing and the `summarize`, `extract`, `eval`, `models`, `bench` and
-//! `tokenize` commands. Results go to stdout; progress, logs and errors go to stderr.
+//! The command line: argument parsing and the `summarize`, `extract`, `history`, `eval`, `models`,
+//! `bench` and `tokenize` commands. Results go to stdout; progress, logs and errors go to stderr.
 
+mod history;
 mod progress;
 mod render;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,8 +15,9 @@ use precis::embed::Embedder;
 use precis::fetch::{self, FetchProgress};
 use precis::generate::CancelToken;
 use precis::gguf::GgufFile;
+use precis::history::{History, NewEntry};
 use precis::model::Generator;
-use precis::summarize::{self, Length, SummarizeOptions, SummaryType};
+use precis::summarize::{self, Length, SummarizeOptions, Summary, SummaryType};
 use precis::tokenizer::TextTokenizer;
 use precis::{article, Result};
 
@@ -27,6 +29,16 @@ struct Cli {
     /// Where models are stored [env: PRECIS_MODELS_DIR; default: the platform data directory]
     #[arg(long, global = true, value_name = "DIR")]
     models_dir: Option<PathBuf>,
+
+    /// The history file [env: PRECIS_HISTORY; default: history.sqlite3 in the platform data
+    /// directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    history: Option<PathBuf>,
+
+    /// Summarize without reading or writing the history [env: PRECIS_NO_HISTORY=1, which an
+    /// explicit --history overrides]
+    #[arg(long, global = true)]
+    no_history: bool,
 
     /// Log more detail to stderr (repeat for more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -40,6 +52,9 @@ struct Cli {
 enum Command {
     /// Summarize an article: a short summary and key points
     Summarize(SummarizeArgs),
+    /// Remembered summaries: list, search, show, delete
+    #[command(subcommand)]
+    History(history::HistoryCommand),
     /// Show the article text Precis reads from a file (HTML, Markdown or text), without a model
     Extract(ExtractArgs),
     /// Summarize every article of a JSON-lines file and print one prediction per line
@@ -135,17 +150,24 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct SummarizeArgs {
-    /// The article: a text or Markdown file, or `-` for standard input
-    #[arg(value_name = "FILE|-", default_value = "-")]
-    input: String,
+    /// The articles: files (text, Markdown, HTML, DOCX, PDF), folders (every file directly in
+    /// them), or `-` for standard input. With several, each is summarized in turn and a file
+    /// that fails is reported and skipped
+    #[arg(value_name = "FILE|DIR|-", default_value = "-")]
+    inputs: Vec<String>,
 
     /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
     #[arg(long, short, value_name = "NAME|PATH")]
     model: Option<String>,
 
-    /// Output format; markdown and text stream as the model writes
+    /// Output format; markdown and text stream as the model writes; json is one object (one per
+    /// line for several articles)
     #[arg(long, short, value_enum, default_value_t = Format::Markdown)]
     format: Format,
+
+    /// Summarize again even when the history already holds this summary
+    #[arg(long)]
+    again: bool,
 
     /// What to write: key-points (a summary and key points), tldr (a summary only) or headline
     #[arg(long = "type", value_name = "TYPE", default_value = "key-points")]
@@ -213,8 +235,16 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let models_dir = cli.models_dir.clone().unwrap_or_else(catalog::models_dir);
+    let history_path = cli.history.clone().unwrap_or_else(precis::history::default_path);
+    // An explicit --history wins over PRECIS_NO_HISTORY, but not over --no-history.
+    let no_history = cli.no_history
+        || (cli.history.is_none()
+            && std::env::var_os("PRECIS_NO_HISTORY").is_some_and(|v| !v.is_empty() && v != "0" && v != "false"));
     match cli.command {
-        Command::Summarize(args) => summarize_command(args, &models_dir),
+        Command::Summarize(args) => {
+            summarize_command(args, &models_dir, if no_history { None } else { Some(&history_path) })
+        }
+        Command::History(command) => history::run(command, &history_path),
         Command::Extract(args) => extract_command(args),
         Command::Eval(args) => eval_command(args, &models_dir),
         Command::Models(ModelsCommand::List) => models_list(&models_dir),
@@ -274,20 +304,174 @@ fn extract_command(args: ExtractArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
-    let article = read_article(&args.input)?;
-    let embedder = load_embedder(args.no_embedder, models_dir);
-    let (mut generator, model_name) = if args.extractive {
-        (None, "extractive".to_string())
+/// Everything the articles of one `summarize` run share: the model (loaded when the first
+/// article the history does not hold needs it), the embedder, the options and the history.
+struct Summarizer {
+    /// Catalog name (or file stem) and file of the generator; `None` for extractive runs.
+    model: Option<(String, PathBuf)>,
+    generator: Option<Generator>,
+    embedder: Option<precis::embed::Embedder>,
+    opts: SummarizeOptions,
+    history: Option<History>,
+    again: bool,
+}
+
+/// A finished summary of one article and where it came from.
+struct Outcome {
+    summary: Summary,
+    cached: bool,
+    history_id: Option<i64>,
+}
+
+impl Summarizer {
+    fn model_name(&self) -> &str {
+        self.model.as_ref().map_or("extractive", |(name, _)| name.as_str())
+    }
+
+    fn key(&self, article: &article::Article) -> String {
+        precis::history::cache_key(
+            article,
+            self.model_name(),
+            self.model.as_ref().map(|(_, path)| path.as_path()),
+            self.embedder.is_some(),
+            &self.opts,
+        )
+    }
+
+    /// The remembered summary of this article with these options, unless `--again`.
+    fn cached(&self, article: &article::Article) -> Option<Outcome> {
+        if self.again {
+            return None;
+        }
+        match self.history.as_ref()?.cached(&self.key(article)) {
+            Ok(entry) => entry.map(|e| {
+                tracing::info!(id = e.id, created = %e.created_at, "from the history; --again summarizes anew");
+                Outcome { summary: e.summary, cached: true, history_id: Some(e.id) }
+            }),
+            Err(err) => {
+                eprintln!("warning: {err}");
+                None
+            }
+        }
+    }
+
+    /// Loads the generator, unless it is loaded or the run is extractive.
+    fn load(&mut self, status: &indicatif::ProgressBar) -> Result<()> {
+        if let (Some((name, path)), None) = (&self.model, &self.generator) {
+            status.set_message(format!("Loading {name}"));
+            let generator = Generator::load(path)?;
+            tracing::info!(model = %name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
+            self.generator = Some(generator);
+        }
+        Ok(())
+    }
+
+    /// Summarizes the article with the model and remembers the result.
+    fn run(
+        &mut self,
+        source: &str,
+        article: &article::Article,
+        cancel: &CancelToken,
+        on_step: &mut dyn FnMut(summarize::Step<'_>),
+    ) -> Result<Outcome> {
+        let name = self.model_name().to_string();
+        let summary = summarize::summarize(
+            self.generator.as_mut(),
+            self.embedder.as_ref(),
+            &name,
+            article,
+            &self.opts,
+            cancel,
+            on_step,
+        )?;
+        let history_id = self.remember(source, article, &summary);
+        Ok(Outcome { summary, cached: false, history_id })
+    }
+
+    fn remember(&mut self, source: &str, article: &article::Article, summary: &Summary) -> Option<i64> {
+        if summary.stop_reason == precis::generate::StopReason::Cancelled {
+            return None;
+        }
+        let key = self.key(article);
+        let history = self.history.as_mut()?;
+        let entry = NewEntry { source, article, options: &self.opts, cache_key: &key, summary };
+        match history.record(&entry) {
+            Ok(id) => Some(id),
+            Err(err) => {
+                eprintln!("warning: {err}; this summary was not remembered");
+                None
+            }
+        }
+    }
+}
+
+/// The summary as JSON, with where it came from: `source`, `cached` and `history_id` beside the
+/// fields of `Summary`.
+fn outcome_json(source: &str, o: &Outcome) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(&o.summary)?;
+    if let Some(map) = v.as_object_mut() {
+        map.insert("source".into(), source.into());
+        map.insert("cached".into(), o.cached.into());
+        map.insert("history_id".into(), o.history_id.into());
+    }
+    Ok(v)
+}
+
+/// The name an input is remembered by.
+fn source_name(input: &str) -> String {
+    if input == "-" {
+        "standard input".into()
+    } else {
+        input.to_string()
+    }
+}
+
+/// The inputs with every folder replaced by the files directly in it (by name, hidden files
+/// left out), and whether this is a batch (several inputs, or a folder).
+fn expand_inputs(inputs: &[String]) -> Result<(Vec<String>, bool)> {
+    let mut files = Vec::new();
+    let mut batch = inputs.len() > 1;
+    for input in inputs {
+        let path = Path::new(input);
+        if input == "-" || !path.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        batch = true;
+        let mut in_dir: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| precis::Error::io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        if in_dir.is_empty() {
+            return Err(precis::Error::Input {
+                name: input.clone(),
+                reason: precis::error::InputProblem::EmptyFolder,
+            });
+        }
+        in_dir.sort();
+        files.extend(in_dir.into_iter().map(|p| p.display().to_string()));
+    }
+    Ok((files, batch))
+}
+
+fn summarize_command(args: SummarizeArgs, models_dir: &Path, history_path: Option<&Path>) -> Result<ExitCode> {
+    let (inputs, batch) = expand_inputs(&args.inputs)?;
+    // One article is read before the model is looked for: a wrong file name is the likelier mistake.
+    let single = if batch { None } else { Some(read_article(&inputs[0])?) };
+    let model = if args.extractive {
+        None
     } else {
         let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-        let spinner = progress::spinner(format!("Loading {}", resolved.name));
-        let generator = Generator::load(&resolved.path)?;
-        spinner.finish_and_clear();
-        tracing::info!(model = %resolved.name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
-        (Some(generator), resolved.name)
+        Some((resolved.name, resolved.path))
     };
-    let spinner = progress::spinner(format!("Reading the article ({} words)", article.word_count()));
+    let history = history_path.and_then(|path| match History::open(path) {
+        Ok(h) => Some(h),
+        Err(err) => {
+            eprintln!("warning: {err}; summaries are not remembered until then");
+            None
+        }
+    });
     let opts = SummarizeOptions {
         kind: args.kind,
         length: args.length,
@@ -300,66 +484,88 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
         article_tokens: args.article_tokens,
         ..SummarizeOptions::default()
     };
-    let cancel = CancelToken::new();
+    let mut s = Summarizer {
+        model,
+        generator: None,
+        embedder: load_embedder(args.no_embedder, models_dir),
+        opts,
+        history,
+        again: args.again,
+    };
+    match single {
+        Some(article) => summarize_one(&mut s, &inputs[0], article, &args),
+        None => summarize_batch(&mut s, &inputs, args.format),
+    }
+}
+
+/// One article, streamed to stdout as the model writes (markdown and text).
+fn summarize_one(s: &mut Summarizer, input: &str, article: article::Article, args: &SummarizeArgs) -> Result<ExitCode> {
+    let source = source_name(input);
     let stdout = std::io::stdout();
-    let summary = match args.format {
-        Format::Json => {
-            let s = summarize::summarize(
-                generator.as_mut(),
-                embedder.as_ref(),
-                &model_name,
-                &article,
-                &opts,
-                &cancel,
-                &mut |step| spinner_step(&spinner, &step),
-            )?;
-            spinner.finish_and_clear();
-            let mut out = stdout.lock();
-            serde_json::to_writer_pretty(&mut out, &s)?;
-            writeln!(out).map_err(|e| precis::Error::io("standard output", e))?;
-            s
+    let io = |e| precis::Error::io("standard output", e);
+    let outcome = match (s.cached(&article), args.format) {
+        (Some(o), _) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!(
+                    "(from the history, entry {}; `--again` summarizes anew)",
+                    o.history_id.unwrap_or_default()
+                );
+            }
+            if args.format != Format::Json {
+                let style = if args.format == Format::Markdown { Style::Markdown } else { Style::Text };
+                history::render_summary(&mut stdout.lock(), style, &o.summary).map_err(io)?;
+            }
+            o
         }
-        Format::Markdown | Format::Text => {
+        (None, Format::Json) => {
+            let spinner = progress::spinner("");
+            s.load(&spinner)?;
+            spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
+            let o = s.run(&source, &article, &CancelToken::new(), &mut |step| spinner_step(&spinner, &step))?;
+            spinner.finish_and_clear();
+            o
+        }
+        (None, Format::Markdown | Format::Text) => {
+            let spinner = progress::spinner("");
+            s.load(&spinner)?;
+            spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
             let style = if args.format == Format::Markdown { Style::Markdown } else { Style::Text };
             // Key points are printed after the grounding check, never as the model wrote them.
             let mut renderer = StreamRenderer::new(stdout.lock(), style, article.title.as_deref())
-                .map_err(|e| precis::Error::io("standard output", e))?
+                .map_err(io)?
                 .hold_points();
             let mut write_error = None;
-            let s = summarize::summarize(
-                generator.as_mut(),
-                embedder.as_ref(),
-                &model_name,
-                &article,
-                &opts,
-                &cancel,
-                &mut |step| {
-                    spinner_step(&spinner, &step);
-                    if let summarize::Step::Text(delta) = step {
-                        spinner.finish_and_clear();
-                        if write_error.is_none() {
-                            if let Err(e) = renderer.push(delta) {
-                                write_error = Some(e);
-                                cancel.cancel();
-                            }
+            let cancel = CancelToken::new();
+            let o = s.run(&source, &article, &cancel, &mut |step| {
+                spinner_step(&spinner, &step);
+                if let summarize::Step::Text(delta) = step {
+                    spinner.finish_and_clear();
+                    if write_error.is_none() {
+                        if let Err(e) = renderer.push(delta) {
+                            write_error = Some(e);
+                            cancel.cancel();
                         }
                     }
-                },
-            )?;
+                }
+            })?;
             spinner.finish_and_clear();
             if let Some(e) = write_error {
-                return Err(precis::Error::io("standard output", e));
+                return Err(io(e));
             }
-            if generator.is_none() && !s.summary.is_empty() {
-                renderer
-                    .push(&format!("Summary: {}\n", s.summary))
-                    .map_err(|e| precis::Error::io("standard output", e))?;
+            if s.generator.is_none() && !o.summary.summary.is_empty() {
+                renderer.push(&format!("Summary: {}\n", o.summary.summary)).map_err(io)?;
             }
-            let points: Vec<String> = s.bullets.iter().map(|b| b.text.clone()).collect();
-            drop(renderer.finish_with_points(&points).map_err(|e| precis::Error::io("standard output", e))?);
-            s
+            let points: Vec<String> = o.summary.bullets.iter().map(|b| b.text.clone()).collect();
+            drop(renderer.finish_with_points(&points).map_err(io)?);
+            o
         }
     };
+    if args.format == Format::Json {
+        let mut out = stdout.lock();
+        serde_json::to_writer_pretty(&mut out, &outcome_json(&source, &outcome)?)?;
+        writeln!(out).map_err(io)?;
+    }
+    let summary = &outcome.summary;
     if summary.truncated {
         eprintln!(
             "note: the article was longer than {} tokens; only its beginning was summarized",
@@ -372,8 +578,76 @@ fn summarize_command(args: SummarizeArgs, models_dir: &std::path::Path) -> Resul
             "key points not supported by the article were replaced by their source sentences"
         );
     }
-    tracing::info!(?summary.timings, stop = ?summary.stop_reason, "done");
+    tracing::info!(?summary.timings, stop = ?summary.stop_reason, cached = outcome.cached, "done");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Several articles in turn, with a progress bar on stderr. A file that cannot be read or
+/// summarized is reported and skipped; a model that cannot be loaded stops the batch. Exits 1
+/// when any article failed.
+fn summarize_batch(s: &mut Summarizer, inputs: &[String], format: Format) -> Result<ExitCode> {
+    let bar = progress::items(inputs.len() as u64);
+    let mut out = std::io::stdout().lock();
+    let io = |e| precis::Error::io("standard output", e);
+    let mut failed = Vec::new();
+    for input in inputs {
+        let source = source_name(input);
+        bar.set_prefix(source.clone());
+        let attempt = match read_article(input) {
+            Err(e) => Err(e),
+            Ok(article) => match s.cached(&article) {
+                Some(o) => Ok(o),
+                None => {
+                    // A model that does not load would fail every article: stop here.
+                    if let Err(e) = s.load(&bar) {
+                        bar.finish_and_clear();
+                        return Err(e);
+                    }
+                    bar.set_message(format!("{} words", article.word_count()));
+                    s.run(&source, &article, &CancelToken::new(), &mut |step| spinner_step(&bar, &step))
+                }
+            },
+        };
+        match attempt {
+            Ok(o) => match format {
+                Format::Json => {
+                    writeln!(out, "{}", serde_json::to_string(&outcome_json(&source, &o)?)?).map_err(io)?;
+                }
+                Format::Markdown | Format::Text => {
+                    let style = if format == Format::Markdown { Style::Markdown } else { Style::Text };
+                    bar.suspend(|| -> Result<()> {
+                        writeln!(out, "==> {source} <==").map_err(io)?;
+                        history::render_summary(&mut out, style, &o.summary).map_err(io)?;
+                        writeln!(out).map_err(io)
+                    })?;
+                }
+            },
+            Err(err) => {
+                bar.suspend(|| eprintln!("error: {err} (skipped)"));
+                if format == Format::Json {
+                    let line = serde_json::json!({
+                        "source": source,
+                        "error": { "code": err.code(), "message": err.to_string() },
+                    });
+                    writeln!(out, "{line}").map_err(io)?;
+                }
+                failed.push(source);
+            }
+        }
+        out.flush().map_err(io)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{} of {} articles failed and were skipped: {}",
+        failed.len(),
+        inputs.len(),
+        failed.join(", ")
+    );
+    Ok(ExitCode::from(1))
 }
 
 /// Only the GGUF header is read: the tokenizer comes from its metadata, the weights stay on disk.

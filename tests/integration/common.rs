@@ -41,10 +41,20 @@ pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     path
 }
 
-/// The `precis` command with its own empty models directory.
+/// The `precis` command with its own empty models directory, never touching a history.
 pub fn precis(models_dir: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("precis").unwrap();
-    cmd.env("PRECIS_MODELS_DIR", models_dir).env_remove("PRECIS_LOG");
+    cmd.env("PRECIS_MODELS_DIR", models_dir)
+        .env_remove("PRECIS_LOG")
+        .env_remove("PRECIS_HISTORY")
+        .env("PRECIS_NO_HISTORY", "1");
+    cmd
+}
+
+/// The `precis` command remembering its summaries in `history`.
+pub fn precis_with_history(models_dir: &Path, history: &Path) -> assert_cmd::Command {
+    let mut cmd = precis(models_dir);
+    cmd.env_remove("PRECIS_NO_HISTORY").env("PRECIS_HISTORY", history);
     cmd
 }
 

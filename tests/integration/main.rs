@@ -8,6 +8,8 @@ mod cli;
 mod embedder;
 mod engine;
 mod fetch;
+mod history;
+mod history_cli;
 mod intake;
 mod pipeline;
 mod real_model;
