@@ -72,6 +72,8 @@ export type JobEvent =
   | { event: 'extractive'; data: { bullets: Bullet[] } }
   | { event: 'partial'; data: { delta: string; summary: string; bullets: Bullet[] } }
   | { event: 'done'; data: { summary: Summary } }
+  /** The history already held a summary of this article with these options: the job ends here. */
+  | { event: 'remembered'; data: { summary: Summary; entry: ListItem } }
   | { event: 'cancelled'; data: { summary: Summary | null } }
   | { event: 'failed'; data: { code: string; message: string } };
 
@@ -106,6 +108,45 @@ export interface Settings {
   model: string | null;
 }
 
+// ---- History ----
+
+/** One stored summary as the history list shows it. */
+export interface ListItem {
+  id: number;
+  /** RFC 3339, UTC. */
+  createdAt: string;
+  source: string;
+  title: string | null;
+  model: string;
+  kind: SummaryType;
+  length: Length;
+  preview: string;
+  bulletCount: number;
+  words: number;
+  totalMs: number;
+}
+
+/** A search result: the entry plus a passage, with the matched words as UTF-8 byte ranges into it. */
+export interface SearchHit extends ListItem {
+  snippet: string;
+  highlights: [number, number][];
+}
+
+export interface HistoryStats {
+  path: string;
+  count: number;
+  bytes: number;
+}
+
+/** One stored summary in full: the article it was made from, the result and the options used. */
+export interface HistoryEntry {
+  id: number;
+  createdAt: string;
+  article: ArticleView;
+  summary: Summary;
+  settings: Settings;
+}
+
 export type CopyFormat = 'markdown' | 'plain' | 'html';
 
 export type Dropped = { article: ArticleView } | { files: string[] };
@@ -126,6 +167,10 @@ export const ERROR_CODES = [
   'cancelled',
   'busy',
   'internal',
+  'history',
+  'history_corrupt',
+  'history_too_new',
+  'not_found',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -170,16 +215,18 @@ export function articleFromText(text: string): Promise<Dropped> {
 
 /**
  * Starts a summary job. Returns once the Rust side has accepted it; events arrive on a Channel
- * of their own, so a later job can never receive this job's events.
+ * of their own, so a later job can never receive this job's events. With `again` false a summary
+ * the history already holds comes back as one `remembered` event; `again` true writes a new one.
  */
 export function summarize(
   jobId: number,
   article: ArticleView,
   options: Settings,
+  again: boolean,
   onEvent: (event: JobEvent) => void,
 ): Promise<void> {
   const channel = new Channel<JobEvent>(onEvent);
-  return call('summarize', { jobId, article, options, onEvent: channel });
+  return call('summarize', { jobId, article, options, again, onEvent: channel });
 }
 
 export function cancelJob(jobId: number): Promise<void> {
@@ -222,6 +269,31 @@ export function formatBullet(bullet: Bullet, format: CopyFormat): Promise<string
 
 export function saveText(path: string, contents: string): Promise<void> {
   return call('save_text', { path, contents });
+}
+
+/** The newest entries first; `before` is the id of the last entry already shown, for the next page. */
+export function historyList(before: number | null, limit: number): Promise<ListItem[]> {
+  return call('history_list', { before, limit });
+}
+
+export function historySearch(query: string, limit: number): Promise<SearchHit[]> {
+  return call('history_search', { query, limit });
+}
+
+export function historyOpen(id: number): Promise<HistoryEntry> {
+  return call('history_open', { id });
+}
+
+export function historyDelete(id: number): Promise<HistoryStats> {
+  return call('history_delete', { id });
+}
+
+export function historyClear(): Promise<HistoryStats> {
+  return call('history_clear', {});
+}
+
+export function historyStats(): Promise<HistoryStats> {
+  return call('history_stats', {});
 }
 
 // ---- Clipboard ----

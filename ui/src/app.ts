@@ -1,14 +1,20 @@
 // What happens when a person does something: opening articles, running and cancelling summary
-// jobs, settings, models, copying and exporting. Talks to the Rust side only through api.ts.
+// jobs, settings, models, copying and exporting, and the history sidebar. Talks to the Rust side
+// only through api.ts.
 //
 // Jobs: each run gets a fresh id and its own Channel. Only the current job's events are applied;
 // cancelling or starting another job makes the old one not current at once, so nothing it sends
 // later can reach the screen.
+//
+// History: the sidebar's list is reloaded when it opens, after a summary finishes and after a
+// delete or clear; only the newest request's answer is shown. Its failures stay in the sidebar
+// (`history.error`), so summarizing works whatever state the history file is in.
 
 import * as api from './api.ts';
 import type { ArticleView, Bullet, CopyFormat, FetchEvent, JobEvent, Settings, Summary } from './api.ts';
 import {
   type Actions,
+  type HistoryState,
   type State,
   type Store,
   modelReady,
@@ -19,6 +25,8 @@ import {
 import { baseName, exportFileName } from './text.ts';
 
 const STATUS_MS = 4000;
+const HISTORY_PAGE = 50;
+const SEARCH_DEBOUNCE_MS = 150;
 
 export interface App extends Actions {
   start(): Promise<void>;
@@ -30,6 +38,8 @@ export function createApp(store: Store): App {
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
   /** An article arrived while no model was ready: summarize once one is. */
   let runWhenReady = false;
+  let historyCounter = 0;
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   const get = () => store.get();
   const set = (patch: Partial<State>) => store.set(patch);
@@ -89,6 +99,22 @@ export function createApp(store: Store): App {
           ...keepSelection(summary.bullets),
         });
         say('Summary ready.');
+        void refreshHistory();
+        break;
+      }
+      case 'remembered': {
+        const { summary, entry } = event.data;
+        set({
+          job: null,
+          outcome: 'done',
+          summary,
+          tldr: summary.summary,
+          bullets: summary.bullets,
+          selected: null,
+          fromHistory: { id: entry.id, createdAt: entry.createdAt },
+        });
+        say('Summary from the history.');
+        void refreshHistory();
         break;
       }
       case 'cancelled': {
@@ -104,7 +130,8 @@ export function createApp(store: Store): App {
     }
   }
 
-  function startJob() {
+  /** Runs a summary of the open article; `again` asks for a new one even if the history has it. */
+  function startJob(again: boolean) {
     const state = get();
     const article = state.article;
     if (!article || !modelReady(state)) return;
@@ -120,8 +147,9 @@ export function createApp(store: Store): App {
       summary: null,
       selected: null,
       error: null,
+      fromHistory: null,
     });
-    api.summarize(id, article, state.settings, (event) => onJobEvent(id, event)).catch((err) => {
+    api.summarize(id, article, state.settings, again, (event) => onJobEvent(id, event)).catch((err) => {
       if (get().job?.id !== id) return;
       set({ job: null, outcome: 'failed' });
       fail(err);
@@ -142,8 +170,9 @@ export function createApp(store: Store): App {
       summary: null,
       selected: null,
       error: null,
+      fromHistory: null,
     });
-    if (modelReady(get())) startJob();
+    if (modelReady(get())) startJob(false);
     else runWhenReady = true;
   }
 
@@ -211,7 +240,7 @@ export function createApp(store: Store): App {
   }
 
   function modelBecameReady() {
-    if (runWhenReady && get().article && !get().job && modelReady(get())) startJob();
+    if (runWhenReady && get().article && !get().job && modelReady(get())) startJob(false);
   }
 
   async function addModelFile(path: string) {
@@ -259,6 +288,106 @@ export function createApp(store: Store): App {
         break;
     }
     set({ fetch });
+  }
+
+  // ---- History ----
+
+  function setHistory(patch: Partial<HistoryState>) {
+    set({ history: { ...get().history, ...patch } });
+  }
+
+  function historyFail(err: unknown) {
+    setHistory({ error: api.toAppError(err), loading: false });
+  }
+
+  /** Reloads the list (or the search hits) from the newest entry, and the count and size. */
+  async function refreshHistory() {
+    const history = get().history;
+    if (!history.open) return;
+    const seq = ++historyCounter;
+    const query = history.query.trim();
+    if (history.items.length === 0) setHistory({ loading: true });
+    try {
+      const [items, stats] = await Promise.all([
+        query ? api.historySearch(query, HISTORY_PAGE) : api.historyList(null, HISTORY_PAGE),
+        api.historyStats(),
+      ]);
+      if (seq !== historyCounter) return;
+      setHistory({ items, stats, more: !query && items.length === HISTORY_PAGE, loading: false, error: null });
+    } catch (err) {
+      if (seq !== historyCounter) return;
+      historyFail(err);
+    }
+  }
+
+  async function moreHistory() {
+    const history = get().history;
+    const last = history.items[history.items.length - 1];
+    if (!history.more || history.query.trim() || !last) return;
+    const seq = ++historyCounter;
+    try {
+      const items = await api.historyList(last.id, HISTORY_PAGE);
+      if (seq !== historyCounter) return;
+      setHistory({ items: [...get().history.items, ...items], more: items.length === HISTORY_PAGE, error: null });
+    } catch (err) {
+      if (seq !== historyCounter) return;
+      historyFail(err);
+    }
+  }
+
+  /** Shows a stored entry as if its job had just finished; a running job stops, as for a new article. */
+  async function openEntry(id: number) {
+    const seq = ++openCounter;
+    set({ opening: true });
+    try {
+      const entry = await api.historyOpen(id);
+      if (seq !== openCounter) return;
+      stopJob();
+      runWhenReady = false;
+      const summary = entry.summary;
+      set({
+        article: entry.article,
+        opening: false,
+        outcome: 'done',
+        extractive: [],
+        tldr: summary.summary,
+        bullets: summary.bullets,
+        summary,
+        selected: null,
+        error: null,
+        fromHistory: { id: entry.id, createdAt: entry.createdAt },
+      });
+      setHistory({ error: null });
+    } catch (err) {
+      if (seq !== openCounter) return;
+      set({ opening: false });
+      historyFail(err);
+      // Gone since the list was read: show the list as it is now.
+      if (api.toAppError(err).code === 'not_found') void refreshHistory();
+    }
+  }
+
+  async function deleteEntry(id: number) {
+    const item = get().history.items.find((i) => i.id === id);
+    try {
+      const stats = await api.historyDelete(id);
+      setHistory({ stats, items: get().history.items.filter((i) => i.id !== id), error: null });
+      say(item?.title ? `Deleted “${item.title}” from the history.` : 'Deleted from the history.');
+    } catch (err) {
+      historyFail(err);
+    }
+    void refreshHistory();
+  }
+
+  async function clearHistory() {
+    try {
+      const stats = await api.historyClear();
+      setHistory({ stats, items: [], more: false, error: null });
+      say('History cleared.');
+    } catch (err) {
+      historyFail(err);
+    }
+    void refreshHistory();
   }
 
   // ---- Copy and export ----
@@ -330,7 +459,12 @@ export function createApp(store: Store): App {
     droppedPaths,
 
     summarize() {
-      startJob();
+      // Pressing it after a summary is on screen (or stopped, or failed) asks for a new one.
+      startJob(get().outcome !== 'none');
+    },
+
+    summarizeAgain() {
+      startJob(true);
     },
 
     cancel() {
@@ -457,6 +591,46 @@ export function createApp(store: Store): App {
 
     setDragging(dragging) {
       if (get().dragging !== dragging) set({ dragging });
+    },
+
+    toggleHistory(open) {
+      const next = open ?? !get().history.open;
+      if (next === get().history.open) return;
+      setHistory({ open: next });
+      if (next) void refreshHistory();
+    },
+
+    searchHistory(query) {
+      if (query === get().history.query) return;
+      setHistory({ query });
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => void refreshHistory(), SEARCH_DEBOUNCE_MS);
+    },
+
+    moreHistory() {
+      void moreHistory();
+    },
+
+    openEntry(id) {
+      void openEntry(id);
+    },
+
+    deleteEntry(id) {
+      void deleteEntry(id);
+    },
+
+    askClearHistory() {
+      setHistory({ confirmClear: true });
+    },
+
+    confirmClear(clear) {
+      if (!get().history.confirmClear) return;
+      setHistory({ confirmClear: false });
+      if (clear) void clearHistory();
+    },
+
+    dismissHistoryError() {
+      setHistory({ error: null });
     },
   };
 

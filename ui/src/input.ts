@@ -1,8 +1,9 @@
 // Ways in that are not buttons: native file drops, HTML5 drops of text or links, paste, and
-// the keyboard shortcuts (Ctrl+O open, Ctrl+Shift+C copy all, Escape cancel).
+// the keyboard shortcuts (Ctrl+O open, Ctrl+Shift+C copy all, Ctrl+H history, Escape cancel).
 
 import { onNativeDrag } from './api.ts';
 import type { Actions, Store } from './store.ts';
+import type { Layout } from './views/layout.ts';
 
 /** Text carried by a paste or an HTML5 drop: a URI list first, else plain text. */
 function droppedText(data: DataTransfer | null): string {
@@ -25,7 +26,7 @@ function isEditable(target: EventTarget | null): boolean {
   );
 }
 
-export async function installInput(store: Store, actions: Actions): Promise<void> {
+export async function installInput(store: Store, actions: Actions, layout: Layout): Promise<void> {
   // A text selection or a link dragged from another app.
   let depth = 0;
   document.addEventListener('dragenter', (e) => {
@@ -71,6 +72,12 @@ export async function installInput(store: Store, actions: Actions): Promise<void
     } else if (mod && e.shiftKey && !e.altKey && key === 'c') {
       e.preventDefault();
       actions.copyAll('markdown');
+    } else if (mod && !e.shiftKey && !e.altKey && key === 'h') {
+      if (document.querySelector('dialog[open]')) return;
+      e.preventDefault();
+      actions.toggleHistory();
+      // Opened from the keyboard: straight to the search box.
+      if (store.get().history.open) layout.focusHistorySearch();
     } else if (e.key === 'Escape' && !e.defaultPrevented) {
       // An open <dialog> handles Escape itself.
       if (document.querySelector('dialog[open]')) return;

@@ -10,8 +10,8 @@ async function main() {
   const app = createApp(store);
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
-  mountLayout(root, store, app);
-  const [input] = await Promise.allSettled([installInput(store, app), app.start()]);
+  const layout = mountLayout(root, store, app);
+  const [input] = await Promise.allSettled([installInput(store, app, layout), app.start()]);
   if (input.status === 'rejected') console.error('Precis: native file drops are not available.', input.reason);
   store.set({ ready: true });
 }

@@ -8,12 +8,15 @@ import type {
   ArticleView,
   Bullet,
   CopyFormat,
+  HistoryStats,
   Length,
+  ListItem,
   ModelsView,
   Progress,
   Settings,
   Stage,
   Summary,
+  SearchHit,
   SummaryType,
 } from './api.ts';
 
@@ -29,6 +32,31 @@ export interface FetchState {
   phase: string;
   done: number;
   total: number;
+}
+
+/** The history sidebar: what it lists, what it is searching for, and how the history is doing. */
+export interface HistoryState {
+  /** The sidebar is shown. */
+  open: boolean;
+  /** What the search box holds; the list shows search hits when it is not blank. */
+  query: string;
+  /** The entries shown, newest first (search hits carry a snippet). */
+  items: (ListItem | SearchHit)[];
+  /** The last page was full, so older entries may follow. */
+  more: boolean;
+  /** A list or search is on its way and nothing has been shown yet. */
+  loading: boolean;
+  stats: HistoryStats | null;
+  /** The last history command failed; shown inside the sidebar only. */
+  error: AppError | null;
+  /** "Clear all" was pressed and waits for the person to confirm. */
+  confirmClear: boolean;
+}
+
+/** Where the summary on screen came from, when it was not written just now. */
+export interface FromHistory {
+  id: number;
+  createdAt: string;
 }
 
 /** How the last summary job ended, if one ran for the current article. */
@@ -61,6 +89,9 @@ export interface State {
   fetchError: AppError | null;
   /** A .gguf file dropped on the window, waiting for the person to confirm adding it. */
   pendingModel: string | null;
+  history: HistoryState;
+  /** The summary on screen was read from the history, not written by this job. */
+  fromHistory: FromHistory | null;
 }
 
 export const initialState: State = {
@@ -84,6 +115,17 @@ export const initialState: State = {
   fetch: null,
   fetchError: null,
   pendingModel: null,
+  history: {
+    open: false,
+    query: '',
+    items: [],
+    more: false,
+    loading: false,
+    stats: null,
+    error: null,
+    confirmClear: false,
+  },
+  fromHistory: null,
 };
 
 export interface Actions {
@@ -93,6 +135,8 @@ export interface Actions {
   openNext(index: number): void;
   droppedPaths(paths: string[]): void;
   summarize(): void;
+  /** Writes a new summary even if the history holds one for this article and these options. */
+  summarizeAgain(): void;
   cancel(): void;
   setType(type: SummaryType): void;
   setLength(length: Length): void;
@@ -108,6 +152,19 @@ export interface Actions {
   exportMarkdown(): void;
   dismissError(): void;
   setDragging(dragging: boolean): void;
+  /** Shows or hides the history sidebar (`open` forces one way). */
+  toggleHistory(open?: boolean): void;
+  /** Searches the history as the person types (debounced); a blank query lists everything. */
+  searchHistory(query: string): void;
+  /** Loads the next page of older entries. */
+  moreHistory(): void;
+  /** Shows a stored summary with its article, without running a job. */
+  openEntry(id: number): void;
+  deleteEntry(id: number): void;
+  /** Asks to clear the whole history; nothing is removed until `confirmClear(true)`. */
+  askClearHistory(): void;
+  confirmClear(clear: boolean): void;
+  dismissHistoryError(): void;
 }
 
 type Listener = (state: State) => void;

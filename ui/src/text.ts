@@ -100,6 +100,49 @@ export function spanToRanges(paragraphs: Paragraph[], start: number, end: number
   return ranges;
 }
 
+/** A piece of a search snippet: plain, or one of the matched words. */
+export interface SnippetPiece {
+  text: string;
+  match: boolean;
+}
+
+/**
+ * Cuts `snippet` at the UTF-8 byte ranges `[start, end)` into plain and matched pieces, in order.
+ * Ranges are sorted, clipped to the text and merged when they overlap; a boundary that falls inside
+ * a multi-byte character moves back to that character's first byte, so no character is split.
+ */
+export function splitByteRanges(snippet: string, ranges: readonly (readonly [number, number])[]): SnippetPiece[] {
+  const bytes = new TextEncoder().encode(snippet);
+  const decoder = new TextDecoder();
+  const charStart = (at: number) => {
+    let b = Math.max(0, Math.min(bytes.length, Math.floor(at)));
+    while (b > 0 && b < bytes.length && (bytes[b] & 0xc0) === 0x80) b -= 1;
+    return b;
+  };
+  const sorted = ranges
+    .map(([start, end]) => [charStart(start), charStart(end)] as const)
+    .filter(([start, end]) => end > start)
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [start, end] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  const pieces: SnippetPiece[] = [];
+  const push = (from: number, to: number, match: boolean) => {
+    if (to > from) pieces.push({ text: decoder.decode(bytes.subarray(from, to)), match });
+  };
+  let at = 0;
+  for (const [start, end] of merged) {
+    push(at, start, false);
+    push(start, end, true);
+    at = end;
+  }
+  push(at, bytes.length, false);
+  return pieces;
+}
+
 // ---- Formatting ----
 
 const numberFormat = new Intl.NumberFormat('en-US');
@@ -134,6 +177,14 @@ export function formatBytes(bytes: number): string {
 export function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+
+const dateFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** An RFC 3339 time as the person's local date and time ("Nov 27, 2026, 5:40 AM"). */
+export function formatDate(rfc3339: string): string {
+  const date = new Date(rfc3339);
+  return Number.isNaN(date.getTime()) ? rfc3339 : dateFormat.format(date);
 }
 
 /** The last component of a file path, for either separator. */

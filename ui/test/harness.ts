@@ -71,6 +71,9 @@ const defaults: Record<string, Handler> = {
   'plugin:clipboard-manager|write_html': () => null,
   'plugin:dialog|open': () => null,
   'plugin:dialog|save': () => null,
+  history_list: () => [],
+  history_search: () => [],
+  history_stats: () => ({ path: '/home/test/.local/share/precis/history.sqlite', count: 0, bytes: 0 }),
 };
 
 const mock = {

@@ -1,16 +1,24 @@
-// Puts the window together: top bar, notices, the empty state or the two panes, the drop
-// overlay and the status line; and re-renders each part when the state changes.
+// Puts the window together: top bar, the history sidebar beside the main area (notices, the
+// empty state or the two panes), the drop overlay and the status line; and re-renders each part
+// when the state changes.
 
 import { h, setText, show } from '../dom.ts';
 import type { Actions, State, Store } from '../store.ts';
 import { createArticlePane } from './article.ts';
 import { createEmptyState } from './empty.ts';
+import { createHistorySidebar } from './history.ts';
 import { createNotices } from './notices.ts';
 import { createSummaryPane } from './summary.ts';
 import { createTopbar } from './topbar.ts';
 
-export function mountLayout(container: HTMLElement, store: Store, actions: Actions): void {
+export interface Layout {
+  /** Puts the keyboard in the history search box (the sidebar must be open). */
+  focusHistorySearch(): void;
+}
+
+export function mountLayout(container: HTMLElement, store: Store, actions: Actions): Layout {
   const topbar = createTopbar(actions);
+  const history = createHistorySidebar(actions);
   const notices = createNotices(actions);
   const empty = createEmptyState(actions);
   const summary = createSummaryPane(actions);
@@ -23,10 +31,15 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
     { class: 'dropzone', id: 'dropzone', 'aria-hidden': 'true', hidden: true },
     h('div', { class: 'dropzone-inner' }, 'Drop to open'),
   );
-  container.append(topbar.root, main, h('footer', { class: 'statusbar' }, status), dropzone);
+  const workspace = h('div', { class: 'workspace' }, history.root, main);
+  container.append(topbar.root, workspace, h('footer', { class: 'statusbar' }, status), dropzone);
 
   store.subscribe((state: State) => {
     topbar.render(state);
+    // Closing the sidebar with the keyboard in it: give the keyboard to its toggle.
+    const focusWasInHistory = !state.history.open && !history.root.hidden && history.root.contains(document.activeElement);
+    history.render(state);
+    if (focusWasInHistory) topbar.focusHistoryToggle();
     notices.render(state);
     const hasArticle = state.article !== null;
     // The empty state's button goes away when an article opens: keep the keyboard in the page.
@@ -45,4 +58,10 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
     document.title = title ? `${title} — Precis` : 'Precis';
     if (state.ready) document.body.dataset.ready = 'true';
   });
+
+  return {
+    focusHistorySearch() {
+      history.focusSearch();
+    },
+  };
 }

@@ -1,12 +1,13 @@
 // The summary panel: what the job is doing, the tl;dr, the bullets (each one a button that
-// shows its source in the article, with its own copy button), and copy / export.
+// shows its source in the article, with its own copy button), where the summary came from when
+// the history answered (with "Summarize again"), and copy / export.
 //
 // Model output is untrusted: it only ever reaches the page as text nodes (see dom.ts).
 
 import type { Bullet, JobEvent } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
 import { type Actions, type JobState, type State, modelReady, shownBullets, unverified } from '../store.ts';
-import { formatCount, formatSeconds } from '../text.ts';
+import { formatCount, formatDate, formatSeconds } from '../text.ts';
 
 type Stage = Extract<JobEvent, { event: 'stage' }>['data']['stage'];
 
@@ -53,6 +54,9 @@ export function createSummaryPane(actions: Actions) {
   const list = h('ul', { class: 'bullets', id: 'bullets', 'aria-labelledby': 'bullets-heading' });
   const listBox = h('div', { class: 'bullets-box', hidden: true }, listHeading, list);
   const meta = h('div', { class: 'meta', id: 'summary-meta' });
+  const fromText = h('p', { class: 'from-history-text', id: 'from-history-text' });
+  const again = h('button', { type: 'button', id: 'summarize-again' }, 'Summarize again');
+  const fromHistory = h('div', { class: 'from-history', id: 'from-history', hidden: true }, fromText, again);
   const copyMd = h('button', { type: 'button', id: 'copy-markdown', 'aria-keyshortcuts': 'Control+Shift+C' }, 'Copy as Markdown');
   const copyPlain = h('button', { type: 'button', id: 'copy-plain' }, 'Copy as text');
   const exportBtn = h('button', { type: 'button', id: 'export' }, 'Export…');
@@ -62,6 +66,7 @@ export function createSummaryPane(actions: Actions) {
     'section',
     { class: 'pane summary-pane', 'aria-labelledby': 'summary-heading', tabindex: -1 },
     h('h2', { id: 'summary-heading', class: 'pane-heading' }, 'Summary'),
+    fromHistory,
     progress,
     idle,
     tldrBox,
@@ -73,6 +78,7 @@ export function createSummaryPane(actions: Actions) {
   copyMd.addEventListener('click', () => actions.copyAll('markdown'));
   copyPlain.addEventListener('click', () => actions.copyAll('plain'));
   exportBtn.addEventListener('click', () => actions.exportMarkdown());
+  again.addEventListener('click', () => actions.summarizeAgain());
 
   let lastBullets: Bullet[] | null = null;
   let lastRunning: boolean | null = null;
@@ -127,6 +133,13 @@ export function createSummaryPane(actions: Actions) {
     const running = state.job !== null;
     const { bullets, extractive } = shownBullets(state);
     const hasContent = state.tldr !== '' || bullets.length > 0;
+
+    const from = running ? null : state.fromHistory;
+    const focusWasOnAgain = document.activeElement === again;
+    show(fromHistory, from !== null);
+    // The button goes away while the new summary is written: keep the keyboard in this pane.
+    if (focusWasOnAgain && !from) root.focus({ preventScroll: true });
+    if (from) setText(fromText, `From history · ${formatDate(from.createdAt)}`);
 
     show(progress, running);
     if (state.job) setText(progress, progressText(state.job));

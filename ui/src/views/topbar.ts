@@ -1,4 +1,5 @@
-// The top bar: app name, Open, the model / type / length pickers, Summarize and Cancel.
+// The top bar: the history toggle, app name, Open, the model / type / length pickers, Summarize
+// and Cancel.
 
 import type { Length, SummaryType } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
@@ -26,6 +27,20 @@ function select(id: string, label: string, options: [string, string][]) {
 }
 
 export function createTopbar(actions: Actions) {
+  const historyToggle = h(
+    'button',
+    {
+      type: 'button',
+      id: 'history-toggle',
+      class: 'history-toggle',
+      'aria-controls': 'history',
+      'aria-expanded': 'false',
+      'aria-keyshortcuts': 'Control+H',
+      title: 'Show or hide the history (Ctrl+H)',
+    },
+    h('span', { class: 'toggle-icon', 'aria-hidden': 'true' }),
+    'History',
+  );
   const open = h('button', { type: 'button', id: 'open', 'aria-keyshortcuts': 'Control+O' }, 'Open…');
   const model = select('model', 'Model', []);
   const type = select('type', 'Type', TYPES);
@@ -40,6 +55,7 @@ export function createTopbar(actions: Actions) {
   const root = h(
     'header',
     { class: 'topbar' },
+    historyToggle,
     h('h1', { class: 'app-name' }, 'Precis'),
     h(
       'div',
@@ -52,6 +68,7 @@ export function createTopbar(actions: Actions) {
     ),
   );
 
+  historyToggle.addEventListener('click', () => actions.toggleHistory());
   open.addEventListener('click', () => actions.chooseFile());
   run.addEventListener('click', () => actions.summarize());
   cancel.addEventListener('click', () => actions.cancel());
@@ -72,6 +89,7 @@ export function createTopbar(actions: Actions) {
   let lastSelected: string | null = null;
 
   function render(state: State) {
+    historyToggle.setAttribute('aria-expanded', String(state.history.open));
     type.el.value = state.settings.type;
     length.el.value = state.settings.length;
 
@@ -108,5 +126,11 @@ export function createTopbar(actions: Actions) {
     if (!running && hadFocus === cancel) run.focus();
   }
 
-  return { root, render };
+  return {
+    root,
+    render,
+    focusHistoryToggle() {
+      historyToggle.focus();
+    },
+  };
 }
