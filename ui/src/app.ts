@@ -300,8 +300,11 @@ export function createApp(store: Store): App {
     setHistory({ error: api.toAppError(err), loading: false });
   }
 
-  /** Reloads the list (or the search hits) from the newest entry, and the count and size. */
-  async function refreshHistory() {
+  /**
+   * Reloads the list (or the search hits) from the newest entry, and the count and size. A
+   * success clears the last history error unless `keepError` (the error is what led here).
+   */
+  async function refreshHistory(keepError = false) {
     const history = get().history;
     if (!history.open) return;
     const seq = ++historyCounter;
@@ -313,7 +316,8 @@ export function createApp(store: Store): App {
         api.historyStats(),
       ]);
       if (seq !== historyCounter) return;
-      setHistory({ items, stats, more: !query && items.length === HISTORY_PAGE, loading: false, error: null });
+      const error = keepError ? get().history.error : null;
+      setHistory({ items, stats, more: !query && items.length === HISTORY_PAGE, loading: false, error });
     } catch (err) {
       if (seq !== historyCounter) return;
       historyFail(err);
@@ -363,7 +367,7 @@ export function createApp(store: Store): App {
       set({ opening: false });
       historyFail(err);
       // Gone since the list was read: show the list as it is now.
-      if (api.toAppError(err).code === 'not_found') void refreshHistory();
+      if (api.toAppError(err).code === 'not_found') void refreshHistory(true);
     }
   }
 
@@ -373,10 +377,11 @@ export function createApp(store: Store): App {
       const stats = await api.historyDelete(id);
       setHistory({ stats, items: get().history.items.filter((i) => i.id !== id), error: null });
       say(item?.title ? `Deleted “${item.title}” from the history.` : 'Deleted from the history.');
+      void refreshHistory();
     } catch (err) {
       historyFail(err);
+      void refreshHistory(true);
     }
-    void refreshHistory();
   }
 
   async function clearHistory() {
@@ -384,10 +389,11 @@ export function createApp(store: Store): App {
       const stats = await api.historyClear();
       setHistory({ stats, items: [], more: false, error: null });
       say('History cleared.');
+      void refreshHistory();
     } catch (err) {
       historyFail(err);
+      void refreshHistory(true);
     }
-    void refreshHistory();
   }
 
   // ---- Copy and export ----

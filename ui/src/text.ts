@@ -179,12 +179,19 @@ export function formatSeconds(ms: number): string {
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
 
-const dateFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+const dateTimeFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+const dayFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium' });
 
 /** An RFC 3339 time as the person's local date and time ("Nov 27, 2026, 5:40 AM"). */
 export function formatDate(rfc3339: string): string {
   const date = new Date(rfc3339);
-  return Number.isNaN(date.getTime()) ? rfc3339 : dateFormat.format(date);
+  return Number.isNaN(date.getTime()) ? rfc3339 : dateTimeFormat.format(date);
+}
+
+/** An RFC 3339 time as the person's local day only ("Nov 27, 2026"), for lists. */
+export function formatDay(rfc3339: string): string {
+  const date = new Date(rfc3339);
+  return Number.isNaN(date.getTime()) ? rfc3339 : dayFormat.format(date);
 }
 
 /** The last component of a file path, for either separator. */

@@ -52,6 +52,7 @@ test('a native file drop opens the article, shows its metadata and starts a summ
   assert.equal(job.jobId, 1);
   assert.deepEqual(job.article, ARTICLE);
   assert.deepEqual(job.options, { type: 'key-points', length: 'medium', model: null });
+  assert.equal(job.again, false, 'a new article may be answered from the history');
   assert.match(job.onEvent, /^__CHANNEL__:\d+$/);
 });
 

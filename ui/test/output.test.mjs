@@ -172,4 +172,6 @@ test('settings load at start and every change is saved, without running again', 
   await page.locator('#summarize').click();
   const jobs = await waitForCall(page, 'summarize', 2);
   assert.deepEqual(jobs[1].options, { type: 'headline', length: 'short', model: null });
+  assert.equal(jobs[0].again, false);
+  assert.equal(jobs[1].again, true, 'an explicit re-run bypasses the history');
 });

@@ -8,7 +8,7 @@
 import type { AppError, ListItem, SearchHit } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
 import type { Actions, HistoryState, State } from '../store.ts';
-import { baseName, formatBytes, formatCount, formatDate, splitByteRanges } from '../text.ts';
+import { baseName, formatBytes, formatCount, formatDate, formatDay, splitByteRanges } from '../text.ts';
 
 const KINDS: Record<ListItem['kind'], string> = {
   'key-points': 'Key points',
@@ -165,7 +165,7 @@ export function createHistorySidebar(actions: Actions) {
   function item(entry: ListItem | SearchHit): HTMLLIElement {
     const title = itemTitle(entry);
     const points = entry.bulletCount === 1 ? '1 point' : `${formatCount(entry.bulletCount)} points`;
-    const meta = [formatDate(entry.createdAt), KINDS[entry.kind] ?? entry.kind, points].join(' · ');
+    const meta = [formatDay(entry.createdAt), KINDS[entry.kind] ?? entry.kind, points].join(' · ');
     const text = isHit(entry)
       ? h('span', { class: 'history-snippet' }, ...snippetNodes(entry))
       : h('span', { class: 'history-preview' }, entry.preview);
@@ -173,7 +173,7 @@ export function createHistorySidebar(actions: Actions) {
       'button',
       { type: 'button', class: 'history-open', 'aria-keyshortcuts': 'Delete', title: entry.source },
       h('span', { class: 'history-title' }, title),
-      h('span', { class: 'history-meta' }, meta),
+      h('span', { class: 'history-meta', title: formatDate(entry.createdAt) }, meta),
       text,
     );
     const remove = h(

@@ -54,7 +54,8 @@ export function createSummaryPane(actions: Actions) {
   const list = h('ul', { class: 'bullets', id: 'bullets', 'aria-labelledby': 'bullets-heading' });
   const listBox = h('div', { class: 'bullets-box', hidden: true }, listHeading, list);
   const meta = h('div', { class: 'meta', id: 'summary-meta' });
-  const fromText = h('p', { class: 'from-history-text', id: 'from-history-text' });
+  const fromDate = h('span', {});
+  const fromText = h('p', { class: 'from-history-text', id: 'from-history-text' }, h('strong', {}, 'From history'), fromDate);
   const again = h('button', { type: 'button', id: 'summarize-again' }, 'Summarize again');
   const fromHistory = h('div', { class: 'from-history', id: 'from-history', hidden: true }, fromText, again);
   const copyMd = h('button', { type: 'button', id: 'copy-markdown', 'aria-keyshortcuts': 'Control+Shift+C' }, 'Copy as Markdown');
@@ -139,7 +140,7 @@ export function createSummaryPane(actions: Actions) {
     show(fromHistory, from !== null);
     // The button goes away while the new summary is written: keep the keyboard in this pane.
     if (focusWasOnAgain && !from) root.focus({ preventScroll: true });
-    if (from) setText(fromText, `From history · ${formatDate(from.createdAt)}`);
+    if (from) setText(fromDate, ` · ${formatDate(from.createdAt)}`);
 
     show(progress, running);
     if (state.job) setText(progress, progressText(state.job));
