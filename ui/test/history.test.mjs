@@ -422,3 +422,23 @@ test('screenshots: the sidebar with an open entry and with search hits, light, d
     if (name !== 'zoom200') await page.screenshot({ path: artifactPath(`history-search-${name}.png`) });
   }
 });
+
+test('screenshots: the clear-all dialog and a history error, light and dark', async (t) => {
+  for (const colorScheme of ['light', 'dark']) {
+    const page = await openApp(t, { setup: withHistory, setupArg: setupArg(), context: { colorScheme } });
+    await openSidebar(page);
+    await page.locator('#history-list li').first().waitFor();
+    await page.locator('#history-clear').click();
+    await page.getByRole('dialog', { name: 'Clear the history?' }).waitFor();
+    await page.screenshot({ path: artifactPath(`history-clear-${colorScheme}.png`) });
+    await page.keyboard.press('Escape');
+
+    await respond(page, 'history_list', {
+      reject: { code: 'history_too_new', message: 'The history file was written by Precis 0.9 (schema 4); this is Precis 0.4 (schema 2).' },
+    });
+    await page.locator('#history-search').fill('x');
+    await page.locator('#history-search').fill('');
+    await page.locator('#history-error').waitFor();
+    await page.screenshot({ path: artifactPath(`history-error-${colorScheme}.png`) });
+  }
+});

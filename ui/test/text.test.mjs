@@ -99,3 +99,46 @@ test('reading time, counts, sizes and export names read well', () => {
   assert.equal(text.exportFileName(null), 'Summary.md');
   assert.equal(text.exportFileName('  '), 'Summary.md');
 });
+
+test('a search snippet splits at UTF-8 byte ranges into plain and marked pieces', () => {
+  const s = 'Zürich 🚀 café — naïve café';
+  const range = (word, from = 0) => {
+    const at = s.indexOf(word, from);
+    return [bytes(s.slice(0, at)), bytes(s.slice(0, at)) + bytes(word)];
+  };
+  const second = s.lastIndexOf('café');
+  const pieces = text.splitByteRanges(s, [range('café', second), range('café'), range('naïve')]);
+  assert.deepEqual(pieces, [
+    { text: 'Zürich 🚀 ', match: false },
+    { text: 'café', match: true },
+    { text: ' — ', match: false },
+    { text: 'naïve', match: true },
+    { text: ' ', match: false },
+    { text: 'café', match: true },
+  ]);
+  // Each marked piece is exactly the bytes the engine named.
+  for (const [start, end] of [range('café'), range('naïve')]) {
+    assert.ok(pieces.some((p) => p.match && p.text === slice(s, start, end)));
+  }
+  assert.equal(pieces.map((p) => p.text).join(''), s);
+});
+
+test('snippet ranges that overlap merge, and ones that cut a character or run past the end are kept whole', () => {
+  const s = 'aébc';
+  // é is bytes 1..3: a range starting inside it starts at the character.
+  assert.deepEqual(text.splitByteRanges(s, [[2, 4]]), [
+    { text: 'a', match: false },
+    { text: 'éb', match: true },
+    { text: 'c', match: false },
+  ]);
+  assert.deepEqual(text.splitByteRanges(s, [[0, 3], [1, 4]]), [
+    { text: 'aéb', match: true },
+    { text: 'c', match: false },
+  ]);
+  assert.deepEqual(text.splitByteRanges(s, [[4, 99]]), [
+    { text: 'aéb', match: false },
+    { text: 'c', match: true },
+  ]);
+  assert.deepEqual(text.splitByteRanges(s, [[3, 3], [9, 12]]), [{ text: s, match: false }]);
+  assert.deepEqual(text.splitByteRanges('', []), []);
+});

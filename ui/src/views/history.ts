@@ -257,7 +257,10 @@ export function createHistorySidebar(actions: Actions) {
       show(empty, emptyText !== '');
       show(list, history.items.length > 0);
       show(more, history.more && !query);
-      clear.disabled = (history.stats?.count ?? history.items.length) === 0;
+      const nothing = (history.stats?.count ?? history.items.length) === 0;
+      // A disabled button drops the keyboard: hand it to the search box instead.
+      if (nothing && document.activeElement === clear) search.focus();
+      clear.disabled = nothing;
     },
   };
 }
