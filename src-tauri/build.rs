@@ -15,6 +15,12 @@ const COMMANDS: &[&str] = &[
     "format_summary",
     "format_bullet",
     "save_text",
+    "history_list",
+    "history_search",
+    "history_open",
+    "history_delete",
+    "history_clear",
+    "history_stats",
 ];
 
 fn main() {

@@ -38,6 +38,12 @@ pub enum Event {
     },
     /// The finished summary.
     Done { summary: Summary },
+    /// The same article was summarized with the same model and options before: the stored
+    /// result, sent instead of running the model (the shell looks it up in the history).
+    Remembered {
+        summary: Summary,
+        entry: crate::history::ListItem,
+    },
     /// The job was cancelled; what the model had written is in `summary`.
     Cancelled { summary: Option<Summary> },
     /// The job failed.

@@ -462,6 +462,14 @@ impl History {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.error(e))
     }
 
+    /// One entry as a list shows it.
+    pub fn item(&self, id: i64) -> Result<ListItem> {
+        self.list(1, id.checked_add(1))?
+            .pop()
+            .filter(|item| item.id == id)
+            .ok_or(Error::HistoryEntryMissing { id })
+    }
+
     /// Entries whose title, article text, summary or bullets match `query` (words and "quoted
     /// phrases", all of which must match, accents ignored), best match first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {

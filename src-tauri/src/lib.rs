@@ -33,6 +33,12 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::export::format_summary,
             commands::export::format_bullet,
             commands::export::save_text,
+            commands::history::history_list,
+            commands::history::history_search,
+            commands::history::history_open,
+            commands::history::history_delete,
+            commands::history::history_clear,
+            commands::history::history_stats,
         ])
 }
 
@@ -50,7 +56,12 @@ pub fn run() {
     let (engine, _worker) = precis::engine::Engine::start();
     let app = builder(tauri::Builder::default())
         .setup(move |app| {
-            let state = AppState::new(engine.clone(), precis::catalog::models_dir(), &config_dir(app));
+            let state = AppState::new(
+                engine.clone(),
+                precis::catalog::models_dir(),
+                &config_dir(app),
+                precis::history::default_path(),
+            );
             app.manage(state);
             Ok(())
         })

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use precis::engine::Engine;
 use precis::generate::CancelToken;
+use precis::history::History;
 use precis::summarize::{Length, SummaryType};
 use serde::{Deserialize, Serialize};
 
@@ -53,11 +54,15 @@ pub struct AppState {
     /// Models being fetched right now with their cancel tokens, so a second click does not
     /// fetch twice and a fetch can be stopped.
     pub fetching: Mutex<HashMap<String, CancelToken>>,
+    /// Where the history of summaries lives, and the history once opened.
+    pub history_path: PathBuf,
+    history: Mutex<Option<History>>,
 }
 
 impl AppState {
-    /// State with settings read from `config_dir` (missing or unreadable settings start fresh).
-    pub fn new(engine: Engine, models_dir: PathBuf, config_dir: &Path) -> AppState {
+    /// State with settings read from `config_dir` (missing or unreadable settings start fresh)
+    /// and the history at `history_path` (opened on first use).
+    pub fn new(engine: Engine, models_dir: PathBuf, config_dir: &Path, history_path: PathBuf) -> AppState {
         let settings_path = config_dir.join("settings.json");
         let stored = std::fs::read(&settings_path)
             .ok()
@@ -70,6 +75,8 @@ impl AppState {
             settings_path,
             stored: Mutex::new(stored),
             fetching: Mutex::new(HashMap::new()),
+            history_path,
+            history: Mutex::new(None),
         }
     }
 
@@ -89,6 +96,17 @@ impl AppState {
         std::fs::write(&tmp, json).map_err(io)?;
         std::fs::rename(&tmp, &self.settings_path).map_err(io)?;
         Ok(())
+    }
+
+    /// Runs `work` on the history, opening it first if needed. A history that cannot be opened
+    /// (damaged, from a newer Precis) is an error each time it is asked for, and is left as is.
+    pub fn with_history<T>(&self, work: impl FnOnce(&mut History) -> precis::Result<T>) -> Result<T> {
+        let mut slot = lock(&self.history);
+        if slot.is_none() {
+            *slot = Some(History::open(&self.history_path)?);
+        }
+        let history = slot.as_mut().expect("opened above");
+        Ok(work(history)?)
     }
 
     /// Cancels every running job (a new one is about to replace it).

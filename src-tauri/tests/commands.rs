@@ -32,7 +32,7 @@ fn fixture() -> Fixture {
     let config = dir.path().join("config");
     let (engine, _worker) = precis::engine::Engine::start();
     let app = precis_app::builder(mock_builder())
-        .manage(AppState::new(engine, models, &config))
+        .manage(AppState::new(engine, models, &config, dir.path().join("history.sqlite3")))
         // The real context: its capability file decides what the window may call.
         .build(tauri::generate_context!("tauri.conf.json", test = true))
         .unwrap();
@@ -75,7 +75,7 @@ fn settings_default_save_and_persist() {
     assert_eq!(call(&f, "get_settings", json!({})).unwrap(), chosen);
     // A new start reads them back.
     let (engine, _w) = precis::engine::Engine::start();
-    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"));
+    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"), f.dir.path().join("h.sqlite3"));
     assert_eq!(serde_json::to_value(again.stored().settings).unwrap(), chosen);
 }
 
@@ -209,7 +209,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let state = f.app.state::<AppState>();
 
     let (ch1, events1) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 1, article_view(), settings.clone(), ch1).unwrap();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 1, article_view(), settings.clone(), None, ch1).unwrap();
     // Wait until job 1 is writing, then start job 2.
     for _ in 0..600 {
         if events1.lock().unwrap().iter().any(|e| e["event"] == "partial") {
@@ -218,7 +218,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (ch2, events2) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 2, article_view(), settings.clone(), ch2).unwrap();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 2, article_view(), settings.clone(), None, ch2).unwrap();
     let end1 = wait_for_end(&events1);
     assert_eq!(end1["event"], "cancelled", "{end1}");
     let end2 = wait_for_end(&events2);
@@ -237,9 +237,31 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let first_partial = kinds.iter().position(|k| k == "partial").expect("generated text");
     assert!(extractive < first_partial, "extractive points come before the generator writes: {kinds:?}");
 
-    // Cancel by id.
+    // The finished summary is in the history, and the same article with the same settings is
+    // answered from there at once, without running the model.
+    let done = end2["data"]["summary"].clone();
+    let list = call(&f, "history_list", json!({ "before": null, "limit": 10 })).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["source"], "test");
+    assert_eq!(list[0]["model"], "tiny-qwen2");
+    let (ch_cached, events_cached) = channel();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 4, article_view(), settings.clone(), None, ch_cached)
+        .unwrap();
+    let cached = events_cached.lock().unwrap().clone();
+    assert_eq!(cached.len(), 1, "one event, no stages: {cached:?}");
+    assert_eq!(cached[0]["event"], "remembered");
+    assert_eq!(cached[0]["data"]["summary"], done);
+    assert_eq!(cached[0]["data"]["entry"]["id"], list[0]["id"]);
+    let opened = call(&f, "history_open", json!({ "id": list[0]["id"] })).unwrap();
+    assert_eq!(opened["article"]["text"], article_view().text);
+    assert_eq!(opened["article"]["source"], "test");
+    assert_eq!(opened["summary"], done);
+    assert_eq!(opened["settings"]["type"], "key-points");
+
+    // "Summarize again" (and cancel by id).
     let (ch3, events3) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 3, article_view(), settings, ch3).unwrap();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 3, article_view(), settings, Some(true), ch3)
+        .unwrap();
     call(&f, "cancel_job", json!({ "jobId": 3 })).unwrap();
     assert_eq!(wait_for_end(&events3)["event"], "cancelled");
     // Cancelling a finished job is harmless.
@@ -256,6 +278,7 @@ fn summarize_without_the_model_says_how_to_get_it() {
         1,
         article_view(),
         Settings::default(),
+        None,
         ch,
     )
     .unwrap_err();
@@ -322,4 +345,75 @@ fn a_running_fetch_can_be_cancelled_and_leaves_nothing() {
     assert_eq!(std::fs::read_dir(&models).unwrap().count(), 0, "no staging or partial file is left");
     // It can be started again afterwards.
     assert!(handle.state::<AppState>().fetching.lock().unwrap().is_empty());
+}
+
+#[test]
+fn history_commands_list_search_delete_and_clear() {
+    let f = fixture();
+    let path = f.dir.path().join("history.sqlite3");
+    // Two entries, written as the summarize command writes them.
+    {
+        let mut h = precis::history::History::open(&path).unwrap();
+        for (i, text) in ["Tidal turbines opened in Harbor Point. ", "A café in Zürich serves crème brûlée. "].iter().enumerate() {
+            let article = precis::article::from_bytes("t.txt", text.repeat(8).as_bytes(), None).unwrap();
+            let summary = precis::summarize::Summary {
+                title: None,
+                summary: format!("entry {i}"),
+                bullets: Vec::new(),
+                model: "tiny".into(),
+                stop_reason: precis::generate::StopReason::EndOfTurn,
+                truncated: false,
+                timings: Default::default(),
+                text: article.text.clone(),
+                ranker: Default::default(),
+                sections: 0,
+                unsupported: 0,
+            };
+            h.record(&precis::history::NewEntry {
+                source: "t.txt",
+                article: &article,
+                options: &precis::summarize::SummarizeOptions::default(),
+                cache_key: &format!("k{i}"),
+                summary: &summary,
+            })
+            .unwrap();
+        }
+    }
+    let stats = call(&f, "history_stats", json!({})).unwrap();
+    assert_eq!(stats["count"], 2);
+    assert!(stats["bytes"].as_u64().unwrap() > 0);
+    let list = call(&f, "history_list", json!({ "before": null, "limit": 50 })).unwrap();
+    assert_eq!(list[0]["preview"], "entry 1", "newest first: {list}");
+    let hits = call(&f, "history_search", json!({ "query": "creme brulee", "limit": 10 })).unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert!(hits[0]["snippet"].as_str().unwrap().contains("crème"));
+    let hits = call(&f, "history_search", json!({ "query": "\"unbalanced AND (", "limit": 10 })).unwrap();
+    assert_eq!(hits, json!([]));
+    let missing = call(&f, "history_open", json!({ "id": 999 })).unwrap_err();
+    assert_eq!(missing["code"], "not_found");
+    let stats = call(&f, "history_delete", json!({ "id": list[0]["id"] })).unwrap();
+    assert_eq!(stats["count"], 1);
+    let stats = call(&f, "history_clear", json!({})).unwrap();
+    assert_eq!(stats["count"], 0);
+    assert_eq!(call(&f, "history_list", json!({ "before": null, "limit": 50 })).unwrap(), json!([]));
+}
+
+#[test]
+fn a_damaged_history_is_reported_and_summaries_still_run() {
+    let f = fixture();
+    let path = f.dir.path().join("history.sqlite3");
+    std::fs::write(&path, b"this is not a database, and must not be overwritten").unwrap();
+    let err = call(&f, "history_list", json!({ "before": null, "limit": 50 })).unwrap_err();
+    assert_eq!(err["code"], "history_corrupt", "{err}");
+    let model = tiny_model(f.dir.path());
+    call(&f, "add_model", json!({ "path": model })).unwrap();
+    let settings = Settings {
+        model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()),
+        ..Settings::default()
+    };
+    let (ch, events) = channel();
+    precis_app::commands::summary::summarize(f.app.handle().clone(), f.app.state::<AppState>(), 1, article_view(), settings, None, ch)
+        .unwrap();
+    assert_eq!(wait_for_end(&events)["event"], "done");
+    assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, and must not be overwritten");
 }

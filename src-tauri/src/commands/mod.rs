@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod export;
+pub mod history;
 pub mod models;
 pub mod settings;
 pub mod summary;

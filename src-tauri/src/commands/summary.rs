@@ -1,7 +1,9 @@
 //! Summary jobs: start one (it replaces any running job) with its events streamed to the
-//! window over a channel, and cancel one by its id.
+//! window over a channel, and cancel one by its id. A summary made before for the same article,
+//! model and options is answered from the history; a finished one is stored there.
 
 use precis::engine::{Event, SummarizeJob};
+use precis::history::NewEntry;
 use precis::generate::GenerateOptions;
 use precis::summarize::{self, SummarizeOptions};
 use tauri::ipc::Channel;
@@ -19,10 +21,12 @@ pub fn summarize<R: Runtime>(
     job_id: u32,
     article: ArticleView,
     options: Settings,
+    again: Option<bool>,
     on_event: Channel<Event>,
 ) -> Result<()> {
     let model = models::resolve(&state, options.model.as_deref())?;
     state.cancel_all();
+    let source = article.source.clone();
     let job = SummarizeJob {
         model_name: model.name,
         model_path: model.path,
@@ -38,19 +42,53 @@ pub fn summarize<R: Runtime>(
             ..SummarizeOptions::default()
         },
     };
+    let key = job.cache_key();
+    if !again.unwrap_or(false) {
+        // An unusable history only means nothing is remembered; the summary still runs.
+        let stored = state.with_history(|h| {
+            Ok(match h.cached(&key)? {
+                Some(entry) => Some((h.item(entry.id)?, entry.summary)),
+                None => None,
+            })
+        });
+        match stored {
+            Ok(Some((entry, summary))) => {
+                let _ = on_event.send(Event::Remembered { summary, entry });
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("the history could not be read: {e}"),
+        }
+    }
+    let article = job.article.clone();
+    let summarize_options = job.options.clone();
     let handle = state.engine.summarize(job);
     let token = handle.cancel.clone();
     lock(&state.jobs).insert(job_id, token.clone());
     std::thread::Builder::new()
         .name(format!("precis-job-{job_id}"))
         .spawn(move || {
+            let state = app.state::<AppState>();
             for event in handle.events.iter() {
+                if let Event::Done { summary } = &event {
+                    let stored = state.with_history(|h| {
+                        h.record(&NewEntry {
+                            source: &source,
+                            article: &article,
+                            options: &summarize_options,
+                            cache_key: &key,
+                            summary,
+                        })
+                    });
+                    if let Err(e) = stored {
+                        tracing::warn!("the summary could not be stored in the history: {e}");
+                    }
+                }
                 if on_event.send(event).is_err() {
                     // The window is gone: stop working for it.
                     token.cancel();
                 }
             }
-            let state = app.state::<AppState>();
             let mut jobs = lock(&state.jobs);
             if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
                 jobs.remove(&job_id);
