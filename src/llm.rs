@@ -158,18 +158,53 @@ impl CacheBuffer {
     }
 }
 
+/// Matrices that multiply the same input: stacked into one matrix when they share a block
+/// type (one pass over the input and one quantization of it instead of several), with the
+/// output split back into parts.
+enum Projection {
+    Stacked { w: QMatMul, bias: Option<Tensor>, widths: Vec<usize> },
+    Separate(Vec<(QMatMul, Option<Tensor>)>),
+}
+
+impl Projection {
+    /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
+    fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        match self {
+            Projection::Stacked { w, bias, widths } => {
+                let mut y = w.forward(x)?;
+                if let Some(b) = bias {
+                    y = y.broadcast_add(b)?;
+                }
+                let mut parts = Vec::with_capacity(widths.len());
+                let mut at = 0;
+                for &width in widths {
+                    parts.push(y.narrow(2, at, width)?);
+                    at += width;
+                }
+                Ok(parts)
+            }
+            Projection::Separate(parts) => parts
+                .iter()
+                .map(|(w, b)| {
+                    let y = w.forward(x)?;
+                    Ok(match b {
+                        Some(b) => y.broadcast_add(b)?,
+                        None => y,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
 struct Layer {
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    bq: Option<Tensor>,
-    bk: Option<Tensor>,
-    bv: Option<Tensor>,
+    /// Queries, keys and values.
+    qkv: Projection,
     wo: QMatMul,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
+    /// Gate and up projections of the MLP.
+    gate_up: Projection,
     down: QMatMul,
     keys: CacheBuffer,
     values: CacheBuffer,
@@ -237,6 +272,54 @@ impl TensorSource<'_> {
         self.multiplier(self.stored(name)?)
     }
 
+    /// Matrices (with optional biases) applied to the same input, stacked when possible.
+    fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
+        let mut tensors = Vec::with_capacity(names.len());
+        let mut biases = Vec::with_capacity(names.len());
+        for (weight, bias) in names {
+            let t = self.stored(weight)?;
+            let t = match self.repack.then(|| to_q8_0(&t)).transpose()?.flatten() {
+                Some(faster) => faster,
+                None => t,
+            };
+            tensors.push(t);
+            biases.push(self.vector_opt(bias)?);
+        }
+        let dtype = tensors[0].dtype();
+        let cols = tensors[0].shape().dims2()?.1;
+        let stackable = tensors
+            .iter()
+            .all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols))
+            && (biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none));
+        if !stackable {
+            return Ok(Projection::Separate(
+                tensors
+                    .into_iter()
+                    .zip(biases)
+                    .map(|(t, b)| Ok((QMatMul::from_qtensor(t)?, b)))
+                    .collect::<Result<_>>()?,
+            ));
+        }
+        let mut widths = Vec::with_capacity(tensors.len());
+        let mut bytes = Vec::new();
+        for t in &tensors {
+            widths.push(t.shape().dims2()?.0);
+            // Rows are stored one after another, so stacking rows is appending bytes.
+            bytes.extend_from_slice(&t.data()?);
+        }
+        drop(tensors);
+        let rows = widths.iter().sum::<usize>();
+        let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
+        let w = QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?;
+        let bias = if biases[0].is_some() {
+            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
+            Some(Tensor::cat(&parts, 0)?)
+        } else {
+            None
+        };
+        Ok(Projection::Stacked { w, bias, widths })
+    }
+
     fn multiplier(&self, tensor: QTensor) -> Result<QMatMul> {
         if self.repack {
             if let Some(faster) = to_q8_0(&tensor)? {
@@ -298,16 +381,14 @@ impl Decoder {
             let p = format!("blk.{l}");
             layers.push(Layer {
                 attn_norm: src.vector(&format!("{p}.attn_norm.weight"))?,
-                wq: src.matrix(&format!("{p}.attn_q.weight"))?,
-                wk: src.matrix(&format!("{p}.attn_k.weight"))?,
-                wv: src.matrix(&format!("{p}.attn_v.weight"))?,
-                bq: src.vector_opt(&format!("{p}.attn_q.bias"))?,
-                bk: src.vector_opt(&format!("{p}.attn_k.bias"))?,
-                bv: src.vector_opt(&format!("{p}.attn_v.bias"))?,
+                qkv: src.projection(&["q", "k", "v"].map(|x| {
+                    (format!("{p}.attn_{x}.weight"), format!("{p}.attn_{x}.bias"))
+                }))?,
                 wo: src.matrix(&format!("{p}.attn_output.weight"))?,
                 ffn_norm: src.vector(&format!("{p}.ffn_norm.weight"))?,
-                gate: src.matrix(&format!("{p}.ffn_gate.weight"))?,
-                up: src.matrix(&format!("{p}.ffn_up.weight"))?,
+                gate_up: src.projection(&["gate", "up"].map(|x| {
+                    (format!("{p}.ffn_{x}.weight"), format!("{p}.ffn_{x}.bias"))
+                }))?,
                 down: src.matrix(&format!("{p}.ffn_down.weight"))?,
                 keys: CacheBuffer::new(),
                 values: CacheBuffer::new(),
@@ -372,9 +453,8 @@ impl Decoder {
             let attn = attention(c, layer, &h, pos, &cos, &sin, mask.as_ref(), total)?;
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
-            let gate = layer.gate.forward(&h)?;
-            let up = layer.up.forward(&h)?;
-            let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate)? * up)?)?;
+            let gate_up = layer.gate_up.forward(&h)?;
+            let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate_up[0])? * &gate_up[1])?)?;
             x = (x + mlp)?;
         }
         let last = x.narrow(1, seq - 1, 1)?.contiguous()?;
@@ -398,17 +478,14 @@ fn attention(
     total: usize,
 ) -> Result<Tensor> {
     let (_, seq, _) = h.dims3()?;
-    let project = |w: &QMatMul, b: &Option<Tensor>, heads: usize| -> Result<Tensor> {
-        let mut y = w.forward(h)?;
-        if let Some(b) = b {
-            y = y.broadcast_add(b)?;
-        }
-        // (1, seq, heads * dim) -> (heads, seq, dim)
+    let qkv = layer.qkv.forward(h)?;
+    // (1, seq, heads * dim) -> (heads, seq, dim)
+    let heads = |y: &Tensor, heads: usize| -> Result<Tensor> {
         Ok(y.reshape((seq, heads, c.head_dim))?.transpose(0, 1)?.contiguous()?)
     };
-    let q = project(&layer.wq, &layer.bq, c.heads)?;
-    let k = project(&layer.wk, &layer.bk, c.kv_heads)?;
-    let v = project(&layer.wv, &layer.bv, c.kv_heads)?;
+    let q = heads(&qkv[0], c.heads)?;
+    let k = heads(&qkv[1], c.kv_heads)?;
+    let v = heads(&qkv[2], c.kv_heads)?;
     let q = rotate(c, &q, cos, sin)?;
     let k = rotate(c, &k, cos, sin)?;
     layer.keys.write(&k, pos, c.context)?;

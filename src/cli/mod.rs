@@ -613,7 +613,12 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
     let run = precis::generate::generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
     let per_second = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
     let peak_rss = peak_rss_mb();
-    let reuse = bench_prefix_reuse(&mut generator, &article, &ids)?;
+    // candle's models cannot reuse a prefix; timing them again would show nothing.
+    let reuse = if generator.is_own() {
+        bench_prefix_reuse(&mut generator, &article, &ids)?
+    } else {
+        serde_json::Value::Null
+    };
     let report = serde_json::json!({
         "model": resolved.name,
         "architecture": generator.props.architecture,
