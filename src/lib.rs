@@ -15,6 +15,7 @@ pub mod ground;
 pub mod lexical;
 pub mod llm;
 pub mod model;
+pub mod q8;
 pub mod rank;
 pub mod sentences;
 pub mod summarize;

@@ -18,6 +18,7 @@ use half::f16;
 
 use crate::error::{Error, Result};
 use crate::gguf::Architecture;
+use crate::q8::Q8Matrix;
 
 /// Keys and values are stored for this many more positions at a time when the cache grows.
 const CACHE_STEP: usize = 512;
@@ -158,12 +159,40 @@ impl CacheBuffer {
     }
 }
 
+/// A weight matrix: Q8_0 on the own kernel (`q8`), anything else on candle's.
+enum Matrix {
+    Q8(Arc<Q8Matrix>),
+    Candle(QMatMul),
+}
+
+impl Matrix {
+    fn new(t: QTensor) -> Result<Matrix> {
+        Ok(match Q8Matrix::from_qtensor(&t)? {
+            Some(q) => Matrix::Q8(Arc::new(q)),
+            None => Matrix::Candle(QMatMul::from_qtensor(t)?),
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Matrix::Q8(q) => q.forward(x),
+            Matrix::Candle(m) => Ok(m.forward(x)?),
+        }
+    }
+}
+
+/// The token table, looked up row by row.
+enum TokenTable {
+    Q8(Arc<Q8Matrix>),
+    Candle(Arc<QTensor>),
+}
+
 /// Matrices that multiply the same input: stacked into one matrix when they share a block
 /// type (one pass over the input and one quantization of it instead of several), with the
 /// output split back into parts.
 enum Projection {
-    Stacked { w: QMatMul, bias: Option<Tensor>, widths: Vec<usize> },
-    Separate(Vec<(QMatMul, Option<Tensor>)>),
+    Stacked { w: Matrix, bias: Option<Tensor>, widths: Vec<usize> },
+    Separate(Vec<(Matrix, Option<Tensor>)>),
 }
 
 impl Projection {
@@ -201,11 +230,11 @@ struct Layer {
     attn_norm: Tensor,
     /// Queries, keys and values.
     qkv: Projection,
-    wo: QMatMul,
+    wo: Matrix,
     ffn_norm: Tensor,
     /// Gate and up projections of the MLP.
     gate_up: Projection,
-    down: QMatMul,
+    down: Matrix,
     keys: CacheBuffer,
     values: CacheBuffer,
 }
@@ -213,10 +242,10 @@ struct Layer {
 /// A loaded decoder with its KV cache.
 pub struct Decoder {
     pub config: Config,
-    embeddings: Arc<QTensor>,
+    embeddings: TokenTable,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Matrix,
     /// Positions held in every layer's cache.
     cached: usize,
     device: Device,
@@ -268,7 +297,7 @@ impl TensorSource<'_> {
     }
 
     /// A weight matrix, rewritten as Q8_0 when that was asked for and helps.
-    fn matrix(&self, name: &str) -> Result<QMatMul> {
+    fn matrix(&self, name: &str) -> Result<Matrix> {
         self.multiplier(self.stored(name)?)
     }
 
@@ -296,7 +325,7 @@ impl TensorSource<'_> {
                 tensors
                     .into_iter()
                     .zip(biases)
-                    .map(|(t, b)| Ok((QMatMul::from_qtensor(t)?, b)))
+                    .map(|(t, b)| Ok((Matrix::new(t)?, b)))
                     .collect::<Result<_>>()?,
             ));
         }
@@ -310,7 +339,7 @@ impl TensorSource<'_> {
         drop(tensors);
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-        let w = QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?)?;
         let bias = if biases[0].is_some() {
             let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
             Some(Tensor::cat(&parts, 0)?)
@@ -320,13 +349,13 @@ impl TensorSource<'_> {
         Ok(Projection::Stacked { w, bias, widths })
     }
 
-    fn multiplier(&self, tensor: QTensor) -> Result<QMatMul> {
+    fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
         if self.repack {
             if let Some(faster) = to_q8_0(&tensor)? {
-                return Ok(QMatMul::from_qtensor(faster)?);
+                return Matrix::new(faster);
             }
         }
-        Ok(QMatMul::from_qtensor(tensor)?)
+        Matrix::new(tensor)
     }
 
     fn vector(&self, name: &str) -> Result<Tensor> {
@@ -366,14 +395,29 @@ impl Decoder {
         };
         // The token table is looked up row by row and, when there is no separate output
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
-        let embeddings = Arc::new(src.stored("token_embd.weight")?);
-        let output = if src.has("output.weight") {
-            src.matrix("output.weight")?
-        } else if src.repack && to_q8_0_helps(embeddings.dtype()) {
-            // A tied head of a slow type gets its own fast copy.
-            src.multiplier(src.stored("token_embd.weight")?)?
-        } else {
-            QMatMul::from_arc(embeddings.clone())?
+        let table = src.stored("token_embd.weight")?;
+        let tied = !src.has("output.weight");
+        let (embeddings, output) = match Q8Matrix::from_qtensor(&table)? {
+            // A Q8_0 table serves as both, in one copy.
+            Some(q) => {
+                // Not kept while the layers load: it is the largest tensor.
+                drop(table);
+                let q = Arc::new(q);
+                let output = if tied { Matrix::Q8(q.clone()) } else { src.matrix("output.weight")? };
+                (TokenTable::Q8(q), output)
+            }
+            None => {
+                let table = Arc::new(table);
+                let output = if !tied {
+                    src.matrix("output.weight")?
+                } else if src.repack && to_q8_0_helps(table.dtype()) {
+                    // A tied head of a slow type gets its own fast copy.
+                    src.multiplier(src.stored("token_embd.weight")?)?
+                } else {
+                    Matrix::Candle(QMatMul::from_arc(table.clone())?)
+                };
+                (TokenTable::Candle(table), output)
+            }
         };
         let norm = src.vector("output_norm.weight")?;
         let mut layers = Vec::with_capacity(config.layers);
@@ -444,7 +488,11 @@ impl Decoder {
         self.cached = pos;
         let c = &self.config;
         let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embeddings.embedding(&ids)?.unsqueeze(0)?;
+        let mut x = match &self.embeddings {
+            TokenTable::Q8(q) => q.rows(tokens)?,
+            TokenTable::Candle(t) => t.embedding(&ids)?,
+        }
+        .unsqueeze(0)?;
         let (cos, sin) = rope_tables(c, pos, seq, &self.device)?;
         let mask = if seq > 1 { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) } else { None };
         let total = pos + seq;
