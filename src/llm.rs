@@ -3,8 +3,9 @@
 //! tensor by tensor out of a memory map, a token-embedding table that stays quantized (only
 //! the looked-up rows are expanded), and a KV cache this module owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
-//! Block types candle has only scalar kernels for (Q4_1, Q5_0, Q5_1) can be rewritten as Q8_0
-//! at load time (exactly for Q5_0; within half an 8-bit rounding step for the others).
+//! Q8_0 and Q5_0 matrices run on Precis's own kernels (`q8`); Q4_1 and Q5_1, which candle has
+//! only scalar kernels for, are rewritten as Q8_0 at load time (within half an 8-bit rounding
+//! step).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -166,11 +167,14 @@ enum Matrix {
 }
 
 impl Matrix {
-    fn new(t: QTensor) -> Result<Matrix> {
-        Ok(match Q8Matrix::from_qtensor(&t)? {
-            Some(q) => Matrix::Q8(Arc::new(q)),
-            None => Matrix::Candle(QMatMul::from_qtensor(t)?),
-        })
+    /// On the own kernel when `own` and the type is Q8_0 or Q5_0.
+    fn new(t: QTensor, own: bool) -> Result<Matrix> {
+        if own {
+            if let Some(q) = Q8Matrix::from_qtensor(&t)? {
+                return Ok(Matrix::Q8(Arc::new(q)));
+            }
+        }
+        Ok(Matrix::Candle(QMatMul::from_qtensor(t)?))
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -307,10 +311,7 @@ impl TensorSource<'_> {
         let mut biases = Vec::with_capacity(names.len());
         for (weight, bias) in names {
             let t = self.stored(weight)?;
-            let t = match self.repack.then(|| to_q8_0(&t)).transpose()?.flatten() {
-                Some(faster) => faster,
-                None => t,
-            };
+            let t = self.rewritten(t)?;
             tensors.push(t);
             biases.push(self.vector_opt(bias)?);
         }
@@ -325,7 +326,7 @@ impl TensorSource<'_> {
                 tensors
                     .into_iter()
                     .zip(biases)
-                    .map(|(t, b)| Ok((Matrix::new(t)?, b)))
+                    .map(|(t, b)| Ok((Matrix::new(t, self.repack)?, b)))
                     .collect::<Result<_>>()?,
             ));
         }
@@ -339,7 +340,7 @@ impl TensorSource<'_> {
         drop(tensors);
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-        let w = Matrix::new(QTensor::new(storage, (rows, cols))?)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.repack)?;
         let bias = if biases[0].is_some() {
             let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
             Some(Tensor::cat(&parts, 0)?)
@@ -350,12 +351,17 @@ impl TensorSource<'_> {
     }
 
     fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
-        if self.repack {
+        Matrix::new(self.rewritten(tensor)?, self.repack)
+    }
+
+    /// Q4_1 and Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
+    fn rewritten(&self, tensor: QTensor) -> Result<QTensor> {
+        if self.repack && to_q8_0_helps(tensor.dtype()) {
             if let Some(faster) = to_q8_0(&tensor)? {
-                return Matrix::new(faster);
+                return Ok(faster);
             }
         }
-        Matrix::new(tensor)
+        Ok(tensor)
     }
 
     fn vector(&self, name: &str) -> Result<Tensor> {
@@ -374,9 +380,10 @@ impl TensorSource<'_> {
 /// How weights are stored in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repack {
-    /// As in the file.
+    /// As in the file, all on candle's kernels (the reference).
     Never,
-    /// Q4_1, Q5_0 and Q5_1 matrices become Q8_0, which candle has vector kernels for.
+    /// Q4_1 and Q5_1 matrices become Q8_0, and Q8_0 and Q5_0 matrices run on the own kernels
+    /// (`q8`); the rest stays on candle's.
     ToQ8_0,
 }
 
@@ -428,7 +435,8 @@ impl Decoder {
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
         let table = src.stored("token_embd.weight")?;
         let tied = !src.has("output.weight");
-        let (embeddings, output) = match Q8Matrix::from_qtensor(&table)? {
+        let own_table = if src.repack { Q8Matrix::from_qtensor(&table)? } else { None };
+        let (embeddings, output) = match own_table {
             // A Q8_0 table serves as both, in one copy.
             Some(q) => {
                 // Not kept while the layers load: it is the largest tensor.
@@ -636,15 +644,16 @@ fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<
     Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
 }
 
+/// Whether the own decoder rewrites this type as Q8_0 (Q5_0 has its own kernel instead).
 fn to_q8_0_helps(dtype: GgmlDType) -> bool {
-    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
+    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_1)
 }
 
 /// Rewrites a matrix of a block type candle multiplies with scalar code as Q8_0; `None` when
 /// the type is already fast (or not a 32-wide block type).
 pub fn to_q8_0(t: &QTensor) -> Result<Option<QTensor>> {
     let dtype = t.dtype();
-    if !to_q8_0_helps(dtype) || t.rank() != 2 {
+    if !matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1) || t.rank() != 2 {
         return Ok(None);
     }
     let data = t.data()?;
