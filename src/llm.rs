@@ -595,7 +595,7 @@ fn attention(
         .reshape((c.heads, seq, c.head_dim))?
         .transpose(0, 1)?
         .reshape((1, seq, c.heads * c.head_dim))?;
-    Ok(layer.wo.forward(&y)?)
+    layer.wo.forward(&y)
 }
 
 /// Applies the rotary position embedding to `(heads, seq, dim)`.

@@ -136,15 +136,15 @@ impl Generator {
         };
         Ok(match architecture {
             Architecture::Llama => Weights::Llama(
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device)
+                quantized_llama::ModelWeights::from_gguf(content, &mut reader, device)
                     .map_err(corrupt)?,
             ),
             Architecture::Qwen2 => Weights::Qwen2(
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device)
+                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, device)
                     .map_err(corrupt)?,
             ),
             Architecture::Qwen3 => Weights::Qwen3(
-                quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, &device)
+                quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, device)
                     .map_err(corrupt)?,
             ),
             Architecture::Gemma3 => Weights::Gemma3(
