@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LLAMA_RUN = r"""
 import json, resource, sys, time
+import numpy as np
 from llama_cpp import Llama
 path, ids_file, threads, decode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 ids = json.load(open(ids_file))
@@ -27,12 +28,17 @@ t0 = time.perf_counter()
 llm = Llama(model_path=path, n_ctx=len(ids) + decode + 16, n_batch=512, n_threads=threads,
             n_threads_batch=threads, use_mmap=True, verbose=False)
 t1 = time.perf_counter()
+# Without logits_all (which would keep a row of logits per context position and inflate the
+# memory figure), llama-cpp-python 0.3.x no longer copies logits into `scores`: read the last
+# token's logits from the context.
+def last_token():
+    return int(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).argmax())
 llm.eval(ids)
 t2 = time.perf_counter()
-token = int(llm.scores[llm.n_tokens - 1].argmax())
+token = last_token()
 for _ in range(decode - 1):
     llm.eval([token])
-    token = int(llm.scores[llm.n_tokens - 1].argmax())
+    token = last_token()
 t3 = time.perf_counter()
 print(json.dumps({
     "load_ms": round((t1 - t0) * 1000),

@@ -66,6 +66,9 @@ pub struct GenerateOptions {
     pub stop_strings: Vec<String>,
     /// Prompt tokens run per forward pass during prefill.
     pub prefill_chunk: usize,
+    /// Keep the cached keys and values of the longest prefix this prompt shares with what the
+    /// model last saw, and run only the rest (when the model supports it).
+    pub reuse_prefix: bool,
 }
 
 impl Default for GenerateOptions {
@@ -79,6 +82,7 @@ impl Default for GenerateOptions {
             no_repeat_ngram: 10,
             stop_strings: Vec::new(),
             prefill_chunk: 512,
+            reuse_prefix: true,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Generation {
     pub tokens: Vec<u32>,
     pub stop: StopReason,
     pub prompt_tokens: usize,
+    /// Leading prompt tokens whose cached keys and values were reused instead of run again.
+    pub reused_tokens: usize,
     pub prefill_time: Duration,
     pub decode_time: Duration,
 }
@@ -170,11 +176,14 @@ pub fn generate(
     let prefill_start = Instant::now();
     let mut logits = Vec::new();
     let chunk = opts.prefill_chunk.max(1);
-    for (i, part) in prompt.chunks(chunk).enumerate() {
+    let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt) } else { 0 };
+    for (i, part) in prompt[reused..].chunks(chunk).enumerate() {
         if cancel.is_cancelled() {
-            return Ok(finished(String::new(), Vec::new(), StopReason::Cancelled, prompt.len(), prefill_start.elapsed(), Duration::ZERO));
+            let mut run = finished(String::new(), Vec::new(), StopReason::Cancelled, prompt.len(), prefill_start.elapsed(), Duration::ZERO);
+            run.reused_tokens = reused;
+            return Ok(run);
         }
-        logits = generator.forward(part, i * chunk)?;
+        logits = generator.forward(part, reused + i * chunk)?;
     }
     let prefill_time = prefill_start.elapsed();
 
@@ -215,7 +224,9 @@ pub fn generate(
         }
         out.finish(&mut text, on_text);
     }
-    Ok(finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed()))
+    let mut run = finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed());
+    run.reused_tokens = reused;
+    Ok(run)
 }
 
 fn finished(
@@ -231,6 +242,7 @@ fn finished(
         tokens,
         stop,
         prompt_tokens,
+        reused_tokens: 0,
         prefill_time,
         decode_time,
     }

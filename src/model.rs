@@ -1,6 +1,8 @@
 //! A loaded generator: the GGUF weights of one supported architecture on candle's quantized
 //! CPU kernels, with its tokenizer and chat template, behind one `forward` that returns the
-//! next-token logits.
+//! next-token logits. It remembers which tokens its KV cache holds, so a prompt that starts
+//! like the previous one only runs its new tail (with Precis's own decoder, `llm`, used for
+//! llama and qwen2; candle's models for the other architectures cannot cut their cache back).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -12,10 +14,12 @@ use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_q
 
 use crate::error::{Error, Result};
 use crate::gguf::{Architecture, GgufFile, ModelProps};
+use crate::llm::{self, Decoder, Repack};
 use crate::template::ChatTemplate;
 use crate::tokenizer::TextTokenizer;
 
 enum Weights {
+    Own(Box<Decoder>),
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
     Qwen3(quantized_qwen3::ModelWeights),
@@ -31,6 +35,34 @@ pub struct Generator {
     /// How long loading took.
     pub load_time: Duration,
     device: Device,
+    /// The tokens whose keys and values the model's cache holds, in order.
+    cached: Vec<u32>,
+}
+
+/// Which transformer code runs the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// Precis's own decoder (`llm`) where it supports the file, else candle's.
+    Own,
+    /// candle-transformers' quantized models.
+    Candle,
+}
+
+/// How to load a generator.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub implementation: Implementation,
+    /// Block-type rewriting for the own decoder (candle's models load weights as stored).
+    pub repack: Repack,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            implementation: Implementation::Own,
+            repack: Repack::ToQ8_0,
+        }
+    }
 }
 
 impl std::fmt::Debug for Generator {
@@ -46,6 +78,11 @@ impl Generator {
     /// Loads a GGUF generator: header and tokenizer first (cheap, and where most broken files
     /// are caught), then the weights.
     pub fn load(path: &Path) -> Result<Generator> {
+        Self::load_with(path, LoadOptions::default())
+    }
+
+    /// `load`, choosing the implementation and weight layout.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Generator> {
         let start = Instant::now();
         let gguf = GgufFile::open(path)?;
         let props = gguf.props()?;
@@ -62,30 +99,17 @@ impl Generator {
             token_string(tokenizer.eos),
         );
         let device = Device::Cpu;
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let corrupt = |e: candle_core::Error| Error::ModelCorrupt {
-            path: path.to_path_buf(),
-            reason: format!("loading the weights failed ({e})"),
-        };
         let GgufFile { content, .. } = gguf;
-        let weights = match props.architecture {
-            Architecture::Llama => Weights::Llama(
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device)
-                    .map_err(corrupt)?,
-            ),
-            Architecture::Qwen2 => Weights::Qwen2(
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device)
-                    .map_err(corrupt)?,
-            ),
-            Architecture::Qwen3 => Weights::Qwen3(
-                quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, &device)
-                    .map_err(corrupt)?,
-            ),
-            Architecture::Gemma3 => Weights::Gemma3(
-                quantized_gemma3::ModelWeights::from_gguf(content, &mut reader, &device)
-                    .map_err(corrupt)?,
-            ),
+        let own = match options.implementation {
+            Implementation::Own => llm::Config::from_gguf(&content)
+                .map_err(|why| tracing::debug!(%why, "using candle's model"))
+                .ok(),
+            Implementation::Candle => None,
+        };
+        let weights = if let Some(config) = own {
+            Weights::Own(Box::new(Decoder::load(path, &content, config, options.repack)?))
+        } else {
+            Self::candle_weights(path, props.architecture, content, &device)?
         };
         Ok(Generator {
             weights,
@@ -94,18 +118,90 @@ impl Generator {
             props,
             load_time: start.elapsed(),
             device,
+            cached: Vec::new(),
         })
     }
 
+    fn candle_weights(
+        path: &Path,
+        architecture: Architecture,
+        content: candle_core::quantized::gguf_file::Content,
+        device: &Device,
+    ) -> Result<Weights> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let corrupt = |e: candle_core::Error| Error::ModelCorrupt {
+            path: path.to_path_buf(),
+            reason: format!("loading the weights failed ({e})"),
+        };
+        Ok(match architecture {
+            Architecture::Llama => Weights::Llama(
+                quantized_llama::ModelWeights::from_gguf(content, &mut reader, device)
+                    .map_err(corrupt)?,
+            ),
+            Architecture::Qwen2 => Weights::Qwen2(
+                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, device)
+                    .map_err(corrupt)?,
+            ),
+            Architecture::Qwen3 => Weights::Qwen3(
+                quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, device)
+                    .map_err(corrupt)?,
+            ),
+            Architecture::Gemma3 => Weights::Gemma3(
+                quantized_gemma3::ModelWeights::from_gguf(content, &mut reader, device)
+                    .map_err(corrupt)?,
+            ),
+        })
+    }
+
+    /// Whether the loaded weights run on Precis's own decoder (and so can reuse a prefix).
+    pub fn is_own(&self) -> bool {
+        matches!(self.weights, Weights::Own(_))
+    }
+
+    /// The tokens the KV cache holds.
+    pub fn cached_tokens(&self) -> &[u32] {
+        &self.cached
+    }
+
+    /// How many leading tokens of `prompt` are already in the cache and need not run again.
+    /// At least the last prompt token always runs, since its logits are needed.
+    pub fn reusable_prefix(&self, prompt: &[u32]) -> usize {
+        if !self.is_own() {
+            return 0;
+        }
+        let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        common.min(prompt.len().saturating_sub(1))
+    }
+
     /// Runs `tokens` at positions `pos..` through the model and returns the logits of the
-    /// last position as a vector over the vocabulary. The KV cache is extended; `pos == 0`
-    /// starts a new sequence.
+    /// last position as a vector over the vocabulary. The cache keeps positions `..pos` and
+    /// is extended; `pos == 0` starts a new sequence. With candle's models `pos` must be 0 or
+    /// the cached length.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
         if pos == 0 {
             self.clear();
         }
+        if pos > self.cached.len() || (!self.is_own() && pos != self.cached.len()) {
+            return Err(Error::Tokenizer(format!(
+                "cannot run from position {pos}: the cache holds {} tokens",
+                self.cached.len()
+            )));
+        }
+        // Until the pass succeeds only the positions before `pos` are known to be cached.
+        self.cached.truncate(pos);
+        let logits = self.run(tokens, pos)?;
+        self.cached.extend_from_slice(tokens);
+        Ok(logits)
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        if let Weights::Own(d) = &mut self.weights {
+            return Ok(d.forward(tokens, pos)?.to_dtype(candle_core::DType::F32)?.to_vec1()?);
+        }
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         let logits = match &mut self.weights {
+            Weights::Own(_) => unreachable!("handled above"),
             Weights::Llama(m) => m.forward(&input, pos)?,
             Weights::Qwen2(m) => m.forward(&input, pos)?,
             Weights::Qwen3(m) => m.forward(&input, pos)?,
@@ -116,7 +212,9 @@ impl Generator {
 
     /// Forgets the KV cache.
     pub fn clear(&mut self) {
+        self.cached.clear();
         match &mut self.weights {
+            Weights::Own(d) => d.truncate(0),
             Weights::Llama(m) => m.clear_kv_cache(),
             Weights::Qwen2(m) => m.clear_kv_cache(),
             Weights::Qwen3(m) => m.clear_kv_cache(),

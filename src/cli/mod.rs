@@ -16,7 +16,8 @@ use precis::fetch::{self, FetchProgress};
 use precis::generate::CancelToken;
 use precis::gguf::GgufFile;
 use precis::history::{History, NewEntry};
-use precis::model::Generator;
+use precis::llm::Repack;
+use precis::model::{Generator, Implementation, LoadOptions};
 use precis::summarize::{self, Length, SummarizeOptions, Summary, SummaryType};
 use precis::tokenizer::TextTokenizer;
 use precis::{article, Result};
@@ -91,6 +92,14 @@ struct BenchArgs {
     /// Also write the prompt's token ids here as a JSON array (for comparing with llama.cpp)
     #[arg(long, value_name = "FILE")]
     dump_prompt: Option<PathBuf>,
+
+    /// Run candle's transformer code instead of Precis's own decoder (llama, qwen2)
+    #[arg(long)]
+    candle: bool,
+
+    /// Keep Q4_1/Q5_0/Q5_1 weights as stored instead of rewriting them as Q8_0
+    #[arg(long)]
+    no_repack: bool,
 }
 
 #[derive(Args)]
@@ -854,7 +863,11 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
         None => article::from_bytes("examples/article.md", SAMPLE_ARTICLE.as_bytes(), Some("md"))?,
     };
     let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-    let mut generator = Generator::load(&resolved.path)?;
+    let load = LoadOptions {
+        implementation: if args.candle { Implementation::Candle } else { Implementation::Own },
+        repack: if args.no_repack { Repack::Never } else { Repack::ToQ8_0 },
+    };
+    let mut generator = Generator::load_with(&resolved.path, load)?;
     let prompt = generator.template.render(&summarize::messages(
         article.title.as_deref(),
         &article.text,
@@ -873,6 +886,13 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
     };
     let run = precis::generate::generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
     let per_second = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    let peak_rss = peak_rss_mb();
+    // candle's models cannot reuse a prefix; timing them again would show nothing.
+    let reuse = if generator.is_own() {
+        bench_prefix_reuse(&mut generator, &article, &ids)?
+    } else {
+        serde_json::Value::Null
+    };
     let report = serde_json::json!({
         "model": resolved.name,
         "architecture": generator.props.architecture,
@@ -883,10 +903,62 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
         "decode_tokens": run.tokens.len(),
         // The first decoded token comes from the prefill's logits; the rest each cost a pass.
         "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
-        "peak_rss_mb": peak_rss_mb(),
+        "decoder": if generator.is_own() { "own" } else { "candle" },
+        // Measured after the main run, before the prefix-reuse runs below.
+        "peak_rss_mb": peak_rss,
+        "prefix_reuse": reuse,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs two follow-up prompts after the benchmark prompt `first`, each once reusing the cached
+/// prefix and once from an empty cache, and reports the prefill tokens skipped and time saved:
+/// the same article asked for a tl;dr (as when a summary is redone in another form), and a
+/// different article with the same instructions (as for the next job).
+fn bench_prefix_reuse(
+    generator: &mut Generator,
+    article: &article::Article,
+    first: &[u32],
+) -> Result<serde_json::Value> {
+    let mut cut = article.text.len() / 2;
+    while !article.text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let half = &article.text[..cut];
+    let half = &half[..half.rfind("\n\n").unwrap_or(half.len())];
+    let cases = [
+        ("same_article_tldr", article.title.as_deref(), article.text.as_str(), SummaryType::Tldr),
+        ("other_article_same_task", None, half, SummaryType::KeyPoints),
+    ];
+    let one_token = precis::generate::GenerateOptions {
+        max_tokens: 1,
+        ..Default::default()
+    };
+    let mut out = serde_json::Map::new();
+    for (name, title, text, kind) in cases {
+        let prompt = generator
+            .template
+            .render(&summarize::messages(title, text, kind, Length::Medium))?;
+        let ids = generator.tokenizer.encode(&prompt, true, true)?;
+        // Start each case from the benchmark prompt's cache.
+        precis::generate::generate(generator, first, &one_token, &CancelToken::new(), &mut |_| {})?;
+        let reused = precis::generate::generate(generator, &ids, &one_token, &CancelToken::new(), &mut |_| {})?;
+        generator.clear();
+        let fresh = precis::generate::generate(generator, &ids, &one_token, &CancelToken::new(), &mut |_| {})?;
+        let ms = |d: std::time::Duration| (d.as_secs_f64() * 1000.0).round();
+        out.insert(
+            name.into(),
+            serde_json::json!({
+                "prompt_tokens": ids.len(),
+                "reused_tokens": reused.reused_tokens,
+                "prefill_ms": ms(reused.prefill_time),
+                "prefill_ms_without_reuse": ms(fresh.prefill_time),
+                "saved_ms": ms(fresh.prefill_time) - ms(reused.prefill_time),
+            }),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 /// The process's peak resident memory in MB (Linux; `null` elsewhere).

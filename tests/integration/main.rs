@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod decoder;
 mod embedder;
 mod engine;
 mod fetch;

@@ -1,0 +1,753 @@
+//! Precis's own decoder for the `llama` and `qwen2` architectures: the transformer forward
+//! pass written with candle tensor ops and quantized matrix products, with weights copied
+//! tensor by tensor out of a memory map, a token-embedding table that stays quantized (only
+//! the looked-up rows are expanded), and a KV cache this module owns and can cut back to any
+//! length, so a following prompt that starts with the same tokens reuses their keys and values.
+//! Q8_0 and Q5_0 matrices run on Precis's own kernels (`q8`); Q4_1 and Q5_1, which candle has
+//! only scalar kernels for, are rewritten as Q8_0 at load time (within half an 8-bit rounding
+//! step).
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::gguf_file::{Content, TensorInfo};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
+use half::f16;
+
+use crate::error::{Error, Result};
+use crate::gguf::Architecture;
+use crate::q8::Q8Matrix;
+
+/// Keys and values are stored for this many more positions at a time when the cache grows.
+const CACHE_STEP: usize = 512;
+
+/// The shape and numeric settings of a decoder, read from GGUF metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub architecture: Architecture,
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub context: usize,
+    pub rms_eps: f64,
+    pub rope_theta: f32,
+    /// Positions are divided by this before rotation (`rope.scaling.type = linear`).
+    pub rope_linear_scale: f32,
+    /// Rotate the two halves of each head (GPT-NeoX style, qwen2) rather than adjacent pairs
+    /// (the original LLaMA style that GGUF llama files are converted to).
+    pub rope_neox: bool,
+}
+
+impl Config {
+    /// Reads the configuration, or says why this decoder cannot run the file (the caller then
+    /// falls back to candle's implementation).
+    pub fn from_gguf(content: &Content) -> std::result::Result<Config, String> {
+        let meta = &content.metadata;
+        let arch_name = meta
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .ok_or("no general.architecture")?
+            .clone();
+        let architecture = match arch_name.as_str() {
+            "llama" => Architecture::Llama,
+            "qwen2" => Architecture::Qwen2,
+            other => return Err(format!("architecture {other} has no own decoder")),
+        };
+        let int = |key: &str| -> std::result::Result<usize, String> {
+            let full = format!("{arch_name}.{key}");
+            meta.get(&full)
+                .and_then(|v| v.to_u64().ok().or_else(|| v.to_u32().ok().map(u64::from)))
+                .map(|v| v as usize)
+                .ok_or(format!("no integer `{full}`"))
+        };
+        let float = |key: &str| -> Option<f32> {
+            meta.get(&format!("{arch_name}.{key}")).and_then(|v| v.to_f32().ok())
+        };
+        let hidden = int("embedding_length")?;
+        let heads = int("attention.head_count")?;
+        let kv_heads = int("attention.head_count_kv").unwrap_or(heads);
+        let head_dim = int("attention.key_length").unwrap_or(hidden / heads.max(1));
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim % 2 != 0 {
+            return Err(format!("unusual head layout ({heads} heads, {kv_heads} kv heads, {head_dim} dims)"));
+        }
+        if int("attention.value_length").unwrap_or(head_dim) != head_dim {
+            return Err("value heads differ in size from key heads".into());
+        }
+        if int("rope.dimension_count").unwrap_or(head_dim) != head_dim {
+            return Err("partial rotary embeddings".into());
+        }
+        let scaling = meta
+            .get(&format!("{arch_name}.rope.scaling.type"))
+            .and_then(|v| v.to_string().ok())
+            .map(|s| s.as_str())
+            .unwrap_or("none");
+        let rope_linear_scale = match scaling {
+            "none" => 1.0,
+            "linear" => float("rope.scaling.factor").unwrap_or(1.0),
+            other => return Err(format!("rope scaling `{other}`")),
+        };
+        Ok(Config {
+            architecture,
+            hidden,
+            layers: int("block_count")?,
+            heads,
+            kv_heads,
+            head_dim,
+            context: int("context_length")?,
+            rms_eps: float("attention.layer_norm_rms_epsilon").unwrap_or(1e-6) as f64,
+            rope_theta: float("rope.freq_base").unwrap_or(10_000.0),
+            rope_linear_scale,
+            rope_neox: architecture == Architecture::Qwen2,
+        })
+    }
+}
+
+/// Keys or values of one layer for positions `0..len`, in a buffer of `(kv_heads, capacity,
+/// head_dim)` that grows by `CACHE_STEP` positions.
+struct CacheBuffer {
+    data: Option<Tensor>,
+    capacity: usize,
+}
+
+impl CacheBuffer {
+    fn new() -> Self {
+        CacheBuffer { data: None, capacity: 0 }
+    }
+
+    /// Writes `src` (`kv_heads, n, head_dim`, contiguous) at positions `at..at + n`; the
+    /// positions before `at` are kept.
+    fn write(&mut self, src: &Tensor, at: usize, limit: usize) -> Result<()> {
+        let (kv, n, dim) = src.dims3()?;
+        let needed = at + n;
+        if needed > self.capacity {
+            let capacity = needed.div_ceil(CACHE_STEP).saturating_mul(CACHE_STEP).min(limit.max(needed));
+            let grown = Tensor::zeros((kv, capacity, dim), DType::F32, src.device())?;
+            if let Some(old) = &self.data {
+                if at > 0 {
+                    grown.slice_set(&old.narrow(1, 0, at)?.contiguous()?, 1, 0)?;
+                }
+            }
+            self.data = Some(grown);
+            self.capacity = capacity;
+        }
+        let data = self.data.as_ref().expect("allocated above");
+        // `slice_set` works on whole leading dims; write each head's rows.
+        if kv == 1 {
+            data.slice_set(src, 1, at)?;
+        } else {
+            for h in 0..kv {
+                let row = data.narrow(0, h, 1)?;
+                // A narrow on the first dim of a contiguous tensor is still contiguous.
+                row.slice_set(&src.narrow(0, h, 1)?.contiguous()?, 1, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Positions `0..len` as a `(kv_heads, len, head_dim)` view.
+    fn view(&self, len: usize) -> Result<Tensor> {
+        let data = self.data.as_ref().expect("written before viewed");
+        Ok(data.narrow(1, 0, len)?)
+    }
+
+    fn bytes(&self) -> usize {
+        self.data.as_ref().map_or(0, |t| t.elem_count() * 4)
+    }
+}
+
+/// A weight matrix: Q8_0 on the own kernel (`q8`), anything else on candle's.
+enum Matrix {
+    Q8(Arc<Q8Matrix>),
+    Candle(QMatMul),
+}
+
+impl Matrix {
+    /// On the own kernel when `own` and the type is Q8_0 or Q5_0.
+    fn new(t: QTensor, own: bool) -> Result<Matrix> {
+        if own {
+            if let Some(q) = Q8Matrix::from_qtensor(&t)? {
+                return Ok(Matrix::Q8(Arc::new(q)));
+            }
+        }
+        Ok(Matrix::Candle(QMatMul::from_qtensor(t)?))
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Matrix::Q8(q) => q.forward(x),
+            Matrix::Candle(m) => Ok(m.forward(x)?),
+        }
+    }
+}
+
+/// The token table, looked up row by row.
+enum TokenTable {
+    Q8(Arc<Q8Matrix>),
+    Candle(Arc<QTensor>),
+}
+
+/// Matrices that multiply the same input: stacked into one matrix when they share a block
+/// type (one pass over the input and one quantization of it instead of several), with the
+/// output split back into parts.
+enum Projection {
+    Stacked { w: Matrix, bias: Option<Tensor>, widths: Vec<usize> },
+    Separate(Vec<(Matrix, Option<Tensor>)>),
+}
+
+impl Projection {
+    /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
+    fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        match self {
+            Projection::Stacked { w, bias, widths } => {
+                let mut y = w.forward(x)?;
+                if let Some(b) = bias {
+                    y = y.broadcast_add(b)?;
+                }
+                let mut parts = Vec::with_capacity(widths.len());
+                let mut at = 0;
+                for &width in widths {
+                    parts.push(y.narrow(2, at, width)?);
+                    at += width;
+                }
+                Ok(parts)
+            }
+            Projection::Separate(parts) => parts
+                .iter()
+                .map(|(w, b)| {
+                    let y = w.forward(x)?;
+                    Ok(match b {
+                        Some(b) => y.broadcast_add(b)?,
+                        None => y,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+struct Layer {
+    attn_norm: Tensor,
+    /// Queries, keys and values.
+    qkv: Projection,
+    wo: Matrix,
+    ffn_norm: Tensor,
+    /// Gate and up projections of the MLP.
+    gate_up: Projection,
+    down: Matrix,
+    keys: CacheBuffer,
+    values: CacheBuffer,
+}
+
+/// A loaded decoder with its KV cache.
+pub struct Decoder {
+    pub config: Config,
+    embeddings: TokenTable,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: Matrix,
+    /// Positions held in every layer's cache.
+    cached: usize,
+    device: Device,
+}
+
+/// Reads tensors out of a memory-mapped GGUF file.
+struct TensorSource<'a> {
+    path: &'a Path,
+    content: &'a Content,
+    map: memmap2::Mmap,
+    repack: bool,
+}
+
+impl TensorSource<'_> {
+    fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.content.tensor_infos.get(name).ok_or_else(|| Error::ModelCorrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("it has no tensor `{name}`"),
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    /// The tensor as stored, copied out of the map; the copied pages are then released so the
+    /// file is never resident twice.
+    fn stored(&self, name: &str) -> Result<QTensor> {
+        let info = self.info(name)?;
+        let dtype = info.ggml_dtype;
+        let elems = info.shape.elem_count();
+        let size = elems / dtype.block_size() * dtype.type_size();
+        let start = (self.content.tensor_data_offset + info.offset) as usize;
+        let corrupt = |reason: String| Error::ModelCorrupt {
+            path: self.path.to_path_buf(),
+            reason,
+        };
+        let bytes = self
+            .map
+            .get(start..start + size)
+            .ok_or_else(|| corrupt(format!("tensor `{name}` lies outside the file")))?;
+        let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, dtype)?;
+        // SAFETY: the map is a private read-only file mapping; dropping its pages only makes a
+        // later read fault them in from the file again. No slice into this range is alive.
+        unsafe {
+            let _ = self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, size);
+        }
+        Ok(QTensor::new(storage, info.shape.clone())?)
+    }
+
+    /// A weight matrix, rewritten as Q8_0 when that was asked for and helps.
+    fn matrix(&self, name: &str) -> Result<Matrix> {
+        self.multiplier(self.stored(name)?)
+    }
+
+    /// Matrices (with optional biases) applied to the same input, stacked when possible.
+    fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
+        let mut tensors = Vec::with_capacity(names.len());
+        let mut biases = Vec::with_capacity(names.len());
+        for (weight, bias) in names {
+            let t = self.stored(weight)?;
+            let t = self.rewritten(t)?;
+            tensors.push(t);
+            biases.push(self.vector_opt(bias)?);
+        }
+        let dtype = tensors[0].dtype();
+        let cols = tensors[0].shape().dims2()?.1;
+        let stackable = tensors
+            .iter()
+            .all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols))
+            && (biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none));
+        if !stackable {
+            return Ok(Projection::Separate(
+                tensors
+                    .into_iter()
+                    .zip(biases)
+                    .map(|(t, b)| Ok((Matrix::new(t, self.repack)?, b)))
+                    .collect::<Result<_>>()?,
+            ));
+        }
+        let mut widths = Vec::with_capacity(tensors.len());
+        let mut bytes = Vec::new();
+        for t in &tensors {
+            widths.push(t.shape().dims2()?.0);
+            // Rows are stored one after another, so stacking rows is appending bytes.
+            bytes.extend_from_slice(&t.data()?);
+        }
+        drop(tensors);
+        let rows = widths.iter().sum::<usize>();
+        let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.repack)?;
+        let bias = if biases[0].is_some() {
+            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
+            Some(Tensor::cat(&parts, 0)?)
+        } else {
+            None
+        };
+        Ok(Projection::Stacked { w, bias, widths })
+    }
+
+    fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
+        Matrix::new(self.rewritten(tensor)?, self.repack)
+    }
+
+    /// Q4_1 and Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
+    fn rewritten(&self, tensor: QTensor) -> Result<QTensor> {
+        if self.repack && to_q8_0_helps(tensor.dtype()) {
+            if let Some(faster) = to_q8_0(&tensor)? {
+                return Ok(faster);
+            }
+        }
+        Ok(tensor)
+    }
+
+    fn vector(&self, name: &str) -> Result<Tensor> {
+        Ok(self.stored(name)?.dequantize(&Device::Cpu)?)
+    }
+
+    fn vector_opt(&self, name: &str) -> Result<Option<Tensor>> {
+        if self.has(name) {
+            self.vector(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// How weights are stored in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repack {
+    /// As in the file, all on candle's kernels (the reference).
+    Never,
+    /// Q4_1 and Q5_1 matrices become Q8_0, and Q8_0 and Q5_0 matrices run on the own kernels
+    /// (`q8`); the rest stays on candle's.
+    ToQ8_0,
+}
+
+/// Keeps candle from holding a third copy of K-quant weights. On CPUs with AMX, candle packs
+/// each Q4_K matrix twice besides the stored copy: AVX-512 tiles for one-row products and
+/// unpacked AMX tiles for prompts, together about 3.5 times the stored bytes (3.6 GB instead
+/// of 1.8 GB for qwen2.5-coder-1.5b). Its 256-bit kernel tier packs once. candle picks its
+/// tier once per process from `MISTRALRS_FORCE_AVXVNNI` / `MISTRALRS_FORCE_AVX2`; unless the
+/// user set either, this asks for AVX-VNNI where the CPU has it (prompt speed -8%, one-token
+/// speed -6%, peak memory -36% on qwen2.5-coder-1.5b) and plain AVX2 otherwise. CPUs without
+/// AMX are left alone. Must run before candle's first quantized product.
+pub fn prefer_compact_kernels() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::__cpuid_count;
+        const VARS: [&str; 2] = ["MISTRALRS_FORCE_AVXVNNI", "MISTRALRS_FORCE_AVX2"];
+        if VARS.iter().any(|v| std::env::var_os(v).is_some()) {
+            return;
+        }
+        // SAFETY: CPUID is available on every x86_64 CPU.
+        #[allow(unused_unsafe)]
+        let (leaf7, leaf7_1) = unsafe { (__cpuid_count(7, 0), __cpuid_count(7, 1)) };
+        let amx = leaf7.edx & (1 << 24) != 0 && leaf7.edx & (1 << 25) != 0;
+        if !amx {
+            return;
+        }
+        let avx_vnni = leaf7_1.eax & (1 << 4) != 0;
+        // candle reads these through `std::env`, which serializes access; nothing else in
+        // Precis reads them.
+        std::env::set_var(VARS[if avx_vnni { 0 } else { 1 }], "1");
+    }
+}
+
+impl Decoder {
+    /// Loads the decoder of a llama or qwen2 GGUF file whose header has been read.
+    pub fn load(path: &Path, content: &Content, config: Config, repack: Repack) -> Result<Decoder> {
+        prefer_compact_kernels();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the file is opened read-only and the map is private; Precis does not write
+        // model files while they are loaded (a fetch writes a new file and renames it).
+        let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
+        let src = TensorSource {
+            path,
+            content,
+            map,
+            repack: repack == Repack::ToQ8_0,
+        };
+        // The token table is looked up row by row and, when there is no separate output
+        // matrix, also multiplies the last hidden state; it is kept as stored either way.
+        let table = src.stored("token_embd.weight")?;
+        let tied = !src.has("output.weight");
+        let own_table = if src.repack { Q8Matrix::from_qtensor(&table)? } else { None };
+        let (embeddings, output) = match own_table {
+            // A Q8_0 table serves as both, in one copy.
+            Some(q) => {
+                // Not kept while the layers load: it is the largest tensor.
+                drop(table);
+                let q = Arc::new(q);
+                let output = if tied { Matrix::Q8(q.clone()) } else { src.matrix("output.weight")? };
+                (TokenTable::Q8(q), output)
+            }
+            None => {
+                let table = Arc::new(table);
+                let output = if !tied {
+                    src.matrix("output.weight")?
+                } else if src.repack && to_q8_0_helps(table.dtype()) {
+                    // A tied head of a slow type gets its own fast copy.
+                    src.multiplier(src.stored("token_embd.weight")?)?
+                } else {
+                    Matrix::Candle(QMatMul::from_arc(table.clone())?)
+                };
+                (TokenTable::Candle(table), output)
+            }
+        };
+        let norm = src.vector("output_norm.weight")?;
+        let mut layers = Vec::with_capacity(config.layers);
+        for l in 0..config.layers {
+            let p = format!("blk.{l}");
+            layers.push(Layer {
+                attn_norm: src.vector(&format!("{p}.attn_norm.weight"))?,
+                qkv: src.projection(&["q", "k", "v"].map(|x| {
+                    (format!("{p}.attn_{x}.weight"), format!("{p}.attn_{x}.bias"))
+                }))?,
+                wo: src.matrix(&format!("{p}.attn_output.weight"))?,
+                ffn_norm: src.vector(&format!("{p}.ffn_norm.weight"))?,
+                gate_up: src.projection(&["gate", "up"].map(|x| {
+                    (format!("{p}.ffn_{x}.weight"), format!("{p}.ffn_{x}.bias"))
+                }))?,
+                down: src.matrix(&format!("{p}.ffn_down.weight"))?,
+                keys: CacheBuffer::new(),
+                values: CacheBuffer::new(),
+            });
+        }
+        Ok(Decoder {
+            config,
+            embeddings,
+            layers,
+            norm,
+            output,
+            cached: 0,
+            device: Device::Cpu,
+        })
+    }
+
+    /// Positions whose keys and values are cached.
+    pub fn cached(&self) -> usize {
+        self.cached
+    }
+
+    /// Forgets every position from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.cached = self.cached.min(len);
+    }
+
+    /// Bytes the KV cache holds now.
+    pub fn cache_bytes(&self) -> usize {
+        self.layers.iter().map(|l| l.keys.bytes() + l.values.bytes()).sum()
+    }
+
+    /// Runs `tokens` at positions `pos..` (the cache must hold at least `pos` positions; any
+    /// beyond are dropped) and returns the logits of the last one.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        let seq = tokens.len();
+        if seq == 0 {
+            return Err(Error::Tokenizer("nothing to run through the model".into()));
+        }
+        if pos > self.cached {
+            return Err(Error::Tokenizer(format!(
+                "position {pos} is past the {} cached positions",
+                self.cached
+            )));
+        }
+        if pos + seq > self.config.context {
+            return Err(Error::Tokenizer(format!(
+                "{} tokens are more than the model's context of {}",
+                pos + seq,
+                self.config.context
+            )));
+        }
+        // Until this pass completes, only the first `pos` positions are trustworthy.
+        self.cached = pos;
+        let c = &self.config;
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut x = match &self.embeddings {
+            TokenTable::Q8(q) => q.rows(tokens)?,
+            TokenTable::Candle(t) => t.embedding(&ids)?,
+        }
+        .unsqueeze(0)?;
+        let (cos, sin) = rope_tables(c, pos, seq, &self.device)?;
+        let mask = if seq > 1 { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) } else { None };
+        let total = pos + seq;
+        for layer in &mut self.layers {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
+            let attn = attention(c, layer, &h, pos, &cos, &sin, mask.as_ref(), total)?;
+            x = (x + attn)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
+            let gate_up = layer.gate_up.forward(&h)?;
+            let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate_up[0])? * &gate_up[1])?)?;
+            x = (x + mlp)?;
+        }
+        let last = x.narrow(1, seq - 1, 1)?.contiguous()?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps as f32)?;
+        let logits = self.output.forward(&last)?.squeeze(0)?.squeeze(0)?;
+        self.cached = total;
+        Ok(logits)
+    }
+}
+
+/// Self-attention of one layer over the cached positions and the new ones.
+#[allow(clippy::too_many_arguments)]
+fn attention(
+    c: &Config,
+    layer: &mut Layer,
+    h: &Tensor,
+    pos: usize,
+    cos: &Tensor,
+    sin: &Tensor,
+    mask: Option<&Tensor>,
+    total: usize,
+) -> Result<Tensor> {
+    let (_, seq, _) = h.dims3()?;
+    let qkv = layer.qkv.forward(h)?;
+    // (1, seq, heads * dim) -> (heads, seq, dim)
+    let heads = |y: &Tensor, heads: usize| -> Result<Tensor> {
+        Ok(y.reshape((seq, heads, c.head_dim))?.transpose(0, 1)?.contiguous()?)
+    };
+    let q = heads(&qkv[0], c.heads)?;
+    let k = heads(&qkv[1], c.kv_heads)?;
+    let v = heads(&qkv[2], c.kv_heads)?;
+    let q = rotate(c, &q, cos, sin)?;
+    let k = rotate(c, &k, cos, sin)?;
+    layer.keys.write(&k, pos, c.context)?;
+    layer.values.write(&v, pos, c.context)?;
+    let keys = layer.keys.view(total)?;
+    let values = layer.values.view(total)?;
+
+    // Grouped-query attention without copying keys: the query heads that share a key head
+    // are stacked along the sequence axis, (heads, seq, dim) -> (kv_heads, group * seq, dim).
+    let group = c.heads / c.kv_heads;
+    let q = (q * (1.0 / (c.head_dim as f64).sqrt()))?.reshape((c.kv_heads, group * seq, c.head_dim))?;
+    let mut scores = q.matmul(&keys.t()?)?;
+    if let Some(mask) = mask {
+        scores = scores.broadcast_add(mask)?;
+    }
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let y = probs.matmul(&values.contiguous()?)?;
+    // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (1, seq, heads * dim)
+    let y = y
+        .reshape((c.heads, seq, c.head_dim))?
+        .transpose(0, 1)?
+        .reshape((1, seq, c.heads * c.head_dim))?;
+    layer.wo.forward(&y)
+}
+
+/// Applies the rotary position embedding to `(heads, seq, dim)`.
+fn rotate(c: &Config, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let x = x.unsqueeze(0)?;
+    let y = if c.rope_neox {
+        candle_nn::rotary_emb::rope(&x, cos, sin)?
+    } else {
+        candle_nn::rotary_emb::rope_i(&x, cos, sin)?
+    };
+    Ok(y.squeeze(0)?)
+}
+
+/// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`.
+fn rope_tables(c: &Config, pos: usize, seq: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+    let half = c.head_dim / 2;
+    let mut cos = Vec::with_capacity(seq * half);
+    let mut sin = Vec::with_capacity(seq * half);
+    let inv: Vec<f32> = (0..half)
+        .map(|i| 1.0 / c.rope_theta.powf((2 * i) as f32 / c.head_dim as f32))
+        .collect();
+    for p in pos..pos + seq {
+        let p = p as f32 / c.rope_linear_scale;
+        for f in &inv {
+            let angle = p * f;
+            cos.push(angle.cos());
+            sin.push(angle.sin());
+        }
+    }
+    Ok((
+        Tensor::from_vec(cos, (seq, half), device)?,
+        Tensor::from_vec(sin, (seq, half), device)?,
+    ))
+}
+
+/// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the
+/// `group` query heads stacked per key head: `(group * seq, pos + seq)`.
+fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<Tensor> {
+    let total = pos + seq;
+    let mut mask = Vec::with_capacity(group * seq * total);
+    for _ in 0..group {
+        for i in 0..seq {
+            mask.extend((0..total).map(|j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }));
+        }
+    }
+    Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
+}
+
+/// Whether the own decoder rewrites this type as Q8_0 (Q5_0 has its own kernel instead).
+fn to_q8_0_helps(dtype: GgmlDType) -> bool {
+    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_1)
+}
+
+/// Rewrites a matrix of a block type candle multiplies with scalar code as Q8_0; `None` when
+/// the type is already fast (or not a 32-wide block type).
+pub fn to_q8_0(t: &QTensor) -> Result<Option<QTensor>> {
+    let dtype = t.dtype();
+    if !matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1) || t.rank() != 2 {
+        return Ok(None);
+    }
+    let data = t.data()?;
+    let blocks = data.len() / dtype.type_size();
+    let mut out = Vec::with_capacity(blocks * 34);
+    let mut values = [0f32; 32];
+    let mut q = [0i8; 32];
+    for block in data.chunks_exact(dtype.type_size()) {
+        let d = f16::from_le_bytes([block[0], block[1]]);
+        match dtype {
+            // Small integer quants with one scale and no offset: the same scale, exactly.
+            GgmlDType::Q5_0 => {
+                let qh = u32::from_le_bytes([block[2], block[3], block[4], block[5]]);
+                let qs = &block[6..22];
+                for j in 0..16 {
+                    let lo_high = (((qh >> j) & 1) << 4) as u8;
+                    let hi_high = (((qh >> (j + 16)) & 1) << 4) as u8;
+                    q[j] = ((qs[j] & 0x0F) | lo_high) as i8 - 16;
+                    q[j + 16] = ((qs[j] >> 4) | hi_high) as i8 - 16;
+                }
+                out.extend_from_slice(&d.to_le_bytes());
+                out.extend(q.iter().map(|&v| v as u8));
+                continue;
+            }
+            // With an offset the values must be rounded to a new 8-bit grid.
+            GgmlDType::Q4_1 => {
+                let d = d.to_f32();
+                let m = f16::from_le_bytes([block[2], block[3]]).to_f32();
+                let qs = &block[4..20];
+                for j in 0..16 {
+                    values[j] = d * (qs[j] & 0x0F) as f32 + m;
+                    values[j + 16] = d * (qs[j] >> 4) as f32 + m;
+                }
+            }
+            GgmlDType::Q5_1 => {
+                let d = d.to_f32();
+                let m = f16::from_le_bytes([block[2], block[3]]).to_f32();
+                let qh = u32::from_le_bytes([block[4], block[5], block[6], block[7]]);
+                let qs = &block[8..24];
+                for j in 0..16 {
+                    let lo = (qs[j] & 0x0F) as u32 | (((qh >> j) & 1) << 4);
+                    let hi = (qs[j] >> 4) as u32 | (((qh >> (j + 16)) & 1) << 4);
+                    values[j] = d * lo as f32 + m;
+                    values[j + 16] = d * hi as f32 + m;
+                }
+            }
+            _ => unreachable!("filtered above"),
+        }
+        let amax = values.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let scale = amax / 127.0;
+        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        out.extend_from_slice(&f16::from_f32(scale).to_le_bytes());
+        out.extend(values.iter().map(|v| (v * inv).round().clamp(-127.0, 127.0) as i8 as u8));
+    }
+    drop(data);
+    let storage = QStorage::from_data(Cow::Owned(out), &Device::Cpu, GgmlDType::Q8_0)?;
+    Ok(Some(QTensor::new(storage, t.shape().clone())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(dtype: GgmlDType) -> (f32, f32) {
+        let values: Vec<f32> = (0..64 * 32).map(|i| ((i * 7919) % 97) as f32 / 50.0 - 1.0).collect();
+        let t = Tensor::from_vec(values, (64, 32), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&t, dtype).unwrap();
+        let reference = q.dequantize(&Device::Cpu).unwrap();
+        let q8 = to_q8_0(&q).unwrap().expect("repacked");
+        assert_eq!(q8.dtype(), GgmlDType::Q8_0);
+        let got = q8.dequantize(&Device::Cpu).unwrap();
+        let diff = (reference - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let amax = t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        (diff, amax)
+    }
+
+    #[test]
+    fn q5_0_becomes_q8_0_exactly() {
+        assert_eq!(roundtrip(GgmlDType::Q5_0).0, 0.0);
+    }
+
+    #[test]
+    fn q4_1_and_q5_1_become_q8_0_within_half_a_step() {
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_1] {
+            let (diff, amax) = roundtrip(dtype);
+            // Half of the new step (amax / 127), plus the f16 rounding of the scale.
+            assert!(diff <= amax / 254.0 * 1.01 + 1e-6, "{dtype:?}: {diff} vs {amax}");
+        }
+    }
+
+    #[test]
+    fn causal_mask_hides_later_positions_for_every_group() {
+        let m = causal_mask(2, 1, 2, &Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        let inf = f32::NEG_INFINITY;
+        assert_eq!(m, vec![vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0], vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0]]);
+    }
+}

@@ -1,0 +1,225 @@
+//! Precis's own llama/qwen2 decoder (`precis::llm`) against candle's models: the same logits
+//! on tiny random models and on real ones, and generation that reuses a cached prompt prefix
+//! giving exactly the tokens of a fresh run.
+
+use candle_core::quantized::GgmlDType;
+use precis::generate::{generate, CancelToken, GenerateOptions};
+use precis::gguf::Architecture;
+use precis::llm::Repack;
+use precis::model::{Generator, Implementation, LoadOptions};
+use precis::summarize::{messages, Length, SummaryType};
+use precis::tiny::TinySpec;
+
+use crate::common::*;
+
+fn load(path: &std::path::Path, implementation: Implementation, repack: Repack) -> Generator {
+    Generator::load_with(path, LoadOptions { implementation, repack }).unwrap()
+}
+
+/// The largest difference between two logit vectors, relative to the largest logit.
+fn relative_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(1f32, |m, v| m.max(v.abs()));
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale
+}
+
+/// How far apart the two implementations' logits were.
+struct Comparison {
+    /// Worst relative difference after each of the two prompt chunks.
+    prefill: f32,
+    /// Worst relative difference over three single-token steps.
+    decode: f32,
+    /// Whether the top token agreed at every step.
+    same_top: bool,
+}
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+}
+
+/// Runs a prompt in two chunks, then three single tokens, on both implementations.
+fn compare(path: &std::path::Path, prompt: &[u32], repack: Repack) -> Comparison {
+    let mut own = load(path, Implementation::Own, repack);
+    assert!(own.is_own());
+    let mut reference = load(path, Implementation::Candle, Repack::Never);
+    assert!(!reference.is_own());
+    let split = prompt.len() / 2;
+    let mut result = Comparison { prefill: 0.0, decode: 0.0, same_top: true };
+    let mut steps: Vec<(Vec<u32>, usize)> = vec![(prompt[..split].to_vec(), 0), (prompt[split..].to_vec(), split)];
+    for (i, t) in [11u32, 42, 7].into_iter().enumerate() {
+        steps.push((vec![t], prompt.len() + i));
+    }
+    for (tokens, pos) in steps {
+        let a = own.forward(&tokens, pos).unwrap();
+        let b = reference.forward(&tokens, pos).unwrap();
+        let diff = relative_diff(&a, &b);
+        if tokens.len() > 1 {
+            result.prefill = result.prefill.max(diff);
+        } else {
+            result.decode = result.decode.max(diff);
+        }
+        result.same_top &= argmax(&a) == argmax(&b);
+    }
+    result
+}
+
+impl Comparison {
+    fn worst(&self) -> f32 {
+        self.prefill.max(self.decode)
+    }
+}
+
+fn tiny_prompt(g: &Generator) -> Vec<u32> {
+    let text = g.template.render(&messages(Some("Night buses"), ARTICLE, SummaryType::Tldr, Length::Short)).unwrap();
+    g.tokenizer.encode(&text, true, true).unwrap()
+}
+
+#[test]
+fn own_decoder_matches_candle_on_tiny_models() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [Architecture::Llama, Architecture::Qwen2] {
+        for dtype in [GgmlDType::F32, GgmlDType::Q8_0, GgmlDType::Q4K] {
+            let spec = TinySpec {
+                dtype,
+                embedding: if dtype == GgmlDType::Q4K { 256 } else { 64 },
+                feed_forward: if dtype == GgmlDType::Q4K { 256 } else { 128 },
+                ..TinySpec::new(arch)
+            };
+            let path = tiny_model_with(dir.path(), spec);
+            let ids = tiny_prompt(&Generator::load(&path).unwrap());
+            let diff = compare(&path, &ids, Repack::Never).worst();
+            // Only the order of float operations differs (the attention scale is applied to
+            // the queries, grouped heads share keys instead of copying them).
+            assert!(diff < 1e-4, "{arch:?} {dtype:?}: relative logit difference {diff}");
+        }
+    }
+}
+
+#[test]
+fn repacked_weights_stay_close_to_candle() {
+    let dir = tempfile::tempdir().unwrap();
+    // Q5_0 becomes Q8_0 exactly, but candle multiplies Q8_0 weights with activations
+    // quantized in 256-wide blocks (Q5_0 uses 32-wide ones), and Q4_1 values are rounded to
+    // the 8-bit grid: both move the logits of these random models by well under one percent.
+    for (dtype, tolerance) in [(GgmlDType::Q5_0, 0.02), (GgmlDType::Q4_1, 0.05)] {
+        let spec = TinySpec { dtype, ..TinySpec::new(Architecture::Llama) };
+        let path = tiny_model_with(dir.path(), spec);
+        let ids = tiny_prompt(&Generator::load(&path).unwrap());
+        let diff = compare(&path, &ids, Repack::ToQ8_0).worst();
+        eprintln!("{dtype:?} as Q8_0: relative logit difference {diff}");
+        assert!(diff < tolerance, "{dtype:?}: relative logit difference {diff}");
+    }
+}
+
+fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {
+    GenerateOptions {
+        max_tokens,
+        reuse_prefix,
+        prefill_chunk: 64,
+        ..GenerateOptions::default()
+    }
+}
+
+/// Generates for `first`, then for `second` reusing the shared prefix, and checks the second
+/// answer equals a run of a fresh model. Returns the reused token count.
+fn prefix_reuse_is_exact(path: &std::path::Path, first: &[u32], second: &[u32], max_tokens: usize) -> usize {
+    let mut g = Generator::load(path).unwrap();
+    generate(&mut g, first, &greedy(max_tokens, true), &CancelToken::new(), &mut |_| {}).unwrap();
+    let reused = generate(&mut g, second, &greedy(max_tokens, true), &CancelToken::new(), &mut |_| {}).unwrap();
+    let mut fresh = Generator::load(path).unwrap();
+    let expected = generate(&mut fresh, second, &greedy(max_tokens, false), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(expected.reused_tokens, 0);
+    assert_eq!(reused.tokens, expected.tokens, "reusing {} cached tokens changed the answer", reused.reused_tokens);
+    reused.reused_tokens
+}
+
+#[test]
+fn prefix_reuse_gives_the_same_tokens_as_a_fresh_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [Architecture::Llama, Architecture::Qwen2] {
+        let path = tiny_model(dir.path(), arch);
+        let g = Generator::load(&path).unwrap();
+        let render = |kind| {
+            let text = g.template.render(&messages(None, ARTICLE, kind, Length::Short)).unwrap();
+            g.tokenizer.encode(&text, true, true).unwrap()
+        };
+        let (first, second) = (render(SummaryType::KeyPoints), render(SummaryType::Tldr));
+        let shared = first.iter().zip(&second).take_while(|(a, b)| a == b).count();
+        let reused = prefix_reuse_is_exact(&path, &first, &second, 12);
+        assert_eq!(reused, shared, "{arch:?}: the whole shared prefix is reused");
+        // The same prompt again runs only its last token.
+        let reused = prefix_reuse_is_exact(&path, &second, &second, 12);
+        assert_eq!(reused, second.len() - 1);
+    }
+}
+
+#[test]
+fn candle_models_never_reuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny_model(dir.path(), Architecture::Qwen3);
+    let mut g = Generator::load(&path).unwrap();
+    assert!(!g.is_own());
+    let ids = tiny_prompt(&g);
+    generate(&mut g, &ids, &greedy(4, true), &CancelToken::new(), &mut |_| {}).unwrap();
+    let again = generate(&mut g, &ids, &greedy(4, true), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(again.reused_tokens, 0);
+}
+
+/// The catalog model's file in the models directory, or a panic saying how to fetch it.
+fn real_model(name: &str) -> std::path::PathBuf {
+    let entry = precis::catalog::Catalog::builtin().entry(name).unwrap();
+    let dir = real_models_dir();
+    assert!(entry.is_present(&dir), "{name} is not in {}; run `precis models fetch {name}`", dir.display());
+    entry.location(&dir)
+}
+
+fn real_prompt(g: &Generator, kind: SummaryType) -> Vec<u32> {
+    let text = g.template.render(&messages(Some("Night buses"), ARTICLE, kind, Length::Medium)).unwrap();
+    g.tokenizer.encode(&text, true, true).unwrap()
+}
+
+/// On real models the prompt's logits agree exactly (difference 0 on both). Single-token steps
+/// agree less closely: candle multiplies each head's query separately where the own decoder
+/// multiplies the query heads of a group together, a different float summation order whose
+/// tiny differences flip the rounding of a few 8-bit quantized activations in later layers
+/// (with candle's per-head order instead, smollm2's decode logits were checked to match
+/// exactly). That noise is of the size candle shows against itself when the same prompt is fed
+/// in one chunk instead of two (1.4% on qwen2.5-coder-0.5b), so the decode steps are held to
+/// the same top token and a 10% bound.
+fn check_real(name: &str) {
+    let path = real_model(name);
+    let ids = real_prompt(&Generator::load(&path).unwrap(), SummaryType::KeyPoints);
+    let c = compare(&path, &ids, Repack::Never);
+    eprintln!("{name}: prefill {} decode {} same top {}", c.prefill, c.decode, c.same_top);
+    assert!(c.prefill < 1e-4, "prompt logits differ by {}", c.prefill);
+    assert!(c.decode < 0.1 && c.same_top, "decode logits differ by {}", c.decode);
+    // The fast layout (Q4_1 rewritten as Q8_0 for smollm2, own Q8_0/Q5_0 kernels) moves the
+    // logits a little.
+    let c = compare(&path, &ids, Repack::ToQ8_0);
+    eprintln!("{name} with the fast layout (own kernels, Q4_1 as Q8_0): prefill {} decode {} same top {}", c.prefill, c.decode, c.same_top);
+    assert!(c.worst() < 0.1 && c.same_top, "logits with the fast layout differ by {}", c.worst());
+}
+
+#[test]
+#[ignore = "needs smollm2-135m-instruct-q4_1 (scripts/test fetches it)"]
+fn smollm2_own_decoder_matches_candle() {
+    check_real("smollm2-135m-instruct-q4_1");
+}
+
+#[test]
+#[ignore = "needs qwen2.5-coder-0.5b-instruct-q4_k_m (scripts/test fetches it)"]
+fn qwen2_own_decoder_matches_candle() {
+    check_real("qwen2.5-coder-0.5b-instruct-q4_k_m");
+}
+
+#[test]
+#[ignore = "needs smollm2-135m-instruct-q4_1 (scripts/test fetches it)"]
+fn smollm2_prefix_reuse_gives_the_same_tokens() {
+    let path = real_model("smollm2-135m-instruct-q4_1");
+    let g = Generator::load(&path).unwrap();
+    let first = real_prompt(&g, SummaryType::KeyPoints);
+    let second = real_prompt(&g, SummaryType::Tldr);
+    let reused = prefix_reuse_is_exact(&path, &first, &second, 40);
+    assert!(reused > 100, "only {reused} tokens reused");
+}
+
