@@ -50,7 +50,13 @@ before(async () => {
     join(config, 'settings.json'),
     JSON.stringify({ settings: { type: 'key-points', length: 'short', model: 'smollm2-135m-instruct-q4_1' } }),
   );
-  const env = { ...process.env, PRECIS_CONFIG_DIR: config, TAURI_WEBVIEW_AUTOMATION: 'true' };
+  // A history of its own, so the run always summarizes and never touches the person's.
+  const env = {
+    ...process.env,
+    PRECIS_CONFIG_DIR: config,
+    PRECIS_HISTORY: join(work, 'history.sqlite3'),
+    TAURI_WEBVIEW_AUTOMATION: 'true',
+  };
   driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
