@@ -137,4 +137,16 @@ test('a file dragged from another window is summarized and its key points copied
   for (const b of bullets) assert.ok(markdown.includes(`- ${b.split(/\s+/).join(' ')}`), `${b} in ${markdown}`);
   const html = execFileSync('xclip', ['-o', '-selection', 'clipboard', '-t', 'text/html'], { encoding: 'utf8' });
   assert.match(html, /<ul><li>/);
+
+  // The finished summary is in the history: the sidebar lists it and re-opens it.
+  await session.click(await session.find('#history-toggle'));
+  const entry = await session.waitFor(
+    "const li = document.querySelector('#history-list .history-item'); return li && li.textContent",
+    'the summary in the history sidebar',
+    10_000,
+  );
+  assert.match(entry, /Village Library Opens a Tool-Lending Shelf/);
+  const stats = await session.run("return document.getElementById('history-stats').textContent");
+  assert.match(stats, /^1 summary/);
+  shot('window-history.png');
 });
