@@ -148,5 +148,8 @@ test('a file dragged from another window is summarized and its key points copied
   assert.match(entry, /Village Library Opens a Tool-Lending Shelf/);
   const stats = await session.run("return document.getElementById('history-stats').textContent");
   assert.match(stats, /^1 summary/);
+  await session.waitFor("return !document.getElementById('history').hidden", 'the sidebar to show', 10_000);
+  // Let WebKit paint the sidebar before the X screenshot.
+  await sleep(700);
   shot('window-history.png');
 });
