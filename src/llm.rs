@@ -394,7 +394,9 @@ pub enum Repack {
 /// tier once per process from `MISTRALRS_FORCE_AVXVNNI` / `MISTRALRS_FORCE_AVX2`; unless the
 /// user set either, this asks for AVX-VNNI where the CPU has it (prompt speed -8%, one-token
 /// speed -6%, peak memory -36% on qwen2.5-coder-1.5b) and plain AVX2 otherwise. CPUs without
-/// AMX are left alone. Must run before candle's first quantized product.
+/// AMX are left alone. Must run before candle's first quantized product; the CLI and the
+/// window call it first thing in `main`, while the process has one thread, and model loading
+/// calls it again for library users (a no-op once a variable is set).
 pub fn prefer_compact_kernels() {
     #[cfg(target_arch = "x86_64")]
     {

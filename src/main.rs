@@ -5,6 +5,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread starts: it may set an environment variable candle reads.
+    precis::llm::prefer_compact_kernels();
     match cli::run() {
         Ok(code) => code,
         Err(err) => {

@@ -53,6 +53,8 @@ fn config_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
 
 /// Starts the engine thread and runs the window until it is closed.
 pub fn run() {
+    // Before any thread starts: it may set an environment variable candle reads.
+    precis::llm::prefer_compact_kernels();
     let (engine, _worker) = precis::engine::Engine::start();
     let app = builder(tauri::Builder::default())
         .setup(move |app| {
