@@ -85,6 +85,7 @@ pub fn clean_pages(pages: &[String]) -> String {
             && counts.get(&shape(line)).is_some_and(|&n| n * 2 > pages.len())
     };
 
+    let words = Vocabulary::of(&pages);
     let mut out = String::new();
     for page in &pages {
         let content: Vec<&str> = page.iter().copied().filter(|l| !l.trim().is_empty()).collect();
@@ -106,7 +107,7 @@ pub fn clean_pages(pages: &[String]) -> String {
                 out.truncate(out.trim_end().len());
                 out.push_str("\n\n");
             }
-            join_line(&mut out, line);
+            join_line(&mut out, line, &words);
             blank_run = false;
             kept_on_page = true;
         }
@@ -118,14 +119,67 @@ pub fn clean_pages(pages: &[String]) -> String {
     out.trim().to_string()
 }
 
-/// Appends a wrapped line: a word hyphenated at the line end ("informa-" + "tion") is joined;
-/// otherwise the lines are joined with a space.
-fn join_line(out: &mut String, line: &str) {
-    let hyphenated = out.ends_with('-')
-        && out[..out.len() - 1].ends_with(|c: char| c.is_alphabetic())
-        && line.starts_with(|c: char| c.is_lowercase());
-    if hyphenated {
-        out.pop();
+/// The words of the document as written, lowercased, to tell a word broken at a line end
+/// ("informa-" + "tion") from a compound that keeps its hyphen ("well-" + "known").
+struct Vocabulary {
+    words: std::collections::HashSet<String>,
+}
+
+impl Vocabulary {
+    fn of(pages: &[Vec<&str>]) -> Vocabulary {
+        let mut words = std::collections::HashSet::new();
+        for line in pages.iter().flatten() {
+            // A word cut at this line's end is not a word of the document.
+            let line = line.trim_end();
+            let whole = if line.ends_with('-') { line.rsplit_once(char::is_whitespace).map_or("", |(head, _)| head) } else { line };
+            for word in whole.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
+                let word = word.trim_matches('-');
+                if !word.is_empty() {
+                    words.insert(word.to_lowercase());
+                }
+            }
+        }
+        Vocabulary { words }
+    }
+
+    /// Whether `left-` at a line end followed by `right` is a hyphenated compound.
+    fn keeps_hyphen(&self, left: &str, right: &str) -> bool {
+        let (left, right) = (left.to_lowercase(), right.to_lowercase());
+        let joined = format!("{left}{right}");
+        let compound = format!("{left}-{right}");
+        if self.words.contains(&compound) {
+            return true;
+        }
+        if self.words.contains(&joined) {
+            return false;
+        }
+        // Nowhere else in the document: English compounds that are nearly always hyphenated.
+        // The lists leave out parts that are also common syllable breaks ("low-er", "so-cial",
+        // "Tues-day", "ten-ant").
+        const FIRST: &[&str] = &["well", "self", "half", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+        const SECOND: &[&str] = &["known", "based", "term", "related", "driven", "owned", "friendly", "scale", "level", "old"];
+        let head = left.rsplit('-').next().unwrap_or(&left);
+        FIRST.contains(&head) || SECOND.contains(&right.trim_end_matches(|c: char| !c.is_alphanumeric()))
+    }
+}
+
+/// Appends a wrapped line: a word broken at the line end ("informa-" + "tion") is joined, a
+/// compound broken at its hyphen ("well-" + "known", "Franco-" + "German") keeps it; other
+/// lines are joined with a space.
+fn join_line(out: &mut String, line: &str, words: &Vocabulary) {
+    let hyphen_end = out.ends_with('-') && out[..out.len() - 1].ends_with(|c: char| c.is_alphabetic());
+    let broken = hyphen_end && line.starts_with(|c: char| c.is_lowercase());
+    if hyphen_end && line.starts_with(|c: char| c.is_uppercase()) {
+        // "Franco-" + "German": a compound of names, never a wrapped word.
+    } else if broken {
+        let left_start = out[..out.len() - 1]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .map_or(0, |i| i + out[i..].chars().next().map_or(1, char::len_utf8));
+        let left = &out[left_start..out.len() - 1];
+        let right = line.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+        if !words.keeps_hyphen(left, right) {
+            out.pop();
+        }
     } else if !out.is_empty() && !out.ends_with([' ', '\n']) {
         out.push(' ');
     }
@@ -147,6 +201,20 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_word_is_joined_and_a_compound_keeps_its_hyphen() {
+        let page = |body: &str| vec![body.to_string()];
+        // The document's own words decide, either way.
+        assert_eq!(clean_pages(&page("The co-\noperative met. The co-operative grew.")), "The co-operative met. The co-operative grew.");
+        assert_eq!(clean_pages(&page("The co-\noperative met. The cooperative grew.")), "The cooperative met. The cooperative grew.");
+        assert_eq!(
+            clean_pages(&page("A state-\nment on Tues-\nday: a five-\nyear plan for a self-\nrun, city-\nowned and sea-\nson-\nbased network.")),
+            "A statement on Tuesday: a five-year plan for a self-run, city-owned and season-based network."
+        );
+        // A capitalized second part is a compound of names.
+        assert_eq!(clean_pages(&page("The Franco-\nGerman border.")), "The Franco-German border.");
+    }
+
+    #[test]
     fn headers_footers_and_hyphens_are_cleaned() {
         let bodies = [
             "Alpha has a long infor-\nmation line that wraps\nonto another line.",
@@ -162,7 +230,7 @@ mod tests {
             clean_pages(&pages),
             "Alpha has a long information line that wraps onto another line.\n\n\
              Bravo keeps its readers busy with lines that run on.\n\n\
-             Charlie ends the wellknown story here."
+             Charlie ends the well-known story here."
         );
     }
 }
