@@ -69,8 +69,13 @@ function createClearDialog(actions: Actions) {
   );
   clear.addEventListener('click', () => actions.confirmClear(true));
   cancel.addEventListener('click', () => actions.confirmClear(false));
-  // Escape closes the dialog natively: that is "Cancel".
-  root.addEventListener('close', () => actions.confirmClear(false));
+  // Escape is "Cancel": answered at once on `cancel`, before the dialog closes. A `close` event
+  // arrives later, as a task; if the dialog was opened again meanwhile (a new question), it is
+  // an old one and is ignored.
+  root.addEventListener('cancel', () => actions.confirmClear(false));
+  root.addEventListener('close', () => {
+    if (!root.open) actions.confirmClear(false);
+  });
   return {
     root,
     render(history: HistoryState) {

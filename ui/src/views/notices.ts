@@ -113,8 +113,13 @@ function createConfirm(actions: Actions) {
   );
   add.addEventListener('click', () => actions.confirmModel(true));
   cancel.addEventListener('click', () => actions.confirmModel(false));
-  // Escape closes the dialog natively; treat that as "Cancel".
-  root.addEventListener('close', () => actions.confirmModel(false));
+  // Escape is "Cancel": answered at once on `cancel`, before the dialog closes. A `close` event
+  // arrives later, as a task; if the dialog was opened again meanwhile (a new question), it is
+  // an old one and is ignored.
+  root.addEventListener('cancel', () => actions.confirmModel(false));
+  root.addEventListener('close', () => {
+    if (!root.open) actions.confirmModel(false);
+  });
   return {
     root,
     render(state: State) {
