@@ -25,6 +25,17 @@ import {
 import { baseName, exportFileName } from './text.ts';
 
 const STATUS_MS = 4000;
+
+/** The result part of the state with nothing in it, as a new job or a new article starts. */
+const NO_RESULT = {
+  extractive: [],
+  tldr: '',
+  bullets: [],
+  summary: null,
+  selected: null,
+  error: null,
+  fromHistory: null,
+} satisfies Partial<State>;
 const HISTORY_PAGE = 50;
 const SEARCH_DEBOUNCE_MS = 150;
 
@@ -141,13 +152,7 @@ export function createApp(store: Store): App {
     set({
       job: { id, stage: null, progress: null },
       outcome: 'running',
-      extractive: [],
-      tldr: '',
-      bullets: [],
-      summary: null,
-      selected: null,
-      error: null,
-      fromHistory: null,
+      ...NO_RESULT,
     });
     api.summarize(id, article, state.settings, again, (event) => onJobEvent(id, event)).catch((err) => {
       if (get().job?.id !== id) return;
@@ -164,13 +169,7 @@ export function createApp(store: Store): App {
       article,
       opening: false,
       outcome: 'none',
-      extractive: [],
-      tldr: '',
-      bullets: [],
-      summary: null,
-      selected: null,
-      error: null,
-      fromHistory: null,
+      ...NO_RESULT,
     });
     if (modelReady(get())) startJob(false);
     else runWhenReady = true;
