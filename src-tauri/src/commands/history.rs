@@ -10,6 +10,9 @@ use crate::commands::article::ArticleView;
 use crate::error::Result;
 use crate::state::{AppState, Settings};
 
+// The commands are async so that opening the history (with its integrity check) and searching
+// run on Tauri's worker threads, never on the window's main thread.
+
 /// Entries shown per page when the window does not say.
 const PAGE: usize = 50;
 
@@ -25,17 +28,17 @@ pub struct HistoryEntry {
 }
 
 #[tauri::command]
-pub fn history_list(state: State<'_, AppState>, before: Option<i64>, limit: Option<usize>) -> Result<Vec<ListItem>> {
+pub async fn history_list(state: State<'_, AppState>, before: Option<i64>, limit: Option<usize>) -> Result<Vec<ListItem>> {
     state.with_history(|h| h.list(limit.unwrap_or(PAGE), before))
 }
 
 #[tauri::command]
-pub fn history_search(state: State<'_, AppState>, query: String, limit: Option<usize>) -> Result<Vec<SearchHit>> {
+pub async fn history_search(state: State<'_, AppState>, query: String, limit: Option<usize>) -> Result<Vec<SearchHit>> {
     state.with_history(|h| h.search(&query, limit.unwrap_or(PAGE)))
 }
 
 #[tauri::command]
-pub fn history_open(state: State<'_, AppState>, id: i64) -> Result<HistoryEntry> {
+pub async fn history_open(state: State<'_, AppState>, id: i64) -> Result<HistoryEntry> {
     let entry = state.with_history(|h| h.get(id))?;
     Ok(HistoryEntry {
         id: entry.id,
@@ -51,7 +54,7 @@ pub fn history_open(state: State<'_, AppState>, id: i64) -> Result<HistoryEntry>
 }
 
 #[tauri::command]
-pub fn history_delete(state: State<'_, AppState>, id: i64) -> Result<Stats> {
+pub async fn history_delete(state: State<'_, AppState>, id: i64) -> Result<Stats> {
     state.with_history(|h| {
         h.delete(id)?;
         h.stats()
@@ -59,7 +62,7 @@ pub fn history_delete(state: State<'_, AppState>, id: i64) -> Result<Stats> {
 }
 
 #[tauri::command]
-pub fn history_clear(state: State<'_, AppState>) -> Result<Stats> {
+pub async fn history_clear(state: State<'_, AppState>) -> Result<Stats> {
     state.with_history(|h| {
         h.clear()?;
         h.stats()
@@ -67,6 +70,6 @@ pub fn history_clear(state: State<'_, AppState>) -> Result<Stats> {
 }
 
 #[tauri::command]
-pub fn history_stats(state: State<'_, AppState>) -> Result<Stats> {
+pub async fn history_stats(state: State<'_, AppState>) -> Result<Stats> {
     state.with_history(|h| h.stats())
 }
