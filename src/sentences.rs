@@ -118,10 +118,13 @@ fn join_wrong_breaks(text: &str, out: &mut Vec<Sentence>, first: usize) {
     }
 }
 
-const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "gov", "sen", "rep", "lt", "col", "sgt", "capt",
-    "u.s", "u.k", "u.n", "no", "vs", "inc", "corp", "co", "ltd", "jan", "feb", "mar", "apr", "aug", "sept",
-    "sep", "oct", "nov", "dec", "a.m", "p.m", "e.g", "i.e", "etc", "approx", "dept", "univ", "ft", "mt",
+/// Titles and ranks that stand before a name: a full stop after one never ends a sentence
+/// ("Army Spc. Caleb Barnes", "Rev. Jesse Jackson"). Other abbreviations ("a.m.", "Inc.") often
+/// do end one when a capital follows, so they are left to the segmenter.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "messrs", "dr", "prof", "sr", "jr", "st", "mt", "ft", "no", "vs", "gen", "gov", "sen",
+    "rep", "reps", "pres", "supt", "insp", "det", "rev", "fr", "hon", "amb", "atty", "lt", "col", "maj", "capt",
+    "cmdr", "cdr", "adm", "brig", "sgt", "cpl", "pvt", "pfc", "spc", "lieut", "cpt",
 ];
 
 fn is_wrong_break(prev: &str, next: &str) -> bool {
@@ -139,13 +142,7 @@ fn is_wrong_break(prev: &str, next: &str) -> bool {
     if last.chars().count() == 1 && last.chars().all(|c| c.is_uppercase()) {
         return true;
     }
-    let lower = last.to_lowercase();
-    // "a.m." followed by a capital usually does end a sentence; only titles bind to a name.
-    matches!(
-        lower.as_str(),
-        "mr" | "mrs" | "ms" | "dr" | "prof" | "sr" | "jr" | "st" | "gen" | "gov" | "sen" | "rep" | "lt" | "col"
-            | "sgt" | "capt" | "no" | "vs" | "mt" | "ft"
-    ) && ABBREVIATIONS.contains(&lower.as_str())
+    TITLES.contains(&last.to_lowercase().as_str())
 }
 
 #[cfg(test)]
@@ -176,6 +173,10 @@ mod tests {
             ["The U.S. economy grew.", "John F. Kennedy was president.", "J. R. R. Tolkien wrote books."]
         );
         assert_eq!(texts("Prices rose, e.g. bread and milk. Fine."), ["Prices rose, e.g. bread and milk.", "Fine."]);
+        assert_eq!(
+            texts("She took her boyfriend, Army Spc. Caleb Barnes, to a concert. Rev. Al Green sang."),
+            ["She took her boyfriend, Army Spc. Caleb Barnes, to a concert.", "Rev. Al Green sang."]
+        );
     }
 
     #[test]
