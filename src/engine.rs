@@ -122,8 +122,13 @@ impl Engine {
 
     /// Queues a summary job; events arrive on the returned handle.
     pub fn summarize(&self, job: SummarizeJob) -> JobHandle {
+        self.summarize_with(job, CancelToken::new())
+    }
+
+    /// Queues a summary job that `cancel` stops, for a caller that hands the token out before
+    /// the job is queued.
+    pub fn summarize_with(&self, job: SummarizeJob, cancel: CancelToken) -> JobHandle {
         let (events, rx) = mpsc::channel();
-        let cancel = CancelToken::new();
         let request = Request::Summarize {
             job: Box::new(job),
             events: events.clone(),

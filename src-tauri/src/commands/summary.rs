@@ -3,8 +3,8 @@
 //! model and options is answered from the history; a finished one is stored there.
 
 use precis::engine::{Event, SummarizeJob};
+use precis::generate::{CancelToken, GenerateOptions};
 use precis::history::NewEntry;
-use precis::generate::GenerateOptions;
 use precis::summarize::{self, SummarizeOptions};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -42,8 +42,40 @@ pub fn summarize<R: Runtime>(
             ..SummarizeOptions::default()
         },
     };
+    // The job is cancellable from here on, even while the history is looked up.
+    let token = CancelToken::new();
+    lock(&state.jobs).insert(job_id, token.clone());
+    let again = again.unwrap_or(false);
+    std::thread::Builder::new()
+        .name(format!("precis-job-{job_id}"))
+        .spawn(move || {
+            let state = app.state::<AppState>();
+            run_job(&state, job, source, again, &token, &on_event);
+            let mut jobs = lock(&state.jobs);
+            if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
+                jobs.remove(&job_id);
+            }
+        })
+        .map_err(|e| {
+            lock(&state.jobs).remove(&job_id);
+            crate::error::AppError::internal(format!("could not start the job: {e}"))
+        })?;
+    Ok(())
+}
+
+/// One job, on its own thread (the history lookup and writes stay off the window's main
+/// thread): the stored summary when there is one and `again` is not asked, otherwise the
+/// engine's events, forwarded as they come, the finished summary stored before it is sent.
+fn run_job(
+    state: &AppState,
+    job: SummarizeJob,
+    source: String,
+    again: bool,
+    token: &CancelToken,
+    on_event: &Channel<Event>,
+) {
     let key = job.cache_key();
-    if !again.unwrap_or(false) {
+    if !again {
         // An unusable history only means nothing is remembered; the summary still runs.
         let stored = state.with_history(|h| {
             Ok(match h.cached(&key)? {
@@ -53,49 +85,38 @@ pub fn summarize<R: Runtime>(
         });
         match stored {
             Ok(Some((entry, summary))) => {
-                let _ = on_event.send(Event::Remembered { summary, entry });
-                return Ok(());
+                if !token.is_cancelled() {
+                    let _ = on_event.send(Event::Remembered { summary, entry });
+                }
+                return;
             }
             Ok(None) => {}
             Err(e) => tracing::warn!("the history could not be read: {e}"),
         }
     }
     let article = job.article.clone();
-    let summarize_options = job.options.clone();
-    let handle = state.engine.summarize(job);
-    let token = handle.cancel.clone();
-    lock(&state.jobs).insert(job_id, token.clone());
-    std::thread::Builder::new()
-        .name(format!("precis-job-{job_id}"))
-        .spawn(move || {
-            let state = app.state::<AppState>();
-            for event in handle.events.iter() {
-                if let Event::Done { summary } = &event {
-                    let stored = state.with_history(|h| {
-                        h.record(&NewEntry {
-                            source: &source,
-                            article: &article,
-                            options: &summarize_options,
-                            cache_key: &key,
-                            summary,
-                        })
-                    });
-                    if let Err(e) = stored {
-                        tracing::warn!("the summary could not be stored in the history: {e}");
-                    }
-                }
-                if on_event.send(event).is_err() {
-                    // The window is gone: stop working for it.
-                    token.cancel();
-                }
+    let options = job.options.clone();
+    let handle = state.engine.summarize_with(job, token.clone());
+    for event in handle.events.iter() {
+        if let Event::Done { summary } = &event {
+            let stored = state.with_history(|h| {
+                h.record(&NewEntry {
+                    source: &source,
+                    article: &article,
+                    options: &options,
+                    cache_key: &key,
+                    summary,
+                })
+            });
+            if let Err(e) = stored {
+                tracing::warn!("the summary could not be stored in the history: {e}");
             }
-            let mut jobs = lock(&state.jobs);
-            if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
-                jobs.remove(&job_id);
-            }
-        })
-        .map_err(|e| crate::error::AppError::internal(format!("could not start the job: {e}")))?;
-    Ok(())
+        }
+        if on_event.send(event).is_err() {
+            // The window is gone: stop working for it.
+            token.cancel();
+        }
+    }
 }
 
 #[tauri::command]
