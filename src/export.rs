@@ -96,25 +96,12 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::StopReason;
-    use crate::summarize::Timings;
 
     fn summary() -> Summary {
         Summary {
-            title: Some("Night <buses>".into()),
             summary: "The council agreed.".into(),
-            bullets: vec![
-                Bullet::new("Twelve new routes & more."),
-                Bullet::new("Starts\nMarch 1."),
-            ],
-            model: "m".into(),
-            stop_reason: StopReason::EndOfTurn,
-            truncated: false,
-            timings: Timings::default(),
-            text: String::new(),
-            ranker: Default::default(),
-            sections: 0,
-            unsupported: 0,
+            bullets: vec![Bullet::new("Twelve new routes & more."), Bullet::new("Starts\nMarch 1.")],
+            ..Summary::new("m", Some("Night <buses>".into()), "")
         }
     }
 

@@ -136,6 +136,26 @@ pub struct Summary {
     pub unsupported: usize,
 }
 
+impl Summary {
+    /// A summary of `text` by `model` with nothing written yet: no summary, no bullets, the turn
+    /// ended, no timings.
+    pub fn new(model: impl Into<String>, title: Option<String>, text: impl Into<String>) -> Summary {
+        Summary {
+            title,
+            summary: String::new(),
+            bullets: Vec::new(),
+            model: model.into(),
+            stop_reason: StopReason::EndOfTurn,
+            truncated: false,
+            timings: Timings::default(),
+            text: text.into(),
+            ranker: Ranker::default(),
+            sections: 0,
+            unsupported: 0,
+        }
+    }
+}
+
 /// Options of one summary run.
 #[derive(Debug, Clone)]
 pub struct SummarizeOptions {
@@ -468,22 +488,9 @@ pub fn summarize(
     if opts.kind == SummaryType::KeyPoints {
         on_step(Step::Extractive(&extractive));
     }
-    let mut summary = Summary {
-        title: article.title.clone(),
-        summary: String::new(),
-        bullets: Vec::new(),
-        model: model_name.to_string(),
-        stop_reason: StopReason::EndOfTurn,
-        truncated: false,
-        timings: Timings {
-            first_bullet_ms,
-            ..Timings::default()
-        },
-        text: text.to_string(),
-        ranker: extraction.ranker,
-        sections: 0,
-        unsupported: 0,
-    };
+    let mut summary = Summary::new(model_name, article.title.clone(), text);
+    summary.ranker = extraction.ranker;
+    summary.timings.first_bullet_ms = first_bullet_ms;
     let Some(generator) = generator else {
         match opts.kind {
             SummaryType::KeyPoints => summary.bullets = extractive,

@@ -357,17 +357,8 @@ fn history_commands_list_search_delete_and_clear() {
         for (i, text) in ["Tidal turbines opened in Harbor Point. ", "A café in Zürich serves crème brûlée. "].iter().enumerate() {
             let article = precis::article::from_bytes("t.txt", text.repeat(8).as_bytes(), None).unwrap();
             let summary = precis::summarize::Summary {
-                title: None,
                 summary: format!("entry {i}"),
-                bullets: Vec::new(),
-                model: "tiny".into(),
-                stop_reason: precis::generate::StopReason::EndOfTurn,
-                truncated: false,
-                timings: Default::default(),
-                text: article.text.clone(),
-                ranker: Default::default(),
-                sections: 0,
-                unsupported: 0,
+                ..precis::summarize::Summary::new("tiny", None, article.text.clone())
             };
             h.record(&precis::history::NewEntry {
                 source: "t.txt",

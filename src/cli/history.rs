@@ -204,21 +204,13 @@ fn stress(history: &mut History, paragraphs: usize, out: &mut impl Write) -> Res
         };
         let first = article.paragraphs().next().unwrap_or_default().len();
         let summary = Summary {
-            title: article.title.clone(),
             summary: format!("Entry {n} of the stress test."),
             bullets: vec![Bullet {
                 text: format!("Entry {n} begins."),
                 sources: vec![precis::sentences::Span { start: 0, end: first }],
                 support: 1.0,
             }],
-            model: "stress".into(),
-            stop_reason: precis::generate::StopReason::EndOfTurn,
-            truncated: false,
-            timings: Default::default(),
-            text: article.text.clone(),
-            ranker: Default::default(),
-            sections: 0,
-            unsupported: 0,
+            ..Summary::new("stress", article.title.clone(), article.text.clone())
         };
         let key = format!("stress-{n}");
         let id = history.record(&NewEntry {
