@@ -253,7 +253,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     assert_eq!(cached[0]["data"]["summary"], done);
     assert_eq!(cached[0]["data"]["entry"]["id"], list[0]["id"]);
     let opened = call(&f, "history_open", json!({ "id": list[0]["id"] })).unwrap();
-    assert_eq!(opened["article"]["text"], article_view().text);
+    assert_eq!(opened["article"]["text"], article_view().article.text);
     assert_eq!(opened["article"]["source"], "test");
     assert_eq!(opened["summary"], done);
     assert_eq!(opened["settings"]["type"], "key-points");

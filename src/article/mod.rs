@@ -33,7 +33,7 @@ pub enum Kind {
 }
 
 /// An article ready to summarize.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Article {
     pub kind: Kind,
     pub title: Option<String>,

@@ -2,23 +2,19 @@
 
 use std::path::PathBuf;
 
-use precis::article::{self, Article, Dropped, Kind};
+use precis::article::{self, Article, Dropped};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-/// An article as the window shows it.
+/// An article as the window shows it: the article, where it came from, and its length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleView {
     /// Where it came from: the file name, or "pasted text".
     pub source: String,
-    pub kind: Kind,
-    pub title: Option<String>,
-    pub byline: Option<String>,
-    pub site: Option<String>,
-    pub published: Option<String>,
-    pub text: String,
+    #[serde(flatten)]
+    pub article: Article,
     #[serde(default)]
     pub word_count: usize,
     #[serde(default)]
@@ -26,28 +22,12 @@ pub struct ArticleView {
 }
 
 impl ArticleView {
-    pub fn new(source: String, a: Article) -> Self {
+    pub fn new(source: String, article: Article) -> Self {
         ArticleView {
-            word_count: a.word_count(),
-            reading_minutes: a.reading_minutes(),
+            word_count: article.word_count(),
+            reading_minutes: article.reading_minutes(),
             source,
-            kind: a.kind,
-            title: a.title,
-            byline: a.byline,
-            site: a.site,
-            published: a.published,
-            text: a.text,
-        }
-    }
-
-    pub fn into_article(self) -> Article {
-        Article {
-            kind: self.kind,
-            title: self.title,
-            byline: self.byline,
-            site: self.site,
-            published: self.published,
-            text: self.text,
+            article,
         }
     }
 }

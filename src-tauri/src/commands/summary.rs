@@ -31,7 +31,7 @@ pub fn summarize<R: Runtime>(
         model_name: model.name,
         model_path: model.path,
         embedder_path: models::embedder(&state),
-        article: article.into_article(),
+        article: article.article,
         options: SummarizeOptions {
             kind: options.kind,
             length: options.length,
