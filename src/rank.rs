@@ -35,7 +35,7 @@ impl Default for RankOptions {
             max_similarity: 0.85,
             min_words: 6,
             max_words: 70,
-            budget_scale: 1.0,
+            budget_scale: 0.85,
             lexical_mix: 0.5,
         }
     }
