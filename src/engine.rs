@@ -247,7 +247,8 @@ impl Worker {
                     send(Event::Partial {
                         delta: delta.to_string(),
                         summary: answer.summary,
-                        bullets: answer.bullets,
+                        // Without condensing, the key points are the key sentences already sent.
+                        bullets: if job.options.condense { answer.bullets } else { Vec::new() },
                     });
                 }
             },

@@ -15,6 +15,14 @@ use crate::sentences::{Sentence, Span};
 pub const SUPPORT_THRESHOLD: f32 = 0.6;
 /// Support of a bullet with a number or name the article does not contain.
 const UNSUPPORTED_FACT_CAP: f32 = 0.2;
+/// A generated key point is shown in place of its source sentence only when at least this share
+/// of its content words come from its source sentence(s): a condensation in the article's own
+/// words. Looser rewrites, even supported ones, lose names and facts often enough (and score
+/// lower against human highlights on the dev set) that the sentence itself is the better point.
+pub const CONDENSATION_COVERAGE: f32 = 0.9;
+/// A generated key point stands for its key sentence only when it keeps at least this share of
+/// the sentence's content words: shortening may drop attributions and asides, not the facts.
+pub const CONDENSATION_KEEP: f32 = 0.6;
 /// A second source sentence is added when it raises word coverage by at least this much.
 const SECOND_SOURCE_GAIN: f32 = 0.15;
 
@@ -25,6 +33,8 @@ pub struct Grounding {
     /// Indices of the source sentences.
     pub sentences: Vec<usize>,
     pub support: f32,
+    /// Share of the bullet's content words found in its source sentences.
+    pub coverage: f32,
     /// Checkable tokens (numbers, names) of the bullet that the article does not contain.
     pub missing: Vec<String>,
 }
@@ -58,7 +68,7 @@ impl<'a> Evidence<'a> {
             .collect();
         let words: HashSet<String> = content_words(bullet).into_iter().collect();
         if words.is_empty() || self.sentences.is_empty() {
-            return Grounding { sources: Vec::new(), sentences: Vec::new(), support: 0.0, missing };
+            return Grounding { sources: Vec::new(), sentences: Vec::new(), support: 0.0, coverage: 0.0, missing };
         }
         let coverage = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count() as f32 / words.len() as f32;
         let cosine = |i: usize| match (self.vectors, vector) {
@@ -100,14 +110,31 @@ impl<'a> Evidence<'a> {
             sources: chosen.iter().map(|&i| self.sentences[i].span).collect(),
             sentences: chosen,
             support: support.clamp(0.0, 1.0),
+            coverage: lex,
             missing,
         }
+    }
+
+    /// Whether a grounded bullet is a condensation of its sources: supported, every checkable
+    /// token in the article, and nearly all its words from its source sentences.
+    pub fn is_condensation(g: &Grounding) -> bool {
+        g.support >= SUPPORT_THRESHOLD && g.missing.is_empty() && g.coverage >= CONDENSATION_COVERAGE
     }
 
     /// The text of sentence `i`.
     pub fn sentence(&self, i: usize) -> &'a str {
         self.sentences[i].span.of(self.text)
     }
+}
+
+/// Share of `sentence`'s content words that `condensed` keeps.
+pub fn kept_share(condensed: &str, sentence: &str) -> f32 {
+    let kept: HashSet<String> = content_words(condensed).into_iter().collect();
+    let words: HashSet<String> = content_words(sentence).into_iter().collect();
+    if words.is_empty() {
+        return 1.0;
+    }
+    words.iter().filter(|w| kept.contains(*w)).count() as f32 / words.len() as f32
 }
 
 /// Whether two bullets say the same thing: most content words shared (Jaccard at least 0.5, or
@@ -167,6 +194,19 @@ The new routes start on March 1.";
         assert!(g.support < SUPPORT_THRESHOLD, "{g:?}");
         let g = e.ground("Residents complained about noise from the airport.", None);
         assert!(g.support < SUPPORT_THRESHOLD, "{g:?}");
+    }
+
+    #[test]
+    fn only_close_condensations_replace_their_sentence() {
+        let s = split(ARTICLE);
+        let e = ev(&s);
+        let g = e.ground("The council voted 7 to 2 to expand the night bus network.", None);
+        assert!(Evidence::is_condensation(&g), "{g:?}");
+        // Supported, but "approved", "service" and "evenings" are the model's words, not the article's.
+        let g = e.ground("The council approved more night bus service for evenings by 7 to 2.", None);
+        assert!(g.support >= SUPPORT_THRESHOLD * 0.5 && !Evidence::is_condensation(&g), "{g:?}");
+        let g = e.ground("The plan will cost about $6.5 million a year.", None);
+        assert!(!Evidence::is_condensation(&g), "{g:?}");
     }
 
     #[test]

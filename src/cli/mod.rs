@@ -5,6 +5,7 @@ mod history;
 mod progress;
 mod render;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -134,6 +135,11 @@ struct EvalArgs {
     #[arg(long)]
     no_embedder: bool,
 
+    /// Grounding only: take the generator's answers from an earlier `precis eval` output (its
+    /// `answer` field) instead of running the model, to compare grounding rules
+    #[arg(long, value_name = "FILE", hide = true)]
+    replay: Option<PathBuf>,
+
     /// Baseline: the first N sentences as the key points
     #[arg(long, value_name = "N")]
     lead: Option<usize>,
@@ -143,6 +149,10 @@ struct EvalArgs {
 
     #[arg(long, default_value = "medium")]
     length: Length,
+
+    /// Key points: let the model shorten the key sentences (see `summarize --condense`)
+    #[arg(long)]
+    condense: bool,
 
     /// Ranking: weight of the position prior (for tuning on the dev set)
     #[arg(long, hide = true)]
@@ -199,6 +209,11 @@ struct SummarizeArgs {
     /// Key points from ranking alone: the article's key sentences, no generator
     #[arg(long)]
     extractive: bool,
+
+    /// Key points: let the model shorten the key sentences; a shortening is shown only when it
+    /// keeps the sentence's facts in its own words, else the sentence is
+    #[arg(long, conflicts_with = "extractive")]
+    condense: bool,
 
     /// Rank sentences by position and TF-IDF even when the embedder is downloaded
     #[arg(long)]
@@ -491,6 +506,7 @@ fn summarize_command(args: SummarizeArgs, models_dir: &Path, history_path: Optio
             ..Default::default()
         },
         article_tokens: args.article_tokens,
+        condense: args.condense,
         ..SummarizeOptions::default()
     };
     let mut s = Summarizer {
@@ -717,7 +733,21 @@ fn load_embedder(disabled: bool, models_dir: &std::path::Path) -> Option<Embedde
 fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
     let input = std::fs::read_to_string(&args.input).map_err(|e| precis::Error::io(&args.input, e))?;
     let embedder = if args.lead.is_some() { None } else { load_embedder(args.no_embedder, models_dir) };
-    let (mut generator, model_name) = if args.extractive || args.lead.is_some() {
+    let replay: Option<HashMap<String, String>> = match &args.replay {
+        Some(path) => {
+            let lines = std::fs::read_to_string(path).map_err(|e| precis::Error::io(path, e))?;
+            let mut answers = HashMap::new();
+            for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+                let row: serde_json::Value = serde_json::from_str(line)?;
+                if let (Some(id), Some(answer)) = (row["id"].as_str(), row["answer"].as_str()) {
+                    answers.insert(id.to_string(), answer.to_string());
+                }
+            }
+            Some(answers)
+        }
+        None => None,
+    };
+    let (mut generator, model_name) = if args.extractive || args.lead.is_some() || replay.is_some() {
         (None, "extractive".to_string())
     } else {
         let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
@@ -726,6 +756,7 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
     let mut opts = SummarizeOptions {
         kind: args.kind,
         length: args.length,
+        condense: args.condense,
         ..SummarizeOptions::default()
     };
     let r = &mut opts.rank;
@@ -745,6 +776,8 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
         let text = record["article"].as_str().unwrap_or_default();
         let article = article::from_bytes(&id, text.as_bytes(), Some("txt"))?;
         let start = std::time::Instant::now();
+        // The generator's answer as written, before grounding, for measuring what grounding changes.
+        let mut answer = String::new();
         let summary = if let Some(lead) = args.lead {
             let sentences = precis::sentences::split(&article.text);
             let mut s = summarize::summarize(None, None, "lead", &article, &opts, &CancelToken::new(), &mut |_| {})?;
@@ -754,6 +787,20 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
                 .map(|x| summarize::Bullet { text: x.span.of(&article.text).to_string(), sources: vec![x.span], support: 1.0 })
                 .collect();
             s
+        } else if let Some(replay) = &replay {
+            let k = opts.length.max_bullets();
+            let extraction = summarize::extract(&article.text, embedder.as_ref(), k, opts.length, &opts.rank);
+            answer = replay.get(&id).cloned().unwrap_or_default();
+            let parsed = summarize::parse_answer(&answer);
+            let (bullets, unsupported) =
+                summarize::ground_bullets(&article.text, &extraction, embedder.as_ref(), parsed.bullets, k);
+            summarize::Summary {
+                summary: parsed.summary,
+                bullets,
+                unsupported,
+                ranker: extraction.ranker,
+                ..summarize::Summary::new("replay", article.title.clone(), article.text.clone())
+            }
         } else {
             summarize::summarize(
                 generator.as_mut(),
@@ -762,7 +809,11 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
                 &article,
                 &opts,
                 &CancelToken::new(),
-                &mut |_| {},
+                &mut |step| {
+                    if let summarize::Step::Text(delta) = step {
+                        answer.push_str(delta);
+                    }
+                },
             )?
         };
         let elapsed = start.elapsed().as_millis() as u64;
@@ -778,6 +829,7 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
             "prompt_tokens": summary.timings.prompt_tokens,
             "generated_tokens": summary.timings.generated_tokens,
             "stop_reason": summary.stop_reason,
+            "answer": answer,
         });
         serde_json::to_writer(&mut out, &row)?;
         writeln!(out).map_err(io)?;

@@ -9,6 +9,10 @@ use crate::common::*;
 
 /// Runs `precis summarize --format json` on `article` with a catalog model and returns the JSON.
 fn summarize_json(model: &str, article: &Path) -> serde_json::Value {
+    summarize_json_with(model, article, &[])
+}
+
+fn summarize_json_with(model: &str, article: &Path, extra: &[&str]) -> serde_json::Value {
     let models = real_models_dir();
     let entry = Catalog::builtin().entry(model).unwrap();
     assert!(
@@ -18,6 +22,7 @@ fn summarize_json(model: &str, article: &Path) -> serde_json::Value {
     );
     let out = precis(&models)
         .args(["summarize", "--format", "json", "--model", model])
+        .args(extra)
         .arg(article)
         .assert()
         .success()
@@ -63,6 +68,34 @@ fn default_model_summarizes_the_sample_article() {
     // The article's central fact should survive into the summary or the points.
     let all = format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
     assert!(all.to_lowercase().contains("tid"), "{all}");
+}
+
+#[test]
+#[ignore = "needs the default model (scripts/test fetches it)"]
+fn condensed_key_points_keep_their_sentences_facts() {
+    let article = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/article.md");
+    let model = Catalog::builtin().default_generator.clone();
+    let plain = summarize_json(&model, &article);
+    let v = summarize_json_with(&model, &article, &["--condense"]);
+    let text = v["text"].as_str().unwrap();
+    let bullets = v["bullets"].as_array().unwrap();
+    // One point per key sentence, the same key sentences as without condensing.
+    assert_eq!(bullets.len(), plain["bullets"].as_array().unwrap().len(), "{v}");
+    for (b, p) in bullets.iter().zip(plain["bullets"].as_array().unwrap()) {
+        assert!(b["support"].as_f64().unwrap() >= 0.6, "{b}");
+        let s = &p["sources"][0];
+        let key = &text[s["start"].as_u64().unwrap() as usize..s["end"].as_u64().unwrap() as usize];
+        let cited: Vec<&str> = b["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &text[s["start"].as_u64().unwrap() as usize..s["end"].as_u64().unwrap() as usize])
+            .collect();
+        // Either the key sentence itself or a shortening that cites it.
+        assert!(cited.contains(&key), "{b} should cite {key:?}");
+        assert!(b["text"].as_str().unwrap().len() <= key.len() + 2, "{b} is longer than {key:?}");
+    }
+    assert!(v["timings"]["generated_tokens"].as_u64().unwrap() > plain["timings"]["generated_tokens"].as_u64().unwrap());
 }
 
 #[test]
