@@ -11,6 +11,7 @@ bullets, and mean and p95 seconds per article.
   scripts/eval.py --mode extractive            # ranking only, all articles
   scripts/eval.py --mode full --limit 12       # the whole pipeline with the default model
   scripts/eval.py --mode lead3                 # the Lead-3 baseline
+  scripts/eval.py --mode condense --limit 12   # the model also shortens the key sentences
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ MODES = {
     "lexical": ["--extractive", "--no-embedder"],
     "extractive": ["--extractive"],
     "full": [],
+    "condense": ["--condense"],
 }
 
 
