@@ -506,3 +506,41 @@ fn markdown_file_with_links_and_code() {
     assert!(a.text.ends_with("\n\nroutes = 12"), "{}", a.text);
     assert!(!a.text.contains("https://") && !a.text.contains("map.png"), "{}", a.text);
 }
+
+/// The fixtures above, each the input of one fuzz target, and what reading it gives.
+fn fuzz_seeds() -> Vec<(&'static str, &'static str, Vec<u8>, Result<Kind, InputProblem>)> {
+    let p = article_paragraphs();
+    let md = format!("# Night buses\n\nThe [council](https://example.com/c) voted. {}\n\n* one\n* two\n\n```\nroutes = 12\n```\n", p[0]);
+    vec![
+        ("docx", "headings.docx", headings_docx(), Ok(Kind::Docx)),
+        ("docx", "no-properties.docx", docx(&[("", p[0]), ("", p[1]), ("", p[2])], None), Ok(Kind::Docx)),
+        ("pdf", "columns.pdf", columns_pdf(), Ok(Kind::Pdf)),
+        ("pdf", "described.pdf", described_pdf(), Ok(Kind::Pdf)),
+        ("pdf", "word-title.pdf", pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"), Ok(Kind::Pdf)),
+        ("pdf", "bare.pdf", pdf_with_info(""), Ok(Kind::Pdf)),
+        ("pdf", "encrypted.pdf", encrypted_pdf(), Err(InputProblem::Encrypted)),
+        ("html", "saved-page.html", saved_page().into_bytes(), Ok(Kind::Html)),
+        ("markdown", "buses.md", md.into_bytes(), Ok(Kind::Markdown)),
+        ("text", "buses.txt", ARTICLE.as_bytes().to_vec(), Ok(Kind::Text)),
+    ]
+}
+
+/// Every fuzz seed reads as its fixture test expects. With `PRECIS_FUZZ_SEEDS` set to a folder
+/// (`fuzz/seed.sh` sets it to `fuzz/corpus`), the seeds are also written there, one subfolder
+/// per fuzz target.
+#[test]
+fn fuzz_seeds_read_as_expected() {
+    let out = std::env::var_os("PRECIS_FUZZ_SEEDS").map(std::path::PathBuf::from);
+    for (target, name, bytes, expected) in fuzz_seeds() {
+        let extension = std::path::Path::new(name).extension().and_then(|e| e.to_str());
+        let read = article::from_bytes(name, &bytes, extension).map(|a| a.kind).map_err(|e| match e {
+            Error::Input { reason, .. } => reason,
+            other => panic!("{name}: unexpected {other}"),
+        });
+        assert_eq!(read, expected, "{name}");
+        if let Some(out) = &out {
+            std::fs::create_dir_all(out.join(target)).unwrap();
+            std::fs::write(out.join(target).join(format!("seed-{name}")), &bytes).unwrap();
+        }
+    }
+}
