@@ -6,7 +6,7 @@
 //! error, never an empty article. The reader is run under `catch_unwind`, so a malformed file it
 //! cannot handle is an error, not a crash.
 
-use lopdf::Document;
+use lopdf::{Document, Object};
 
 use crate::error::InputProblem;
 
@@ -31,18 +31,19 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The document's properties and its text, paragraphs separated by blank lines.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let encrypted = find(bytes, b"/Encrypt").is_some();
-    let read = std::panic::catch_unwind(|| -> Result<(Info, Vec<String>), lopdf::Error> {
-        let mut doc = Document::load_mem(bytes)?;
+    let read = std::panic::catch_unwind(|| -> Result<(Info, Vec<String>), InputProblem> {
+        let unreadable = |e: lopdf::Error| if encrypted { InputProblem::Encrypted } else { broken(e) };
+        let mut doc = Document::load_mem(bytes).map_err(unreadable)?;
         if doc.is_encrypted() {
             // Many PDFs are encrypted only to set permissions, with an empty user password.
-            doc.decrypt("")?;
+            doc.decrypt("").map_err(unreadable)?;
         }
+        check_structure(&doc).map_err(broken)?;
         Ok((Info::of(&doc), pages(&doc)))
     });
     let (info, pages) = match read {
-        Ok(Ok(read)) => read,
-        Ok(Err(_)) | Err(_) if encrypted => return Err(InputProblem::Encrypted),
-        Ok(Err(e)) => return Err(broken(e)),
+        Ok(read) => read?,
+        Err(_) if encrypted => return Err(InputProblem::Encrypted),
         Err(_) => return Err(broken("the PDF reader could not make sense of its structure")),
     };
     let mut text = clean_pages(&pages);
@@ -76,6 +77,106 @@ fn pages(doc: &Document) -> Vec<String> {
         pages.push(text);
     }
     pages
+}
+
+/// Most levels of the page tree above a page; real documents use a handful.
+const MAX_TREE_DEPTH: usize = 64;
+/// Most levels of forms (XObjects) drawn inside one another; real documents use a few.
+const MAX_FORM_DEPTH: usize = 32;
+/// Most work drawing XObjects in a whole document: the bytes of each XObject's content, plus
+/// `DRAW_COST` for setting up, each time it is drawn.
+const MAX_FORM_BYTES: usize = 64 * 1024 * 1024;
+const DRAW_COST: usize = 256;
+
+/// Refuses what would make `pdf-extract` recurse without end or work without bound, neither of
+/// which `catch_unwind` can contain (a stack overflow aborts the process): `/Parent` links that
+/// loop or run too deep (it climbs them for a page's resources and media box), and XObjects that
+/// draw themselves, nest too deep or multiply (it reads an XObject's content each time it is
+/// drawn, with that XObject's resources or else the drawing content's, as followed here).
+fn check_structure(doc: &Document) -> Result<(), String> {
+    let mut budget = FormBudget {
+        doc,
+        drawn: std::collections::HashMap::new(),
+        bytes: 0,
+    };
+    for &page in doc.get_pages().values() {
+        let (mut id, mut seen) = (page, std::collections::HashSet::new());
+        let mut resources = None;
+        loop {
+            if !seen.insert(id) {
+                return Err("a page is its own ancestor in the page tree".into());
+            }
+            if seen.len() > MAX_TREE_DEPTH {
+                return Err(format!("its page tree is over {MAX_TREE_DEPTH} levels deep"));
+            }
+            let Ok(dict) = doc.get_dictionary(id) else { break };
+            resources = resources.or_else(|| deref(doc, dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok()));
+            match dict.get(b"Parent").and_then(Object::as_reference) {
+                Ok(parent) => id = parent,
+                Err(_) => break,
+            }
+        }
+        let (Some(resources), Ok(content)) = (resources, doc.get_page_content(page)) else {
+            continue;
+        };
+        for name in drawn_names(&content) {
+            budget.draw(resources, &name, 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// The work that drawing XObjects costs, with the names each XObject draws.
+struct FormBudget<'a> {
+    doc: &'a Document,
+    drawn: std::collections::HashMap<lopdf::ObjectId, (usize, std::rc::Rc<[Vec<u8>]>)>,
+    bytes: usize,
+}
+
+impl<'a> FormBudget<'a> {
+    /// Draws XObject `name` of `resources` at nesting `depth`, as `pdf-extract` would.
+    fn draw(&mut self, resources: &'a lopdf::Dictionary, name: &[u8], depth: usize) -> Result<(), String> {
+        let doc = self.doc;
+        let xobjects = deref(doc, resources.get(b"XObject").ok()).and_then(|o| o.as_dict().ok());
+        let Some(entry) = xobjects.and_then(|x| x.get(name).ok()) else { return Ok(()) };
+        let Ok((Some(id), Object::Stream(stream))) = doc.dereference(entry) else { return Ok(()) };
+        if depth > MAX_FORM_DEPTH {
+            return Err(format!("its XObjects draw themselves or nest over {MAX_FORM_DEPTH} levels deep"));
+        }
+        let (len, names) = self
+            .drawn
+            .entry(id)
+            .or_insert_with(|| {
+                let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+                (content.len(), drawn_names(&content).into())
+            })
+            .clone();
+        self.bytes += len + DRAW_COST;
+        if self.bytes > MAX_FORM_BYTES {
+            return Err(format!("drawing its XObjects would take over {} MB of content", MAX_FORM_BYTES >> 20));
+        }
+        let own = deref(doc, stream.dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok());
+        for name in names.iter() {
+            self.draw(own.unwrap_or(resources), name, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// The object a value refers to (itself if it is not a reference).
+fn deref<'a>(doc: &'a Document, object: Option<&'a Object>) -> Option<&'a Object> {
+    doc.dereference(object?).ok().map(|(_, o)| o)
+}
+
+/// The names of the XObjects a content stream draws (`/Name Do`), in order.
+fn drawn_names(content: &[u8]) -> Vec<Vec<u8>> {
+    let Ok(content) = lopdf::content::Content::decode(content) else { return Vec::new() };
+    content
+        .operations
+        .into_iter()
+        .filter(|op| op.operator == "Do")
+        .filter_map(|op| op.operands.first().and_then(|o| o.as_name().ok()).map(<[u8]>::to_vec))
+        .collect()
 }
 
 fn broken(detail: impl std::fmt::Display) -> InputProblem {

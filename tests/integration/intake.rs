@@ -262,6 +262,12 @@ fn pdf(pages: &[Vec<(u32, u32, Vec<&str>)>], drawing: &str, trailer_extra: &str,
     }
     objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len());
     objects.extend(objects_extra.iter().map(|o| o.to_string()));
+    pdf_file(&objects, trailer_extra)
+}
+
+/// A PDF file of these objects, numbered from 1 (the first is the catalog), with `trailer_extra`
+/// added to the trailer.
+fn pdf_file(objects: &[String], trailer_extra: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, obj) in objects.iter().enumerate() {
@@ -461,6 +467,98 @@ fn truncated_pdf_is_a_clear_error() {
             "{err}"
         );
     }
+}
+
+/// One page whose content is `content`, with XObject `/X` (object 5) in its resources and
+/// `objects` after it: Helvetica is object 3, the page object 4.
+fn pdf_drawing(content: &str, objects: &[String]) -> Vec<u8> {
+    let mut all = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [4 0 R] /Count 1 >>".into(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> /XObject << /X 5 0 R >> >> /Contents {} 0 R >>",
+            objects.len() + 5
+        ),
+    ];
+    all.extend(objects.iter().cloned());
+    all.push(stream(content, ""));
+    pdf_file(&all, "")
+}
+
+/// A stream object holding `content`, with `dict` (more dictionary entries).
+fn stream(content: &str, dict: &str) -> String {
+    format!("<< /Length {} {dict} >>\nstream\n{content}\nendstream", content.len() + 1)
+}
+
+/// A form XObject drawing `content`, with its own `resources` (a dictionary) if given.
+fn form(content: &str, resources: &str) -> String {
+    let resources = if resources.is_empty() { String::new() } else { format!("/Resources {resources}") };
+    stream(content, &format!("/Type /XObject /Subtype /Form /BBox [0 0 612 792] {resources}"))
+}
+
+#[test]
+fn pdf_text_inside_nested_forms_is_read() {
+    let line = |text: &str| format!("BT /F1 11 Tf 72 700 Td ({text}) Tj ET");
+    let words = article_paragraphs()[0];
+    let doc = pdf_drawing(
+        &format!("{}\n/X Do", line("Night buses")),
+        &[
+            // X draws its text and then Y, named in its own resources.
+            form(&format!("{}\n/Y Do", line(words)), "<< /Font << /F1 3 0 R >> /XObject << /Y 6 0 R >> >>"),
+            form(&line("The end of the story."), "<< /Font << /F1 3 0 R >> >>"),
+        ],
+    );
+    let a = article::from_bytes("forms.pdf", &doc, None).unwrap();
+    let flat = a.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(words), "{}", a.text);
+    assert!(flat.contains("The end of the story."), "{}", a.text);
+}
+
+/// Asserts that reading `doc` is refused as a damaged PDF whose detail mentions `detail`, quickly.
+fn assert_damaged_pdf(doc: &[u8], detail: &str) {
+    let start = std::time::Instant::now();
+    match article::from_bytes("hostile.pdf", doc, None).unwrap_err() {
+        Error::Input { reason: InputProblem::Broken { format: "PDF", detail: shown }, .. } => assert!(shown.contains(detail), "{shown}"),
+        other => panic!("unexpected {other}"),
+    }
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn pdf_form_that_draws_itself_is_refused_not_a_stack_overflow() {
+    // X has no resources of its own, so its `/X Do` finds X again in the page's.
+    let doc = pdf_drawing("/X Do", &[form("/X Do", "")]);
+    assert_damaged_pdf(&doc, "draw themselves or nest over 32 levels");
+}
+
+#[test]
+fn pdf_forms_that_multiply_are_refused_not_a_hang() {
+    // X draws Y 40 times, Y draws Z 40 times, ... nine levels: 40^9 draws.
+    let mut objects = Vec::new();
+    for level in 0..9 {
+        let next = format!("<< /XObject << /X {} 0 R >> >>", 6 + level);
+        objects.push(form(&"/X Do\n".repeat(40), &next));
+    }
+    objects.push(form("BT ET", ""));
+    let doc = pdf_drawing("/X Do", &objects);
+    assert_damaged_pdf(&doc, "would take over 64 MB");
+}
+
+#[test]
+fn pdf_page_tree_that_loops_is_refused_not_a_stack_overflow() {
+    // The page inherits its resources and media box from a parent whose parent is the page.
+    let doc = pdf_file(
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 4 0 R /Contents 5 0 R >>".into(),
+            "<< /Type /Pages /Parent 3 0 R /Kids [] /Count 0 >>".into(),
+            stream("BT /F1 11 Tf 72 700 Td (Night buses) Tj ET", ""),
+        ],
+        "",
+    );
+    assert_damaged_pdf(&doc, "its own ancestor");
 }
 
 /// The reason an input was refused, for a file with these bytes.
