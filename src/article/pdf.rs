@@ -126,11 +126,18 @@ fn check_structure(doc: &Document) -> Result<(), String> {
     Ok(())
 }
 
-/// The work that drawing XObjects costs, with the names each XObject draws.
+/// The work that drawing XObjects costs, with what each XObject draws.
 struct FormBudget<'a> {
     doc: &'a Document,
-    drawn: std::collections::HashMap<lopdf::ObjectId, (usize, std::rc::Rc<[Vec<u8>]>)>,
+    drawn: std::collections::HashMap<lopdf::ObjectId, Drawing>,
     bytes: usize,
+}
+
+/// One XObject's content: its length, and the names of the XObjects it draws in turn.
+#[derive(Clone)]
+struct Drawing {
+    len: usize,
+    names: std::rc::Rc<[Vec<u8>]>,
 }
 
 impl<'a> FormBudget<'a> {
@@ -143,12 +150,15 @@ impl<'a> FormBudget<'a> {
         if depth > MAX_FORM_DEPTH {
             return Err(format!("its XObjects draw themselves or nest over {MAX_FORM_DEPTH} levels deep"));
         }
-        let (len, names) = self
+        let Drawing { len, names } = self
             .drawn
             .entry(id)
             .or_insert_with(|| {
                 let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
-                (content.len(), drawn_names(&content).into())
+                Drawing {
+                    len: content.len(),
+                    names: drawn_names(&content).into(),
+                }
             })
             .clone();
         self.bytes += len + DRAW_COST;

@@ -605,21 +605,28 @@ fn markdown_file_with_links_and_code() {
     assert!(!a.text.contains("https://") && !a.text.contains("map.png"), "{}", a.text);
 }
 
-/// The fixtures above, each the input of one fuzz target, and what reading it gives.
-fn fuzz_seeds() -> Vec<(&'static str, &'static str, Vec<u8>, Result<Kind, InputProblem>)> {
+/// A fixture above as the input of one fuzz target, and what reading it gives.
+struct Seed {
+    target: &'static str,
+    name: &'static str,
+    bytes: Vec<u8>,
+    expected: Result<Kind, InputProblem>,
+}
+
+fn fuzz_seeds() -> Vec<Seed> {
     let p = article_paragraphs();
     let md = format!("# Night buses\n\nThe [council](https://example.com/c) voted. {}\n\n* one\n* two\n\n```\nroutes = 12\n```\n", p[0]);
     vec![
-        ("docx", "headings.docx", headings_docx(), Ok(Kind::Docx)),
-        ("docx", "no-properties.docx", docx(&[("", p[0]), ("", p[1]), ("", p[2])], None), Ok(Kind::Docx)),
-        ("pdf", "columns.pdf", columns_pdf(), Ok(Kind::Pdf)),
-        ("pdf", "described.pdf", described_pdf(), Ok(Kind::Pdf)),
-        ("pdf", "word-title.pdf", pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"), Ok(Kind::Pdf)),
-        ("pdf", "bare.pdf", pdf_with_info(""), Ok(Kind::Pdf)),
-        ("pdf", "encrypted.pdf", encrypted_pdf(), Err(InputProblem::Encrypted)),
-        ("html", "saved-page.html", saved_page().into_bytes(), Ok(Kind::Html)),
-        ("markdown", "buses.md", md.into_bytes(), Ok(Kind::Markdown)),
-        ("text", "buses.txt", ARTICLE.as_bytes().to_vec(), Ok(Kind::Text)),
+        Seed { target: "docx", name: "headings.docx", bytes: headings_docx(), expected: Ok(Kind::Docx) },
+        Seed { target: "docx", name: "no-properties.docx", bytes: docx(&[("", p[0]), ("", p[1]), ("", p[2])], None), expected: Ok(Kind::Docx) },
+        Seed { target: "pdf", name: "columns.pdf", bytes: columns_pdf(), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "described.pdf", bytes: described_pdf(), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "word-title.pdf", bytes: pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "bare.pdf", bytes: pdf_with_info(""), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "encrypted.pdf", bytes: encrypted_pdf(), expected: Err(InputProblem::Encrypted) },
+        Seed { target: "html", name: "saved-page.html", bytes: saved_page().into_bytes(), expected: Ok(Kind::Html) },
+        Seed { target: "markdown", name: "buses.md", bytes: md.into_bytes(), expected: Ok(Kind::Markdown) },
+        Seed { target: "text", name: "buses.txt", bytes: ARTICLE.as_bytes().to_vec(), expected: Ok(Kind::Text) },
     ]
 }
 
@@ -629,7 +636,7 @@ fn fuzz_seeds() -> Vec<(&'static str, &'static str, Vec<u8>, Result<Kind, InputP
 #[test]
 fn fuzz_seeds_read_as_expected() {
     let out = std::env::var_os("PRECIS_FUZZ_SEEDS").map(std::path::PathBuf::from);
-    for (target, name, bytes, expected) in fuzz_seeds() {
+    for Seed { target, name, bytes, expected } in fuzz_seeds() {
         let extension = std::path::Path::new(name).extension().and_then(|e| e.to_str());
         let read = article::from_bytes(name, &bytes, extension).map(|a| a.kind).map_err(|e| match e {
             Error::Input { reason, .. } => reason,
