@@ -1,8 +1,9 @@
 //! Article intake: turns the bytes a person hands over (a file, standard input, dropped text)
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
-//! (saved web pages), `docx` (Word documents), `pdf` (the text layer of PDFs) and `markdown` (Markdown to plain text, for Markdown files and for the HTML
-//! extractor's output); plain text is read here.
+//! (saved web pages), `docx` (Word documents), `pdf` (the text layer and properties of PDFs) and
+//! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output);
+//! plain text is read here.
 
 use std::io::Read;
 use std::path::Path;
@@ -121,8 +122,8 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     }
     let ext = extension.map(str::to_ascii_lowercase);
     if pdf::sniff(bytes) || ext.as_deref() == Some("pdf") {
-        let text = pdf::extract(bytes).map_err(problem)?;
-        return finish(name, Kind::Pdf, None, None, None, None, &text);
+        let found = pdf::extract(bytes).map_err(problem)?;
+        return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
     }
     if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
         let found = docx::extract(bytes).map_err(problem)?;

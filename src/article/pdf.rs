@@ -1,10 +1,23 @@
 //! PDF documents: the text layer through `pdf-extract`, page by page, then cleaned the way a
 //! reader would: running headers, footers and bare page numbers removed, words hyphenated at
-//! line ends joined, wrapped lines joined into paragraphs. A PDF without a text layer (a scan)
-//! or one that needs a password is a clear error, never an empty article. The extractor is run
-//! under `catch_unwind`, so a malformed file it cannot handle is an error, not a crash.
+//! line ends joined, wrapped lines joined into paragraphs; and the title, author and creation
+//! date from the document information dictionary (`/Info`), read through `lopdf` from the same
+//! parsed document. A PDF without a text layer (a scan) or one that needs a password is a clear
+//! error, never an empty article. The reader is run under `catch_unwind`, so a malformed file it
+//! cannot handle is an error, not a crash.
+
+use lopdf::{Document, Object};
 
 use crate::error::InputProblem;
+
+/// What a PDF holds, before the shared checks.
+pub struct Extracted {
+    pub title: Option<String>,
+    pub byline: Option<String>,
+    pub published: Option<String>,
+    /// Paragraphs separated by blank lines (not yet normalized).
+    pub text: String,
+}
 
 /// True when the bytes open with the PDF signature (allowing some leading junk, as readers do).
 pub fn sniff(bytes: &[u8]) -> bool {
@@ -15,21 +28,165 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The text of a PDF, paragraphs separated by blank lines.
-pub fn extract(bytes: &[u8]) -> Result<String, InputProblem> {
+/// The document's properties and its text, paragraphs separated by blank lines.
+pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let encrypted = find(bytes, b"/Encrypt").is_some();
-    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
-    let pages = match pages {
-        Ok(Ok(pages)) => pages,
-        Ok(Err(_)) | Err(_) if encrypted => return Err(InputProblem::Encrypted),
-        Ok(Err(e)) => return Err(broken(e)),
+    let read = std::panic::catch_unwind(|| -> Result<(Info, Vec<String>), InputProblem> {
+        let unreadable = |e: lopdf::Error| if encrypted { InputProblem::Encrypted } else { broken(e) };
+        let mut doc = Document::load_mem(bytes).map_err(unreadable)?;
+        if doc.is_encrypted() {
+            // Many PDFs are encrypted only to set permissions, with an empty user password.
+            doc.decrypt("").map_err(unreadable)?;
+        }
+        check_structure(&doc).map_err(broken)?;
+        Ok((Info::of(&doc), pages(&doc)))
+    });
+    let (info, pages) = match read {
+        Ok(read) => read?,
+        Err(_) if encrypted => return Err(InputProblem::Encrypted),
         Err(_) => return Err(broken("the PDF reader could not make sense of its structure")),
     };
-    let text = clean_pages(&pages);
+    let mut text = clean_pages(&pages);
     if text.split_whitespace().next().is_none() {
         return Err(if encrypted { InputProblem::Encrypted } else { InputProblem::NoTextLayer });
     }
-    Ok(text)
+    // The title shown apart is taken off the top of the text when it opens the first page.
+    if let Some(title) = &info.title {
+        let first = text.split("\n\n").next().unwrap_or("");
+        if first.split_whitespace().eq(title.split_whitespace()) {
+            text = text[first.len()..].trim_start().to_string();
+        }
+    }
+    Ok(Extracted {
+        title: info.title,
+        byline: info.author,
+        published: info.created,
+        text,
+    })
+}
+
+/// The text of each page in order, up to the first page the extractor cannot read.
+fn pages(doc: &Document) -> Vec<String> {
+    let mut pages = Vec::new();
+    for number in 1.. {
+        let mut text = String::new();
+        let mut output = pdf_extract::PlainTextOutput::new(&mut text);
+        if pdf_extract::output_doc_page(doc, &mut output, number).is_err() {
+            break;
+        }
+        pages.push(text);
+    }
+    pages
+}
+
+/// Most levels of the page tree above a page; real documents use a handful.
+const MAX_TREE_DEPTH: usize = 64;
+/// Most levels of forms (XObjects) drawn inside one another; real documents use a few.
+const MAX_FORM_DEPTH: usize = 32;
+/// Most work drawing XObjects in a whole document: the bytes of each XObject's content, plus
+/// `DRAW_COST` for setting up, each time it is drawn.
+const MAX_FORM_BYTES: usize = 64 * 1024 * 1024;
+const DRAW_COST: usize = 256;
+
+/// Refuses what would make `pdf-extract` recurse without end or work without bound, neither of
+/// which `catch_unwind` can contain (a stack overflow aborts the process): `/Parent` links that
+/// loop or run too deep (it climbs them for a page's resources and media box), and XObjects that
+/// draw themselves, nest too deep or multiply (it reads an XObject's content each time it is
+/// drawn, with that XObject's resources or else the drawing content's, as followed here).
+fn check_structure(doc: &Document) -> Result<(), String> {
+    let mut budget = FormBudget {
+        doc,
+        drawn: std::collections::HashMap::new(),
+        bytes: 0,
+    };
+    for &page in doc.get_pages().values() {
+        let (mut id, mut seen) = (page, std::collections::HashSet::new());
+        let mut resources = None;
+        loop {
+            if !seen.insert(id) {
+                return Err("a page is its own ancestor in the page tree".into());
+            }
+            if seen.len() > MAX_TREE_DEPTH {
+                return Err(format!("its page tree is over {MAX_TREE_DEPTH} levels deep"));
+            }
+            let Ok(dict) = doc.get_dictionary(id) else { break };
+            resources = resources.or_else(|| deref(doc, dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok()));
+            match dict.get(b"Parent").and_then(Object::as_reference) {
+                Ok(parent) => id = parent,
+                Err(_) => break,
+            }
+        }
+        let (Some(resources), Ok(content)) = (resources, doc.get_page_content(page)) else {
+            continue;
+        };
+        for name in drawn_names(&content) {
+            budget.draw(resources, &name, 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// The work that drawing XObjects costs, with what each XObject draws.
+struct FormBudget<'a> {
+    doc: &'a Document,
+    drawn: std::collections::HashMap<lopdf::ObjectId, Drawing>,
+    bytes: usize,
+}
+
+/// One XObject's content: its length, and the names of the XObjects it draws in turn.
+#[derive(Clone)]
+struct Drawing {
+    len: usize,
+    names: std::rc::Rc<[Vec<u8>]>,
+}
+
+impl<'a> FormBudget<'a> {
+    /// Draws XObject `name` of `resources` at nesting `depth`, as `pdf-extract` would.
+    fn draw(&mut self, resources: &'a lopdf::Dictionary, name: &[u8], depth: usize) -> Result<(), String> {
+        let doc = self.doc;
+        let xobjects = deref(doc, resources.get(b"XObject").ok()).and_then(|o| o.as_dict().ok());
+        let Some(entry) = xobjects.and_then(|x| x.get(name).ok()) else { return Ok(()) };
+        let Ok((Some(id), Object::Stream(stream))) = doc.dereference(entry) else { return Ok(()) };
+        if depth > MAX_FORM_DEPTH {
+            return Err(format!("its XObjects draw themselves or nest over {MAX_FORM_DEPTH} levels deep"));
+        }
+        let Drawing { len, names } = self
+            .drawn
+            .entry(id)
+            .or_insert_with(|| {
+                let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+                Drawing {
+                    len: content.len(),
+                    names: drawn_names(&content).into(),
+                }
+            })
+            .clone();
+        self.bytes += len + DRAW_COST;
+        if self.bytes > MAX_FORM_BYTES {
+            return Err(format!("drawing its XObjects would take over {} MB of content", MAX_FORM_BYTES >> 20));
+        }
+        let own = deref(doc, stream.dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok());
+        for name in names.iter() {
+            self.draw(own.unwrap_or(resources), name, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// The object a value refers to (itself if it is not a reference).
+fn deref<'a>(doc: &'a Document, object: Option<&'a Object>) -> Option<&'a Object> {
+    doc.dereference(object?).ok().map(|(_, o)| o)
+}
+
+/// The names of the XObjects a content stream draws (`/Name Do`), in order.
+fn drawn_names(content: &[u8]) -> Vec<Vec<u8>> {
+    let Ok(content) = lopdf::content::Content::decode(content) else { return Vec::new() };
+    content
+        .operations
+        .into_iter()
+        .filter(|op| op.operator == "Do")
+        .filter_map(|op| op.operands.first().and_then(|o| o.as_name().ok()).map(<[u8]>::to_vec))
+        .collect()
 }
 
 fn broken(detail: impl std::fmt::Display) -> InputProblem {
@@ -37,6 +194,148 @@ fn broken(detail: impl std::fmt::Display) -> InputProblem {
         format: "PDF",
         detail: detail.to_string(),
     }
+}
+
+/// The usable entries of the document information dictionary.
+#[derive(Debug, Default, PartialEq)]
+struct Info {
+    title: Option<String>,
+    author: Option<String>,
+    /// `YYYY-MM-DD`, as the other formats give it.
+    created: Option<String>,
+}
+
+impl Info {
+    fn of(doc: &Document) -> Info {
+        let Some(dict) = doc
+            .trailer
+            .get(b"Info")
+            .ok()
+            .and_then(|o| doc.dereference(o).ok())
+            .and_then(|(_, o)| o.as_dict().ok())
+        else {
+            return Info::default();
+        };
+        let text = |key: &[u8]| {
+            let (_, value) = doc.dereference(dict.get(key).ok()?).ok()?;
+            value.as_str().ok().map(decode_text)
+        };
+        Info {
+            title: text(b"Title").and_then(|t| usable_title(&t)),
+            author: text(b"Author").and_then(|a| usable_author(&a)),
+            created: text(b"CreationDate").and_then(|d| pdf_date(&d)),
+        }
+    }
+}
+
+/// Decodes a PDF text string: UTF-16BE after the FE FF byte-order mark, UTF-8 after EF BB BF
+/// (PDF 2.0), PDFDocEncoding otherwise. Characters that cannot be decoded become U+FFFD or,
+/// for PDFDocEncoding's undefined codes, are dropped.
+fn decode_text(bytes: &[u8]) -> String {
+    if let Some(utf16) = bytes.strip_prefix(b"\xFE\xFF") {
+        let units = utf16.chunks(2).map(|c| u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]));
+        return char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
+    }
+    if let Some(utf8) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(utf8).into_owned();
+    }
+    bytes.iter().filter_map(|&b| pdf_doc_char(b)).collect()
+}
+
+/// A byte in PDFDocEncoding (ISO 32000-1, annex D): Latin-1 except for the accents at 0x18-0x1F,
+/// the punctuation and letters at 0x80-0x9E and the euro sign at 0xA0.
+fn pdf_doc_char(b: u8) -> Option<char> {
+    const ACCENTS: [char; 8] = ['\u{2d8}', '\u{2c7}', '\u{2c6}', '\u{2d9}', '\u{2dd}', '\u{2db}', '\u{2da}', '\u{2dc}'];
+    const HIGH: [char; 31] = [
+        '\u{2022}', '\u{2020}', '\u{2021}', '\u{2026}', '\u{2014}', '\u{2013}', '\u{192}', '\u{2044}', '\u{2039}', '\u{203a}',
+        '\u{2212}', '\u{2030}', '\u{201e}', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{201a}', '\u{2122}', '\u{fb01}',
+        '\u{fb02}', '\u{141}', '\u{152}', '\u{160}', '\u{178}', '\u{17d}', '\u{131}', '\u{142}', '\u{153}', '\u{161}',
+        '\u{17e}',
+    ];
+    match b {
+        0x18..=0x1f => Some(ACCENTS[usize::from(b - 0x18)]),
+        0x80..=0x9e => Some(HIGH[usize::from(b - 0x80)]),
+        0xa0 => Some('\u{20ac}'),
+        0x7f | 0x9f | 0xad => None,
+        _ => Some(char::from(b)),
+    }
+}
+
+/// One line of text: control characters dropped, whitespace collapsed; `None` when nothing
+/// with a letter or digit is left.
+fn one_line(text: &str) -> Option<String> {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().any(char::is_alphanumeric).then_some(text)
+}
+
+/// Extensions of the documents that PDFs are commonly printed from.
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "doc", "docx", "dot", "dotx", "rtf", "odt", "txt", "md", "pdf", "ppt", "pptx", "xls", "xlsx", "pages", "tex", "htm", "html",
+    "indd", "qxd", "ps", "eps",
+];
+
+/// The title as a reader should see it, or `None` for the names that tools fill in: an empty or
+/// placeholder title ("Untitled", "Document1"), a bare file name, or an office suite's
+/// "Microsoft Word - report.docx" (which becomes "report" when that reads as a title).
+fn usable_title(raw: &str) -> Option<String> {
+    let mut title = one_line(raw)?;
+    let mut from_file = false;
+    for app in ["Microsoft Word - ", "Microsoft PowerPoint - ", "Microsoft Excel - "] {
+        if title.len() > app.len() && title.is_char_boundary(app.len()) && title[..app.len()].eq_ignore_ascii_case(app) {
+            title = title[app.len()..].trim().to_string();
+            from_file = true;
+        }
+    }
+    if title.contains(['/', '\\']) && !title.contains(' ') {
+        return None;
+    }
+    if let Some((stem, ext)) = title.rsplit_once('.') {
+        if SOURCE_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)) {
+            // "C:\Users\Jo\report.doc": the file's own name, without its folder.
+            title = stem.rsplit(['/', '\\']).next().unwrap_or(stem).trim().to_string();
+            from_file = true;
+        }
+    }
+    // What is left of a file name is a title only if it reads like one, with spaces.
+    if from_file && !title.contains(' ') {
+        return None;
+    }
+    let lower = title.to_lowercase();
+    let placeholder = lower.starts_with("untitled")
+        || lower.strip_prefix("document").is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()))
+        || ["title", "no title", "none", "null", "unknown", "(anonymous)", "slide 1"].contains(&lower.as_str());
+    if placeholder {
+        return None;
+    }
+    one_line(&title)
+}
+
+/// The author as a byline, or `None` for the account names that tools fill in.
+fn usable_author(raw: &str) -> Option<String> {
+    let author = one_line(raw)?;
+    let lower = author.to_lowercase();
+    (!["unknown", "administrator", "admin", "user", "owner", "author", "none", "null"].contains(&lower.as_str())).then_some(author)
+}
+
+/// `YYYY-MM-DD` from a PDF date, `D:YYYYMMDDHHmmSSOHH'mm'` (the local date as written; the
+/// `D:` is often left out, and everything after the day is optional). `None` for a date without
+/// a day, or with a month or day that does not exist.
+fn pdf_date(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let v = v.strip_prefix("D:").unwrap_or(v);
+    let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+    let number = |r: std::ops::Range<usize>| digits[r].parse::<u32>().ok();
+    let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (year > 0 && (1..=days).contains(&day)).then(|| format!("{year:04}-{month:02}-{day:02}"))
 }
 
 /// A line with its digits masked, so "Page 3" and "Page 4" compare equal.
@@ -189,6 +488,49 @@ fn join_line(out: &mut String, line: &str, words: &Vocabulary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_strings_decode_from_utf16_utf8_and_pdf_doc_encoding() {
+        let utf16: Vec<u8> = [0xfe, 0xff].into_iter().chain("Nachtbusse — 夜行バス 🚌".encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        assert_eq!(decode_text(&utf16), "Nachtbusse — 夜行バス 🚌");
+        // An unpaired surrogate and an odd trailing byte do not lose the rest.
+        assert_eq!(decode_text(&[0xfe, 0xff, 0, b'A', 0xd8, 0x00, 0, b'B', 0x41]), "A\u{fffd}B\u{4100}");
+        assert_eq!(decode_text(b"\xef\xbb\xbfZo\xc3\xab"), "Zoë");
+        // Latin-1 where PDFDocEncoding agrees with it, its own characters where it does not.
+        assert_eq!(decode_text(b"Caf\xe9 \x84 \x8dquoted\x8e \x93ne \xa0 5\x8b \x18"), "Café — “quoted” ﬁne € 5‰ ˘");
+        assert_eq!(decode_text(b"a\x7f\x9f\xadb"), "ab");
+    }
+
+    #[test]
+    fn titles_that_tools_fill_in_are_ignored() {
+        let title = |t: &str| usable_title(t);
+        assert_eq!(title("  Night  buses\r\nfor Riverton "), Some("Night buses for Riverton".into()));
+        assert_eq!(title("Microsoft Word - Night Buses Report.docx"), Some("Night Buses Report".into()));
+        assert_eq!(title("Microsoft Word - Night Buses Report"), Some("Night Buses Report".into()));
+        assert_eq!(title("C:\\Users\\jo\\Night buses.doc"), Some("Night buses".into()));
+        assert_eq!(title("Version 2.0 of the plan"), Some("Version 2.0 of the plan".into()));
+        assert_eq!(title("Dune"), Some("Dune".into()));
+        for junk in [
+            "", "  ", "\u{0}", "---", "Untitled", "untitled-1", "Untitled document", "Document1", "title",
+            "Microsoft Word - x.docx", "Microsoft Word - Document2", "Microsoft PowerPoint - deck_v3.pptx",
+            "report_final.pdf", "/tmp/scan0001", "C:\\Users\\jo\\report.doc",
+        ] {
+            assert_eq!(title(junk), None, "{junk:?}");
+        }
+        assert_eq!(usable_author(" Maria  Okafor "), Some("Maria Okafor".into()));
+        assert_eq!(usable_author("Administrator"), None);
+        assert_eq!(usable_author(""), None);
+    }
+
+    #[test]
+    fn pdf_dates_become_calendar_days() {
+        assert_eq!(pdf_date("D:20240219103000+01'00'"), Some("2024-02-19".into()));
+        assert_eq!(pdf_date("D:20240229"), Some("2024-02-29".into()));
+        assert_eq!(pdf_date(" 20231231235959Z"), Some("2023-12-31".into()));
+        for bad in ["", "D:", "D:2024", "D:202402", "D:20230229", "D:20241301", "D:20240400", "D:00000101", "D:2024-02-19", "D:２０２４0219"] {
+            assert_eq!(pdf_date(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn page_numbers_are_recognised() {

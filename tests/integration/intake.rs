@@ -186,13 +186,19 @@ fn article_paragraphs() -> Vec<&'static str> {
     ARTICLE.split("\n\n").skip(1).map(str::trim).collect()
 }
 
+/// A Word document with a Title paragraph, headings, an empty paragraph and core properties.
+fn headings_docx() -> Vec<u8> {
+    let p = article_paragraphs();
+    docx(
+        &[("Title", "City Council Approves Night Buses"), ("", p[0]), ("Heading1", "Costs & funding"), ("", p[1]), ("", ""), ("Heading2", "Opposition"), ("", p[2])],
+        Some(("", "Maria Okafor", "2024-02-19T10:00:00Z")),
+    )
+}
+
 #[test]
 fn docx_paragraphs_in_order_with_headings() {
     let p = article_paragraphs();
-    let doc = docx(
-        &[("Title", "City Council Approves Night Buses"), ("", p[0]), ("Heading1", "Costs & funding"), ("", p[1]), ("", ""), ("Heading2", "Opposition"), ("", p[2])],
-        Some(("", "Maria Okafor", "2024-02-19T10:00:00Z")),
-    );
+    let doc = headings_docx();
     let dir = tempfile::tempdir().unwrap();
     let a = article::from_path(&write(dir.path(), "buses.docx", doc)).unwrap();
     assert_eq!(a.kind, Kind::Docx);
@@ -256,6 +262,12 @@ fn pdf(pages: &[Vec<(u32, u32, Vec<&str>)>], drawing: &str, trailer_extra: &str,
     }
     objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len());
     objects.extend(objects_extra.iter().map(|o| o.to_string()));
+    pdf_file(&objects, trailer_extra)
+}
+
+/// A PDF file of these objects, numbered from 1 (the first is the catalog), with `trailer_extra`
+/// added to the trailer.
+fn pdf_file(objects: &[String], trailer_extra: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, obj) in objects.iter().enumerate() {
@@ -273,8 +285,9 @@ fn pdf(pages: &[Vec<(u32, u32, Vec<&str>)>], drawing: &str, trailer_extra: &str,
     out
 }
 
-#[test]
-fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
+/// Three pages of two columns, with a running header, page numbers and words hyphenated at
+/// line ends.
+fn columns_pdf() -> Vec<u8> {
     let page = |n: u32, left: Vec<&'static str>, right: Vec<&'static str>| {
         vec![
             (72, 750, vec!["Riverton Transit Quarterly"]),
@@ -283,7 +296,7 @@ fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
             (300, 40, vec![if n == 1 { "1" } else if n == 2 { "2" } else { "3" }]),
         ]
     };
-    let doc = pdf(
+    pdf(
         &[
             page(1, vec!["The city council voted on Tues-", "day to expand the night bus net-", "work with twelve new routes."], vec!["Service on existing lines now", "runs until two in the morning", "on weekdays."]),
             page(2, vec!["The plan will cost about four", "million dollars a year, paid for", "by higher parking fees."], vec!["A state grant covers the rest", "of the cost for the first three", "years of service."]),
@@ -292,7 +305,120 @@ fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
         "",
         "",
         &[],
-    );
+    )
+}
+
+/// A one-page article whose first line is its headline, with `info` (the body of a PDF
+/// dictionary) as its document information dictionary, or none when `info` is empty.
+fn pdf_with_info(info: &str) -> Vec<u8> {
+    let lines = article_paragraphs()
+        .iter()
+        .flat_map(|p| {
+            // Lines of about 60 characters, as a page would set them.
+            let mut lines = vec![String::new()];
+            for word in p.split_whitespace() {
+                if lines.last().unwrap().len() + word.len() > 60 {
+                    lines.push(String::new());
+                }
+                let line = lines.last_mut().unwrap();
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            lines.push(String::new());
+            lines
+        })
+        .collect::<Vec<_>>();
+    let body = (72, 680, lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let headline = (72, 730, vec!["City Council Approves Night Buses"]);
+    // Objects 4 and 5 are the page's content and the page; the dictionary is object 6.
+    let (trailer, objects) = if info.is_empty() { ("", vec![]) } else { ("/Info 6 0 R", vec![format!("<< {info} >>")]) };
+    pdf(&[vec![headline, body]], "", trailer, &objects.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A PDF hex string holding `text` in UTF-16BE with its byte-order mark.
+fn utf16_hex(text: &str) -> String {
+    format!("<FEFF{}>", text.encode_utf16().map(|u| format!("{u:04X}")).collect::<String>())
+}
+
+/// Properties as a PDF writer fills them in: a UTF-16 title, a PDFDocEncoding author (with a
+/// Latin-1 letter as an octal escape) and a creation date with its time zone.
+fn described_pdf() -> Vec<u8> {
+    pdf_with_info(&format!(
+        "/Title {} /Author (Zo\\353 Brandt) /Producer (Riverton Press) /CreationDate (D:20240219103000+01'00')",
+        utf16_hex("City Council Approves Night Buses — Nachtbusse")
+    ))
+}
+
+#[test]
+fn pdf_properties_give_title_author_and_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "buses.pdf", described_pdf())).unwrap();
+    assert_eq!(a.kind, Kind::Pdf);
+    assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses — Nachtbusse"));
+    assert_eq!(a.byline.as_deref(), Some("Zoë Brandt"));
+    assert_eq!(a.published.as_deref(), Some("2024-02-19"));
+    assert_eq!(a.site, None);
+    assert!(a.text.starts_with("City Council Approves Night Buses\n\nThe Riverton City Council voted"), "{}", a.text);
+}
+
+#[test]
+fn pdf_title_matching_the_first_line_is_taken_off_the_text() {
+    let doc = pdf_with_info("/Title (City Council Approves Night Buses) /Author (Administrator) /CreationDate (D:2024)");
+    let a = article::from_bytes("upload", &doc, None).unwrap();
+    assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
+    assert!(a.text.starts_with("The Riverton City Council voted"), "{}", a.text);
+    assert_eq!((a.byline, a.published), (None, None), "an account name and a year are not a byline and a date");
+}
+
+#[test]
+fn pdf_titles_from_file_names_are_cleaned_or_ignored() {
+    let title = |t: &str| article::from_bytes("t.pdf", &pdf_with_info(&format!("/Title ({t})")), None).unwrap().title;
+    assert_eq!(title("Microsoft Word - x.docx"), None);
+    assert_eq!(title("Untitled"), None);
+    assert_eq!(title("Microsoft Word - Night Buses Report.docx").as_deref(), Some("Night Buses Report"));
+}
+
+#[test]
+fn pdf_without_properties_has_none() {
+    for info in ["", "/Producer (Riverton Press)"] {
+        let a = article::from_bytes("plain.pdf", &pdf_with_info(info), None).unwrap();
+        assert_eq!((a.title, a.byline, a.published), (None, None, None), "{info:?}");
+        assert!(a.text.starts_with("City Council Approves Night Buses"), "{}", a.text);
+    }
+}
+
+#[test]
+fn extract_json_shows_pdf_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, doc, title, byline, published) in [
+        ("described.pdf", described_pdf(), "City Council Approves Night Buses — Nachtbusse", "Zoë Brandt", "2024-02-19"),
+        ("word.pdf", pdf_with_info("/Title (Microsoft Word - x.docx) /Author (Maria Okafor)"), "", "Maria Okafor", ""),
+        ("bare.pdf", pdf_with_info(""), "", "", ""),
+    ] {
+        let out = precis(dir.path())
+            .args(["extract", "--format", "json"])
+            .arg(write(dir.path(), name, doc))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let shown = |s: &str| if s.is_empty() { serde_json::Value::Null } else { s.into() };
+        assert_eq!(v["kind"], "pdf", "{name}");
+        assert_eq!(v["title"], shown(title), "{name}");
+        assert_eq!(v["byline"], shown(byline), "{name}");
+        assert_eq!(v["published"], shown(published), "{name}");
+        assert!(v["site"].is_null(), "{name}");
+        assert!(v["text"].as_str().unwrap().contains("The Riverton City Council voted"), "{name}");
+    }
+}
+
+#[test]
+fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
+    let doc = columns_pdf();
     let dir = tempfile::tempdir().unwrap();
     let a = article::from_path(&write(dir.path(), "report.pdf", doc)).unwrap();
     assert_eq!(a.kind, Kind::Pdf);
@@ -314,12 +440,17 @@ fn pdf_without_text_layer_is_a_clear_error() {
     assert!(err.to_string().contains("OCR"), "{err}");
 }
 
-#[test]
-fn encrypted_pdf_is_a_clear_error() {
+/// A PDF marked encrypted with the standard security handler, whose password is not empty.
+fn encrypted_pdf() -> Vec<u8> {
     let key = "<".to_string() + &"5a".repeat(32) + ">";
     let encrypt = format!("<< /Filter /Standard /V 1 /R 2 /O {key} /U {key} /P -4 >>");
     let lines = vec!["Secret minutes of the council meeting, with the full list of routes and costs."];
-    let doc = pdf(&[vec![(72, 700, lines)]], "", "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]", &[&encrypt]);
+    pdf(&[vec![(72, 700, lines)]], "", "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]", &[&encrypt])
+}
+
+#[test]
+fn encrypted_pdf_is_a_clear_error() {
+    let doc = encrypted_pdf();
     let err = article::from_bytes("locked.pdf", &doc, None).unwrap_err();
     assert!(matches!(err, Error::Input { reason: InputProblem::Encrypted, .. }), "{err}");
     assert!(err.to_string().contains("password"), "{err}");
@@ -336,6 +467,98 @@ fn truncated_pdf_is_a_clear_error() {
             "{err}"
         );
     }
+}
+
+/// One page whose content is `content`, with XObject `/X` (object 5) in its resources and
+/// `objects` after it: Helvetica is object 3, the page object 4.
+fn pdf_drawing(content: &str, objects: &[String]) -> Vec<u8> {
+    let mut all = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [4 0 R] /Count 1 >>".into(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> /XObject << /X 5 0 R >> >> /Contents {} 0 R >>",
+            objects.len() + 5
+        ),
+    ];
+    all.extend(objects.iter().cloned());
+    all.push(stream(content, ""));
+    pdf_file(&all, "")
+}
+
+/// A stream object holding `content`, with `dict` (more dictionary entries).
+fn stream(content: &str, dict: &str) -> String {
+    format!("<< /Length {} {dict} >>\nstream\n{content}\nendstream", content.len() + 1)
+}
+
+/// A form XObject drawing `content`, with its own `resources` (a dictionary) if given.
+fn form(content: &str, resources: &str) -> String {
+    let resources = if resources.is_empty() { String::new() } else { format!("/Resources {resources}") };
+    stream(content, &format!("/Type /XObject /Subtype /Form /BBox [0 0 612 792] {resources}"))
+}
+
+#[test]
+fn pdf_text_inside_nested_forms_is_read() {
+    let line = |text: &str| format!("BT /F1 11 Tf 72 700 Td ({text}) Tj ET");
+    let words = article_paragraphs()[0];
+    let doc = pdf_drawing(
+        &format!("{}\n/X Do", line("Night buses")),
+        &[
+            // X draws its text and then Y, named in its own resources.
+            form(&format!("{}\n/Y Do", line(words)), "<< /Font << /F1 3 0 R >> /XObject << /Y 6 0 R >> >>"),
+            form(&line("The end of the story."), "<< /Font << /F1 3 0 R >> >>"),
+        ],
+    );
+    let a = article::from_bytes("forms.pdf", &doc, None).unwrap();
+    let flat = a.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(words), "{}", a.text);
+    assert!(flat.contains("The end of the story."), "{}", a.text);
+}
+
+/// Asserts that reading `doc` is refused as a damaged PDF whose detail mentions `detail`, quickly.
+fn assert_damaged_pdf(doc: &[u8], detail: &str) {
+    let start = std::time::Instant::now();
+    match article::from_bytes("hostile.pdf", doc, None).unwrap_err() {
+        Error::Input { reason: InputProblem::Broken { format: "PDF", detail: shown }, .. } => assert!(shown.contains(detail), "{shown}"),
+        other => panic!("unexpected {other}"),
+    }
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn pdf_form_that_draws_itself_is_refused_not_a_stack_overflow() {
+    // X has no resources of its own, so its `/X Do` finds X again in the page's.
+    let doc = pdf_drawing("/X Do", &[form("/X Do", "")]);
+    assert_damaged_pdf(&doc, "draw themselves or nest over 32 levels");
+}
+
+#[test]
+fn pdf_forms_that_multiply_are_refused_not_a_hang() {
+    // X draws Y 40 times, Y draws Z 40 times, ... nine levels: 40^9 draws.
+    let mut objects = Vec::new();
+    for level in 0..9 {
+        let next = format!("<< /XObject << /X {} 0 R >> >>", 6 + level);
+        objects.push(form(&"/X Do\n".repeat(40), &next));
+    }
+    objects.push(form("BT ET", ""));
+    let doc = pdf_drawing("/X Do", &objects);
+    assert_damaged_pdf(&doc, "would take over 64 MB");
+}
+
+#[test]
+fn pdf_page_tree_that_loops_is_refused_not_a_stack_overflow() {
+    // The page inherits its resources and media box from a parent whose parent is the page.
+    let doc = pdf_file(
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 4 0 R /Contents 5 0 R >>".into(),
+            "<< /Type /Pages /Parent 3 0 R /Kids [] /Count 0 >>".into(),
+            stream("BT /F1 11 Tf 72 700 Td (Night buses) Tj ET", ""),
+        ],
+        "",
+    );
+    assert_damaged_pdf(&doc, "its own ancestor");
 }
 
 /// The reason an input was refused, for a file with these bytes.
@@ -380,4 +603,49 @@ fn markdown_file_with_links_and_code() {
     assert!(a.text.starts_with("The council voted for the plan."), "{}", a.text);
     assert!(a.text.ends_with("\n\nroutes = 12"), "{}", a.text);
     assert!(!a.text.contains("https://") && !a.text.contains("map.png"), "{}", a.text);
+}
+
+/// A fixture above as the input of one fuzz target, and what reading it gives.
+struct Seed {
+    target: &'static str,
+    name: &'static str,
+    bytes: Vec<u8>,
+    expected: Result<Kind, InputProblem>,
+}
+
+fn fuzz_seeds() -> Vec<Seed> {
+    let p = article_paragraphs();
+    let md = format!("# Night buses\n\nThe [council](https://example.com/c) voted. {}\n\n* one\n* two\n\n```\nroutes = 12\n```\n", p[0]);
+    vec![
+        Seed { target: "docx", name: "headings.docx", bytes: headings_docx(), expected: Ok(Kind::Docx) },
+        Seed { target: "docx", name: "no-properties.docx", bytes: docx(&[("", p[0]), ("", p[1]), ("", p[2])], None), expected: Ok(Kind::Docx) },
+        Seed { target: "pdf", name: "columns.pdf", bytes: columns_pdf(), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "described.pdf", bytes: described_pdf(), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "word-title.pdf", bytes: pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "bare.pdf", bytes: pdf_with_info(""), expected: Ok(Kind::Pdf) },
+        Seed { target: "pdf", name: "encrypted.pdf", bytes: encrypted_pdf(), expected: Err(InputProblem::Encrypted) },
+        Seed { target: "html", name: "saved-page.html", bytes: saved_page().into_bytes(), expected: Ok(Kind::Html) },
+        Seed { target: "markdown", name: "buses.md", bytes: md.into_bytes(), expected: Ok(Kind::Markdown) },
+        Seed { target: "text", name: "buses.txt", bytes: ARTICLE.as_bytes().to_vec(), expected: Ok(Kind::Text) },
+    ]
+}
+
+/// Every fuzz seed reads as its fixture test expects. With `PRECIS_FUZZ_SEEDS` set to a folder
+/// (`fuzz/seed.sh` sets it to `fuzz/corpus`), the seeds are also written there, one subfolder
+/// per fuzz target.
+#[test]
+fn fuzz_seeds_read_as_expected() {
+    let out = std::env::var_os("PRECIS_FUZZ_SEEDS").map(std::path::PathBuf::from);
+    for Seed { target, name, bytes, expected } in fuzz_seeds() {
+        let extension = std::path::Path::new(name).extension().and_then(|e| e.to_str());
+        let read = article::from_bytes(name, &bytes, extension).map(|a| a.kind).map_err(|e| match e {
+            Error::Input { reason, .. } => reason,
+            other => panic!("{name}: unexpected {other}"),
+        });
+        assert_eq!(read, expected, "{name}");
+        if let Some(out) = &out {
+            std::fs::create_dir_all(out.join(target)).unwrap();
+            std::fs::write(out.join(target).join(format!("seed-{name}")), &bytes).unwrap();
+        }
+    }
 }
