@@ -184,7 +184,7 @@ fn channel() -> (Channel<precis::engine::Event>, Events) {
 fn wait_for_end(events: &Events) -> Value {
     for _ in 0..600 {
         if let Some(last) = events.lock().unwrap().last() {
-            if matches!(last["event"].as_str(), Some("done" | "cancelled" | "failed")) {
+            if matches!(last["event"].as_str(), Some("done" | "cancelled" | "failed" | "remembered")) {
                 return last.clone();
             }
         }
@@ -247,6 +247,14 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let (ch_cached, events_cached) = channel();
     precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 4, article_view(), settings.clone(), None, ch_cached)
         .unwrap();
+    // The lookup runs on the job's thread; once the job is gone from the state it sends nothing more.
+    wait_for_end(&events_cached);
+    for _ in 0..200 {
+        if !precis_app::state::lock(&state.jobs).contains_key(&4) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let cached = events_cached.lock().unwrap().clone();
     assert_eq!(cached.len(), 1, "one event, no stages: {cached:?}");
     assert_eq!(cached[0]["event"], "remembered");

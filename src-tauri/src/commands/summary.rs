@@ -85,9 +85,12 @@ fn run_job(
         });
         match stored {
             Ok(Some((entry, summary))) => {
-                if !token.is_cancelled() {
-                    let _ = on_event.send(Event::Remembered { summary, entry });
-                }
+                // Every job ends with one final event, a cancelled one included.
+                let _ = on_event.send(if token.is_cancelled() {
+                    Event::Cancelled { summary: None }
+                } else {
+                    Event::Remembered { summary, entry }
+                });
                 return;
             }
             Ok(None) => {}
