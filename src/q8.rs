@@ -23,6 +23,8 @@ fn shape_error(message: String) -> crate::error::Error {
 const BLOCK: usize = 32;
 /// Output rows per parallel task.
 const ROWS_PER_TASK: usize = 16;
+/// From this many tokens on, a Q5_0 row is unpacked once per product instead of once per token.
+const UNPACK_MIN_TOKENS: usize = 4;
 
 /// How a matrix's blocks are stored (scales apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,15 +103,33 @@ impl Q8Matrix {
         let mut out_t = vec![0f32; n * m];
         let kernel = dot_kernel(self.layout);
         let row_bytes = k / BLOCK * self.layout.block_bytes();
+        // For a prompt, a Q5_0 row is unpacked to bytes once and multiplied by every token with
+        // the Q8_0 kernel, rather than unpacked again for each token (the same integers).
+        let unpack = self.layout == Layout::Q5 && m >= UNPACK_MIN_TOKENS;
+        let q8_kernel = dot_kernel(Layout::Q8);
         out_t
             .par_chunks_mut(ROWS_PER_TASK * m)
             .enumerate()
             .for_each(|(task, out)| {
                 let first = task * ROWS_PER_TASK;
+                let mut unpacked = if unpack { vec![0u8; k] } else { Vec::new() };
                 for (r, out_row) in out.chunks_mut(m).enumerate() {
                     let row = first + r;
-                    let w_q = &self.quants[row * row_bytes..(row + 1) * row_bytes];
+                    let mut w_q = &self.quants[row * row_bytes..(row + 1) * row_bytes];
                     let w_d = &self.scales[row * k / BLOCK..(row + 1) * k / BLOCK];
+                    let mut kernel = kernel;
+                    if unpack {
+                        let blocks = w_q.chunks_exact(self.layout.block_bytes());
+                        for (block, to) in blocks.zip(unpacked.chunks_exact_mut(BLOCK)) {
+                            let mut values = [0i8; BLOCK];
+                            self.layout.unpack(block, &mut values);
+                            for (t, v) in to.iter_mut().zip(values) {
+                                *t = v as u8;
+                            }
+                        }
+                        w_q = &unpacked;
+                        kernel = q8_kernel;
+                    }
                     for (i, o) in out_row.iter_mut().enumerate() {
                         let a_q = &act.quants[i * k..(i + 1) * k];
                         let a_d = &act.scales[i * k / BLOCK..(i + 1) * k / BLOCK];
@@ -326,6 +346,24 @@ mod tests {
                 let reference = dot_scalar(m.layout, w_q, w_d, &a.quants, &a.scales);
                 let fast = dot_kernel(m.layout)(w_q, w_d, &a.quants, &a.scales);
                 assert!((reference - fast).abs() <= 1e-5 * reference.abs().max(1.0), "{dtype:?}: {reference} vs {fast}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prompt_gives_each_token_the_same_row_as_alone() {
+        // Eight tokens take the unpack-once path for Q5_0; one token alone does not.
+        let (n, k, m) = (37, 320, 8);
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q5_0] {
+            let w = Tensor::from_vec(values(n * k, 7), (n, k), &Device::Cpu).unwrap();
+            let q = Q8Matrix::from_qtensor(&QTensor::quantize(&w, dtype).unwrap()).unwrap().unwrap();
+            let xs = values(m * k, 8);
+            let batch = q.forward(&Tensor::from_vec(xs.clone(), (m, k), &Device::Cpu).unwrap()).unwrap();
+            let batch = batch.to_vec2::<f32>().unwrap();
+            for (i, row) in batch.iter().enumerate() {
+                let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
+                let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+                assert_eq!(row, &alone[0], "{dtype:?}, token {i}");
             }
         }
     }
