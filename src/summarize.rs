@@ -242,6 +242,15 @@ impl Length {
         }
     }
 
+    /// How long the summary above key points is.
+    fn key_points_summary(self) -> &'static str {
+        match self {
+            Length::Short => "one sentence",
+            Length::Medium => "two or three sentences",
+            Length::Long => "three or four sentences",
+        }
+    }
+
     fn tldr(self) -> &'static str {
         match self {
             Length::Short => "one sentence",
@@ -292,11 +301,12 @@ pub fn messages(title: Option<&str>, text: &str, kind: SummaryType, length: Leng
     user.push_str("\n\"\"\"\n\n");
     let task = match kind {
         SummaryType::KeyPoints => format!(
-            "Summarize the article above. First write a summary of two or three sentences. \
+            "Summarize the article above. First write a summary in {s}. \
 Then write at most {n} key points, each a short sentence with one fact from the article, \
 each on its own line starting with \"- \". Use exactly this format:\n\n\
 Summary: <the summary>\n\nKey points:\n- <first key point>\n- <second key point>\n- <third key point>",
-            n = count_word(length.max_bullets())
+            n = count_word(length.max_bullets()),
+            s = length.key_points_summary()
         ),
         SummaryType::Tldr => format!(
             "Summarize the article above in {}. Use exactly this format:\n\nSummary: <the summary>",
@@ -479,19 +489,20 @@ pub fn grounded_messages(
     user.push_str(source.trim());
     user.push_str("\n\"\"\"\n\n");
     if !condense {
-        user.push_str(
-            "Write a summary of the article in two or three sentences. Use exactly this format:\n\n\
-Summary: <the summary>",
-        );
+        user.push_str(&format!(
+            "Write a summary of the article in {}. Use exactly this format:\n\nSummary: <the summary>",
+            length.key_points_summary()
+        ));
         return vec![Message::system(SYSTEM_PROMPT), Message::user(user)];
     }
     user.push_str(&format!(
-        "First write a summary of the article in two or three sentences. Then shorten each marked \
+        "First write a summary of the article in {summary}. Then shorten each marked \
 sentence into a key point of at most {words} words, in the same order. Keep its most important facts \
 (who did what, key names and numbers) in the sentence's own words; leave out attributions such as \
 \"police said\", ages and minor details, and add nothing that is not in the text: {n} key points, \
 each on its own line starting with \"- \". Use exactly this format:\n\n\
 Summary: <the summary>\n\nKey points:\n- <key point for [1]>\n- <key point for [2]>",
+        summary = length.key_points_summary(),
         words = length.key_point_words(),
         n = marked
     ));
@@ -945,6 +956,8 @@ The new routes start on March 1 and run until 2 a.m. every night.";
         let condensed = user(true);
         assert!(condensed.contains("shorten each marked sentence into a key point of at most 15 words"), "{condensed}");
         assert!(condensed.ends_with("Key points:\n- <key point for [1]>\n- <key point for [2]>"), "{condensed}");
+        let short = grounded_messages(None, "[1] The council voted.", 1, SummaryType::KeyPoints, Length::Short, false);
+        assert!(short[1].content.ends_with("Write a summary of the article in one sentence. Use exactly this format:\n\nSummary: <the summary>"));
     }
 
     fn texts(a: &Answer) -> Vec<&str> {
