@@ -19,10 +19,10 @@ const UNSUPPORTED_FACT_CAP: f32 = 0.2;
 /// of its content words come from its source sentence(s): a condensation in the article's own
 /// words. Looser rewrites, even supported ones, lose names and facts often enough (and score
 /// lower against human highlights on the dev set) that the sentence itself is the better point.
-pub const CONDENSATION_COVERAGE: f32 = 0.9;
+const CONDENSATION_COVERAGE: f32 = 0.9;
 /// A generated key point stands for its key sentence only when it keeps at least this share of
 /// the sentence's content words: shortening may drop attributions and asides, not the facts.
-pub const CONDENSATION_KEEP: f32 = 0.6;
+const CONDENSATION_KEEP: f32 = 0.6;
 /// A second source sentence is added when it raises word coverage by at least this much.
 const SECOND_SOURCE_GAIN: f32 = 0.15;
 
@@ -115,26 +115,25 @@ impl<'a> Evidence<'a> {
         }
     }
 
-    /// Whether a grounded bullet is a condensation of its sources: supported, every checkable
-    /// token in the article, and nearly all its words from its source sentences.
-    pub fn is_condensation(g: &Grounding) -> bool {
-        g.support >= SUPPORT_THRESHOLD && g.missing.is_empty() && g.coverage >= CONDENSATION_COVERAGE
+    /// Whether `bullet`, grounded as `g`, is a condensation of sentence `i`: supported, every
+    /// checkable token in the article, nearly all its words from its source sentences, and most
+    /// of sentence `i`'s content words kept.
+    pub fn condenses(&self, g: &Grounding, bullet: &str, i: usize) -> bool {
+        if g.support < SUPPORT_THRESHOLD || !g.missing.is_empty() || g.coverage < CONDENSATION_COVERAGE {
+            return false;
+        }
+        let sentence = &self.words[i];
+        if sentence.is_empty() {
+            return true;
+        }
+        let kept: HashSet<String> = content_words(bullet).into_iter().collect();
+        sentence.iter().filter(|w| kept.contains(*w)).count() as f32 / sentence.len() as f32 >= CONDENSATION_KEEP
     }
 
     /// The text of sentence `i`.
     pub fn sentence(&self, i: usize) -> &'a str {
         self.sentences[i].span.of(self.text)
     }
-}
-
-/// Share of `sentence`'s content words that `condensed` keeps.
-pub fn kept_share(condensed: &str, sentence: &str) -> f32 {
-    let kept: HashSet<String> = content_words(condensed).into_iter().collect();
-    let words: HashSet<String> = content_words(sentence).into_iter().collect();
-    if words.is_empty() {
-        return 1.0;
-    }
-    words.iter().filter(|w| kept.contains(*w)).count() as f32 / words.len() as f32
 }
 
 /// Whether two bullets say the same thing: most content words shared (Jaccard at least 0.5, or
@@ -200,13 +199,14 @@ The new routes start on March 1.";
     fn only_close_condensations_replace_their_sentence() {
         let s = split(ARTICLE);
         let e = ev(&s);
-        let g = e.ground("The council voted 7 to 2 to expand the night bus network.", None);
-        assert!(Evidence::is_condensation(&g), "{g:?}");
+        let bullet = "The council voted 7 to 2 to expand the night bus network.";
+        assert!(e.condenses(&e.ground(bullet, None), bullet, 0));
         // Supported, but "approved", "service" and "evenings" are the model's words, not the article's.
-        let g = e.ground("The council approved more night bus service for evenings by 7 to 2.", None);
-        assert!(g.support >= SUPPORT_THRESHOLD * 0.5 && !Evidence::is_condensation(&g), "{g:?}");
-        let g = e.ground("The plan will cost about $6.5 million a year.", None);
-        assert!(!Evidence::is_condensation(&g), "{g:?}");
+        let bullet = "The council approved more night bus service for evenings by 7 to 2.";
+        let g = e.ground(bullet, None);
+        assert!(g.support >= SUPPORT_THRESHOLD * 0.5 && !e.condenses(&g, bullet, 0), "{g:?}");
+        let bullet = "The plan will cost about $6.5 million a year.";
+        assert!(!e.condenses(&e.ground(bullet, None), bullet, 1));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::article::Article;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::generate::{generate, CancelToken, GenerateOptions, StopReason};
-use crate::ground::{kept_share, same_point, Evidence, CONDENSATION_KEEP, SUPPORT_THRESHOLD};
+use crate::ground::{same_point, Evidence, SUPPORT_THRESHOLD};
 use crate::model::Generator;
 use crate::rank::{self, RankOptions};
 use crate::sentences::{self, Sentence, Span};
@@ -690,8 +690,8 @@ fn group(generator: &Generator, pieces: &[String], budget: usize) -> Result<Vec<
 
 /// Grounds generated bullets against the key sentences they were asked to shorten, one point
 /// per key sentence, in article order. A generated point that is a condensation of a key
-/// sentence (see [`Evidence::is_condensation`]: supported, and nearly all in the sentence's own
-/// words) stands for it, with its sources and score; every other key sentence is shown as it is.
+/// sentence (see [`Evidence::condenses`]: supported, nearly all in the sentence's own words, and
+/// keeping most of them) stands for it, with its sources and score; every other key sentence is shown as it is.
 /// Points the model added beyond the key sentences, rewrites that drift from their sentence
 /// and unsupported points are not shown, and no two points say the same thing. Returns at most
 /// `k` bullets and how many generated points the article did not support at all.
@@ -718,11 +718,7 @@ pub fn ground_bullets(
         if g.support < SUPPORT_THRESHOLD {
             unsupported += 1;
         }
-        if !Evidence::is_condensation(&g) {
-            tracing::debug!(bullet = %b.text, support = g.support, coverage = g.coverage, missing = ?g.missing, "generated point not shown");
-            continue;
-        }
-        // The key sentence it condenses: the one it was asked for when that is among its
+        // The key sentence it would stand for: the one it was asked for when that is among its
         // sources, else the first free key sentence among them.
         let free = |slot: usize| condensed[slot].is_none();
         let slot = chosen
@@ -731,11 +727,11 @@ pub fn ground_bullets(
             .map(|_| n)
             .filter(|&slot| free(slot))
             .or_else(|| g.sentences.iter().filter_map(|i| chosen.iter().position(|c| c == i)).find(|&slot| free(slot)));
-        // A shortening that drops most of its sentence's facts is not shown either.
-        let slot = slot.filter(|&slot| kept_share(&b.text, extraction.sentences[chosen[slot]].span.of(text)) >= CONDENSATION_KEEP);
-        match slot {
+        match slot.filter(|&slot| evidence.condenses(&g, &b.text, chosen[slot])) {
             Some(slot) => condensed[slot] = Some(Bullet { text: b.text, sources: g.sources, support: g.support }),
-            None => tracing::debug!(bullet = %b.text, "generated point is not about a key sentence; not shown"),
+            None => {
+                tracing::debug!(bullet = %b.text, support = g.support, coverage = g.coverage, missing = ?g.missing, "generated point not shown")
+            }
         }
     }
     let mut out: Vec<Bullet> = Vec::new();
