@@ -169,7 +169,8 @@ fn models_are_added_and_bad_files_refused() {
 
 type Events = Arc<Mutex<Vec<Value>>>;
 
-fn channel() -> (Channel<precis::engine::Event>, Events) {
+/// A channel of any event type whose messages are collected as JSON.
+fn channel<T: tauri::ipc::IpcResponse>() -> (Channel<T>, Events) {
     let events: Events = Arc::default();
     let sink = events.clone();
     let ch = Channel::new(move |body| {
@@ -307,14 +308,7 @@ fn a_running_fetch_can_be_cancelled_and_leaves_nothing() {
     // Only this test starts a real fetch, so setting the variable here affects no other test.
     std::env::set_var(precis::fetch::PYTHON_ENV, &python);
 
-    let events: Events = Arc::default();
-    let sink = events.clone();
-    let ch = Channel::new(move |body| {
-        if let InvokeResponseBody::Json(s) = body {
-            sink.lock().unwrap().push(serde_json::from_str(&s).unwrap());
-        }
-        Ok(())
-    });
+    let (ch, events) = channel();
     let name = "smollm2-135m-instruct-q4_1".to_string();
     let handle = f.app.handle().clone();
     let stopper = {
