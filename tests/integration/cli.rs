@@ -10,15 +10,12 @@ fn summarize_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny_model(dir.path(), Architecture::Qwen2);
     let article = write(dir.path(), "a.txt", ARTICLE);
-    let out = precis(dir.path())
-        .args(["summarize", "--format", "json", "--max-tokens", "16", "--article-tokens", "100", "--model"])
-        .arg(&model)
-        .arg(&article)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(dir.path())
+            .args(["summarize", "--format", "json", "--max-tokens", "16", "--article-tokens", "100", "--model"])
+            .arg(&model)
+            .arg(&article),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["title"], "City Council Approves Night Buses");
     assert!(v["summary"].is_string());

@@ -51,6 +51,11 @@ pub fn precis(models_dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// Runs `cmd`, which must succeed, and returns what it wrote to standard output.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> Vec<u8> {
+    cmd.assert().success().get_output().stdout.clone()
+}
+
 /// The `precis` command remembering its summaries in `history`.
 pub fn precis_with_history(models_dir: &Path, history: &Path) -> assert_cmd::Command {
     let mut cmd = precis(models_dir);

@@ -18,10 +18,6 @@ fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn stdout_of(cmd: &mut assert_cmd::Command) -> Vec<u8> {
-    cmd.assert().success().get_output().stdout.clone()
-}
-
 #[test]
 fn a_repeated_summary_comes_from_the_history_unless_again() {
     let dir = tempfile::tempdir().unwrap();

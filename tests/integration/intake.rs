@@ -94,14 +94,11 @@ fn page_without_an_article_is_a_clear_error() {
 fn extract_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let page = write(dir.path(), "night-buses.html", saved_page());
-    let out = precis(dir.path())
-        .args(["extract", "--format", "json"])
-        .arg(&page)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(dir.path())
+            .args(["extract", "--format", "json"])
+            .arg(&page),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["kind"], "html");
     assert_eq!(v["title"], "City Council Approves Night Buses");
@@ -117,14 +114,11 @@ fn extract_json_has_the_documented_shape() {
 fn extract_text_and_nulls_for_plain_text() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "a.txt", ARTICLE);
-    let out = precis(dir.path())
-        .args(["extract", "--format", "json"])
-        .arg(&file)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(dir.path())
+            .args(["extract", "--format", "json"])
+            .arg(&file),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["kind"], "text");
     assert!(v["byline"].is_null() && v["site"].is_null() && v["published"].is_null());
@@ -397,14 +391,11 @@ fn extract_json_shows_pdf_properties() {
         ("word.pdf", pdf_with_info("/Title (Microsoft Word - x.docx) /Author (Maria Okafor)"), "", "Maria Okafor", ""),
         ("bare.pdf", pdf_with_info(""), "", "", ""),
     ] {
-        let out = precis(dir.path())
-            .args(["extract", "--format", "json"])
-            .arg(write(dir.path(), name, doc))
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let out = stdout_of(
+            precis(dir.path())
+                .args(["extract", "--format", "json"])
+                .arg(write(dir.path(), name, doc)),
+        );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let shown = |s: &str| if s.is_empty() { serde_json::Value::Null } else { s.into() };
         assert_eq!(v["kind"], "pdf", "{name}");

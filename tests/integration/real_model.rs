@@ -20,15 +20,12 @@ fn summarize_json_with(model: &str, article: &Path, extra: &[&str]) -> serde_jso
         "{model} is not in {}; run `precis models fetch {model}` (scripts/test does)",
         models.display()
     );
-    let out = precis(&models)
-        .args(["summarize", "--format", "json", "--model", model])
-        .args(extra)
-        .arg(article)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(&models)
+            .args(["summarize", "--format", "json", "--model", model])
+            .args(extra)
+            .arg(article),
+    );
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -105,15 +102,12 @@ fn a_real_summary_is_remembered_and_answered_from_the_history() {
     let db = dir.path().join("history.sqlite3");
     let article = write(dir.path(), "a.txt", ARTICLE);
     let run = |extra: &[&str]| -> serde_json::Value {
-        let out = precis_with_history(&real_models_dir(), &db)
-            .args(["summarize", "--format", "json", "--model", "smollm2-135m-instruct-q4_1"])
-            .args(extra)
-            .arg(&article)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let out = stdout_of(
+            precis_with_history(&real_models_dir(), &db)
+                .args(["summarize", "--format", "json", "--model", "smollm2-135m-instruct-q4_1"])
+                .args(extra)
+                .arg(&article),
+        );
         serde_json::from_slice(&out).unwrap()
     };
     let fresh = run(&[]);

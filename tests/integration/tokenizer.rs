@@ -195,14 +195,11 @@ fn every_generator_has_a_parity_test() {
 fn tokenize_command_prints_the_golden_ids() {
     let model = "smollm2-135m-instruct-q4_1";
     let name = "control_tokens.txt";
-    let out = precis(&real_models_dir())
-        .args(["tokenize", "--model", model])
-        .arg(data_dir().join("corpus").join(name))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(&real_models_dir())
+            .args(["tokenize", "--model", model])
+            .arg(data_dir().join("corpus").join(name)),
+    );
     let ids: Vec<u32> = serde_json::from_slice(&out).unwrap();
     assert_eq!(ids, golden(model).corpus[name].plain);
 }
@@ -214,15 +211,12 @@ fn tokenize_command_reads_a_gguf_path_and_standard_input() {
     let text = "Hello world <|im_end|> again";
     let tokenizer = TextTokenizer::from_gguf(&GgufFile::open(&model).unwrap()).unwrap();
     let expected = tokenizer.encode(text, false, false).unwrap();
-    let out = precis(dir.path())
-        .args(["tokenize", "--model"])
-        .arg(&model)
-        .arg("-")
-        .write_stdin(text)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        precis(dir.path())
+            .args(["tokenize", "--model"])
+            .arg(&model)
+            .arg("-")
+            .write_stdin(text),
+    );
     assert_eq!(String::from_utf8(out).unwrap(), format!("{}\n", serde_json::to_string(&expected).unwrap()));
 }
