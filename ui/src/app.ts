@@ -80,6 +80,11 @@ export function createApp(store: Store): App {
     return true;
   }
 
+  /** The state of a job that ended with `summary`, written now or remembered. */
+  function finished(summary: Summary): Partial<State> {
+    return { job: null, outcome: 'done', summary, tldr: summary.summary, bullets: summary.bullets };
+  }
+
   /** When generated bullets take the place of extractive ones, the old selection means nothing. */
   function keepSelection(generated: Bullet[]): Partial<State> {
     const state = get();
@@ -101,14 +106,7 @@ export function createApp(store: Store): App {
         break;
       case 'done': {
         const summary = event.data.summary;
-        set({
-          job: null,
-          outcome: 'done',
-          summary,
-          tldr: summary.summary,
-          bullets: summary.bullets,
-          ...keepSelection(summary.bullets),
-        });
+        set({ ...finished(summary), ...keepSelection(summary.bullets) });
         say('Summary ready.');
         void refreshHistory();
         break;
@@ -116,11 +114,7 @@ export function createApp(store: Store): App {
       case 'remembered': {
         const { summary, entry } = event.data;
         set({
-          job: null,
-          outcome: 'done',
-          summary,
-          tldr: summary.summary,
-          bullets: summary.bullets,
+          ...finished(summary),
           selected: null,
           fromHistory: { id: entry.id, createdAt: entry.createdAt },
         });
