@@ -19,6 +19,7 @@ pub mod model;
 pub mod q8;
 pub mod rank;
 pub mod sentences;
+pub mod simd;
 pub mod summarize;
 pub mod template;
 pub mod tiny;

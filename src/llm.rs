@@ -3,8 +3,8 @@
 //! tensor by tensor out of a memory map, a token-embedding table that stays quantized (only
 //! the looked-up rows are expanded), and a KV cache this module owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
-//! Q8_0 and Q5_0 matrices run on Precis's own kernels (`q8`); Q4_1 and Q5_1, which candle has
-//! only scalar kernels for, are rewritten as Q8_0 at load time (within half an 8-bit rounding
+//! Q8_0, Q5_0 and Q4_1 matrices run on Precis's own kernels (`q8`); Q5_1, which candle has
+//! only scalar kernels for, is rewritten as Q8_0 at load time (within half an 8-bit rounding
 //! step).
 
 use std::borrow::Cow;
@@ -14,12 +14,14 @@ use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, TensorInfo};
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{Device, Module, Tensor};
 use half::f16;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::gguf::Architecture;
 use crate::q8::Q8Matrix;
+use crate::simd::Kernels;
 
 /// Keys and values are stored for this many more positions at a time when the cache grows.
 const CACHE_STEP: usize = 512;
@@ -107,69 +109,70 @@ impl Config {
     }
 }
 
-/// Keys or values of one layer for positions `0..len`, in a buffer of `(kv_heads, capacity,
-/// head_dim)` that grows by `CACHE_STEP` positions.
+/// Keys or values of one layer for positions `0..len`: per head, a run of `capacity` rows of
+/// `head_dim` floats, grown by `CACHE_STEP` positions at a time. Plain floats, so a one-token
+/// step reads a head's rows in place; a prompt gets them copied into a tensor.
 struct CacheBuffer {
-    data: Option<Tensor>,
+    data: Vec<f32>,
+    heads: usize,
+    dim: usize,
     capacity: usize,
 }
 
 impl CacheBuffer {
-    fn new() -> Self {
-        CacheBuffer { data: None, capacity: 0 }
+    fn new(heads: usize, dim: usize) -> Self {
+        CacheBuffer { data: Vec::new(), heads, dim, capacity: 0 }
     }
 
-    /// Writes `src` (`kv_heads, n, head_dim`, contiguous) at positions `at..at + n`; the
-    /// positions before `at` are kept.
-    fn write(&mut self, src: &Tensor, at: usize, limit: usize) -> Result<()> {
-        let (kv, n, dim) = src.dims3()?;
+    /// Writes `src` (`heads × n × dim`, row-major) at positions `at..at + n`; the positions
+    /// before `at` are kept.
+    fn write(&mut self, src: &[f32], n: usize, at: usize, limit: usize) {
         let needed = at + n;
+        let dim = self.dim;
         if needed > self.capacity {
             let capacity = needed.div_ceil(CACHE_STEP).saturating_mul(CACHE_STEP).min(limit.max(needed));
-            let grown = Tensor::zeros((kv, capacity, dim), DType::F32, src.device())?;
-            if let Some(old) = &self.data {
-                if at > 0 {
-                    grown.slice_set(&old.narrow(1, 0, at)?.contiguous()?, 1, 0)?;
-                }
+            let mut grown = vec![0f32; self.heads * capacity * dim];
+            for h in 0..self.heads {
+                let kept = &self.data[h * self.capacity * dim..][..at.min(self.capacity) * dim];
+                grown[h * capacity * dim..][..kept.len()].copy_from_slice(kept);
             }
-            self.data = Some(grown);
+            self.data = grown;
             self.capacity = capacity;
         }
-        let data = self.data.as_ref().expect("allocated above");
-        // `slice_set` works on whole leading dims; write each head's rows.
-        if kv == 1 {
-            data.slice_set(src, 1, at)?;
-        } else {
-            for h in 0..kv {
-                let row = data.narrow(0, h, 1)?;
-                // A narrow on the first dim of a contiguous tensor is still contiguous.
-                row.slice_set(&src.narrow(0, h, 1)?.contiguous()?, 1, at)?;
-            }
+        for (h, rows) in src.chunks_exact(n * dim).enumerate().take(self.heads) {
+            self.data[(h * self.capacity + at) * dim..][..n * dim].copy_from_slice(rows);
         }
-        Ok(())
     }
 
-    /// Positions `0..len` as a `(kv_heads, len, head_dim)` view.
-    fn view(&self, len: usize) -> Result<Tensor> {
-        let data = self.data.as_ref().expect("written before viewed");
-        Ok(data.narrow(1, 0, len)?)
+    /// Head `h`'s rows for positions `0..len`.
+    fn head(&self, h: usize, len: usize) -> &[f32] {
+        &self.data[h * self.capacity * self.dim..][..len * self.dim]
+    }
+
+    /// Positions `0..len` as a `(heads, len, head_dim)` tensor.
+    fn tensor(&self, len: usize, device: &Device) -> Result<Tensor> {
+        let mut out = Vec::with_capacity(self.heads * len * self.dim);
+        for h in 0..self.heads {
+            out.extend_from_slice(self.head(h, len));
+        }
+        Ok(Tensor::from_vec(out, (self.heads, len, self.dim), device)?)
     }
 
     fn bytes(&self) -> usize {
-        self.data.as_ref().map_or(0, |t| t.elem_count() * 4)
+        self.data.len() * 4
     }
 }
 
-/// A weight matrix: Q8_0 on the own kernel (`q8`), anything else on candle's.
+/// A weight matrix: Q8_0, Q5_0 and Q4_1 on the own kernels (`q8`), anything else on candle's.
 enum Matrix {
     Q8(Arc<Q8Matrix>),
     Candle(QMatMul),
 }
 
 impl Matrix {
-    /// On the own kernel when `own` and the type is Q8_0 or Q5_0.
-    fn new(t: QTensor, own: bool) -> Result<Matrix> {
-        if own {
+    /// On the own kernel when `own` allows the type (`OwnKernels::runs`).
+    fn new(t: QTensor, own: OwnKernels) -> Result<Matrix> {
+        if own.runs(t.dtype()) {
             if let Some(q) = Q8Matrix::from_qtensor(&t)? {
                 return Ok(Matrix::Q8(Arc::new(q)));
             }
@@ -182,6 +185,10 @@ impl Matrix {
             Matrix::Q8(q) => q.forward(x),
             Matrix::Candle(m) => Ok(m.forward(x)?),
         }
+    }
+
+    fn is_own(&self) -> bool {
+        matches!(self, Matrix::Q8(_))
     }
 }
 
@@ -200,6 +207,13 @@ enum Projection {
 }
 
 impl Projection {
+    fn is_own(&self) -> bool {
+        match self {
+            Projection::Stacked { w, .. } => w.is_own(),
+            Projection::Separate(parts) => parts.iter().all(|(w, _)| w.is_own()),
+        }
+    }
+
     /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
     fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         match self {
@@ -261,6 +275,7 @@ struct TensorSource<'a> {
     content: &'a Content,
     map: memmap2::Mmap,
     repack: bool,
+    kernels: OwnKernels,
 }
 
 impl TensorSource<'_> {
@@ -326,7 +341,7 @@ impl TensorSource<'_> {
                 tensors
                     .into_iter()
                     .zip(biases)
-                    .map(|(t, b)| Ok((Matrix::new(t, self.repack)?, b)))
+                    .map(|(t, b)| Ok((Matrix::new(t, self.kernels)?, b)))
                     .collect::<Result<_>>()?,
             ));
         }
@@ -340,7 +355,7 @@ impl TensorSource<'_> {
         drop(tensors);
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.repack)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.kernels)?;
         let bias = if biases[0].is_some() {
             let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
             Some(Tensor::cat(&parts, 0)?)
@@ -351,10 +366,10 @@ impl TensorSource<'_> {
     }
 
     fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
-        Matrix::new(self.rewritten(tensor)?, self.repack)
+        Matrix::new(self.rewritten(tensor)?, self.kernels)
     }
 
-    /// Q4_1 and Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
+    /// Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
     fn rewritten(&self, tensor: QTensor) -> Result<QTensor> {
         if self.repack && to_q8_0_helps(tensor.dtype()) {
             if let Some(faster) = to_q8_0(&tensor)? {
@@ -382,9 +397,31 @@ impl TensorSource<'_> {
 pub enum Repack {
     /// As in the file, all on candle's kernels (the reference).
     Never,
-    /// Q4_1 and Q5_1 matrices become Q8_0, and Q8_0 and Q5_0 matrices run on the own kernels
+    /// Q5_1 matrices become Q8_0, and Q8_0, Q5_0 and Q4_1 matrices run on the own kernels
     /// (`q8`); the rest stays on candle's.
     ToQ8_0,
+    /// As `ToQ8_0`, and Q4_K and Q6_K matrices also run on the own kernels: about a quarter
+    /// less memory for qwen2.5-coder-1.5b and faster one-token steps, but prompts run at about
+    /// half the speed of candle's K-quant kernels, so it is not the default (`precis bench
+    /// --own-k-quants` measures it).
+    WithKQuants,
+}
+
+/// Which matrices a decoder multiplies on the own kernels (`q8`).
+#[derive(Debug, Clone, Copy)]
+struct OwnKernels {
+    own: bool,
+    k_quants: bool,
+}
+
+impl OwnKernels {
+    fn runs(self, dtype: GgmlDType) -> bool {
+        match dtype {
+            GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 => self.own,
+            GgmlDType::Q4K | GgmlDType::Q6K => self.own && self.k_quants,
+            _ => false,
+        }
+    }
 }
 
 /// Keeps candle from holding a third copy of K-quant weights. On CPUs with AMX, candle packs
@@ -431,13 +468,14 @@ impl Decoder {
             path,
             content,
             map,
-            repack: repack == Repack::ToQ8_0,
+            repack: repack != Repack::Never,
+            kernels: OwnKernels { own: repack != Repack::Never, k_quants: repack == Repack::WithKQuants },
         };
         // The token table is looked up row by row and, when there is no separate output
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
         let table = src.stored("token_embd.weight")?;
         let tied = !src.has("output.weight");
-        let own_table = if src.repack { Q8Matrix::from_qtensor(&table)? } else { None };
+        let own_table = if src.kernels.runs(table.dtype()) { Q8Matrix::from_qtensor(&table)? } else { None };
         let (embeddings, output) = match own_table {
             // A Q8_0 table serves as both, in one copy.
             Some(q) => {
@@ -475,8 +513,8 @@ impl Decoder {
                     (format!("{p}.ffn_{x}.weight"), format!("{p}.ffn_{x}.bias"))
                 }))?,
                 down: src.matrix(&format!("{p}.ffn_down.weight"))?,
-                keys: CacheBuffer::new(),
-                values: CacheBuffer::new(),
+                keys: CacheBuffer::new(config.kv_heads, config.head_dim),
+                values: CacheBuffer::new(config.kv_heads, config.head_dim),
             });
         }
         Ok(Decoder {
@@ -488,6 +526,12 @@ impl Decoder {
             cached: 0,
             device: Device::Cpu,
         })
+    }
+
+    /// Whether every weight matrix runs on the own kernels (`q8`), none on candle's.
+    pub fn all_own_kernels(&self) -> bool {
+        self.output.is_own()
+            && self.layers.iter().all(|l| l.qkv.is_own() && l.wo.is_own() && l.gate_up.is_own() && l.down.is_own())
     }
 
     /// Positions whose keys and values are cached.
@@ -534,12 +578,17 @@ impl Decoder {
             TokenTable::Candle(t) => t.embedding(&ids)?,
         }
         .unsqueeze(0)?;
-        let (cos, sin) = rope_tables(c, pos, seq, &self.device)?;
+        let rope = Rope::new(c, pos, seq, &self.device)?;
         let mask = if seq > 1 { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) } else { None };
         let total = pos + seq;
+        let kernels = Kernels::detect();
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
-            let attn = attention(c, layer, &h, pos, &cos, &sin, mask.as_ref(), total)?;
+            let attn = if seq == 1 {
+                attention_one(c, layer, &h, pos, &rope, kernels)?
+            } else {
+                attention(c, layer, &h, pos, &rope, mask.as_ref(), total)?
+            };
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
             let gate_up = layer.gate_up.forward(&h)?;
@@ -555,14 +604,12 @@ impl Decoder {
 }
 
 /// Self-attention of one layer over the cached positions and the new ones.
-#[allow(clippy::too_many_arguments)]
 fn attention(
     c: &Config,
     layer: &mut Layer,
     h: &Tensor,
     pos: usize,
-    cos: &Tensor,
-    sin: &Tensor,
+    rope: &Rope,
     mask: Option<&Tensor>,
     total: usize,
 ) -> Result<Tensor> {
@@ -575,12 +622,12 @@ fn attention(
     let q = heads(&qkv[0], c.heads)?;
     let k = heads(&qkv[1], c.kv_heads)?;
     let v = heads(&qkv[2], c.kv_heads)?;
-    let q = rotate(c, &q, cos, sin)?;
-    let k = rotate(c, &k, cos, sin)?;
-    layer.keys.write(&k, pos, c.context)?;
-    layer.values.write(&v, pos, c.context)?;
-    let keys = layer.keys.view(total)?;
-    let values = layer.values.view(total)?;
+    let q = rope.rotate(c, &q)?;
+    let k = rope.rotate(c, &k)?;
+    layer.keys.write(&k.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
+    layer.values.write(&v.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
+    let keys = layer.keys.tensor(total, h.device())?;
+    let values = layer.values.tensor(total, h.device())?;
 
     // Grouped-query attention without copying keys: the query heads that share a key head
     // are stacked along the sequence axis, (heads, seq, dim) -> (kv_heads, group * seq, dim).
@@ -591,7 +638,7 @@ fn attention(
         scores = scores.broadcast_add(mask)?;
     }
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-    let y = probs.matmul(&values.contiguous()?)?;
+    let y = probs.matmul(&values)?;
     // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (1, seq, heads * dim)
     let y = y
         .reshape((c.heads, seq, c.head_dim))?
@@ -600,37 +647,115 @@ fn attention(
     layer.wo.forward(&y)
 }
 
-/// Applies the rotary position embedding to `(heads, seq, dim)`.
-fn rotate(c: &Config, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-    let x = x.unsqueeze(0)?;
-    let y = if c.rope_neox {
-        candle_nn::rotary_emb::rope(&x, cos, sin)?
-    } else {
-        candle_nn::rotary_emb::rope_i(&x, cos, sin)?
-    };
-    Ok(y.squeeze(0)?)
-}
+/// Query heads times cached positions from which a one-token step shares its heads among
+/// threads; below it, one thread is quicker than waking another.
+const PARALLEL_ATTENTION: usize = 1 << 20;
 
-/// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`.
-fn rope_tables(c: &Config, pos: usize, seq: usize, device: &Device) -> Result<(Tensor, Tensor)> {
-    let half = c.head_dim / 2;
-    let mut cos = Vec::with_capacity(seq * half);
-    let mut sin = Vec::with_capacity(seq * half);
-    let inv: Vec<f32> = (0..half)
-        .map(|i| 1.0 / c.rope_theta.powf((2 * i) as f32 / c.head_dim as f32))
-        .collect();
-    for p in pos..pos + seq {
-        let p = p as f32 / c.rope_linear_scale;
-        for f in &inv {
-            let angle = p * f;
-            cos.push(angle.cos());
-            sin.push(angle.sin());
+/// `attention` for one new token, on plain floats: the rotation, the cache write and each
+/// query head's scores, softmax and weighted sum of values read the cache in place, with none
+/// of the reshaping, copying and tensor dispatch a general product needs.
+fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &Rope, k: Kernels) -> Result<Tensor> {
+    let dim = c.head_dim;
+    let qkv = layer.qkv.forward(h)?;
+    let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+    let (mut q, mut key, value) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
+    let scale = 1.0 / (dim as f32).sqrt();
+    for head in q.chunks_exact_mut(dim) {
+        rope.rotate_one(c, head);
+        for x in head.iter_mut() {
+            *x *= scale;
         }
     }
-    Ok((
-        Tensor::from_vec(cos, (seq, half), device)?,
-        Tensor::from_vec(sin, (seq, half), device)?,
-    ))
+    for head in key.chunks_exact_mut(dim) {
+        rope.rotate_one(c, head);
+    }
+    layer.keys.write(&key, 1, pos, c.context);
+    layer.values.write(&value, 1, pos, c.context);
+    let total = pos + 1;
+    let group = c.heads / c.kv_heads;
+    let (keys, values) = (&layer.keys, &layer.values);
+    let mut out = vec![0f32; c.heads * dim];
+    let one_head = |(head, y): (usize, &mut [f32])| {
+        let kv = head / group;
+        let qh = &q[head * dim..][..dim];
+        let mut scores: Vec<f32> = keys.head(kv, total).chunks_exact(dim).map(|kt| (k.dot)(qh, kt)).collect();
+        let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+        let mut sum = 0f32;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        for (p, vt) in scores.iter().zip(values.head(kv, total).chunks_exact(dim)) {
+            (k.axpy)(y, p / sum, vt);
+        }
+    };
+    if c.heads * total * dim >= PARALLEL_ATTENTION {
+        out.par_chunks_mut(dim).enumerate().for_each(one_head);
+    } else {
+        out.chunks_mut(dim).enumerate().for_each(one_head);
+    }
+    layer.wo.forward(&Tensor::from_vec(out, (1, 1, c.heads * dim), h.device())?)
+}
+
+/// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`,
+/// as tensors for a prompt and as floats for one token.
+struct Rope {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    tensors: Option<(Tensor, Tensor)>,
+}
+
+impl Rope {
+    fn new(c: &Config, pos: usize, seq: usize, device: &Device) -> Result<Rope> {
+        let half = c.head_dim / 2;
+        let mut cos = Vec::with_capacity(seq * half);
+        let mut sin = Vec::with_capacity(seq * half);
+        let inv: Vec<f32> = (0..half)
+            .map(|i| 1.0 / c.rope_theta.powf((2 * i) as f32 / c.head_dim as f32))
+            .collect();
+        for p in pos..pos + seq {
+            let p = p as f32 / c.rope_linear_scale;
+            for f in &inv {
+                let angle = p * f;
+                cos.push(angle.cos());
+                sin.push(angle.sin());
+            }
+        }
+        let tensors = if seq > 1 {
+            Some((
+                Tensor::from_slice(&cos, (seq, half), device)?,
+                Tensor::from_slice(&sin, (seq, half), device)?,
+            ))
+        } else {
+            None
+        };
+        Ok(Rope { cos, sin, tensors })
+    }
+
+    /// Applies the rotation to `(heads, seq, dim)`.
+    fn rotate(&self, c: &Config, x: &Tensor) -> Result<Tensor> {
+        let (cos, sin) = self.tensors.as_ref().expect("tensors are made for a prompt");
+        let x = x.unsqueeze(0)?;
+        let y = if c.rope_neox {
+            candle_nn::rotary_emb::rope(&x, cos, sin)?
+        } else {
+            candle_nn::rotary_emb::rope_i(&x, cos, sin)?
+        };
+        Ok(y.squeeze(0)?)
+    }
+
+    /// Applies the rotation of the first position to one head's `dim` values, with the same
+    /// arithmetic as `rotate`.
+    fn rotate_one(&self, c: &Config, x: &mut [f32]) {
+        let half = c.head_dim / 2;
+        for i in 0..half {
+            let (cos, sin) = (self.cos[i], self.sin[i]);
+            let (a, b) = if c.rope_neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
+            let (x0, x1) = (x[a], x[b]);
+            x[a] = x0 * cos - x1 * sin;
+            x[b] = x0 * sin + x1 * cos;
+        }
+    }
 }
 
 /// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the
@@ -646,9 +771,10 @@ fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<
     Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
 }
 
-/// Whether the own decoder rewrites this type as Q8_0 (Q5_0 has its own kernel instead).
+/// Whether the own decoder rewrites this type as Q8_0 (Q5_0 and Q4_1 have their own kernels
+/// instead).
 fn to_q8_0_helps(dtype: GgmlDType) -> bool {
-    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_1)
+    dtype == GgmlDType::Q5_1
 }
 
 /// Rewrites a matrix of a block type candle multiplies with scalar code as Q8_0; `None` when
