@@ -678,16 +678,18 @@ fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &R
     let one_head = |(head, y): (usize, &mut [f32])| {
         let kv = head / group;
         let qh = &q[head * dim..][..dim];
-        let mut scores: Vec<f32> = keys.head(kv, total).chunks_exact(dim).map(|kt| (k.dot)(qh, kt)).collect();
+        let mut scores = vec![0f32; total];
+        (k.scores)(qh, keys.head(kv, total), dim, &mut scores);
         let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
         let mut sum = 0f32;
         for s in scores.iter_mut() {
             *s = (*s - max).exp();
             sum += *s;
         }
-        for (p, vt) in scores.iter().zip(values.head(kv, total).chunks_exact(dim)) {
-            (k.axpy)(y, p / sum, vt);
+        for s in scores.iter_mut() {
+            *s /= sum;
         }
+        (k.mix)(&scores, values.head(kv, total), y);
     };
     if c.heads * total * dim >= PARALLEL_ATTENTION {
         out.par_chunks_mut(dim).enumerate().for_each(one_head);

@@ -17,7 +17,6 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::simd::Kernels;
 
 fn shape_error(message: String) -> crate::error::Error {
     candle_core::Error::Msg(message).into()
@@ -166,7 +165,6 @@ impl Q8Matrix {
         let q8_kernel = dot_kernel(Layout::Q8);
         let dot4 = dot4_kernel(self.layout == Layout::Q6);
         let per_block = self.layout.scales_per_block();
-        let simd = Kernels::detect();
         out_t
             .par_chunks_mut(ROWS_PER_TASK * m)
             .enumerate()
@@ -178,6 +176,7 @@ impl Q8Matrix {
                     let mut w_q = &self.quants[row * row_bytes..(row + 1) * row_bytes];
                     let blocks = row * k / BLOCK..(row + 1) * k / BLOCK;
                     let w_d = &self.scales[blocks.start * per_block..blocks.end * per_block];
+                    let w_m = self.offsets.get(blocks.clone()).unwrap_or(&[]);
                     let mut kernel = kernel;
                     if unpack {
                         let blocks = w_q.chunks_exact(self.layout.block_bytes());
@@ -193,6 +192,7 @@ impl Q8Matrix {
                     }
                     let a_q = |i: usize| &act.quants[i * k..(i + 1) * k];
                     let a_d = |i: usize| &act.scales[i * k / BLOCK..(i + 1) * k / BLOCK];
+                    let a_s = |i: usize| &act.sums[i * k / BLOCK..(i + 1) * k / BLOCK];
                     let mut done = 0;
                     if let (Some(dot4), true) = (dot4, matches!(self.layout, Layout::Q8 | Layout::Q6) || unpack) {
                         for (quad, o) in out_row.chunks_exact_mut(4).enumerate() {
@@ -203,14 +203,14 @@ impl Q8Matrix {
                         done = m / 4 * 4;
                     }
                     for (i, o) in out_row.iter_mut().enumerate().skip(done) {
-                        *o = kernel(w_q, w_d, a_q(i), a_d(i));
+                        *o = kernel(w_q, w_d, w_m, a_q(i), a_d(i), a_s(i));
                     }
-                    if self.layout == Layout::Q4 {
+                    // An unpacked row went through the Q8_0 kernels, which leave the offsets out.
+                    if self.layout == Layout::Q4 && unpack {
                         // The offsets' share: each block's offset times the sum of the
                         // activations it multiplies.
-                        let w_m = &self.offsets[blocks];
                         for (i, o) in out_row.iter_mut().enumerate() {
-                            *o += (simd.dot)(w_m, &act.sums[i * k / BLOCK..(i + 1) * k / BLOCK]);
+                            *o += offset_sum(w_m, a_s(i));
                         }
                     }
                 }
@@ -360,7 +360,9 @@ impl Layout {
     }
 }
 
-type DotKernel = fn(&[u8], &[f32], &[i8], &[f32]) -> f32;
+/// A weight row's quants, scales and (`Q4`) offsets against an activation row's quants, scales
+/// and (for offsets) sums; the offsets may be empty for other layouts.
+type DotKernel = fn(&[u8], &[f32], &[f32], &[i8], &[f32], &[f32]) -> f32;
 
 /// Which SIMD kernels this CPU runs: none, AVX2 with FMA, or those plus AVX-VNNI (one
 /// instruction for the byte products and their sums instead of two).
@@ -382,6 +384,12 @@ fn simd() -> Simd {
         }
     }
     Simd::None
+}
+
+/// The offsets' share of a `Q4` row's product: each block's offset times its activations' sum,
+/// added in block order (as the SIMD kernel adds them, so every path gives the same float).
+fn offset_sum(w_m: &[f32], a_s: &[f32]) -> f32 {
+    w_m.iter().zip(a_s).fold(0.0, |sum, (m, s)| sum + m * s)
 }
 
 fn dot_kernel(layout: Layout) -> DotKernel {
@@ -413,26 +421,26 @@ fn dot_kernel(layout: Layout) -> DotKernel {
     }
 }
 
-fn dot_scalar_q8(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_scalar(Layout::Q8, w_q, w_d, a_q, a_d)
+fn dot_scalar_q8(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_scalar(Layout::Q8, w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
-fn dot_scalar_q5(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_scalar(Layout::Q5, w_q, w_d, a_q, a_d)
+fn dot_scalar_q5(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_scalar(Layout::Q5, w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
-fn dot_scalar_q4(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_scalar(Layout::Q4, w_q, w_d, a_q, a_d)
+fn dot_scalar_q4(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_scalar(Layout::Q4, w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
-fn dot_scalar_q6(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_scalar(Layout::Q6, w_q, w_d, a_q, a_d)
+fn dot_scalar_q6(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_scalar(Layout::Q6, w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
 /// The dot product of a weight row and an activation row, block by block: the exact integer
 /// dot product of each block's values times the product of the two scales (for `Q6`, of each
-/// half-block's; for `Q4`, without the offsets' share).
-fn dot_scalar(layout: Layout, w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
+/// half-block's), plus for `Q4` each block's offset times its activations' sum.
+fn dot_scalar(layout: Layout, w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
     let mut sum = 0f32;
     let mut w = [0i8; BLOCK];
     let per_block = layout.scales_per_block();
@@ -447,7 +455,11 @@ fn dot_scalar(layout: Layout, w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) 
             sum += dot as f32 * (wd * ad);
         }
     }
-    sum
+    if layout == Layout::Q4 {
+        sum + offset_sum(w_m, a_s)
+    } else {
+        sum
+    }
 }
 
 /// The layouts as numbers, for the SIMD kernels' const parameter.
@@ -457,28 +469,28 @@ const Q4: u8 = 2;
 const Q6: u8 = 3;
 
 #[cfg(target_arch = "x86_64")]
-fn dot_entry<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
+fn dot_entry<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
     // SAFETY: only chosen by `dot_kernel` after AVX2 and FMA (and for VNNI, AVX-VNNI) were
     // detected.
     unsafe {
         if VNNI {
-            dot_vnni::<L>(w_q, w_d, a_q, a_d)
+            dot_vnni::<L>(w_q, w_d, w_m, a_q, a_d, a_s)
         } else {
-            dot_avx2::<L>(w_q, w_d, a_q, a_d)
+            dot_avx2::<L>(w_q, w_d, w_m, a_q, a_d, a_s)
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot_avx2<const L: u8>(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_body::<L, false>(w_q, w_d, a_q, a_d)
+unsafe fn dot_avx2<const L: u8>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_body::<L, false>(w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avxvnni")]
-unsafe fn dot_vnni<const L: u8>(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
-    dot_body::<L, true>(w_q, w_d, a_q, a_d)
+unsafe fn dot_vnni<const L: u8>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
+    dot_body::<L, true>(w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
 /// The eight i32 sums of four byte products each of |w| (unsigned) and a with w's sign: the
@@ -511,12 +523,13 @@ unsafe fn lane_sum(acc: std::arch::x86_64::__m256) -> f32 {
 /// `dot_scalar` with SIMD: per block, the weights are brought to 32 signed bytes (Q5 and Q4:
 /// low nibbles spread over the two 128-bit halves; Q5 then picks each byte's high bit out of
 /// the 32-bit mask by a shuffle and a per-byte bit test and subtracts 16); `block_products`
-/// gives eight i32 sums, which are scaled and accumulated in f32 lanes (for `Q6`, the low four
+/// gives eight i32 sums, which are scaled and accumulated in f32 lanes (and `Q4` offsets in
+/// one f32) (for `Q6`, the low four
 /// lanes, which hold the first 16 values, by the first half's scale and the high four by the
 /// second's). Exact integers either way, so VNNI and plain AVX2 give the same result.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: &[i8], a_d: &[f32]) -> f32 {
+unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
     use std::arch::x86_64::*;
     let layout = [Layout::Q8, Layout::Q5, Layout::Q4, Layout::Q6][L as usize];
     let per_block = layout.scales_per_block();
@@ -533,6 +546,10 @@ unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: 
     let which_bit = _mm256_set1_epi64x(i64::from_le_bytes([1, 2, 4, 8, 16, 32, 64, 128]));
     let sixteen = _mm256_set1_epi8(16);
     let mut acc = _mm256_setzero_ps();
+    let mut offsets = 0f32;
+    if L == Q4 {
+        assert!(w_m.len() >= blocks && a_s.len() >= blocks);
+    }
     for b in 0..blocks {
         // SAFETY: the slices hold at least `blocks` blocks (asserted above).
         let base = w_q.as_ptr().add(b * bytes);
@@ -542,6 +559,7 @@ unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: 
             let lo = _mm_and_si128(packed, low_nibble);
             let hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low_nibble);
             let a = _mm256_loadu_si256(a_q.as_ptr().add(b * BLOCK) as *const __m256i);
+            offsets += *w_m.get_unchecked(b) * *a_s.get_unchecked(b);
             block_products::<VNNI>(_mm256_set_m128i(hi, lo), a)
         } else {
             let w = if L == Q5 {
@@ -570,7 +588,7 @@ unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: 
         };
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(quads), scale, acc);
     }
-    lane_sum(acc)
+    lane_sum(acc) + offsets
 }
 
 /// Four activation rows against one weight row of signed bytes (Q8_0, an unpacked row, or,
@@ -691,8 +709,9 @@ mod tests {
             for row in 0..n {
                 let w_q = &m.quants[row * row_bytes..(row + 1) * row_bytes];
                 let w_d = &m.scales[row * per_row..(row + 1) * per_row];
-                let reference = dot_scalar(m.layout, w_q, w_d, &a.quants, &a.scales);
-                let fast = dot_kernel(m.layout)(w_q, w_d, &a.quants, &a.scales);
+                let w_m = m.offsets.get(row * k / BLOCK..(row + 1) * k / BLOCK).unwrap_or(&[]);
+                let reference = dot_scalar(m.layout, w_q, w_d, w_m, &a.quants, &a.scales, &a.sums);
+                let fast = dot_kernel(m.layout)(w_q, w_d, w_m, &a.quants, &a.scales, &a.sums);
                 assert!((reference - fast).abs() <= 1e-5 * reference.abs().max(1.0), "{dtype:?}: {reference} vs {fast}");
                 // The VNNI and plain AVX2 kernels compute the same integers in the same order.
                 #[cfg(target_arch = "x86_64")]
@@ -708,7 +727,7 @@ mod tests {
                             (Layout::Q4, true) => dot_entry::<Q4, true>,
                             (Layout::Q6, true) => dot_entry::<Q6, true>,
                         };
-                        kernel(w_q, w_d, &a.quants, &a.scales)
+                        kernel(w_q, w_d, w_m, &a.quants, &a.scales, &a.sums)
                     });
                     assert_eq!(plain, vnni, "{dtype:?}");
                     let quads = [&a.quants[..], &a.quants[..], &a.quants[..], &a.quants[..]];

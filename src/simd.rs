@@ -1,14 +1,16 @@
-//! f32 vector kernels for the decoder's one-token attention (`llm`): a dot product and a
-//! scaled add, on AVX2 with FMA when the CPU has them (checked at run time, once per caller)
-//! and in plain Rust otherwise, which is also the reference the tests hold the fast versions to.
+//! f32 vector kernels for the decoder's one-token attention (`llm`): a query's scores against
+//! every cached key and the probability-weighted sum of the cached values, on AVX2 with FMA
+//! when the CPU has them (checked at run time, once per caller) and in plain Rust otherwise,
+//! which is also the reference the tests hold the fast versions to.
 
 /// The kernels to use on this CPU.
 #[derive(Clone, Copy)]
 pub struct Kernels {
-    /// `a · b` over the shorter length.
-    pub dot: fn(&[f32], &[f32]) -> f32,
-    /// `y += alpha * x` over the shorter length.
-    pub axpy: fn(&mut [f32], f32, &[f32]),
+    /// `scores[t] = q · rows[t]` for the `dim`-wide rows of `rows` (as many as `scores` has
+    /// room for).
+    pub scores: fn(&[f32], &[f32], usize, &mut [f32]),
+    /// `y += Σ weights[t] · rows[t]` for the `dim`-wide rows of `rows`, `dim == y.len()`.
+    pub mix: fn(&[f32], &[f32], &mut [f32]),
 }
 
 impl Kernels {
@@ -17,7 +19,7 @@ impl Kernels {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return Kernels { dot: dot_avx2_entry, axpy: axpy_avx2_entry };
+                return Kernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
             }
         }
         Kernels::plain()
@@ -25,7 +27,7 @@ impl Kernels {
 
     /// The plain Rust kernels.
     pub fn plain() -> Kernels {
-        Kernels { dot: dot_plain, axpy: axpy_plain }
+        Kernels { scores: scores_plain, mix: mix_plain }
     }
 }
 
@@ -53,66 +55,99 @@ fn axpy_plain(y: &mut [f32], alpha: f32, x: &[f32]) {
     }
 }
 
+fn scores_plain(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
+        *s = dot_plain(q, row);
+    }
+}
+
+fn mix_plain(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    let dim = y.len();
+    for (&w, row) in weights.iter().zip(rows.chunks_exact(dim)) {
+        axpy_plain(y, w, row);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
-fn dot_avx2_entry(a: &[f32], b: &[f32]) -> f32 {
+fn scores_avx2_entry(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    if dim % 8 != 0 || q.len() < dim {
+        return scores_plain(q, rows, dim, scores);
+    }
     // SAFETY: only chosen by `Kernels::detect` after AVX2 and FMA were detected.
-    unsafe { dot_avx2(a, b) }
+    unsafe { scores_avx2(q, rows, dim, scores) }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn axpy_avx2_entry(y: &mut [f32], alpha: f32, x: &[f32]) {
+fn mix_avx2_entry(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    if y.len() % 8 != 0 {
+        return mix_plain(weights, rows, y);
+    }
     // SAFETY: as above.
-    unsafe { axpy_avx2(y, alpha, x) }
+    unsafe { mix_avx2(weights, rows, y) }
 }
 
-/// Two 8-lane accumulators (two FMA chains in flight), then the tail one value at a time.
+/// Columns handled per pass over the rows: eight vectors of the query (or of `y`) stay in
+/// registers while the rows stream past.
+const PASS: usize = 64;
+
+/// `scores_plain` with the query held in registers, 64 columns per pass over the rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+unsafe fn scores_avx2(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
     use std::arch::x86_64::*;
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut acc0 = _mm256_setzero_ps();
-    let mut acc1 = _mm256_setzero_ps();
-    let mut i = 0;
-    // SAFETY: every load reads 8 floats below `n`.
-    while i + 16 <= n {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
-        i += 16;
+    let n = scores.len().min(rows.len() / dim);
+    scores[..n].fill(0.0);
+    let mut c = 0;
+    while c < dim {
+        let vectors = (dim - c).min(PASS) / 8;
+        let mut qv = [_mm256_setzero_ps(); PASS / 8];
+        for (i, v) in qv.iter_mut().enumerate().take(vectors) {
+            // SAFETY: `c + 8 * i + 8 <= dim <= q.len()`.
+            *v = _mm256_loadu_ps(q.as_ptr().add(c + 8 * i));
+        }
+        for (t, score) in scores[..n].iter_mut().enumerate() {
+            // SAFETY: row `t < n` lies inside `rows`.
+            let row = rows.as_ptr().add(t * dim + c);
+            let mut acc = [_mm256_setzero_ps(); 2];
+            for (i, v) in qv.iter().enumerate().take(vectors) {
+                acc[i % 2] = _mm256_fmadd_ps(*v, _mm256_loadu_ps(row.add(8 * i)), acc[i % 2]);
+            }
+            let acc = _mm256_add_ps(acc[0], acc[1]);
+            let sum4 = _mm_add_ps(_mm256_extractf128_ps(acc, 1), _mm256_castps256_ps128(acc));
+            let sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+            *score += _mm_cvtss_f32(_mm_add_ss(sum2, _mm_shuffle_ps(sum2, sum2, 1)));
+        }
+        c += PASS;
     }
-    if i + 8 <= n {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-        i += 8;
-    }
-    let acc = _mm256_add_ps(acc0, acc1);
-    let sum4 = _mm_add_ps(_mm256_extractf128_ps(acc, 1), _mm256_castps256_ps128(acc));
-    let sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
-    let mut sum = _mm_cvtss_f32(_mm_add_ss(sum2, _mm_shuffle_ps(sum2, sum2, 1)));
-    while i < n {
-        sum += *pa.add(i) * *pb.add(i);
-        i += 1;
-    }
-    sum
 }
 
+/// `mix_plain` with `y` held in registers, 64 columns per pass over the rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn axpy_avx2(y: &mut [f32], alpha: f32, x: &[f32]) {
+unsafe fn mix_avx2(weights: &[f32], rows: &[f32], y: &mut [f32]) {
     use std::arch::x86_64::*;
-    let n = y.len().min(x.len());
-    let (py, px) = (y.as_mut_ptr(), x.as_ptr());
-    let a = _mm256_set1_ps(alpha);
-    let mut i = 0;
-    // SAFETY: every load and store touches 8 floats below `n`.
-    while i + 8 <= n {
-        let v = _mm256_fmadd_ps(a, _mm256_loadu_ps(px.add(i)), _mm256_loadu_ps(py.add(i)));
-        _mm256_storeu_ps(py.add(i), v);
-        i += 8;
-    }
-    while i < n {
-        *py.add(i) += alpha * *px.add(i);
-        i += 1;
+    let dim = y.len();
+    let n = weights.len().min(rows.len() / dim.max(1));
+    let mut c = 0;
+    while c < dim {
+        let vectors = (dim - c).min(PASS) / 8;
+        let mut yv = [_mm256_setzero_ps(); PASS / 8];
+        for (i, v) in yv.iter_mut().enumerate().take(vectors) {
+            // SAFETY: `c + 8 * i + 8 <= dim`.
+            *v = _mm256_loadu_ps(y.as_ptr().add(c + 8 * i));
+        }
+        for (t, &w) in weights[..n].iter().enumerate() {
+            let w = _mm256_set1_ps(w);
+            // SAFETY: row `t < n` lies inside `rows`.
+            let row = rows.as_ptr().add(t * dim + c);
+            for (i, v) in yv.iter_mut().enumerate().take(vectors) {
+                *v = _mm256_fmadd_ps(w, _mm256_loadu_ps(row.add(8 * i)), *v);
+            }
+        }
+        for (i, v) in yv.iter().enumerate().take(vectors) {
+            _mm256_storeu_ps(y.as_mut_ptr().add(c + 8 * i), *v);
+        }
+        c += PASS;
     }
 }
 
@@ -133,23 +168,31 @@ mod tests {
     }
 
     #[test]
-    fn detected_kernels_agree_with_plain_ones_at_every_length() {
+    fn scores_and_mix_agree_with_row_by_row_products() {
         let (fast, plain) = (Kernels::detect(), Kernels::plain());
-        // Lengths around the 8- and 16-wide steps, and head sizes.
-        for n in [0, 1, 7, 8, 9, 15, 16, 17, 31, 64, 100, 128] {
-            let (a, b) = (values(n, 1), values(n, 2));
-            let exact: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        // Head sizes below, at and above one 64-column pass, and one not a multiple of 8.
+        for dim in [8, 64, 72, 128, 12] {
+            let rows = 37;
+            let (q, keys) = (values(dim, 4), values(rows * dim, 5));
+            let weights = values(rows, 6);
             for k in [fast, plain] {
-                let d = (k.dot)(&a, &b);
-                assert!((d as f64 - exact).abs() < 1e-4, "n={n}: {d} vs {exact}");
-            }
-            let mut y1 = values(n, 3);
-            let mut y2 = y1.clone();
-            let expected: Vec<f32> = y1.iter().zip(&a).map(|(y, x)| y + 0.37 * x).collect();
-            (fast.axpy)(&mut y1, 0.37, &a);
-            (plain.axpy)(&mut y2, 0.37, &a);
-            for ((f, p), e) in y1.iter().zip(&y2).zip(&expected) {
-                assert!((f - e).abs() < 1e-6 && (p - e).abs() < 1e-6, "n={n}: {f} {p} vs {e}");
+                let mut scores = vec![9.0; rows];
+                (k.scores)(&q, &keys, dim, &mut scores);
+                for (t, s) in scores.iter().enumerate() {
+                    let exact: f64 = q.iter().zip(&keys[t * dim..]).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    assert!((*s as f64 - exact).abs() < 1e-4, "dim={dim} row {t}: {s} vs {exact}");
+                }
+                let mut y = values(dim, 7);
+                let mut expected: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+                for (t, w) in weights.iter().enumerate() {
+                    for (e, v) in expected.iter_mut().zip(&keys[t * dim..(t + 1) * dim]) {
+                        *e += *w as f64 * *v as f64;
+                    }
+                }
+                (k.mix)(&weights, &keys, &mut y);
+                for (a, e) in y.iter().zip(&expected) {
+                    assert!((*a as f64 - e).abs() < 1e-4, "dim={dim}: {a} vs {e}");
+                }
             }
         }
     }
@@ -157,9 +200,9 @@ mod tests {
     #[test]
     fn lengths_differ_only_the_shorter_counts() {
         let k = Kernels::detect();
-        assert_eq!((k.dot)(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0);
-        let mut y = [1.0, 1.0];
-        (k.axpy)(&mut y, 2.0, &[1.0, 2.0, 3.0]);
-        assert_eq!(y, [3.0, 5.0]);
+        // Two rows of width 2 leave the third score alone.
+        let mut scores = [0.0, 0.0, 7.0];
+        (k.scores)(&[1.0, 2.0], &[1.0, 1.0, 2.0, 3.0], 2, &mut scores);
+        assert_eq!(scores, [3.0, 8.0, 7.0]);
     }
 }
