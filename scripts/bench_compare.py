@@ -7,6 +7,7 @@ keeps the comparison fair on a shared, noisy machine.
 
     python3 -m pip install llama-cpp-python==0.3.36   # builds llama.cpp; needs cmake
     scripts/bench_compare.py --model smollm2-135m-instruct-q4_1 --threads 2 --rounds 3
+    scripts/bench_compare.py --model qwen2.5-coder-1.5b-instruct-q4_k_m --precis-arg=--own-k-quants
 """
 import argparse
 import json
@@ -50,9 +51,9 @@ print(json.dumps({
 """
 
 
-def run_precis(precis, model, threads, decode, ids_file, article):
+def run_precis(precis, model, threads, decode, ids_file, article, extra):
     cmd = [precis, "bench", "--model", model, "--threads", str(threads),
-           "--decode-tokens", str(decode), "--dump-prompt", ids_file]
+           "--decode-tokens", str(decode), "--dump-prompt", ids_file] + extra
     if article:
         cmd += ["--article", article]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
@@ -84,18 +85,20 @@ def main():
     ap.add_argument("--decode-tokens", type=int, default=64)
     ap.add_argument("--article")
     ap.add_argument("--precis", default=os.path.join(ROOT, "target", "release", "precis"))
+    ap.add_argument("--precis-arg", action="append", default=[],
+                    help="an extra argument for `precis bench` (repeatable)")
     a = ap.parse_args()
     path = model_path(a.precis, a.model)
     runs = {"precis": [], "llama.cpp": []}
     with tempfile.TemporaryDirectory() as tmp:
         ids_file = os.path.join(tmp, "prompt.json")
         for _ in range(a.rounds):
-            runs["precis"].append(run_precis(a.precis, a.model, a.threads, a.decode_tokens, ids_file, a.article))
+            runs["precis"].append(run_precis(a.precis, a.model, a.threads, a.decode_tokens, ids_file, a.article, a.precis_arg))
             runs["llama.cpp"].append(run_llama(path, ids_file, a.threads, a.decode_tokens))
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("prefill_tok_s", "decode_tok_s", "peak_rss_mb", "load_ms")}
            for k, v in runs.items()}
     ratio = {m: med["precis"][m] / med["llama.cpp"][m] for m in ("prefill_tok_s", "decode_tok_s", "peak_rss_mb")}
-    print(json.dumps({"model": a.model, "threads": a.threads, "median": med, "ratio_precis_over_llama_cpp": ratio,
+    print(json.dumps({"model": a.model, "threads": a.threads, "precis_args": a.precis_arg, "median": med, "ratio_precis_over_llama_cpp": ratio,
                       "runs": runs}, indent=2))
 
 
