@@ -175,7 +175,7 @@ pub fn generate(
 
     let prefill_start = Instant::now();
     let mut logits = Vec::new();
-    let chunk = opts.prefill_chunk.max(1);
+    let chunk = if generator.takes_prompt_in_chunks() { opts.prefill_chunk } else { prompt.len() }.max(1);
     let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt) } else { 0 };
     for (i, part) in prompt[reused..].chunks(chunk).enumerate() {
         if cancel.is_cancelled() {

@@ -1,4 +1,4 @@
-//! Precis's own decoder for the `llama` and `qwen2` architectures: the transformer forward
+//! Precis's own decoder for the `llama`, `qwen2` and `qwen3` architectures: the transformer forward
 //! pass written with candle tensor ops and quantized matrix products, with weights copied
 //! tensor by tensor out of a memory map, a token-embedding table that stays quantized (only
 //! the looked-up rows are expanded), and a KV cache this module owns and can cut back to any
@@ -40,9 +40,12 @@ pub struct Config {
     pub rope_theta: f32,
     /// Positions are divided by this before rotation (`rope.scaling.type = linear`).
     pub rope_linear_scale: f32,
-    /// Rotate the two halves of each head (GPT-NeoX style, qwen2) rather than adjacent pairs
-    /// (the original LLaMA style that GGUF llama files are converted to).
+    /// Rotate the two halves of each head (GPT-NeoX style, qwen2 and qwen3) rather than
+    /// adjacent pairs (the original LLaMA style that GGUF llama files are converted to).
     pub rope_neox: bool,
+    /// Each query and key head is RMS-normalized with its own weights before the rotation
+    /// (qwen3).
+    pub qk_norm: bool,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
         let architecture = match arch_name.as_str() {
             "llama" => Architecture::Llama,
             "qwen2" => Architecture::Qwen2,
+            "qwen3" => Architecture::Qwen3,
             other => return Err(format!("architecture {other} has no own decoder")),
         };
         let int = |key: &str| -> std::result::Result<usize, String> {
@@ -104,7 +108,8 @@ impl Config {
             rms_eps: float("attention.layer_norm_rms_epsilon").unwrap_or(1e-6) as f64,
             rope_theta: float("rope.freq_base").unwrap_or(10_000.0),
             rope_linear_scale,
-            rope_neox: architecture == Architecture::Qwen2,
+            rope_neox: matches!(architecture, Architecture::Qwen2 | Architecture::Qwen3),
+            qk_norm: architecture == Architecture::Qwen3,
         })
     }
 }
@@ -246,6 +251,9 @@ impl Projection {
 
 struct Layer {
     attn_norm: Tensor,
+    /// Per-head query and key norm weights (`Config::qk_norm`).
+    q_norm: Option<Tensor>,
+    k_norm: Option<Tensor>,
     /// Queries, keys and values.
     qkv: Projection,
     wo: Matrix,
@@ -457,7 +465,7 @@ pub fn prefer_compact_kernels() {
 }
 
 impl Decoder {
-    /// Loads the decoder of a llama or qwen2 GGUF file whose header has been read.
+    /// Loads the decoder of a llama, qwen2 or qwen3 GGUF file whose header has been read.
     pub fn load(path: &Path, content: &Content, config: Config, repack: Repack) -> Result<Decoder> {
         prefer_compact_kernels();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -504,6 +512,8 @@ impl Decoder {
             let p = format!("blk.{l}");
             layers.push(Layer {
                 attn_norm: src.vector(&format!("{p}.attn_norm.weight"))?,
+                q_norm: if config.qk_norm { Some(src.vector(&format!("{p}.attn_q_norm.weight"))?) } else { None },
+                k_norm: if config.qk_norm { Some(src.vector(&format!("{p}.attn_k_norm.weight"))?) } else { None },
                 qkv: src.projection(&["q", "k", "v"].map(|x| {
                     (format!("{p}.attn_{x}.weight"), format!("{p}.attn_{x}.bias"))
                 }))?,
@@ -619,9 +629,13 @@ fn attention(
     let heads = |y: &Tensor, heads: usize| -> Result<Tensor> {
         Ok(y.reshape((seq, heads, c.head_dim))?.transpose(0, 1)?.contiguous()?)
     };
-    let q = heads(&qkv[0], c.heads)?;
-    let k = heads(&qkv[1], c.kv_heads)?;
+    let mut q = heads(&qkv[0], c.heads)?;
+    let mut k = heads(&qkv[1], c.kv_heads)?;
     let v = heads(&qkv[2], c.kv_heads)?;
+    if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+        q = candle_nn::ops::rms_norm(&q, qn, c.rms_eps as f32)?;
+        k = candle_nn::ops::rms_norm(&k, kn, c.rms_eps as f32)?;
+    }
     let q = rope.rotate(c, &q)?;
     let k = rope.rotate(c, &k)?;
     layer.keys.write(&k.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
@@ -660,6 +674,15 @@ fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &R
     let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
     let (mut q, mut key, value) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
     let scale = 1.0 / (dim as f32).sqrt();
+    if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+        let (qn, kn) = (qn.to_vec1::<f32>()?, kn.to_vec1::<f32>()?);
+        for head in q.chunks_exact_mut(dim) {
+            rms_norm_in_place(head, &qn, c.rms_eps as f32);
+        }
+        for head in key.chunks_exact_mut(dim) {
+            rms_norm_in_place(head, &kn, c.rms_eps as f32);
+        }
+    }
     for head in q.chunks_exact_mut(dim) {
         rope.rotate_one(c, head);
         for x in head.iter_mut() {
@@ -697,6 +720,16 @@ fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &R
         out.chunks_mut(dim).enumerate().for_each(one_head);
     }
     layer.wo.forward(&Tensor::from_vec(out, (1, 1, c.heads * dim), h.device())?)
+}
+
+/// `candle_nn::ops::rms_norm` of one row, with the same arithmetic: the mean square summed in
+/// order, then each value divided by the root and multiplied by its weight.
+fn rms_norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) {
+    let sum2: f32 = x.iter().map(|v| v * v).sum();
+    let root = (sum2 / x.len() as f32 + eps).sqrt();
+    for (v, w) in x.iter_mut().zip(weight) {
+        *v = *v / root * w;
+    }
 }
 
 /// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`,

@@ -154,6 +154,13 @@ impl Generator {
         })
     }
 
+    /// Whether a prompt may run in several passes. candle's gemma3 cannot continue a prompt:
+    /// the mask it builds for a pass after cached positions joins an f32 block to a u32 one
+    /// and fails (and would hide the cached positions), so its prompts run in one pass.
+    pub fn takes_prompt_in_chunks(&self) -> bool {
+        !matches!(self.weights, Weights::Gemma3(_))
+    }
+
     /// Whether the loaded weights run on Precis's own decoder (and so can reuse a prefix).
     pub fn is_own(&self) -> bool {
         matches!(self.weights, Weights::Own(_))

@@ -113,6 +113,9 @@ pub fn write_tiny_gguf(path: &Path, spec: &TinySpec) -> Result<()> {
     let mut meta: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(arch.into())),
         ("general.name".into(), Value::String(format!("tiny-{arch}"))),
+        // candle's qwen3 computes its rotation tables in this dtype (0 = f32) and takes f16
+        // when it is missing; f32 keeps the tiny models comparable with the own decoder.
+        ("general.dtype".into(), Value::U32(0)),
         (format!("{arch}.context_length"), Value::U32(spec.context as u32)),
         (format!("{arch}.embedding_length"), Value::U32(spec.embedding as u32)),
         (format!("{arch}.block_count"), Value::U32(spec.layers as u32)),

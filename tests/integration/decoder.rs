@@ -1,4 +1,4 @@
-//! Precis's own llama/qwen2 decoder (`precis::llm`) against candle's models: the same logits
+//! Precis's own llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
 //! on tiny random models and on real ones, and generation that reuses a cached prompt prefix
 //! giving exactly the tokens of a fresh run.
 
@@ -77,7 +77,7 @@ fn tiny_prompt(g: &Generator) -> Vec<u32> {
 #[test]
 fn own_decoder_matches_candle_on_tiny_models() {
     let dir = tempfile::tempdir().unwrap();
-    for arch in [Architecture::Llama, Architecture::Qwen2] {
+    for arch in [Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3] {
         for dtype in [GgmlDType::F32, GgmlDType::Q8_0, GgmlDType::Q4K] {
             let spec = TinySpec {
                 dtype,
@@ -87,10 +87,18 @@ fn own_decoder_matches_candle_on_tiny_models() {
             };
             let path = tiny_model_with(dir.path(), spec);
             let ids = tiny_prompt(&Generator::load(&path).unwrap());
-            let diff = compare(&path, &ids, Repack::Never).worst();
+            let c = compare(&path, &ids, Repack::Never);
+            eprintln!("{arch:?} {dtype:?}: prefill {} decode {}", c.prefill, c.decode);
             // Only the order of float operations differs (the attention scale is applied to
-            // the queries, grouped heads share keys instead of copying them).
-            assert!(diff < 1e-4, "{arch:?} {dtype:?}: relative logit difference {diff}");
+            // the queries, grouped heads share keys instead of copying them). The tiny files
+            // ask candle's qwen3 for f32 rotation tables (`general.dtype`), as the own decoder
+            // and llama.cpp compute them. candle's qwen3 runs a prompt's attention on a kernel
+            // of its own whose prompt logits move by 0.7% on the Q8_0 tiny model;
+            // the single-token steps after it, which read the keys and values the prompt left
+            // in the cache, still agree to 1e-6, so the cache (norms, rotation) is the same.
+            let prompt_tolerance = if arch == Architecture::Qwen3 { 0.01 } else { 1e-4 };
+            assert!(c.decode < 1e-4 && c.same_top, "{arch:?} {dtype:?}: decode logits differ by {}", c.decode);
+            assert!(c.prefill < prompt_tolerance, "{arch:?} {dtype:?}: prompt logits differ by {}", c.prefill);
         }
     }
 }
@@ -156,7 +164,7 @@ fn prefix_reuse_is_exact(path: &std::path::Path, first: &[u32], second: &[u32], 
 #[test]
 fn prefix_reuse_gives_the_same_tokens_as_a_fresh_run() {
     let dir = tempfile::tempdir().unwrap();
-    for arch in [Architecture::Llama, Architecture::Qwen2] {
+    for arch in [Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3] {
         let path = tiny_model(dir.path(), arch);
         let g = Generator::load(&path).unwrap();
         let render = |kind| {
@@ -176,7 +184,7 @@ fn prefix_reuse_gives_the_same_tokens_as_a_fresh_run() {
 #[test]
 fn candle_models_never_reuse() {
     let dir = tempfile::tempdir().unwrap();
-    let path = tiny_model(dir.path(), Architecture::Qwen3);
+    let path = tiny_model(dir.path(), Architecture::Gemma3);
     let mut g = Generator::load(&path).unwrap();
     assert!(!g.is_own());
     let ids = tiny_prompt(&g);
