@@ -110,6 +110,19 @@ pub fn vocabulary(text: &str) -> HashSet<String> {
     set
 }
 
+/// Whether a word (as split on white space) opens a quotation: it starts with a quotation mark.
+/// An apostrophe inside a word ("study's") is not one.
+pub fn opens_quote(word: &str) -> bool {
+    word.starts_with(['"', '“', '\'', '‘'])
+}
+
+/// Whether a word closes a quotation: it ends with a quotation mark, perhaps before punctuation
+/// ("gone,'"). A plural possessive ("players'") is not taken for one.
+pub fn closes_quote(word: &str) -> bool {
+    let w = word.trim_end_matches(['.', ',', ';', ':', '!', '?']);
+    w.ends_with(['"', '”']) || (w.ends_with(['\'', '’']) && !w.ends_with("s'") && !w.ends_with("s’"))
+}
+
 /// TF-IDF vectors of `docs` (sub-linear tf, smoothed idf), L2-normalized.
 pub fn tfidf(docs: &[Vec<String>]) -> Vec<HashMap<String, f32>> {
     let n = docs.len() as f32;

@@ -24,6 +24,8 @@ pub struct RankOptions {
     pub budget_scale: f32,
     /// With embeddings, the share of TF-IDF cosine mixed into the sentence similarities.
     pub lexical_mix: f32,
+    /// What is trimmed from the chosen sentences to make the key points.
+    pub trim: crate::trim::TrimRules,
 }
 
 impl Default for RankOptions {
@@ -37,6 +39,7 @@ impl Default for RankOptions {
             max_words: 70,
             budget_scale: 0.85,
             lexical_mix: 0.5,
+            trim: crate::trim::TrimRules::default(),
         }
     }
 }

@@ -165,6 +165,10 @@ struct EvalArgs {
     budget_scale: Option<f32>,
     #[arg(long, hide = true)]
     lexical_mix: Option<f32>,
+    /// Key points: which trimming rules run (comma-separated: dateline, connective,
+    /// attribution, picture; `none` for none)
+    #[arg(long, hide = true, value_name = "RULES")]
+    trim: Option<precis::trim::TrimRules>,
 }
 
 #[derive(Args)]
@@ -765,6 +769,7 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
     r.lambda = args.lambda.unwrap_or(r.lambda);
     r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
     r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
+    r.trim = args.trim.unwrap_or(r.trim);
     let mut out = std::io::stdout().lock();
     let io = |e| precis::Error::io("standard output", e);
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
