@@ -396,7 +396,7 @@ impl Extraction {
     fn bullet(&self, text: &str, i: usize) -> Bullet {
         let sources = trim::key_point(text, self.sentences[i].span, self.trim);
         Bullet {
-            text: trim::joined(text, &sources),
+            text: trim::joined(text, self.sentences[i].span, &sources),
             sources,
             support: 1.0,
         }
@@ -969,7 +969,8 @@ But the plan will cost the city about $4.2 million a year, a council spokesman s
         assert_eq!(cited, ["the plan will cost the city about $4.2 million a year", "."]);
         let evidence = Evidence::new(text, &extraction.sentences, None);
         for b in &bullets {
-            assert_eq!(trim::joined(text, &b.sources), b.text);
+            let kept: Vec<&str> = b.sources.iter().map(|s| s.of(text)).collect();
+            assert_eq!(b.text.to_lowercase(), kept.join(" ").replace(" .", ".").to_lowercase());
             let g = evidence.ground(&b.text, None);
             assert!(g.support >= SUPPORT_THRESHOLD && g.missing.is_empty(), "{b:?} {g:?}");
             assert_eq!(b.support, 1.0);

@@ -59,10 +59,11 @@ pub fn key_point(text: &str, span: Span, rules: TrimRules) -> Vec<Span> {
     kept.into_iter().map(|(a, b)| Span { start: span.start + a, end: span.start + b }).collect()
 }
 
-/// The text of a key point made of `spans` of `text`: the spans one after the other, a space
-/// between them unless the next one starts with punctuation, white space collapsed, and the
-/// first letter capitalized (a cut before it may have left it lower case).
-pub fn joined(text: &str, spans: &[Span]) -> String {
+/// The text of a key point made of `spans` of the sentence at `sentence` in `text`: the spans
+/// one after the other, a space between them unless the next one starts with punctuation, white
+/// space collapsed, and, when the start of the sentence was cut ("But they ..."), the first
+/// letter capitalized.
+pub fn joined(text: &str, sentence: Span, spans: &[Span]) -> String {
     let mut out = String::new();
     for s in spans {
         let piece = s.of(text);
@@ -72,6 +73,11 @@ pub fn joined(text: &str, spans: &[Span]) -> String {
         out.push_str(piece);
     }
     let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first_word = out.split(' ').next().unwrap_or("");
+    // A cut start, but not a name written in lower case on purpose ("iPhone", "eBay").
+    if spans.first().is_none_or(|s| s.start == sentence.start) || first_word.chars().skip(1).any(char::is_uppercase) {
+        return out;
+    }
     let mut chars = out.chars();
     match chars.next() {
         Some(c) if c.is_lowercase() => c.to_uppercase().chain(chars).collect(),
@@ -319,8 +325,9 @@ mod tests {
 
     /// The key point of `s` alone, and whether its spans join to exactly that text.
     fn trimmed(s: &str) -> String {
-        let spans = key_point(s, Span { start: 0, end: s.len() }, TrimRules::default());
-        let text = joined(s, &spans);
+        let whole = Span { start: 0, end: s.len() };
+        let spans = key_point(s, whole, TrimRules::default());
+        let text = joined(s, whole, &spans);
         for sp in &spans {
             let piece = sp.of(s);
             assert_eq!(piece, piece.trim(), "spans never start or end in white space: {spans:?}");
@@ -357,6 +364,14 @@ mod tests {
         ] {
             assert_eq!(trimmed(s), s);
         }
+    }
+
+    #[test]
+    fn only_a_cut_start_is_capitalized() {
+        // Nothing to trim: the sentence stays exactly as written, lower-case start and all.
+        assert_eq!(trimmed("iPhone sales fell by a tenth in the last three months."), "iPhone sales fell by a tenth in the last three months.");
+        assert_eq!(trimmed("But sales of the iPhone fell by a tenth this spring."), "Sales of the iPhone fell by a tenth this spring.");
+        assert_eq!(trimmed("But iPhone sales fell by a tenth in the last three months."), "iPhone sales fell by a tenth in the last three months.");
     }
 
     #[test]
@@ -467,7 +482,7 @@ mod tests {
         let end = text.find(" Next").unwrap();
         let spans = key_point(text, Span { start, end }, TrimRules::default());
         assert_eq!(spans.iter().map(|s| s.of(text)).collect::<Vec<_>>(), ["the council approved the new budget on Monday", "."]);
-        assert_eq!(joined(text, &spans), "The council approved the new budget on Monday.");
+        assert_eq!(joined(text, Span { start, end }, &spans), "The council approved the new budget on Monday.");
         let whole = key_point(text, Span { start, end }, TrimRules::NONE);
         assert_eq!(whole, [Span { start, end }]);
     }
