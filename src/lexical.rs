@@ -110,6 +110,38 @@ pub fn vocabulary(text: &str) -> HashSet<String> {
     set
 }
 
+/// Whether a word (as split on white space) opens a quotation: it starts with a quotation mark.
+/// An apostrophe inside a word ("study's") is not one.
+pub fn opens_quote(word: &str) -> bool {
+    word.starts_with(['"', '“', '\'', '‘'])
+}
+
+/// Whether a word closes a quotation: it ends with a quotation mark, perhaps before punctuation
+/// ("gone,'"). A plural possessive ("players'") is not taken for one.
+pub fn closes_quote(word: &str) -> bool {
+    let w = word.trim_end_matches(['.', ',', ';', ':', '!', '?']);
+    w.ends_with(['"', '”']) || (w.ends_with(['\'', '’']) && !w.ends_with("s'") && !w.ends_with("s’"))
+}
+
+/// The share of the words of `text` inside quotation marks, in [0, 1].
+pub fn quoted_share(text: &str) -> f32 {
+    let mut inside = false;
+    let (mut quoted, mut total) = (0, 0);
+    for w in text.split_whitespace() {
+        total += 1;
+        if opens_quote(w) {
+            inside = true;
+        }
+        if inside {
+            quoted += 1;
+        }
+        if inside && closes_quote(w) && (w.chars().count() > 1 || !opens_quote(w)) {
+            inside = false;
+        }
+    }
+    if total == 0 { 0.0 } else { quoted as f32 / total as f32 }
+}
+
 /// TF-IDF vectors of `docs` (sub-linear tf, smoothed idf), L2-normalized.
 pub fn tfidf(docs: &[Vec<String>]) -> Vec<HashMap<String, f32>> {
     let n = docs.len() as f32;
@@ -155,6 +187,16 @@ mod tests {
         assert_eq!(stem("votes"), stem("voted"));
         assert_eq!(stem("cities"), "city");
         assert_eq!(content_words("The council voted on the new budget."), ["council", "vot", "budget"]);
+    }
+
+    #[test]
+    fn quoted_share_counts_words_inside_quotation_marks() {
+        assert_eq!(quoted_share("The council voted on the budget."), 0.0);
+        assert_eq!(quoted_share("'We are no heroes,' he said."), 4.0 / 6.0);
+        assert_eq!(quoted_share("\u{201c}It works.\u{201d}"), 1.0);
+        // Apostrophes and plural possessives do not open or close a quotation.
+        assert_eq!(quoted_share("The study's author met the players' union."), 0.0);
+        assert_eq!(quoted_share("She said the plan was 'all evasion' and left."), 2.0 / 9.0);
     }
 
     #[test]

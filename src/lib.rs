@@ -24,5 +24,6 @@ pub mod summarize;
 pub mod template;
 pub mod tiny;
 pub mod tokenizer;
+pub mod trim;
 
 pub use error::{Error, Result};

@@ -1,7 +1,8 @@
 //! Salience: which sentences are the article's key points. Each sentence gets a score from its
 //! centrality (mean cosine similarity to the other sentences, by sentence embeddings or, without
-//! an embedder, TF-IDF vectors) and a lead-position prior, and sentences are picked greedily by
-//! maximal marginal relevance, so a point close to one already chosen is passed over.
+//! an embedder, TF-IDF vectors) and a lead-position prior, less a penalty for words in quotation
+//! marks, and sentences are picked greedily by maximal marginal relevance, so a point close to
+//! one already chosen is passed over.
 
 use crate::sentences::Sentence;
 
@@ -24,6 +25,11 @@ pub struct RankOptions {
     pub budget_scale: f32,
     /// With embeddings, the share of TF-IDF cosine mixed into the sentence similarities.
     pub lexical_mix: f32,
+    /// What is trimmed from the chosen sentences to make the key points.
+    pub trim: crate::trim::TrimRules,
+    /// Salience lost by a sentence all in quotation marks, in proportion to its quoted words: a
+    /// key point states what the article reports, not what someone said about it.
+    pub quote_penalty: f32,
 }
 
 impl Default for RankOptions {
@@ -37,6 +43,8 @@ impl Default for RankOptions {
             max_words: 70,
             budget_scale: 0.85,
             lexical_mix: 0.5,
+            trim: crate::trim::TrimRules::default(),
+            quote_penalty: 0.4,
         }
     }
 }
@@ -67,7 +75,8 @@ pub fn salience(text: &str, sentences: &[Sentence], sim: &[Vec<f32>], opts: &Ran
             }
             let c = if hi > lo { (centrality[i] - lo) / (hi - lo) } else { 1.0 };
             let p = 1.0 / (1.0 + i as f32 / opts.position_scale);
-            (1.0 - opts.position_weight) * c + opts.position_weight * p
+            let quoted = crate::lexical::quoted_share(sentences[i].span.of(text));
+            ((1.0 - opts.position_weight) * c + opts.position_weight * p - opts.quote_penalty * quoted).max(0.0)
         })
         .collect()
 }
@@ -167,6 +176,29 @@ The library budget pays for longer opening hours from May.";
         assert_eq!(picked.len(), 2);
         assert!(picked.contains(&2), "{picked:?}");
         assert!(!(picked.contains(&0) && picked.contains(&1)), "{picked:?}");
+    }
+
+    #[test]
+    fn quoted_sentences_lose_salience_but_stay_candidates() {
+        let text = "\"We will build the bridge over the river by next summer,\" the mayor said on Monday. \
+The council approved money for the new bridge over the river on Monday. \
+Work on the bridge over the river starts in March next year.";
+        let s = split(text);
+        let sim = lexical_similarity(text, &s);
+        let plain = RankOptions { position_weight: 0.0, quote_penalty: 0.0, ..Default::default() };
+        let penalized = RankOptions { quote_penalty: 0.4, ..plain };
+        let (a, b) = (salience(text, &s, &sim, &plain), salience(text, &s, &sim, &penalized));
+        assert!(b[0] < a[0] && b[0] >= 0.0, "{a:?} {b:?}");
+        assert_eq!(&a[1..], &b[1..], "sentences without quotations keep their salience");
+        // An article of quotations only still has key points.
+        let text = "\"The bridge will be ready by next summer, I promise,\" the mayor said. \
+\"We have waited for this bridge for twenty long years,\" a resident said. \
+\"The money is already in the budget for this year,\" the treasurer said.";
+        let s = split(text);
+        let sim = lexical_similarity(text, &s);
+        let opts = RankOptions { quote_penalty: 1.0, ..Default::default() };
+        let sal = salience(text, &s, &sim, &opts);
+        assert_eq!(select(text, &s, &sal, &sim, 2, 100, &opts).len(), 2, "{sal:?}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::model::Generator;
 use crate::rank::{self, RankOptions};
 use crate::sentences::{self, Sentence, Span};
 use crate::template::Message;
+use crate::trim::{self, TrimRules};
 
 /// The article is cut to this many tokens before it goes into the prompt.
 pub const DEFAULT_ARTICLE_TOKENS: usize = 3000;
@@ -42,10 +43,12 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bullet {
     pub text: String,
-    /// Byte spans into the article text of the sentences that support the bullet.
+    /// Byte spans into the article text. A key point taken from the article cites exactly the
+    /// bytes it shows (several spans when something was cut from the middle of its sentence, see
+    /// [`crate::trim`]); a generated one cites the sentences that support it.
     #[serde(default)]
     pub sources: Vec<Span>,
-    /// How well the sources support the bullet, in [0, 1]; 1 for a sentence of the article itself.
+    /// How well the sources support the bullet, in [0, 1]; 1 for text taken from the article itself.
     #[serde(default)]
     pub support: f32,
 }
@@ -378,6 +381,8 @@ pub struct Extraction {
     /// Chosen sentences, in article order.
     pub chosen: Vec<usize>,
     pub ranker: Ranker,
+    /// What is trimmed from the chosen sentences to make the key points.
+    pub trim: TrimRules,
 }
 
 impl Extraction {
@@ -386,11 +391,13 @@ impl Extraction {
         self.chosen.iter().map(|&i| self.bullet(text, i)).collect()
     }
 
+    /// Sentence `i` as a key point: what is left of it after trimming, citing exactly those
+    /// bytes of the article.
     fn bullet(&self, text: &str, i: usize) -> Bullet {
-        let span = self.sentences[i].span;
+        let sources = trim::key_point(text, self.sentences[i].span, self.trim);
         Bullet {
-            text: span.of(text).split_whitespace().collect::<Vec<_>>().join(" "),
-            sources: vec![span],
+            text: trim::joined(text, self.sentences[i].span, &sources),
+            sources,
             support: 1.0,
         }
     }
@@ -432,6 +439,7 @@ pub fn extract(text: &str, embedder: Option<&Embedder>, k: usize, length: Length
         sentences,
         vectors,
         chosen,
+        trim: opts.trim,
     }
 }
 
@@ -904,7 +912,7 @@ Some council members wanted a smaller trial first. \
 The new routes start on March 1 and run until 2 a.m. every night.";
         let sentences = sentences::split(text);
         assert_eq!(sentences.len(), 5);
-        let extraction = Extraction { sentences, vectors: None, chosen: vec![0, 2, 4], ranker: Ranker::Lexical };
+        let extraction = Extraction { sentences, vectors: None, chosen: vec![0, 2, 4], ranker: Ranker::Lexical, trim: TrimRules::NONE };
         let generated = [
             // Faithful, but it drops most of the sentence's facts.
             "The council voted on Tuesday.",
@@ -937,6 +945,41 @@ The new routes start on March 1 and run until 2 a.m. every night.";
         // The list never exceeds k.
         let (bullets, _) = ground_bullets(text, &extraction, None, Vec::new(), 2);
         assert_eq!(bullets.len(), 2);
+    }
+
+    #[test]
+    fn extractive_key_points_are_trimmed_and_cite_exactly_the_kept_bytes() {
+        let text = "(CNN)The Riverton City Council voted 7 to 2 on Tuesday to expand the night bus network. \
+Residents had asked the council for later buses for years. \
+But the plan will cost the city about $4.2 million a year, a council spokesman said.";
+        let extraction = extract(text, None, 3, Length::Medium, &RankOptions::default());
+        assert_eq!(extraction.chosen, [0, 1, 2]);
+        let bullets = extraction.bullets(text);
+        let shown: Vec<&str> = bullets.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                "The Riverton City Council voted 7 to 2 on Tuesday to expand the night bus network.",
+                "Residents had asked the council for later buses for years.",
+                "The plan will cost the city about $4.2 million a year.",
+            ]
+        );
+        // The last one cites the kept clause and the sentence's own full stop.
+        let cited: Vec<&str> = bullets[2].sources.iter().map(|s| s.of(text)).collect();
+        assert_eq!(cited, ["the plan will cost the city about $4.2 million a year", "."]);
+        let evidence = Evidence::new(text, &extraction.sentences, None);
+        for b in &bullets {
+            let kept: Vec<&str> = b.sources.iter().map(|s| s.of(text)).collect();
+            assert_eq!(b.text.to_lowercase(), kept.join(" ").replace(" .", ".").to_lowercase());
+            let g = evidence.ground(&b.text, None);
+            assert!(g.support >= SUPPORT_THRESHOLD && g.missing.is_empty(), "{b:?} {g:?}");
+            assert_eq!(b.support, 1.0);
+        }
+        // Without trimming, the key points are the sentences as they are.
+        let whole = extract(text, None, 3, Length::Medium, &RankOptions { trim: TrimRules::NONE, ..RankOptions::default() });
+        let bullets = whole.bullets(text);
+        assert!(bullets[0].text.starts_with("(CNN)The Riverton") && bullets[2].text.ends_with("a council spokesman said."));
+        assert!(bullets.iter().all(|b| b.sources.len() == 1));
     }
 
     #[test]

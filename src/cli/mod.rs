@@ -171,6 +171,12 @@ struct EvalArgs {
     budget_scale: Option<f32>,
     #[arg(long, hide = true)]
     lexical_mix: Option<f32>,
+    /// Key points: which trimming rules run (comma-separated: dateline, connective,
+    /// attribution, picture; `none` for none)
+    #[arg(long, hide = true, value_name = "RULES")]
+    trim: Option<precis::trim::TrimRules>,
+    #[arg(long, hide = true)]
+    quote_penalty: Option<f32>,
 }
 
 #[derive(Args)]
@@ -771,6 +777,8 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
     r.lambda = args.lambda.unwrap_or(r.lambda);
     r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
     r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
+    r.trim = args.trim.unwrap_or(r.trim);
+    r.quote_penalty = args.quote_penalty.unwrap_or(r.quote_penalty);
     let mut out = std::io::stdout().lock();
     let io = |e| precis::Error::io("standard output", e);
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
