@@ -952,7 +952,13 @@ The new routes start on March 1 and run until 2 a.m. every night.";
         let text = "(CNN)The Riverton City Council voted 7 to 2 on Tuesday to expand the night bus network. \
 Residents had asked the council for later buses for years. \
 But the plan will cost the city about $4.2 million a year, a council spokesman said.";
-        let extraction = extract(text, None, 3, Length::Medium, &RankOptions::default());
+        // By default the attribution stays: the key point is what the spokesman said.
+        let plain = extract(text, None, 3, Length::Medium, &RankOptions::default()).bullets(text);
+        assert_eq!(plain[2].text, "The plan will cost the city about $4.2 million a year, a council spokesman said.");
+        assert_eq!(plain[2].sources.len(), 1);
+        // With every rule, the attribution goes too.
+        let all = RankOptions { trim: TrimRules::ALL, ..RankOptions::default() };
+        let extraction = extract(text, None, 3, Length::Medium, &all);
         assert_eq!(extraction.chosen, [0, 1, 2]);
         let bullets = extraction.bullets(text);
         let shown: Vec<&str> = bullets.iter().map(|b| b.text.as_str()).collect();
