@@ -103,8 +103,8 @@ struct BenchArgs {
     #[arg(long)]
     no_repack: bool,
 
-    /// Also multiply Q4_K and Q6_K matrices on Precis's own kernels (less memory, faster
-    /// decoding, slower prompts)
+    /// Also multiply Q4_K and Q6_K matrices on Precis's own kernels (less memory, slower
+    /// prompts)
     #[arg(long, conflicts_with = "no_repack")]
     own_k_quants: bool,
 }
