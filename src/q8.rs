@@ -392,24 +392,27 @@ fn offset_sum(w_m: &[f32], a_s: &[f32]) -> f32 {
     w_m.iter().zip(a_s).fold(0.0, |sum, (m, s)| sum + m * s)
 }
 
+/// The SIMD kernel for `layout`, with or without VNNI (the caller checks the CPU has it).
+#[cfg(target_arch = "x86_64")]
+fn simd_dot_kernel(layout: Layout, vnni: bool) -> DotKernel {
+    match (layout, vnni) {
+        (Layout::Q8, false) => dot_entry::<Q8, false>,
+        (Layout::Q5, false) => dot_entry::<Q5, false>,
+        (Layout::Q4, false) => dot_entry::<Q4, false>,
+        (Layout::Q6, false) => dot_entry::<Q6, false>,
+        (Layout::Q8, true) => dot_entry::<Q8, true>,
+        (Layout::Q5, true) => dot_entry::<Q5, true>,
+        (Layout::Q4, true) => dot_entry::<Q4, true>,
+        (Layout::Q6, true) => dot_entry::<Q6, true>,
+    }
+}
+
 fn dot_kernel(layout: Layout) -> DotKernel {
     #[cfg(target_arch = "x86_64")]
     {
-        let with = |vnni: bool| -> DotKernel {
-            match (layout, vnni) {
-                (Layout::Q8, false) => dot_entry::<Q8, false>,
-                (Layout::Q5, false) => dot_entry::<Q5, false>,
-                (Layout::Q4, false) => dot_entry::<Q4, false>,
-                (Layout::Q6, false) => dot_entry::<Q6, false>,
-                (Layout::Q8, true) => dot_entry::<Q8, true>,
-                (Layout::Q5, true) => dot_entry::<Q5, true>,
-                (Layout::Q4, true) => dot_entry::<Q4, true>,
-                (Layout::Q6, true) => dot_entry::<Q6, true>,
-            }
-        };
         match simd() {
-            Simd::Vnni => return with(true),
-            Simd::Avx2 => return with(false),
+            Simd::Vnni => return simd_dot_kernel(layout, true),
+            Simd::Avx2 => return simd_dot_kernel(layout, false),
             Simd::None => {}
         }
     }
@@ -716,19 +719,7 @@ mod tests {
                 // The VNNI and plain AVX2 kernels compute the same integers in the same order.
                 #[cfg(target_arch = "x86_64")]
                 if simd() == Simd::Vnni {
-                    let [plain, vnni] = [false, true].map(|vnni| {
-                        let kernel: DotKernel = match (m.layout, vnni) {
-                            (Layout::Q8, false) => dot_entry::<Q8, false>,
-                            (Layout::Q5, false) => dot_entry::<Q5, false>,
-                            (Layout::Q4, false) => dot_entry::<Q4, false>,
-                            (Layout::Q6, false) => dot_entry::<Q6, false>,
-                            (Layout::Q8, true) => dot_entry::<Q8, true>,
-                            (Layout::Q5, true) => dot_entry::<Q5, true>,
-                            (Layout::Q4, true) => dot_entry::<Q4, true>,
-                            (Layout::Q6, true) => dot_entry::<Q6, true>,
-                        };
-                        kernel(w_q, w_d, w_m, &a.quants, &a.scales, &a.sums)
-                    });
+                    let [plain, vnni] = [false, true].map(|vnni| simd_dot_kernel(m.layout, vnni)(w_q, w_d, w_m, &a.quants, &a.scales, &a.sums));
                     assert_eq!(plain, vnni, "{dtype:?}");
                     let quads = [&a.quants[..], &a.quants[..], &a.quants[..], &a.quants[..]];
                     let scales = [&a.scales[..], &a.scales[..], &a.scales[..], &a.scales[..]];
