@@ -175,9 +175,9 @@ enum Matrix {
 }
 
 impl Matrix {
-    /// On the own kernel when `own` allows the type (`OwnKernels::runs`).
-    fn new(t: QTensor, own: OwnKernels) -> Result<Matrix> {
-        if own.runs(t.dtype()) {
+    /// On the own kernel when `repack` puts the type there (`Repack::runs_own`).
+    fn new(t: QTensor, repack: Repack) -> Result<Matrix> {
+        if repack.runs_own(t.dtype()) {
             if let Some(q) = Q8Matrix::from_qtensor(&t)? {
                 return Ok(Matrix::Q8(Arc::new(q)));
             }
@@ -282,8 +282,7 @@ struct TensorSource<'a> {
     path: &'a Path,
     content: &'a Content,
     map: memmap2::Mmap,
-    repack: bool,
-    kernels: OwnKernels,
+    repack: Repack,
 }
 
 impl TensorSource<'_> {
@@ -349,7 +348,7 @@ impl TensorSource<'_> {
                 tensors
                     .into_iter()
                     .zip(biases)
-                    .map(|(t, b)| Ok((Matrix::new(t, self.kernels)?, b)))
+                    .map(|(t, b)| Ok((Matrix::new(t, self.repack)?, b)))
                     .collect::<Result<_>>()?,
             ));
         }
@@ -363,7 +362,7 @@ impl TensorSource<'_> {
         drop(tensors);
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.kernels)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.repack)?;
         let bias = if biases[0].is_some() {
             let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
             Some(Tensor::cat(&parts, 0)?)
@@ -374,12 +373,12 @@ impl TensorSource<'_> {
     }
 
     fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
-        Matrix::new(self.rewritten(tensor)?, self.kernels)
+        Matrix::new(self.rewritten(tensor)?, self.repack)
     }
 
     /// Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
     fn rewritten(&self, tensor: QTensor) -> Result<QTensor> {
-        if self.repack && to_q8_0_helps(tensor.dtype()) {
+        if self.repack.rewrites(tensor.dtype()) {
             if let Some(faster) = to_q8_0(&tensor)? {
                 return Ok(faster);
             }
@@ -418,20 +417,20 @@ pub enum Repack {
     WithKQuants,
 }
 
-/// Which matrices a decoder multiplies on the own kernels (`q8`).
-#[derive(Debug, Clone, Copy)]
-struct OwnKernels {
-    own: bool,
-    k_quants: bool,
-}
-
-impl OwnKernels {
-    fn runs(self, dtype: GgmlDType) -> bool {
+impl Repack {
+    /// Whether a matrix of this type runs on the own kernels (`q8`).
+    fn runs_own(self, dtype: GgmlDType) -> bool {
         match dtype {
-            GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 => self.own,
-            GgmlDType::Q4K | GgmlDType::Q6K => self.own && self.k_quants,
+            GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 => self != Repack::Never,
+            GgmlDType::Q4K | GgmlDType::Q6K => self == Repack::WithKQuants,
             _ => false,
         }
+    }
+
+    /// Whether a matrix of this type is rewritten as Q8_0 (Q5_1, which candle has only scalar
+    /// code for).
+    fn rewrites(self, dtype: GgmlDType) -> bool {
+        self != Repack::Never && dtype == GgmlDType::Q5_1
     }
 }
 
@@ -479,14 +478,13 @@ impl Decoder {
             path,
             content,
             map,
-            repack: repack != Repack::Never,
-            kernels: OwnKernels { own: repack != Repack::Never, k_quants: repack == Repack::WithKQuants },
+            repack,
         };
         // The token table is looked up row by row and, when there is no separate output
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
         let table = src.stored("token_embd.weight")?;
         let tied = !src.has("output.weight");
-        let own_table = if src.kernels.runs(table.dtype()) { Q8Matrix::from_qtensor(&table)? } else { None };
+        let own_table = if src.repack.runs_own(table.dtype()) { Q8Matrix::from_qtensor(&table)? } else { None };
         let (embeddings, output) = match own_table {
             // A Q8_0 table serves as both, in one copy.
             Some(q) => {
@@ -500,7 +498,7 @@ impl Decoder {
                 let table = Arc::new(table);
                 let output = if !tied {
                     src.matrix("output.weight")?
-                } else if src.repack && to_q8_0_helps(table.dtype()) {
+                } else if src.repack.rewrites(table.dtype()) {
                     // A tied head of a slow type gets its own fast copy.
                     src.multiplier(src.stored("token_embd.weight")?)?
                 } else {
@@ -807,12 +805,6 @@ fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<
         }
     }
     Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
-}
-
-/// Whether the own decoder rewrites this type as Q8_0 (Q5_0 and Q4_1 have their own kernels
-/// instead).
-fn to_q8_0_helps(dtype: GgmlDType) -> bool {
-    dtype == GgmlDType::Q5_1
 }
 
 /// Rewrites a matrix of a block type candle multiplies with scalar code as Q8_0; `None` when
