@@ -8,6 +8,7 @@ use precis::engine::{Engine, Event, Stage, SummarizeJob};
 use precis::generate::{GenerateOptions, StopReason};
 use precis::gguf::Architecture;
 use precis::summarize::SummarizeOptions;
+use precis::tiny::TinySpec;
 
 use crate::common::*;
 
@@ -66,7 +67,12 @@ fn events_arrive_in_order_and_the_model_stays_loaded() {
 #[test]
 fn cancel_takes_effect_before_the_next_token() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path(), Architecture::Llama);
+    // The cancel is asked for on this thread when the first text arrives, while the model
+    // thread goes on; a model big enough to take milliseconds a token makes sure the request
+    // lands before the next token is done (the smallest tiny model takes microseconds, and
+    // could finish one first).
+    let spec = TinySpec { embedding: 512, feed_forward: 2048, ..TinySpec::new(Architecture::Llama) };
+    let model = tiny_model_with(dir.path(), spec);
     let (engine, _worker) = Engine::start();
     let handle = engine.summarize(job(&model, 400));
     let cancel = handle.cancel.clone();
