@@ -7,7 +7,7 @@ keeps the comparison fair on a shared, noisy machine.
 
     python3 -m pip install llama-cpp-python==0.3.36   # builds llama.cpp; needs cmake
     scripts/bench_compare.py --model smollm2-135m-instruct-q4_1 --threads 2 --rounds 3
-    scripts/bench_compare.py --model qwen2.5-coder-1.5b-instruct-q4_k_m --precis-arg=--own-k-quants
+    scripts/bench_compare.py --model qwen2.5-coder-1.5b-instruct-q4_k_m --precis-arg=--no-repack
 """
 import argparse
 import json

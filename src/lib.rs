@@ -13,6 +13,7 @@ pub mod generate;
 pub mod gguf;
 pub mod ground;
 pub mod history;
+pub mod kquant;
 pub mod lexical;
 pub mod llm;
 pub mod model;

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::gguf::Architecture;
+use crate::kquant::KMatrix;
 use crate::q8::Q8Matrix;
 use crate::simd::Kernels;
 
@@ -168,38 +169,68 @@ impl CacheBuffer {
     }
 }
 
-/// A weight matrix: Q8_0, Q5_0 and Q4_1 on the own kernels (`q8`), anything else on candle's.
-enum Matrix {
-    Q8(Arc<Q8Matrix>),
-    Candle(QMatMul),
+/// A matrix on the own kernels: 32-value blocks (`q8`) or K-quant super-blocks (`kquant`).
+enum Own {
+    Blocks(Q8Matrix),
+    Super(KMatrix),
 }
 
-impl Matrix {
-    /// On the own kernel when `repack` puts the type there (`Repack::runs_own`).
-    fn new(t: QTensor, repack: Repack) -> Result<Matrix> {
-        if repack.runs_own(t.dtype()) {
-            if let Some(q) = Q8Matrix::from_qtensor(&t)? {
-                return Ok(Matrix::Q8(Arc::new(q)));
-            }
+impl Own {
+    /// The own form of `t` when `repack` puts its type there (`Repack::runs_own`).
+    fn new(t: &QTensor, repack: Repack) -> Result<Option<Own>> {
+        if !repack.runs_own(t.dtype()) {
+            return Ok(None);
         }
-        Ok(Matrix::Candle(QMatMul::from_qtensor(t)?))
+        if let Some(q) = Q8Matrix::from_qtensor(t)? {
+            return Ok(Some(Own::Blocks(q)));
+        }
+        Ok(KMatrix::from_qtensor(t)?.map(Own::Super))
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Matrix::Q8(q) => q.forward(x),
+            Own::Blocks(q) => q.forward(x),
+            Own::Super(k) => k.forward(x),
+        }
+    }
+
+    fn rows(&self, ids: &[u32]) -> Result<Tensor> {
+        match self {
+            Own::Blocks(q) => q.rows(ids),
+            Own::Super(k) => k.rows(ids),
+        }
+    }
+}
+
+/// A weight matrix: on the own kernels where `Repack` puts its type, otherwise on candle's.
+enum Matrix {
+    Own(Arc<Own>),
+    Candle(QMatMul),
+}
+
+impl Matrix {
+    fn new(t: QTensor, repack: Repack) -> Result<Matrix> {
+        match Own::new(&t, repack)? {
+            Some(own) => Ok(Matrix::Own(Arc::new(own))),
+            None => Ok(Matrix::Candle(QMatMul::from_qtensor(t)?)),
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Matrix::Own(q) => q.forward(x),
             Matrix::Candle(m) => Ok(m.forward(x)?),
         }
     }
 
     fn is_own(&self) -> bool {
-        matches!(self, Matrix::Q8(_))
+        matches!(self, Matrix::Own(_))
     }
 }
 
 /// The token table, looked up row by row.
 enum TokenTable {
-    Q8(Arc<Q8Matrix>),
+    Own(Arc<Own>),
     Candle(Arc<QTensor>),
 }
 
@@ -404,33 +435,22 @@ impl TensorSource<'_> {
 pub enum Repack {
     /// As in the file, all on candle's kernels (the reference).
     Never,
-    /// Q5_1 matrices become Q8_0, and Q8_0, Q5_0 and Q4_1 matrices run on the own kernels
-    /// (`q8`); the rest stays on candle's.
-    ToQ8_0,
-    /// As `ToQ8_0`, and Q4_K and Q6_K matrices also run on the own kernels, which keep them
-    /// as 32-value blocks with f32 scales (6 and 10 bits a weight, against 4.5 and 6.6 as
-    /// stored) instead of candle's stored copy plus its packed one. Measured against llama.cpp
-    /// on qwen2.5-coder-1.5b: memory 0.93× instead of 1.25×, but prompts 0.38× instead of
-    /// 1.02× and one-token steps 0.76× instead of 0.89×; on qwen2.5-coder-0.5b, whose K-quants
-    /// are only some down projections, steps 0.92× instead of 0.78× and prompts 0.74× instead
-    /// of 0.82×. So it is not the default (`precis bench --own-k-quants` measures it).
-    WithKQuants,
+    /// Q8_0, Q5_0 and Q4_1 matrices run on the own block kernels (`q8`), Q4_K and Q6_K on the
+    /// own super-block tiles (`kquant`), and Q5_1 is rewritten as Q8_0; the rest stays on
+    /// candle's.
+    Own,
 }
 
 impl Repack {
-    /// Whether a matrix of this type runs on the own kernels (`q8`).
+    /// Whether a matrix of this type runs on the own kernels.
     fn runs_own(self, dtype: GgmlDType) -> bool {
-        match dtype {
-            GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 => self != Repack::Never,
-            GgmlDType::Q4K | GgmlDType::Q6K => self == Repack::WithKQuants,
-            _ => false,
-        }
+        self == Repack::Own && matches!(dtype, GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 | GgmlDType::Q4K | GgmlDType::Q6K)
     }
 
     /// Whether a matrix of this type is rewritten as Q8_0 (Q5_1, which candle has only scalar
     /// code for).
     fn rewrites(self, dtype: GgmlDType) -> bool {
-        self != Repack::Never && dtype == GgmlDType::Q5_1
+        self == Repack::Own && dtype == GgmlDType::Q5_1
     }
 }
 
@@ -484,15 +504,15 @@ impl Decoder {
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
         let table = src.stored("token_embd.weight")?;
         let tied = !src.has("output.weight");
-        let own_table = if src.repack.runs_own(table.dtype()) { Q8Matrix::from_qtensor(&table)? } else { None };
+        let own_table = Own::new(&table, src.repack)?;
         let (embeddings, output) = match own_table {
-            // A Q8_0 table serves as both, in one copy.
+            // An own table serves as both, in one copy.
             Some(q) => {
                 // Not kept while the layers load: it is the largest tensor.
                 drop(table);
                 let q = Arc::new(q);
-                let output = if tied { Matrix::Q8(q.clone()) } else { src.matrix("output.weight")? };
-                (TokenTable::Q8(q), output)
+                let output = if tied { Matrix::Own(q.clone()) } else { src.matrix("output.weight")? };
+                (TokenTable::Own(q), output)
             }
             None => {
                 let table = Arc::new(table);
@@ -585,7 +605,7 @@ impl Decoder {
         let c = &self.config;
         let ids = Tensor::new(tokens, &self.device)?;
         let mut x = match &self.embeddings {
-            TokenTable::Q8(q) => q.rows(tokens)?,
+            TokenTable::Own(q) => q.rows(tokens)?,
             TokenTable::Candle(t) => t.embedding(&ids)?,
         }
         .unsqueeze(0)?;

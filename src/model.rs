@@ -60,7 +60,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             implementation: Implementation::Own,
-            repack: Repack::ToQ8_0,
+            repack: Repack::Own,
         }
     }
 }

@@ -15,10 +15,11 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use half::f16;
 use rayon::prelude::*;
+use std::ops::Range;
 
 use crate::error::Result;
 
-fn shape_error(message: String) -> crate::error::Error {
+pub(crate) fn shape_error(message: String) -> crate::error::Error {
     candle_core::Error::Msg(message).into()
 }
 
@@ -38,11 +39,8 @@ enum Layout {
     /// is the 5-bit number minus 16.
     Q5,
     /// 16 bytes of low nibbles in the order of `Q5`; the value is the 4-bit number (0 to 15),
-    /// times the block's scale plus its offset. Q4_1 blocks, and Q4_K's 32-value sub-blocks.
+    /// times the block's scale plus its offset (Q4_1).
     Q4,
-    /// 32 signed bytes, as `Q8`, but with a scale for each half of 16 values: Q6_K's
-    /// sub-blocks.
-    Q6,
 }
 
 impl Layout {
@@ -51,23 +49,12 @@ impl Layout {
             Layout::Q8 => BLOCK,
             Layout::Q5 => 4 + BLOCK / 2,
             Layout::Q4 => BLOCK / 2,
-            Layout::Q6 => BLOCK,
-        }
-    }
-
-    fn scales_per_block(self) -> usize {
-        if self == Layout::Q6 {
-            2
-        } else {
-            1
         }
     }
 }
 
-/// A Q8_0, Q5_0, Q4_1, Q4_K or Q6_K matrix of `rows × cols` (each row is one output), with
-/// its block scales (and offsets) as f32. K-quant super-blocks of 256 values are taken apart
-/// at load into their 32-value sub-blocks, with each sub-block's scale (and offset) worked
-/// out once; the integers stay as stored.
+/// A Q8_0, Q5_0 or Q4_1 matrix of `rows × cols` (each row is one output), with its block
+/// scales (and offsets) as f32; the integers stay as stored.
 pub struct Q8Matrix {
     rows: usize,
     cols: usize,
@@ -87,13 +74,12 @@ struct Q8Rows {
 }
 
 impl Q8Matrix {
-    /// The matrix of a rank-2 Q8_0, Q5_0, Q4_1, Q4_K or Q6_K tensor; `None` for other types.
+    /// The matrix of a rank-2 Q8_0, Q5_0 or Q4_1 tensor; `None` for other types.
     pub fn from_qtensor(t: &QTensor) -> Result<Option<Q8Matrix>> {
         let layout = match t.dtype() {
             GgmlDType::Q8_0 => Layout::Q8,
             GgmlDType::Q5_0 => Layout::Q5,
-            GgmlDType::Q4_1 | GgmlDType::Q4K => Layout::Q4,
-            GgmlDType::Q6K => Layout::Q6,
+            GgmlDType::Q4_1 => Layout::Q4,
             _ => return Ok(None),
         };
         if t.rank() != 2 {
@@ -102,32 +88,9 @@ impl Q8Matrix {
         let (rows, cols) = t.shape().dims2()?;
         let data = t.data()?;
         let blocks = rows * cols / BLOCK;
-        let mut scales = Vec::with_capacity(blocks * layout.scales_per_block());
+        let mut scales = Vec::with_capacity(blocks);
         let mut quants = Vec::with_capacity(blocks * layout.block_bytes());
         let mut offsets = Vec::new();
-        let matrix = |scales, offsets, quants| Ok(Some(Q8Matrix { rows, cols, layout, scales, offsets, quants }));
-        match t.dtype() {
-            GgmlDType::Q4K => {
-                offsets.reserve(blocks);
-                for block in data.chunks_exact(Q4K_BYTES) {
-                    split_q4k(block, &mut scales, &mut offsets, &mut quants);
-                }
-                if scales.len() != blocks {
-                    return Err(shape_error(format!("a Q4_K matrix of {rows}x{cols} has {} sub-blocks", scales.len())));
-                }
-                return matrix(scales, offsets, quants);
-            }
-            GgmlDType::Q6K => {
-                for block in data.chunks_exact(Q6K_BYTES) {
-                    split_q6k(block, &mut scales, &mut quants);
-                }
-                if scales.len() != 2 * blocks {
-                    return Err(shape_error(format!("a Q6_K matrix of {rows}x{cols} has {} half-blocks", scales.len())));
-                }
-                return matrix(scales, offsets, quants);
-            }
-            _ => {}
-        }
         // Each block is an f16 scale, for Q4_1 an f16 offset, then the quants.
         let header = if layout == Layout::Q4 { 4 } else { 2 };
         offsets.reserve(if header == 4 { blocks } else { 0 });
@@ -141,21 +104,18 @@ impl Q8Matrix {
         if scales.len() != blocks {
             return Err(shape_error(format!("a {layout:?} matrix of {rows}x{cols} has {} blocks", scales.len())));
         }
-        matrix(scales, offsets, quants)
+        Ok(Some(Q8Matrix { rows, cols, layout, scales, offsets, quants }))
     }
 
     /// `x @ self^T` for `x` of shape `(.., cols)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let k = *dims.last().unwrap_or(&0);
+        let k = *x.dims().last().unwrap_or(&0);
         if k != self.cols {
             return Err(shape_error(format!("input width {k} does not match a {}-wide matrix", self.cols)));
         }
         let m = x.elem_count() / k;
         let xs = x.flatten_all()?.to_vec1::<f32>()?;
         let act = quantize_rows(&xs, k);
-        let n = self.rows;
-        let mut out_t = vec![0f32; n * m];
         let kernel = dot_kernel(self.layout);
         let row_bytes = k / BLOCK * self.layout.block_bytes();
         // For a prompt, a Q5_0 or Q4_1 row is unpacked to bytes once and multiplied by every
@@ -163,63 +123,52 @@ impl Q8Matrix {
         // integers).
         let unpack = matches!(self.layout, Layout::Q5 | Layout::Q4) && m >= UNPACK_MIN_TOKENS;
         let q8_kernel = dot_kernel(Layout::Q8);
-        let dot4 = dot4_kernel(self.layout == Layout::Q6);
-        let per_block = self.layout.scales_per_block();
-        out_t
-            .par_chunks_mut(ROWS_PER_TASK * m)
-            .enumerate()
-            .for_each(|(task, out)| {
-                let first = task * ROWS_PER_TASK;
-                let mut unpacked = if unpack { vec![0u8; k] } else { Vec::new() };
-                for (r, out_row) in out.chunks_mut(m).enumerate() {
-                    let row = first + r;
-                    let mut w_q = &self.quants[row * row_bytes..(row + 1) * row_bytes];
-                    let blocks = row * k / BLOCK..(row + 1) * k / BLOCK;
-                    let w_d = &self.scales[blocks.start * per_block..blocks.end * per_block];
-                    let w_m = self.offsets.get(blocks.clone()).unwrap_or(&[]);
-                    let mut kernel = kernel;
-                    if unpack {
-                        let blocks = w_q.chunks_exact(self.layout.block_bytes());
-                        for (block, to) in blocks.zip(unpacked.chunks_exact_mut(BLOCK)) {
-                            let mut values = [0i8; BLOCK];
-                            self.layout.unpack(block, &mut values);
-                            for (t, v) in to.iter_mut().zip(values) {
-                                *t = v as u8;
-                            }
-                        }
-                        w_q = &unpacked;
-                        kernel = q8_kernel;
-                    }
-                    let a_q = |i: usize| &act.quants[i * k..(i + 1) * k];
-                    let a_d = |i: usize| &act.scales[i * k / BLOCK..(i + 1) * k / BLOCK];
-                    let a_s = |i: usize| &act.sums[i * k / BLOCK..(i + 1) * k / BLOCK];
-                    let mut done = 0;
-                    if let (Some(dot4), true) = (dot4, matches!(self.layout, Layout::Q8 | Layout::Q6) || unpack) {
-                        for (quad, o) in out_row.chunks_exact_mut(4).enumerate() {
-                            let i = quad * 4;
-                            let four = dot4(w_q, w_d, [a_q(i), a_q(i + 1), a_q(i + 2), a_q(i + 3)], [a_d(i), a_d(i + 1), a_d(i + 2), a_d(i + 3)]);
-                            o.copy_from_slice(&four);
-                        }
-                        done = m / 4 * 4;
-                    }
-                    for (i, o) in out_row.iter_mut().enumerate().skip(done) {
-                        *o = kernel(w_q, w_d, w_m, a_q(i), a_d(i), a_s(i));
-                    }
-                    // An unpacked row went through the Q8_0 kernels, which leave the offsets out.
-                    if self.layout == Layout::Q4 && unpack {
-                        // The offsets' share: each block's offset times the sum of the
-                        // activations it multiplies.
-                        for (i, o) in out_row.iter_mut().enumerate() {
-                            *o += offset_sum(w_m, a_s(i));
-                        }
+        let dot4 = dot4_kernel();
+        let quants = |row: usize| &self.quants[row * row_bytes..(row + 1) * row_bytes];
+        // The task's rows as bytes, when unpacked.
+        let prepare = |rows: Range<usize>| {
+            let mut bytes = Vec::new();
+            if unpack {
+                bytes.reserve(rows.len() * k);
+                for row in rows.clone() {
+                    for block in quants(row).chunks_exact(self.layout.block_bytes()) {
+                        let mut values = [0i8; BLOCK];
+                        self.layout.unpack(block, &mut values);
+                        bytes.extend(values.iter().map(|&v| v as u8));
                     }
                 }
-            });
-        let mut out_dims = dims;
-        *out_dims.last_mut().expect("checked above") = n;
-        let out = Tensor::from_vec(out_t, (n, m), &Device::Cpu)?;
-        let out = if m == 1 { out.reshape(out_dims)? } else { out.t()?.contiguous()?.reshape(out_dims)? };
-        Ok(out)
+            }
+            (rows.start, bytes)
+        };
+        product_by_rows(x.dims(), (self.rows, m, k), prepare, |(first, unpacked), row, tokens, out| {
+            let blocks = row * k / BLOCK..(row + 1) * k / BLOCK;
+            let w_d = &self.scales[blocks.clone()];
+            let w_m = self.offsets.get(blocks).unwrap_or(&[]);
+            let (w_q, kernel) = if unpack { (&unpacked[(row - first) * k..][..k], q8_kernel) } else { (quants(row), kernel) };
+            let a_q = |i: usize| &act.quants[i * k..(i + 1) * k];
+            let a_d = |i: usize| &act.scales[i * k / BLOCK..(i + 1) * k / BLOCK];
+            let a_s = |i: usize| &act.sums[i * k / BLOCK..(i + 1) * k / BLOCK];
+            let mut done = 0;
+            if let (Some(dot4), true) = (dot4, self.layout == Layout::Q8 || unpack) {
+                for (quad, o) in out.chunks_exact_mut(4).enumerate() {
+                    let i = tokens.start + quad * 4;
+                    let four = dot4(w_q, w_d, [a_q(i), a_q(i + 1), a_q(i + 2), a_q(i + 3)], [a_d(i), a_d(i + 1), a_d(i + 2), a_d(i + 3)]);
+                    o.copy_from_slice(&four);
+                }
+                done = out.len() / 4 * 4;
+            }
+            for (i, o) in tokens.clone().zip(out.iter_mut()).skip(done) {
+                *o = kernel(w_q, w_d, w_m, a_q(i), a_d(i), a_s(i));
+            }
+            // An unpacked row went through the Q8_0 kernels, which leave the offsets out.
+            if self.layout == Layout::Q4 && unpack {
+                // The offsets' share: each block's offset times the sum of the activations it
+                // multiplies.
+                for (i, o) in tokens.zip(out.iter_mut()) {
+                    *o += offset_sum(w_m, a_s(i));
+                }
+            }
+        })
     }
 
     /// Rows `ids` expanded to f32, `(ids.len(), cols)`: the lookup of a token table.
@@ -234,78 +183,52 @@ impl Q8Matrix {
             let row_bytes = k / BLOCK * self.layout.block_bytes();
             let q = &self.quants[row * row_bytes..(row + 1) * row_bytes];
             let blocks = row * k / BLOCK..(row + 1) * k / BLOCK;
-            let per_block = self.layout.scales_per_block();
-            let d = &self.scales[blocks.start * per_block..blocks.end * per_block];
+            let d = &self.scales[blocks.clone()];
             let mut values = [0i8; BLOCK];
-            for (b, (block, scales)) in q.chunks_exact(self.layout.block_bytes()).zip(d.chunks_exact(per_block)).enumerate() {
+            for (b, (block, scale)) in q.chunks_exact(self.layout.block_bytes()).zip(d).enumerate() {
                 self.layout.unpack(block, &mut values);
                 let offset = self.offsets.get(blocks.start + b).copied().unwrap_or(0.0);
-                let scale = |i: usize| scales[i * per_block / BLOCK];
-                out.extend(values.iter().enumerate().map(|(i, &v)| v as f32 * scale(i) + offset));
+                out.extend(values.iter().map(|&v| v as f32 * scale + offset));
             }
         }
         Ok(Tensor::from_vec(out, (ids.len(), k), &Device::Cpu)?)
     }
 }
 
-/// Bytes of a Q4_K super-block: f16 scale and minimum scale, 12 bytes of packed 6-bit
-/// sub-block scales and minimums, 128 bytes of nibbles.
-const Q4K_BYTES: usize = 144;
-/// Bytes of a Q6_K super-block: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed
-/// scales (one per 16 values), f16 scale.
-const Q6K_BYTES: usize = 210;
+/// Activation bytes of the tokens that one task's rows take together: they stay in the
+/// first-level cache while the rows pass over them, instead of every row streaming all the
+/// prompt's activations from further away.
+const TILE_BYTES: usize = 32 * 1024;
 
-/// Takes a Q4_K super-block apart into eight `Q4` blocks: sub-block `j`'s scale is
-/// `d * scale_j` and its offset `-dmin * min_j`; its values are the low (even `j`) or high (odd
-/// `j`) nibbles of a 32-byte run.
-fn split_q4k(block: &[u8], scales: &mut Vec<f32>, offsets: &mut Vec<f32>, quants: &mut Vec<u8>) {
-    let d = f16::from_le_bytes([block[0], block[1]]).to_f32();
-    let dmin = f16::from_le_bytes([block[2], block[3]]).to_f32();
-    let packed = &block[4..16];
-    let nibbles = &block[16..];
-    // 6-bit scale and minimum of sub-block j: the first four sit in the low six bits of bytes
-    // j and j + 4; the last four take four bits from byte j + 4 and two from the top of bytes
-    // j - 4 and j.
-    let scale_min = |j: usize| -> (u8, u8) {
-        if j < 4 {
-            (packed[j] & 63, packed[j + 4] & 63)
-        } else {
-            ((packed[j + 4] & 0x0F) | ((packed[j - 4] >> 6) << 4), (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4))
-        }
-    };
-    for j in 0..8 {
-        let (sc, m) = scale_min(j);
-        scales.push(d * sc as f32);
-        offsets.push(-(dmin * m as f32));
-        let run = &nibbles[j / 2 * 32..][..32];
-        let value = |l: usize| if j % 2 == 0 { run[l] & 0x0F } else { run[l] >> 4 };
-        quants.extend((0..BLOCK / 2).map(|l| value(l) | (value(l + BLOCK / 2) << 4)));
-    }
-}
-
-/// Takes a Q6_K super-block apart into eight `Q6` blocks: each value is its low nibble and two
-/// high bits, less 32, with the scale `d * scale` of its 16-value group.
-fn split_q6k(block: &[u8], scales: &mut Vec<f32>, quants: &mut Vec<u8>) {
-    let (low, high) = (&block[..128], &block[128..192]);
-    let group_scales = &block[192..208];
-    let d = f16::from_le_bytes([block[208], block[209]]).to_f32();
-    let mut values = [0i8; 256];
-    // Each half of 128 values uses 64 low bytes and 32 high bytes; value l + 32 * i of the
-    // half (i = 0..4) takes nibble i / 2 of low byte l + 32 * (i % 2) and bits 2i, 2i + 1 of
-    // high byte l.
-    for half in 0..2 {
-        let (low, high) = (&low[64 * half..][..64], &high[32 * half..][..32]);
-        for l in 0..32 {
-            for i in 0..4 {
-                let byte = low[l + 32 * (i % 2)];
-                let nibble = if i < 2 { byte & 0x0F } else { byte >> 4 };
-                let bits = (high[l] >> (2 * i)) & 3;
-                values[128 * half + 32 * i + l] = (nibble | (bits << 4)) as i8 - 32;
+/// Fills an `n × m` product (`n` outputs for each of `m` tokens of width `k`) on rayon's
+/// threads, `ROWS_PER_TASK` outputs a task. A task calls `prepare` once with its rows, then
+/// `fill(prepared, row, tokens, out)` for tiles of tokens (a multiple of four, as many as
+/// `TILE_BYTES` holds) and each of its rows in turn, to write output `row` for those tokens.
+/// Returns the products shaped as `dims` with the last dimension `n`.
+pub(crate) fn product_by_rows<S>(
+    dims: &[usize],
+    (n, m, k): (usize, usize, usize),
+    prepare: impl Fn(Range<usize>) -> S + Sync,
+    fill: impl Fn(&S, usize, Range<usize>, &mut [f32]) + Sync,
+) -> Result<Tensor> {
+    let mut out_t = vec![0f32; n * m];
+    let tile = (TILE_BYTES / k.max(1) / 4 * 4).max(4);
+    out_t.par_chunks_mut(ROWS_PER_TASK * m).enumerate().for_each(|(task, out)| {
+        let first = task * ROWS_PER_TASK;
+        let prepared = prepare(first..first + out.len() / m);
+        for start in (0..m).step_by(tile) {
+            let tokens = start..(start + tile).min(m);
+            for (r, out_row) in out.chunks_mut(m).enumerate() {
+                fill(&prepared, first + r, tokens.clone(), &mut out_row[tokens.clone()]);
             }
         }
+    });
+    let mut out_dims = dims.to_vec();
+    if let Some(last) = out_dims.last_mut() {
+        *last = n;
     }
-    quants.extend(values.iter().map(|&v| v as u8));
-    scales.extend(group_scales.iter().map(|&s| d * (s as i8) as f32));
+    let out = Tensor::from_vec(out_t, (n, m), &Device::Cpu)?;
+    Ok(if m == 1 { out.reshape(out_dims)? } else { out.t()?.contiguous()?.reshape(out_dims)? })
 }
 
 fn quantize_rows(xs: &[f32], k: usize) -> Q8Rows {
@@ -336,7 +259,7 @@ impl Layout {
     /// The block's 32 signed values.
     fn unpack(self, block: &[u8], out: &mut [i8; BLOCK]) {
         match self {
-            Layout::Q8 | Layout::Q6 => {
+            Layout::Q8 => {
                 for (o, &b) in out.iter_mut().zip(block) {
                     *o = b as i8;
                 }
@@ -399,11 +322,9 @@ fn simd_dot_kernel(layout: Layout, vnni: bool) -> DotKernel {
         (Layout::Q8, false) => dot_entry::<Q8, false>,
         (Layout::Q5, false) => dot_entry::<Q5, false>,
         (Layout::Q4, false) => dot_entry::<Q4, false>,
-        (Layout::Q6, false) => dot_entry::<Q6, false>,
         (Layout::Q8, true) => dot_entry::<Q8, true>,
         (Layout::Q5, true) => dot_entry::<Q5, true>,
         (Layout::Q4, true) => dot_entry::<Q4, true>,
-        (Layout::Q6, true) => dot_entry::<Q6, true>,
     }
 }
 
@@ -420,7 +341,6 @@ fn dot_kernel(layout: Layout) -> DotKernel {
         Layout::Q8 => dot_scalar_q8,
         Layout::Q5 => dot_scalar_q5,
         Layout::Q4 => dot_scalar_q4,
-        Layout::Q6 => dot_scalar_q6,
     }
 }
 
@@ -436,27 +356,18 @@ fn dot_scalar_q4(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], 
     dot_scalar(Layout::Q4, w_q, w_d, w_m, a_q, a_d, a_s)
 }
 
-fn dot_scalar_q6(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
-    dot_scalar(Layout::Q6, w_q, w_d, w_m, a_q, a_d, a_s)
-}
-
 /// The dot product of a weight row and an activation row, block by block: the exact integer
-/// dot product of each block's values times the product of the two scales (for `Q6`, of each
-/// half-block's), plus for `Q4` each block's offset times its activations' sum.
+/// dot product of each block's values times the product of the two scales, plus for `Q4` each
+/// block's offset times its activations' sum.
 fn dot_scalar(layout: Layout, w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
     let mut sum = 0f32;
     let mut w = [0i8; BLOCK];
-    let per_block = layout.scales_per_block();
-    let part = BLOCK / per_block;
-    for (b, (wd, ad)) in w_d.chunks_exact(per_block).zip(a_d).enumerate() {
+    for (b, (wd, ad)) in w_d.iter().zip(a_d).enumerate() {
         let bytes = layout.block_bytes();
         layout.unpack(&w_q[b * bytes..(b + 1) * bytes], &mut w);
         let a = &a_q[b * BLOCK..(b + 1) * BLOCK];
-        for (p, wd) in wd.iter().enumerate() {
-            let range = p * part..(p + 1) * part;
-            let dot: i32 = w[range.clone()].iter().zip(&a[range]).map(|(&x, &y)| x as i32 * y as i32).sum();
-            sum += dot as f32 * (wd * ad);
-        }
+        let dot: i32 = w.iter().zip(a).map(|(&x, &y)| x as i32 * y as i32).sum();
+        sum += dot as f32 * (wd * ad);
     }
     if layout == Layout::Q4 {
         sum + offset_sum(w_m, a_s)
@@ -469,7 +380,6 @@ fn dot_scalar(layout: Layout, w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], 
 const Q8: u8 = 0;
 const Q5: u8 = 1;
 const Q4: u8 = 2;
-const Q6: u8 = 3;
 
 #[cfg(target_arch = "x86_64")]
 fn dot_entry<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
@@ -527,16 +437,13 @@ unsafe fn lane_sum(acc: std::arch::x86_64::__m256) -> f32 {
 /// low nibbles spread over the two 128-bit halves; Q5 then picks each byte's high bit out of
 /// the 32-bit mask by a shuffle and a per-byte bit test and subtracts 16); `block_products`
 /// gives eight i32 sums, which are scaled and accumulated in f32 lanes (and `Q4` offsets in
-/// one f32) (for `Q6`, the low four
-/// lanes, which hold the first 16 values, by the first half's scale and the high four by the
-/// second's). Exact integers either way, so VNNI and plain AVX2 give the same result.
+/// one f32). Exact integers either way, so VNNI and plain AVX2 give the same result.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], w_m: &[f32], a_q: &[i8], a_d: &[f32], a_s: &[f32]) -> f32 {
     use std::arch::x86_64::*;
-    let layout = [Layout::Q8, Layout::Q5, Layout::Q4, Layout::Q6][L as usize];
-    let per_block = layout.scales_per_block();
-    let blocks = (w_d.len() / per_block).min(a_d.len());
+    let layout = [Layout::Q8, Layout::Q5, Layout::Q4][L as usize];
+    let blocks = w_d.len().min(a_d.len());
     let bytes = layout.block_bytes();
     assert!(w_q.len() >= blocks * bytes && a_q.len() >= blocks * BLOCK);
     let low_nibble = _mm_set1_epi8(0x0F);
@@ -581,94 +488,69 @@ unsafe fn dot_body<const L: u8, const VNNI: bool>(w_q: &[u8], w_d: &[f32], w_m: 
             let a = _mm256_loadu_si256(a_q.as_ptr().add(b * BLOCK) as *const __m256i);
             block_products::<VNNI>(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
         };
-        let ad = *a_d.get_unchecked(b);
-        let scale = if L == Q6 {
-            let first = _mm_set1_ps(*w_d.get_unchecked(2 * b) * ad);
-            let second = _mm_set1_ps(*w_d.get_unchecked(2 * b + 1) * ad);
-            _mm256_set_m128(second, first)
-        } else {
-            _mm256_set1_ps(*w_d.get_unchecked(b) * ad)
-        };
+        let scale = _mm256_set1_ps(*w_d.get_unchecked(b) * *a_d.get_unchecked(b));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(quads), scale, acc);
     }
     lane_sum(acc) + offsets
 }
 
-/// Four activation rows against one weight row of signed bytes (Q8_0, an unpacked row, or,
-/// split, `Q6`): the same operations, in the same order, as four calls of the single-row
-/// kernel, but each weight block is loaded once for the four.
+/// Four activation rows against one weight row of signed bytes (Q8_0 or an unpacked row): the
+/// same operations, in the same order, as four calls of the single-row kernel, but each weight
+/// block is loaded once for the four.
 type Dot4Kernel = fn(&[u8], &[f32], [&[i8]; 4], [&[f32]; 4]) -> [f32; 4];
 
-fn dot4_kernel(split: bool) -> Option<Dot4Kernel> {
+fn dot4_kernel() -> Option<Dot4Kernel> {
     #[cfg(target_arch = "x86_64")]
     {
-        match (simd(), split) {
-            (Simd::Vnni, false) => return Some(dot4_entry::<false, true>),
-            (Simd::Vnni, true) => return Some(dot4_entry::<true, true>),
-            (Simd::Avx2, false) => return Some(dot4_entry::<false, false>),
-            (Simd::Avx2, true) => return Some(dot4_entry::<true, false>),
-            (Simd::None, _) => {}
+        match simd() {
+            Simd::Vnni => return Some(dot4_entry::<true>),
+            Simd::Avx2 => return Some(dot4_entry::<false>),
+            Simd::None => {}
         }
     }
-    let _ = split;
     None
 }
 
 #[cfg(target_arch = "x86_64")]
-fn dot4_entry<const SPLIT: bool, const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
+fn dot4_entry<const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
     // SAFETY: only chosen by `dot4_kernel` after the features were detected.
     unsafe {
         if VNNI {
-            dot4_vnni::<SPLIT>(w_q, w_d, a_q, a_d)
+            dot4_vnni(w_q, w_d, a_q, a_d)
         } else {
-            dot4_avx2::<SPLIT>(w_q, w_d, a_q, a_d)
+            dot4_avx2(w_q, w_d, a_q, a_d)
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot4_avx2<const SPLIT: bool>(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
-    dot4_body::<SPLIT, false>(w_q, w_d, a_q, a_d)
+unsafe fn dot4_avx2(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
+    dot4_body::<false>(w_q, w_d, a_q, a_d)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avxvnni")]
-unsafe fn dot4_vnni<const SPLIT: bool>(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
-    dot4_body::<SPLIT, true>(w_q, w_d, a_q, a_d)
+unsafe fn dot4_vnni(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
+    dot4_body::<true>(w_q, w_d, a_q, a_d)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot4_body<const SPLIT: bool, const VNNI: bool>(
-    w_q: &[u8],
-    w_d: &[f32],
-    a_q: [&[i8]; 4],
-    a_d: [&[f32]; 4],
-) -> [f32; 4] {
+unsafe fn dot4_body<const VNNI: bool>(w_q: &[u8], w_d: &[f32], a_q: [&[i8]; 4], a_d: [&[f32]; 4]) -> [f32; 4] {
     use std::arch::x86_64::*;
-    let per_block = if SPLIT { 2 } else { 1 };
-    let blocks = a_d.iter().fold(w_d.len() / per_block, |n, d| n.min(d.len()));
+    let blocks = a_d.iter().fold(w_d.len(), |n, d| n.min(d.len()));
     assert!(w_q.len() >= blocks * BLOCK && a_q.iter().all(|a| a.len() >= blocks * BLOCK));
     let mut acc = [_mm256_setzero_ps(); 4];
     for b in 0..blocks {
         // SAFETY: the slices hold at least `blocks` blocks (asserted above).
         let w = _mm256_loadu_si256(w_q.as_ptr().add(b * BLOCK) as *const __m256i);
         let w_abs = _mm256_sign_epi8(w, w);
-        let (wd, wd2) = if SPLIT {
-            (*w_d.get_unchecked(2 * b), *w_d.get_unchecked(2 * b + 1))
-        } else {
-            (*w_d.get_unchecked(b), 0.0)
-        };
+        let wd = *w_d.get_unchecked(b);
         for t in 0..4 {
             let a = _mm256_loadu_si256(a_q[t].as_ptr().add(b * BLOCK) as *const __m256i);
             let quads = block_products::<VNNI>(w_abs, _mm256_sign_epi8(a, w));
-            let ad = *a_d[t].get_unchecked(b);
-            let scale = if SPLIT {
-                _mm256_set_m128(_mm_set1_ps(wd2 * ad), _mm_set1_ps(wd * ad))
-            } else {
-                _mm256_set1_ps(wd * ad)
-            };
+            let scale = _mm256_set1_ps(wd * *a_d[t].get_unchecked(b));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(quads), scale, acc[t]);
         }
     }
@@ -689,7 +571,7 @@ mod tests {
             .collect()
     }
 
-    const TYPES: [GgmlDType; 5] = [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_1, GgmlDType::Q4K, GgmlDType::Q6K];
+    const TYPES: [GgmlDType; 3] = [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_1];
 
     /// A row width near `k` that the type's blocks divide.
     fn width(dtype: GgmlDType, k: usize) -> usize {
@@ -708,7 +590,7 @@ mod tests {
             let w = Tensor::from_vec(values(n * k, 1), (n, k), &Device::Cpu).unwrap();
             let m = Q8Matrix::from_qtensor(&QTensor::quantize(&w, dtype).unwrap()).unwrap().unwrap();
             let row_bytes = k / BLOCK * m.layout.block_bytes();
-            let per_row = k / BLOCK * m.layout.scales_per_block();
+            let per_row = k / BLOCK;
             for row in 0..n {
                 let w_q = &m.quants[row * row_bytes..(row + 1) * row_bytes];
                 let w_d = &m.scales[row * per_row..(row + 1) * per_row];
@@ -723,16 +605,9 @@ mod tests {
                     assert_eq!(plain, vnni, "{dtype:?}");
                     let quads = [&a.quants[..], &a.quants[..], &a.quants[..], &a.quants[..]];
                     let scales = [&a.scales[..], &a.scales[..], &a.scales[..], &a.scales[..]];
-                    if matches!(m.layout, Layout::Q8 | Layout::Q6) {
-                        let split = m.layout == Layout::Q6;
-                        let four = |vnni| match (split, vnni) {
-                            (false, false) => dot4_entry::<false, false>(w_q, w_d, quads, scales),
-                            (false, true) => dot4_entry::<false, true>(w_q, w_d, quads, scales),
-                            (true, false) => dot4_entry::<true, false>(w_q, w_d, quads, scales),
-                            (true, true) => dot4_entry::<true, true>(w_q, w_d, quads, scales),
-                        };
-                        assert_eq!(four(false), [plain; 4], "{dtype:?}");
-                        assert_eq!(four(true), [plain; 4], "{dtype:?}");
+                    if m.layout == Layout::Q8 {
+                        assert_eq!(dot4_entry::<false>(w_q, w_d, quads, scales), [plain; 4], "{dtype:?}");
+                        assert_eq!(dot4_entry::<true>(w_q, w_d, quads, scales), [plain; 4], "{dtype:?}");
                     }
                 }
             }
@@ -741,7 +616,7 @@ mod tests {
 
     #[test]
     fn a_prompt_gives_each_token_the_same_row_as_alone() {
-        // Ten tokens take the unpack-once path for Q5_0, Q4_1 and Q4_K and go four at a time
+        // Ten tokens take the unpack-once path for Q5_0 and Q4_1 and go four at a time
         // (two left over); one token alone does neither.
         let (n, m) = (37, 10);
         for dtype in TYPES {
@@ -788,28 +663,6 @@ mod tests {
             let scale = theirs.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             // The same integer products and scales; only the float summation order differs.
             assert!(diff < 1e-5 * scale, "{dtype:?}: {diff} vs {scale}");
-        }
-    }
-
-    #[test]
-    fn k_quant_products_are_as_close_as_candles() {
-        // candle multiplies K-quant weights with activations quantized in 256-wide blocks; the
-        // own kernels quantize them in 32-wide blocks. Both are held to the product of the
-        // same dequantized weights in f32, and the own kernels must be no further from it.
-        let (n, k, m) = (40, 768, 5);
-        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
-            let w = Tensor::from_vec(values(n * k, 3), (n, k), &Device::Cpu).unwrap();
-            let q = QTensor::quantize(&w, dtype).unwrap();
-            let x = Tensor::from_vec(values(m * k, 4), (1, m, k), &Device::Cpu).unwrap();
-            let exact = x.broadcast_matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
-            let ours = Q8Matrix::from_qtensor(&q).unwrap().unwrap().forward(&x).unwrap();
-            let theirs = candle_core::quantized::QMatMul::from_qtensor(q).unwrap();
-            let theirs = candle_core::Module::forward(&theirs, &x).unwrap();
-            let off = |t: &Tensor| (t - &exact).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-            let scale = exact.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-            let (ours, theirs) = (off(&ours), off(&theirs));
-            assert!(ours < 0.01 * scale, "{dtype:?}: {ours} off a largest value of {scale}");
-            assert!(ours <= theirs * 1.5, "{dtype:?}: {ours} off where candle is {theirs} off");
         }
     }
 }

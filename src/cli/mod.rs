@@ -98,15 +98,10 @@ struct BenchArgs {
     #[arg(long)]
     candle: bool,
 
-    /// Multiply every weight matrix on candle's kernels as stored (no own Q8_0/Q5_0/Q4_1
-    /// kernels, no Q5_1 rewritten as Q8_0)
+    /// Multiply every weight matrix on candle's kernels as stored (no own Q8_0/Q5_0/Q4_1/
+    /// Q4_K/Q6_K kernels, no Q5_1 rewritten as Q8_0)
     #[arg(long)]
     no_repack: bool,
-
-    /// Also multiply Q4_K and Q6_K matrices on Precis's own kernels (less memory, slower
-    /// prompts)
-    #[arg(long, conflicts_with = "no_repack")]
-    own_k_quants: bool,
 }
 
 #[derive(Args)]
@@ -931,13 +926,7 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
     let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
     let load = LoadOptions {
         implementation: if args.candle { Implementation::Candle } else { Implementation::Own },
-        repack: if args.no_repack {
-            Repack::Never
-        } else if args.own_k_quants {
-            Repack::WithKQuants
-        } else {
-            Repack::ToQ8_0
-        },
+        repack: if args.no_repack { Repack::Never } else { Repack::Own },
     };
     let mut generator = Generator::load_with(&resolved.path, load)?;
     let prompt = generator.template.render(&summarize::messages(
