@@ -18,19 +18,12 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::q8::shape_error;
+use crate::tiled::{self, shape_error, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
 /// Values per activation sum.
 const GROUP: usize = 16;
-/// Rows in a tile: the i32 lanes of a 256-bit register.
-const ROWS: usize = 8;
-/// Row groups of a parallel task.
-const GROUPS_PER_TASK: usize = 2;
-/// Activation bytes of the tokens that pass over a task's tiles together, so they stay in the
-/// second-level cache.
-const TILE_TOKENS_BYTES: usize = 256 * 1024;
 
 /// Eight rows of a Q4_K super-block. Row `r`'s value `i` is
 /// `d[r] * scales[i / 32][r] * q - dmin[r] * mins[i / 32][r]`, where `q` is the low nibble of
@@ -246,14 +239,19 @@ impl KMatrix {
         let row_bytes = blocks * block_bytes;
         let groups = rows.div_ceil(ROWS);
         // The stored super-block `b` of each row of group `g`.
-        let stored = |g: usize, b: usize| -> Vec<&[u8]> {
-            (g * ROWS..((g + 1) * ROWS).min(rows)).map(|r| &data[r * row_bytes + b * block_bytes..][..block_bytes]).collect()
+        let stored = |g: usize, b: usize| {
+            let mut blocks = [&data[..0]; ROWS];
+            let group_rows = g * ROWS..((g + 1) * ROWS).min(rows);
+            for (i, r) in group_rows.clone().enumerate() {
+                blocks[i] = &data[r * row_bytes + b * block_bytes..][..block_bytes];
+            }
+            (blocks, group_rows.len())
         };
-        let tiles = (0..groups * blocks).into_par_iter().map(|i| (i / blocks, i % blocks));
+        let tiles = (0..groups * blocks).into_par_iter().map(|i| stored(i / blocks, i % blocks));
         let tiles = if block_bytes == 144 {
-            Tiles::Q4K(tiles.map(|(g, b)| TileQ4K::pack(&stored(g, b))).collect())
+            Tiles::Q4K(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect())
         } else {
-            Tiles::Q6K(tiles.map(|(g, b)| TileQ6K::pack(&stored(g, b))).collect())
+            Tiles::Q6K(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect())
         };
         Ok(Some(KMatrix { rows, cols, tiles }))
     }
@@ -268,46 +266,14 @@ impl KMatrix {
         let act = quantize(&xs);
         let m = xs.len() / k;
         let blocks = k / SUPER;
-        let groups = self.rows.div_ceil(ROWS);
         let (one, four) = kernels(&self.tiles);
-        // Per row group, per token, the group's eight outputs.
-        let mut grouped = vec![0f32; groups * m * ROWS];
-        let tile_tokens = (TILE_TOKENS_BYTES / k).max(4) / 4 * 4;
-        grouped.par_chunks_mut(GROUPS_PER_TASK * m * ROWS).enumerate().for_each(|(task, out)| {
-            for start in (0..m).step_by(tile_tokens) {
-                let tokens = start..(start + tile_tokens).min(m);
-                for (i, out) in out.chunks_mut(m * ROWS).enumerate() {
-                    let tiles = (task * GROUPS_PER_TASK + i) * blocks..(task * GROUPS_PER_TASK + i + 1) * blocks;
-                    let mut t = tokens.start;
-                    while t + 4 <= tokens.end {
-                        let sums = four(&self.tiles, tiles.clone(), std::array::from_fn(|j| act.token(t + j, k)));
-                        out[t * ROWS..(t + 4) * ROWS].copy_from_slice(sums.as_flattened());
-                        t += 4;
-                    }
-                    for t in t..tokens.end {
-                        let [sums] = one(&self.tiles, tiles.clone(), [act.token(t, k)]);
-                        out[t * ROWS..(t + 1) * ROWS].copy_from_slice(&sums);
-                    }
-                }
-            }
-        });
-        let n = self.rows;
-        let out = if m == 1 {
-            grouped.truncate(n);
-            grouped
-        } else {
-            let mut out = vec![0f32; m * n];
-            for (g, group) in grouped.chunks_exact(m * ROWS).enumerate() {
-                let width = ROWS.min(n - g * ROWS);
-                for (t, sums) in group.chunks_exact(ROWS).enumerate() {
-                    out[t * n + g * ROWS..][..width].copy_from_slice(&sums[..width]);
-                }
-            }
-            out
-        };
-        let mut dims = x.dims().to_vec();
-        *dims.last_mut().expect("checked above") = n;
-        Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
+        let tiles = |group: usize| group * blocks..(group + 1) * blocks;
+        tiled::product(
+            x.dims(),
+            (self.rows, m, k),
+            |group, t| four(&self.tiles, tiles(group), std::array::from_fn(|j| act.token(t + j, k))),
+            |group, t| one(&self.tiles, tiles(group), [act.token(t, k)])[0],
+        )
     }
 
     /// Rows `ids` expanded to f32, `(ids.len(), cols)`: the lookup of a token table.

@@ -23,6 +23,7 @@ pub mod sentences;
 pub mod simd;
 pub mod summarize;
 pub mod template;
+mod tiled;
 pub mod tiny;
 pub mod tokenizer;
 pub mod trim;
