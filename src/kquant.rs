@@ -132,19 +132,6 @@ fn q4k_scales(packed: &[u8]) -> ([u8; 8], [u8; 8]) {
     (bytes(scales), bytes(mins))
 }
 
-/// The 256 quants of a stored Q4_K super-block (0..16): 32-byte run `c` holds values
-/// `64c..64c + 32` in its low nibbles and the next 32 in its high nibbles.
-fn q4k_quants(block: &[u8]) -> [u8; SUPER] {
-    let mut values = [0u8; SUPER];
-    for (chunk, bytes) in block[16..144].chunks_exact(32).enumerate() {
-        for (l, &b) in bytes.iter().enumerate() {
-            values[64 * chunk + l] = b & 0x0F;
-            values[64 * chunk + 32 + l] = b >> 4;
-        }
-    }
-    values
-}
-
 /// The 256 quants of a stored Q6_K super-block (0..64, before the offset of 32). Each half of
 /// 128 values uses 64 low-nibble bytes and 32 high-bit bytes: value `32i + l` of the half
 /// (i = 0..4) takes nibble `i / 2` of low byte `l + 32 (i % 2)` and bits `2i, 2i + 1` of high
@@ -176,9 +163,15 @@ impl TileQ4K {
                 tile.scales[sub][r] = scales[sub];
                 tile.mins[sub / 2][r][sub % 2] = mins[sub] as i16;
             }
-            let q = q4k_quants(block);
-            for (g, run) in q.chunks_exact(8).enumerate() {
-                tile.qs[g][r] = std::array::from_fn(|j| run[j] | (run[j + 4] << 4));
+            // Run g's values sit in the low (or high) nibbles of eight stored bytes: those of
+            // 32-byte chunk g / 8, from byte 8 (g % 4); low nibbles for g % 8 < 4.
+            for g in 0..32 {
+                let src = &block[16 + 32 * (g / 8) + 8 * (g % 4)..][..8];
+                tile.qs[g][r] = if g % 8 < 4 {
+                    std::array::from_fn(|j| (src[j] & 0x0F) | (src[j + 4] << 4))
+                } else {
+                    std::array::from_fn(|j| (src[j] >> 4) | (src[j + 4] & 0xF0))
+                };
             }
         }
         tile
