@@ -360,26 +360,9 @@ mod avx2 {
     //! lane is one row of the tile.
 
     use super::{Act, Tiles, ROWS, SUPER};
+    use crate::tiled::lanes::{dp, four_bytes, outputs};
     use std::arch::x86_64::*;
     use std::ops::Range;
-
-    /// Adds to each i32 lane the four products of its unsigned weight bytes and the signed
-    /// activation bytes: one `dpbusd` with VNNI; otherwise `maddubs` into i16 pairs (which
-    /// cannot saturate: weights are at most 63, so a pair at most 63 × 127 × 2) and `madd`.
-    #[inline(always)]
-    unsafe fn dp<const VNNI: bool>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
-        if VNNI {
-            _mm256_dpbusd_avx_epi32(acc, w, x)
-        } else {
-            _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
-        }
-    }
-
-    /// Four activation bytes from `p` in every lane.
-    #[inline(always)]
-    unsafe fn four_bytes(p: *const i8) -> __m256i {
-        _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32))
-    }
 
     fn check<const N: usize>(tiles: usize, range: &Range<usize>, a: &[Act; N]) {
         let blocks = range.len();
@@ -435,15 +418,6 @@ mod avx2 {
     }
 
     #[inline(always)]
-    unsafe fn finish<const N: usize>(acc: [__m256; N]) -> [[f32; ROWS]; N] {
-        let mut out = [[0f32; ROWS]; N];
-        for t in 0..N {
-            _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
-        }
-        out
-    }
-
-    #[inline(always)]
     unsafe fn q4k_body<const N: usize, const VNNI: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
         let low = _mm256_set1_epi8(0x0F);
         let mut acc = [_mm256_setzero_ps(); N];
@@ -484,7 +458,7 @@ mod avx2 {
                 acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, ad), _mm256_cvtepi32_ps(min_dot), acc[t]);
             }
         }
-        finish(acc)
+        outputs(acc)
     }
 
     #[inline(always)]
@@ -514,23 +488,14 @@ mod avx2 {
                 acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t]), acc[t]);
             }
         }
-        finish(acc)
+        outputs(acc)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::tiled::test_values as values;
 
     fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, KMatrix) {
         let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();

@@ -3,9 +3,9 @@
 //! tensor by tensor out of a memory map, a token-embedding table that stays quantized (only
 //! the looked-up rows are expanded), and a KV cache this module owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
-//! Q8_0, Q5_0 and Q4_1 matrices run on Precis's own kernels (`q8`); Q5_1, which candle has
-//! only scalar kernels for, is rewritten as Q8_0 at load time (within half an 8-bit rounding
-//! step).
+//! Q8_0, Q5_0 and Q4_1 matrices run on Precis's own kernels (`q8`), Q4_K and Q6_K on its own
+//! super-block kernels (`kquant`); Q5_1, which candle has only scalar kernels for, is rewritten
+//! as Q8_0 at load time (within half an 8-bit rounding step).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -559,7 +559,7 @@ impl Decoder {
         })
     }
 
-    /// Whether every weight matrix runs on the own kernels (`q8`), none on candle's.
+    /// Whether every weight matrix runs on the own kernels (`q8`, `kquant`), none on candle's.
     pub fn all_own_kernels(&self) -> bool {
         self.output.is_own()
             && self.layers.iter().all(|l| l.qkv.is_own() && l.wo.is_own() && l.gate_up.is_own() && l.down.is_own())

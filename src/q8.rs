@@ -341,25 +341,8 @@ mod avx2 {
     //! is one row of the tile.
 
     use super::{Act, BLOCK, LAYOUTS, Q4, Q5, Q8, ROWS};
+    use crate::tiled::lanes::{dp, four_bytes, outputs};
     use std::arch::x86_64::*;
-
-    /// Adds to each i32 lane the four products of its unsigned weight bytes and the signed
-    /// activation bytes: one `dpbusd` with VNNI; otherwise `maddubs` into i16 pairs (which
-    /// cannot saturate: weights are at most 127, so a pair at most 127 × 127 × 2) and `madd`.
-    #[inline(always)]
-    unsafe fn dp<const VNNI: bool>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
-        if VNNI {
-            _mm256_dpbusd_avx_epi32(acc, w, x)
-        } else {
-            _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
-        }
-    }
-
-    /// Four activation bytes from `p` in every lane.
-    #[inline(always)]
-    unsafe fn four_bytes(p: *const i8) -> __m256i {
-        _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32))
-    }
 
     pub fn entry<const L: u8, const N: usize, const VNNI: bool>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
         let blocks = tiles.len() / LAYOUTS[L as usize].tile_bytes();
@@ -442,27 +425,14 @@ mod avx2 {
                 }
             }
         }
-        let mut out = [[0f32; ROWS]; N];
-        for t in 0..N {
-            _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
-        }
-        out
+        outputs(acc)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::tiled::test_values as values;
 
     const TYPES: [GgmlDType; 3] = [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_1];
 

@@ -69,3 +69,51 @@ pub(crate) fn product(
     }
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
 }
+
+/// The AVX2 pieces both tile kernels use.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod lanes {
+    use super::ROWS;
+    use std::arch::x86_64::*;
+
+    /// Adds to each i32 lane the four products of its unsigned weight bytes and the signed
+    /// activation bytes: one `dpbusd` with VNNI; otherwise `maddubs` into i16 pairs and `madd`.
+    /// The pairs cannot saturate as long as the weights are at most 128 (a pair at most
+    /// 128 × 127 × 2).
+    #[inline(always)]
+    pub(crate) unsafe fn dp<const VNNI: bool>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
+        if VNNI {
+            _mm256_dpbusd_avx_epi32(acc, w, x)
+        } else {
+            _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
+        }
+    }
+
+    /// Four activation bytes from `p` in every lane.
+    #[inline(always)]
+    pub(crate) unsafe fn four_bytes(p: *const i8) -> __m256i {
+        _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32))
+    }
+
+    /// Each token's eight row outputs.
+    #[inline(always)]
+    pub(crate) unsafe fn outputs<const N: usize>(acc: [__m256; N]) -> [[f32; ROWS]; N] {
+        let mut out = [[0f32; ROWS]; N];
+        for t in 0..N {
+            _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
+        }
+        out
+    }
+}
+
+/// `n` values in [-1, 1) from a fixed seed, for the kernels' tests.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
