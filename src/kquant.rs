@@ -8,17 +8,16 @@
 //! the sub-blocks stay integers: each sub-block's sum is multiplied by its scale in i32 and
 //! the super-block's total is turned into a float once; Q4_K's minimums multiply the
 //! activations' sums of 32 and Q6_K's offset of 32 their sums of 16, also as integers. The
-//! activations are quantized to 8 bits per 256 values. The tiles take 6% (Q4_K) and 31% (Q6_K)
+//! activations are quantized to 8 bits per 256 values. The tiles take 11% (Q4_K) and 31% (Q6_K)
 //! more bytes than the stored blocks, which are not kept. A scalar version serves other CPUs
 //! and is the reference in tests; a token gets the same floats alone as within a prompt.
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::tiled::{self, shape_error, ROWS};
+use crate::tiled::{self, f16_at, shape_error, Level, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
@@ -96,21 +95,11 @@ fn quantize(xs: &[f32]) -> Q8K {
     let mut sums = Vec::with_capacity(xs.len() / GROUP);
     let mut quants = vec![0i8; xs.len()];
     for (block, q) in xs.chunks_exact(SUPER).zip(quants.chunks_exact_mut(SUPER)) {
-        let amax = block.iter().fold(0f32, |a, v| a.max(v.abs()));
-        let d = amax / 127.0;
-        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-        for (qv, v) in q.iter_mut().zip(block) {
-            *qv = (v * inv).round() as i8;
-        }
-        scales.push(d);
+        scales.push(tiled::quantize_block(block, q));
         sums.extend(q.chunks_exact(GROUP).map(|g| g.iter().map(|&v| v as i16).sum::<i16>()));
     }
     let pairs = sums.chunks_exact(2).map(|p| p[0] + p[1]).collect();
     Q8K { scales, sums, pairs, quants }
-}
-
-fn f16_at(block: &[u8], at: usize) -> f32 {
-    f16::from_le_bytes([block[at], block[at + 1]]).to_f32()
 }
 
 /// A Q4_K super-block's eight 6-bit scales and eight 6-bit minimums, one byte each. The first
@@ -177,13 +166,21 @@ impl TileQ4K {
         tile
     }
 
+    /// Row `r`'s quant `i` (0..16).
+    fn quant(&self, r: usize, i: usize) -> u8 {
+        let byte = self.qs[i / 8][r][i % 4];
+        if i % 8 < 4 {
+            byte & 0x0F
+        } else {
+            byte >> 4
+        }
+    }
+
     /// Row `r`'s 256 values.
     fn values(&self, r: usize) -> impl Iterator<Item = f32> + '_ {
         (0..SUPER).map(move |i| {
-            let byte = self.qs[i / 8][r][i % 4];
-            let q = if i % 8 < 4 { byte & 0x0F } else { byte >> 4 };
             let (sub, min) = (i / 32, self.mins[i / 64][r][i / 32 % 2]);
-            self.d[r] * self.scales[sub][r] as f32 * q as f32 - self.dmin[r] * min as f32
+            self.d[r] * self.scales[sub][r] as f32 * self.quant(r, i) as f32 - self.dmin[r] * min as f32
         })
     }
 }
@@ -204,9 +201,14 @@ impl TileQ6K {
         tile
     }
 
+    /// Row `r`'s quant `i` (0..64, before the offset of 32).
+    fn quant(&self, r: usize, i: usize) -> u8 {
+        self.qs[i / 4][r][i % 4]
+    }
+
     fn values(&self, r: usize) -> impl Iterator<Item = f32> + '_ {
         (0..SUPER).map(move |i| {
-            let q = self.qs[i / 4][r][i % 4] as i32 - 32;
+            let q = self.quant(r, i) as i32 - 32;
             self.d[r] * self.scales[i / GROUP][r] as f32 * q as f32
         })
     }
@@ -229,18 +231,9 @@ impl KMatrix {
             return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
         }
         let blocks = cols / SUPER;
-        let row_bytes = blocks * block_bytes;
         let groups = rows.div_ceil(ROWS);
-        // The stored super-block `b` of each row of group `g`.
-        let stored = |g: usize, b: usize| {
-            let mut blocks = [&data[..0]; ROWS];
-            let group_rows = g * ROWS..((g + 1) * ROWS).min(rows);
-            for (i, r) in group_rows.clone().enumerate() {
-                blocks[i] = &data[r * row_bytes + b * block_bytes..][..block_bytes];
-            }
-            (blocks, group_rows.len())
-        };
-        let tiles = (0..groups * blocks).into_par_iter().map(|i| stored(i / blocks, i % blocks));
+        let stored = |i: usize| tiled::group_blocks(&data, rows, (blocks, block_bytes), i / blocks, i % blocks);
+        let tiles = (0..groups * blocks).into_par_iter().map(stored);
         let tiles = if block_bytes == 144 {
             Tiles::Q4K(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect())
         } else {
@@ -293,17 +286,13 @@ type Kernel<const N: usize> = fn(&Tiles, std::ops::Range<usize>, [Act; N]) -> [[
 
 fn kernels(tiles: &Tiles) -> (Kernel<1>, Kernel<4>) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx2") && has!("fma") {
-            let vnni = has!("avxvnni");
-            return match (tiles, vnni) {
-                (Tiles::Q4K(_), true) => (avx2::q4k::<1, true>, avx2::q4k::<4, true>),
-                (Tiles::Q4K(_), false) => (avx2::q4k::<1, false>, avx2::q4k::<4, false>),
-                (Tiles::Q6K(_), true) => (avx2::q6k::<1, true>, avx2::q6k::<4, true>),
-                (Tiles::Q6K(_), false) => (avx2::q6k::<1, false>, avx2::q6k::<4, false>),
-            };
-        }
+    if let Some(level) = tiled::level() {
+        return match (tiles, level) {
+            (Tiles::Q4K(_), Level::Vnni) => (avx2::q4k::<1, true>, avx2::q4k::<4, true>),
+            (Tiles::Q4K(_), Level::Avx2) => (avx2::q4k::<1, false>, avx2::q4k::<4, false>),
+            (Tiles::Q6K(_), Level::Vnni) => (avx2::q6k::<1, true>, avx2::q6k::<4, true>),
+            (Tiles::Q6K(_), Level::Avx2) => (avx2::q6k::<1, false>, avx2::q6k::<4, false>),
+        };
     }
     let _ = tiles;
     (scalar::<1>, scalar::<4>)
@@ -324,14 +313,7 @@ fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act;
                         let tile = &tiles[tile_index];
                         let mut dot = 0i32;
                         for sub in 0..8 {
-                            let sum: i32 = (0..32)
-                                .map(|l| {
-                                    let i = 32 * sub + l;
-                                    let byte = tile.qs[i / 8][r][i % 4];
-                                    let q = if i % 8 < 4 { byte & 0x0F } else { byte >> 4 };
-                                    q as i32 * x[i] as i32
-                                })
-                                .sum();
+                            let sum: i32 = (32 * sub..32 * (sub + 1)).map(|i| tile.quant(r, i) as i32 * x[i] as i32).sum();
                             dot += sum * tile.scales[sub][r] as i32;
                         }
                         let min_dot: i32 = (0..8).map(|sub| tile.mins[sub / 2][r][sub % 2] as i32 * a.pairs[b * 8 + sub] as i32).sum();
@@ -341,7 +323,7 @@ fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act;
                         let tile = &tiles[tile_index];
                         let mut dot = 0i32;
                         for sub in 0..16 {
-                            let sum: i32 = (0..16).map(|l| tile.qs[(16 * sub + l) / 4][r][l % 4] as i32 * x[16 * sub + l] as i32).sum();
+                            let sum: i32 = (16 * sub..16 * (sub + 1)).map(|i| tile.quant(r, i) as i32 * x[i] as i32).sum();
                             dot += (sum - 32 * a.sums[b * 16 + sub] as i32) * tile.scales[sub][r] as i32;
                         }
                         (dot, tile.d[r], 0.0)
@@ -373,8 +355,8 @@ mod avx2 {
     pub fn q4k<const N: usize, const VNNI: bool>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
         let Tiles::Q4K(tiles) = tiles else { unreachable!("chosen for Q4_K tiles") };
         check(tiles.len(), &range, &a);
-        // SAFETY: chosen by `kernels` only after AVX2 and FMA (and for VNNI, AVX-VNNI) were
-        // detected; the indices are in bounds (checked above).
+        // SAFETY: chosen by `kernels` only after `tiled::level` found AVX2 and FMA (and for
+        // VNNI, AVX-VNNI); the indices are in bounds (checked above).
         unsafe {
             if VNNI {
                 q4k_vnni::<N>(&tiles[range], a)

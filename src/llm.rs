@@ -280,11 +280,28 @@ impl Projection {
     }
 }
 
+/// A layer's per-head query and key norm weights, as tensors for a prompt and as floats for
+/// one token (read once at load, not at every step).
+struct HeadNorms {
+    q: Tensor,
+    k: Tensor,
+    q_values: Vec<f32>,
+    k_values: Vec<f32>,
+}
+
+impl HeadNorms {
+    fn load(src: &TensorSource, layer: &str) -> Result<HeadNorms> {
+        let q = src.vector(&format!("{layer}.attn_q_norm.weight"))?;
+        let k = src.vector(&format!("{layer}.attn_k_norm.weight"))?;
+        let (q_values, k_values) = (q.to_vec1::<f32>()?, k.to_vec1::<f32>()?);
+        Ok(HeadNorms { q, k, q_values, k_values })
+    }
+}
+
 struct Layer {
     attn_norm: Tensor,
     /// Per-head query and key norm weights (`Config::qk_norm`).
-    q_norm: Option<Tensor>,
-    k_norm: Option<Tensor>,
+    qk_norm: Option<HeadNorms>,
     /// Queries, keys and values.
     qkv: Projection,
     wo: Matrix,
@@ -533,8 +550,7 @@ impl Decoder {
             let p = format!("blk.{l}");
             layers.push(Layer {
                 attn_norm: src.vector(&format!("{p}.attn_norm.weight"))?,
-                q_norm: if config.qk_norm { Some(src.vector(&format!("{p}.attn_q_norm.weight"))?) } else { None },
-                k_norm: if config.qk_norm { Some(src.vector(&format!("{p}.attn_k_norm.weight"))?) } else { None },
+                qk_norm: if config.qk_norm { Some(HeadNorms::load(&src, &p)?) } else { None },
                 qkv: src.projection(&["q", "k", "v"].map(|x| {
                     (format!("{p}.attn_{x}.weight"), format!("{p}.attn_{x}.bias"))
                 }))?,
@@ -653,9 +669,9 @@ fn attention(
     let mut q = heads(&qkv[0], c.heads)?;
     let mut k = heads(&qkv[1], c.kv_heads)?;
     let v = heads(&qkv[2], c.kv_heads)?;
-    if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-        q = candle_nn::ops::rms_norm(&q, qn, c.rms_eps as f32)?;
-        k = candle_nn::ops::rms_norm(&k, kn, c.rms_eps as f32)?;
+    if let Some(norms) = &layer.qk_norm {
+        q = candle_nn::ops::rms_norm(&q, &norms.q, c.rms_eps as f32)?;
+        k = candle_nn::ops::rms_norm(&k, &norms.k, c.rms_eps as f32)?;
     }
     let q = rope.rotate(c, &q)?;
     let k = rope.rotate(c, &k)?;
@@ -695,13 +711,12 @@ fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &R
     let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
     let (mut q, mut key, value) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
     let scale = 1.0 / (dim as f32).sqrt();
-    if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-        let (qn, kn) = (qn.to_vec1::<f32>()?, kn.to_vec1::<f32>()?);
+    if let Some(norms) = &layer.qk_norm {
         for head in q.chunks_exact_mut(dim) {
-            rms_norm_in_place(head, &qn, c.rms_eps as f32);
+            rms_norm_in_place(head, &norms.q_values, c.rms_eps as f32);
         }
         for head in key.chunks_exact_mut(dim) {
-            rms_norm_in_place(head, &kn, c.rms_eps as f32);
+            rms_norm_in_place(head, &norms.k_values, c.rms_eps as f32);
         }
     }
     for head in q.chunks_exact_mut(dim) {

@@ -18,7 +18,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::tiled::{self, shape_error, ROWS};
+use crate::tiled::{self, f16_at, shape_error, Level, ROWS};
 
 const BLOCK: usize = 32;
 
@@ -102,14 +102,8 @@ fn quantize_rows(xs: &[f32]) -> Q8Rows {
     let mut scaled_sums = Vec::with_capacity(blocks);
     let mut quants = vec![0i8; xs.len()];
     for (block, q) in xs.chunks_exact(BLOCK).zip(quants.chunks_exact_mut(BLOCK)) {
-        let amax = block.iter().fold(0f32, |a, v| a.max(v.abs()));
-        let d = amax / 127.0;
-        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-        let mut sum = 0i32;
-        for (qv, v) in q.iter_mut().zip(block) {
-            *qv = (v * inv).round() as i8;
-            sum += *qv as i32;
-        }
+        let d = tiled::quantize_block(block, q);
+        let sum: i32 = q.iter().map(|&v| v as i32).sum();
         // The scale and the scaled sum are kept at f16 precision, as in a Q8_0 or Q8_1 block,
         // so the products equal candle's (and ggml's) up to float summation order.
         let d = f16::from_f32(d).to_f32();
@@ -195,8 +189,7 @@ impl Layout {
 
     /// Row `r`'s scale and (`Q4`) minimum in a tile.
     fn scale_min(self, tile: &[u8], r: usize) -> (f32, f32) {
-        let at = |i: usize| f16::from_le_bytes([tile[i], tile[i + 1]]).to_f32();
-        (at(2 * r), if self == Layout::Q4 { at(16 + 2 * r) } else { 0.0 })
+        (f16_at(tile, 2 * r), if self == Layout::Q4 { f16_at(tile, 16 + 2 * r) } else { 0.0 })
     }
 
     /// Row `r`'s 32 values in a tile, as candle dequantizes them.
@@ -229,13 +222,9 @@ impl Q8Matrix {
         let groups = rows.div_ceil(ROWS);
         let mut tiles = vec![0u8; groups * blocks * layout.tile_bytes()];
         tiles.par_chunks_mut(blocks * layout.tile_bytes()).enumerate().for_each(|(g, group)| {
-            let group_rows = g * ROWS..((g + 1) * ROWS).min(rows);
             for (b, tile) in group.chunks_exact_mut(layout.tile_bytes()).enumerate() {
-                let mut stored_blocks = [&data[..0]; ROWS];
-                for (i, r) in group_rows.clone().enumerate() {
-                    stored_blocks[i] = &data[(r * blocks + b) * stored..][..stored];
-                }
-                layout.pack(&stored_blocks[..group_rows.len()], tile);
+                let (stored_blocks, n) = tiled::group_blocks(&data, rows, (blocks, stored), g, b);
+                layout.pack(&stored_blocks[..n], tile);
             }
         });
         Ok(Some(Q8Matrix { rows, cols, layout, tiles }))
@@ -285,18 +274,15 @@ type Kernel<const N: usize> = fn(&[u8], [Act; N]) -> [[f32; ROWS]; N];
 
 fn kernels(layout: Layout) -> (Kernel<1>, Kernel<4>) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx2") && has!("fma") && has!("f16c") {
-            return match (layout, has!("avxvnni")) {
-                (Layout::Q8, true) => (avx2::entry::<Q8, 1, true>, avx2::entry::<Q8, 4, true>),
-                (Layout::Q5, true) => (avx2::entry::<Q5, 1, true>, avx2::entry::<Q5, 4, true>),
-                (Layout::Q4, true) => (avx2::entry::<Q4, 1, true>, avx2::entry::<Q4, 4, true>),
-                (Layout::Q8, false) => (avx2::entry::<Q8, 1, false>, avx2::entry::<Q8, 4, false>),
-                (Layout::Q5, false) => (avx2::entry::<Q5, 1, false>, avx2::entry::<Q5, 4, false>),
-                (Layout::Q4, false) => (avx2::entry::<Q4, 1, false>, avx2::entry::<Q4, 4, false>),
-            };
-        }
+    if let Some(level) = tiled::level() {
+        return match (layout, level) {
+            (Layout::Q8, Level::Vnni) => (avx2::entry::<Q8, 1, true>, avx2::entry::<Q8, 4, true>),
+            (Layout::Q5, Level::Vnni) => (avx2::entry::<Q5, 1, true>, avx2::entry::<Q5, 4, true>),
+            (Layout::Q4, Level::Vnni) => (avx2::entry::<Q4, 1, true>, avx2::entry::<Q4, 4, true>),
+            (Layout::Q8, Level::Avx2) => (avx2::entry::<Q8, 1, false>, avx2::entry::<Q8, 4, false>),
+            (Layout::Q5, Level::Avx2) => (avx2::entry::<Q5, 1, false>, avx2::entry::<Q5, 4, false>),
+            (Layout::Q4, Level::Avx2) => (avx2::entry::<Q4, 1, false>, avx2::entry::<Q4, 4, false>),
+        };
     }
     match layout {
         Layout::Q8 => (scalar::<Q8, 1>, scalar::<Q8, 4>),
@@ -347,8 +333,8 @@ mod avx2 {
     pub fn entry<const L: u8, const N: usize, const VNNI: bool>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
         let blocks = tiles.len() / LAYOUTS[L as usize].tile_bytes();
         assert!(a.iter().all(|a| a.scales.len() >= blocks && a.sums.len() >= blocks && a.scaled_sums.len() >= blocks && a.quants.len() >= blocks * BLOCK));
-        // SAFETY: chosen by `kernels` only after AVX2, FMA and F16C (and for VNNI, AVX-VNNI)
-        // were detected; the activations hold `blocks` blocks (checked above).
+        // SAFETY: chosen by `kernels` only after `tiled::level` found AVX2, FMA and F16C (and
+        // for VNNI, AVX-VNNI); the activations hold `blocks` blocks (checked above).
         unsafe {
             if VNNI {
                 body_vnni::<L, N>(tiles, a, blocks)

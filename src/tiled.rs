@@ -20,6 +20,55 @@ pub(crate) fn shape_error(message: String) -> crate::error::Error {
     candle_core::Error::Msg(message).into()
 }
 
+/// The little-endian f16 at byte `at` of `bytes`, as f32.
+pub(crate) fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    half::f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
+}
+
+/// Block `b` of each row of row group `g` (fewer than eight for a last, short group), from
+/// stored `data` of `rows` rows of `blocks` blocks of `block_bytes` each: what one tile packs.
+pub(crate) fn group_blocks(data: &[u8], rows: usize, (blocks, block_bytes): (usize, usize), g: usize, b: usize) -> ([&[u8]; ROWS], usize) {
+    let mut out = [&data[..0]; ROWS];
+    let group_rows = g * ROWS..((g + 1) * ROWS).min(rows);
+    for (i, r) in group_rows.clone().enumerate() {
+        out[i] = &data[(r * blocks + b) * block_bytes..][..block_bytes];
+    }
+    (out, group_rows.len())
+}
+
+/// Quantizes `xs` into `q` as signed bytes, each value rounded to the nearest multiple of the
+/// returned scale, the largest magnitude over 127 (0 for a block of zeros).
+pub(crate) fn quantize_block(xs: &[f32], q: &mut [i8]) -> f32 {
+    let amax = xs.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let d = amax / 127.0;
+    let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+    for (qv, v) in q.iter_mut().zip(xs) {
+        *qv = (v * inv).round() as i8;
+    }
+    d
+}
+
+/// Which SIMD tile kernels this CPU runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// AVX2 with FMA and F16C.
+    Avx2,
+    /// Those and AVX-VNNI.
+    Vnni,
+}
+
+/// The tile kernels' level on this CPU (checked at run time); `None` for the scalar ones.
+pub(crate) fn level() -> Option<Level> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") && has!("f16c") {
+            return Some(if has!("avxvnni") { Level::Vnni } else { Level::Avx2 });
+        }
+    }
+    None
+}
+
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
 /// from `four(group, token)`, the eight outputs of row group `group` for tokens
 /// `token..token + 4`, and `one(group, token)`, for one token; both must give a token the same
