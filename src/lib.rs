@@ -22,6 +22,7 @@ pub mod rank;
 pub mod sentences;
 pub mod simd;
 pub mod summarize;
+mod team;
 pub mod template;
 mod tiled;
 pub mod tiny;

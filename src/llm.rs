@@ -16,7 +16,6 @@ use candle_core::quantized::gguf_file::{Content, TensorInfo};
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
 use half::f16;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::gguf::Architecture;
@@ -698,10 +697,6 @@ fn attention(
     layer.wo.forward(&y)
 }
 
-/// Query heads times cached positions from which a one-token step shares its heads among
-/// threads; below it, one thread is quicker than waking another.
-const PARALLEL_ATTENTION: usize = 1 << 20;
-
 /// `attention` for one new token, on plain floats: the rotation, the cache write and each
 /// query head's scores, softmax and weighted sum of values read the cache in place, with none
 /// of the reshaping, copying and tensor dispatch a general product needs.
@@ -750,11 +745,7 @@ fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &R
         }
         (k.mix)(&scores, values.head(kv, total), y);
     };
-    if c.heads * total * dim >= PARALLEL_ATTENTION {
-        out.par_chunks_mut(dim).enumerate().for_each(one_head);
-    } else {
-        out.chunks_mut(dim).enumerate().for_each(one_head);
-    }
+    crate::team::chunks_mut(&mut out, dim, |head, y| one_head((head, y)));
     layer.wo.forward(&Tensor::from_vec(out, (1, 1, c.heads * dim), h.device())?)
 }
 

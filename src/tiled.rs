@@ -5,7 +5,6 @@
 //! `(tokens, rows)` order.
 
 use candle_core::{Device, Tensor};
-use rayon::prelude::*;
 
 use crate::error::Result;
 
@@ -83,7 +82,7 @@ pub(crate) fn product(
     // Per row group, per token, the group's eight outputs.
     let mut grouped = vec![0f32; groups * m * ROWS];
     let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
-    grouped.par_chunks_mut(GROUPS_PER_TASK * m * ROWS).enumerate().for_each(|(task, out)| {
+    crate::team::chunks_mut(&mut grouped, GROUPS_PER_TASK * m * ROWS, |task, out| {
         for start in (0..m).step_by(run) {
             let end = (start + run).min(m);
             for (i, out) in out.chunks_mut(m * ROWS).enumerate() {
