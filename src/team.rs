@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,9 @@ use crossbeam_utils::CachePadded;
 /// How long a helper waits for the next piece of work awake before it sleeps: longer than the
 /// gaps between a step's products, short enough that an idle model costs no CPU.
 const AWAKE: Duration = Duration::from_micros(400);
+/// After this long awake, a waiting helper also offers its core to other threads between checks
+/// (on a busy machine, the thread it waits for may need that core).
+const SPIN_ONLY: Duration = Duration::from_micros(50);
 
 /// One piece of work: `tasks` calls of `run`, claimed in runs by whichever thread is free.
 /// The counters the threads change sit on cache lines of their own, apart from what they only
@@ -168,7 +171,14 @@ fn help(s: &Shared) {
         while s.epoch.load(SeqCst) == seen && !s.quit.load(SeqCst) {
             spins = spins.wrapping_add(1);
             std::hint::spin_loop();
-            if spins % 128 == 0 && since.elapsed() > AWAKE {
+            if spins % 128 != 0 {
+                continue;
+            }
+            let waited = since.elapsed();
+            if waited > SPIN_ONLY {
+                std::thread::yield_now();
+            }
+            if waited > AWAKE {
                 let mut held = s.lock.lock().unwrap_or_else(|e| e.into_inner());
                 s.sleeping.fetch_add(1, SeqCst);
                 while s.epoch.load(SeqCst) == seen && !s.quit.load(SeqCst) {
@@ -196,11 +206,14 @@ thread_local! {
     static TEAM: RefCell<Option<Team>> = const { RefCell::new(None) };
 }
 
-/// Runs `run(i)` for every `i < tasks` on this thread and its helpers (one fewer than rayon's
-/// threads), in no set order, and returns when all have run. A panic in a task becomes a panic
-/// here once all are done.
+/// Runs `run(i)` for every `i < tasks` on this thread and its helpers, in no set order, and
+/// returns when all have run. There is one helper fewer than rayon's threads, or than the CPU's
+/// cores when rayon has more threads than those: more would spin where the others must work.
+/// A panic in a task becomes a panic here once all are done.
 pub(crate) fn run(tasks: usize, run: impl Fn(usize) + Sync) {
-    let helpers = rayon::current_num_threads().saturating_sub(1);
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let helpers = rayon::current_num_threads().min(cores).saturating_sub(1);
     if tasks < 2 || helpers == 0 {
         (0..tasks).for_each(run);
         return;
