@@ -82,11 +82,13 @@ struct Shared {
 /// A calling thread's helpers.
 struct Team {
     shared: Arc<Shared>,
+    /// How many helpers were asked for (fewer run if the system refused a thread).
+    wanted: usize,
     helpers: Vec<JoinHandle<()>>,
 }
 
 impl Team {
-    fn new(helpers: usize) -> Team {
+    fn new(wanted: usize) -> Team {
         let shared = Arc::new(Shared {
             job: AtomicPtr::new(std::ptr::null_mut()),
             epoch: AtomicU64::new(0),
@@ -96,7 +98,7 @@ impl Team {
             lock: Mutex::new(()),
             wake: Condvar::new(),
         });
-        let helpers = (0..helpers)
+        let helpers = (0..wanted)
             .filter_map(|i| {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
@@ -105,7 +107,7 @@ impl Team {
                     .ok()
             })
             .collect();
-        Team { shared, helpers }
+        Team { shared, wanted, helpers }
     }
 
     /// Runs `run(0..tasks)` on this thread and the helpers, returning when all are done.
@@ -224,7 +226,7 @@ pub(crate) fn run(tasks: usize, run: impl Fn(usize) + Sync) {
             (0..tasks).for_each(&run);
             return;
         };
-        if team.as_ref().map(|t| t.helpers.len()) != Some(helpers) {
+        if team.as_ref().map(|t| t.wanted) != Some(helpers) {
             *team = None;
             *team = Some(Team::new(helpers));
         }
