@@ -1,6 +1,6 @@
 //! Precis's own llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
-//! on tiny random models and on real ones, and generation that reuses a cached prompt prefix
-//! giving exactly the tokens of a fresh run.
+//! on tiny random models and on real ones, the same logits on one thread as on two, and
+//! generation that reuses a cached prompt prefix giving exactly the tokens of a fresh run.
 
 use candle_core::quantized::GgmlDType;
 use precis::generate::{generate, CancelToken, GenerateOptions};
@@ -136,6 +136,33 @@ fn own_k_quant_kernels_stay_close_to_candle() {
             eprintln!("{arch:?} {dtype:?} on the own kernels: relative logit difference {}", c.worst());
             assert!(c.worst() < 0.05 && c.same_top, "{arch:?} {dtype:?}: relative logit difference {}", c.worst());
         }
+    }
+}
+
+#[test]
+fn the_own_decoder_gives_the_same_logits_on_one_thread_as_on_two() {
+    // A step's products and attention heads are shared with helper threads (`team`), but
+    // each output is computed whole by one thread, so the thread count changes no bit.
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q4K] {
+        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(Architecture::Qwen2) };
+        let path = tiny_model_with(dir.path(), spec);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut g = load(&path, Implementation::Own, Repack::Own);
+                let ids = tiny_prompt(&g);
+                let mut logits = vec![g.forward(&ids, 0).unwrap()];
+                for (i, t) in [11u32, 42, 7].into_iter().enumerate() {
+                    logits.push(g.forward(&[t], ids.len() + i).unwrap());
+                }
+                logits
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.len(), 4);
+        assert!(one.iter().all(|l| l.iter().all(|v| v.is_finite()) && l.iter().any(|&v| v != 0.0)), "{dtype:?}");
+        assert_eq!(one, two, "{dtype:?}");
     }
 }
 
