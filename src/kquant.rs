@@ -17,7 +17,7 @@ use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::tiled::{self, f16_at, shape_error, Level, ROWS};
+use crate::tiled::{self, f16_at, shape_error, Level, Stored, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
@@ -217,24 +217,30 @@ impl TileQ6K {
 impl KMatrix {
     /// The matrix of a rank-2 Q4_K or Q6_K tensor; `None` for other types.
     pub fn from_qtensor(t: &QTensor) -> Result<Option<KMatrix>> {
-        let block_bytes = match t.dtype() {
-            GgmlDType::Q4K => 144,
-            GgmlDType::Q6K => 210,
-            _ => return Ok(None),
-        };
         if t.rank() != 2 {
             return Ok(None);
         }
-        let (rows, cols) = t.shape().dims2()?;
         let data = t.data()?;
-        if cols % SUPER != 0 || data.len() != rows * cols / SUPER * block_bytes {
+        let (rows, cols) = t.shape().dims2()?;
+        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
+        if stored.rows != rows {
             return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
         }
+        Self::from_stored(&stored)
+    }
+
+    /// The matrix of stored Q4_K or Q6_K rows; `None` for other types.
+    pub(crate) fn from_stored(s: &Stored) -> Result<Option<KMatrix>> {
+        let q4k = match s.dtype {
+            GgmlDType::Q4K => true,
+            GgmlDType::Q6K => false,
+            _ => return Ok(None),
+        };
+        let (rows, cols) = (s.rows, s.cols);
         let blocks = cols / SUPER;
         let groups = rows.div_ceil(ROWS);
-        let stored = |i: usize| tiled::group_blocks(&data, rows, (blocks, block_bytes), i / blocks, i % blocks);
-        let tiles = (0..groups * blocks).into_par_iter().map(stored);
-        let tiles = if block_bytes == 144 {
+        let tiles = (0..groups * blocks).into_par_iter().map(|i| s.group_blocks(i / blocks, i % blocks));
+        let tiles = if q4k {
             Tiles::Q4K(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect())
         } else {
             Tiles::Q6K(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect())
@@ -494,6 +500,22 @@ mod tests {
             let ours = m.rows(&[10, 0, 3]).unwrap().to_vec2::<f32>().unwrap();
             let theirs = q.dequantize(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
             assert_eq!(ours, vec![theirs[10].clone(), theirs[0].clone(), theirs[3].clone()], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn stacked_parts_make_the_matrix_of_their_rows() {
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (q, whole) = matrix(dtype, 21, 512, 11);
+            let data = q.data().unwrap();
+            let row = data.len() / 21;
+            // Parts of 5, 9 and 7 rows: row groups straddle the joins.
+            let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
+            let stacked = KMatrix::from_stored(&Stored::new(dtype, 512, parts).unwrap()).unwrap().unwrap();
+            let ids: Vec<u32> = (0..21).collect();
+            let rows = |m: &KMatrix| m.rows(&ids).unwrap().to_vec2::<f32>().unwrap();
+            assert_eq!(rows(&stacked), rows(&whole), "{dtype:?}");
+            assert!(Stored::new(dtype, 512, vec![&data[..row - 1]]).is_err(), "{dtype:?}: a row less a byte");
         }
     }
 

@@ -22,6 +22,7 @@ use crate::gguf::Architecture;
 use crate::kquant::KMatrix;
 use crate::q8::Q8Matrix;
 use crate::simd::Kernels;
+use crate::tiled::Stored;
 
 /// Keys and values are stored for this many more positions at a time when the cache grows.
 const CACHE_STEP: usize = 512;
@@ -199,6 +200,14 @@ impl Own {
             Own::Super(k) => k.rows(ids),
         }
     }
+
+    /// The own form of stored rows of a type the own kernels take.
+    fn from_stored(s: &Stored) -> Result<Option<Own>> {
+        if let Some(q) = Q8Matrix::from_stored(s)? {
+            return Ok(Some(Own::Blocks(q)));
+        }
+        Ok(KMatrix::from_stored(s)?.map(Own::Super))
+    }
 }
 
 /// A weight matrix: on the own kernels where `Repack` puts its type, otherwise on candle's.
@@ -344,52 +353,101 @@ impl TensorSource<'_> {
         self.content.tensor_infos.contains_key(name)
     }
 
-    /// The tensor as stored, copied out of the map; the copied pages are then released so the
-    /// file is never resident twice.
-    fn stored(&self, name: &str) -> Result<QTensor> {
+    /// Where the tensor's bytes lie in the map.
+    fn span(&self, name: &str) -> Result<std::ops::Range<usize>> {
         let info = self.info(name)?;
         let dtype = info.ggml_dtype;
-        let elems = info.shape.elem_count();
-        let size = elems / dtype.block_size() * dtype.type_size();
+        let size = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
         let start = (self.content.tensor_data_offset + info.offset) as usize;
-        let corrupt = |reason: String| Error::ModelCorrupt {
-            path: self.path.to_path_buf(),
-            reason,
-        };
-        let bytes = self
-            .map
-            .get(start..start + size)
-            .ok_or_else(|| corrupt(format!("tensor `{name}` lies outside the file")))?;
-        let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, dtype)?;
+        if self.map.get(start..start + size).is_none() {
+            return Err(Error::ModelCorrupt {
+                path: self.path.to_path_buf(),
+                reason: format!("tensor `{name}` lies outside the file"),
+            });
+        }
+        Ok(start..start + size)
+    }
+
+    /// Drops the map's pages of `span`, once nothing reads them, so the file is never resident
+    /// beside what was made of it.
+    fn release(&self, span: std::ops::Range<usize>) {
         // SAFETY: the map is a private read-only file mapping; dropping its pages only makes a
         // later read fault them in from the file again. No slice into this range is alive.
         unsafe {
-            let _ = self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, size);
+            let _ = self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, span.start, span.len());
         }
+    }
+
+    /// The tensor as stored, copied out of the map.
+    fn stored(&self, name: &str) -> Result<QTensor> {
+        let span = self.span(name)?;
+        let info = self.info(name)?;
+        let storage = QStorage::from_data(Cow::Borrowed(&self.map[span.clone()]), &Device::Cpu, info.ggml_dtype)?;
+        self.release(span);
         Ok(QTensor::new(storage, info.shape.clone())?)
+    }
+
+    /// The matrices `names`, rows stacked in that order, on the own kernels, built straight
+    /// from the map (no copy of the stored bytes): `None` unless all are matrices of one type
+    /// the own kernels take, with the same number of columns.
+    fn own(&self, names: &[&str]) -> Result<Option<Own>> {
+        let mut spans = Vec::with_capacity(names.len());
+        let mut kind = None;
+        for name in names {
+            let info = self.info(name)?;
+            // Rows (outputs), then columns.
+            let dims = info.shape.dims();
+            let this = (info.ggml_dtype, dims.get(1).copied());
+            if dims.len() != 2 || !self.repack.runs_own(info.ggml_dtype) || kind.is_some_and(|k| k != this) {
+                return Ok(None);
+            }
+            kind = Some(this);
+            spans.push(self.span(name)?);
+        }
+        let Some((dtype, Some(cols))) = kind else { return Ok(None) };
+        let parts = spans.iter().map(|s| &self.map[s.clone()]).collect();
+        let own = Own::from_stored(&Stored::new(dtype, cols, parts)?)?;
+        for span in spans {
+            self.release(span);
+        }
+        Ok(own)
     }
 
     /// A weight matrix, rewritten as Q8_0 when that was asked for and helps.
     fn matrix(&self, name: &str) -> Result<Matrix> {
+        if let Some(own) = self.own(&[name])? {
+            return Ok(Matrix::Own(Arc::new(own)));
+        }
         self.multiplier(self.stored(name)?)
     }
 
     /// Matrices (with optional biases) applied to the same input, stacked when possible.
     fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
+        let biases = names.iter().map(|(_, bias)| self.vector_opt(bias)).collect::<Result<Vec<_>>>()?;
+        let biases_stack = biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none);
+        let stacked_bias = |biases: Vec<Option<Tensor>>| -> Result<Option<Tensor>> {
+            if biases[0].is_none() {
+                return Ok(None);
+            }
+            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
+            Ok(Some(Tensor::cat(&parts, 0)?))
+        };
+        let weights: Vec<&str> = names.iter().map(|(weight, _)| weight.as_str()).collect();
+        if biases_stack {
+            if let Some(own) = self.own(&weights)? {
+                let widths = weights.iter().map(|w| Ok(self.info(w)?.shape.dims()[0])).collect::<Result<_>>()?;
+                let w = Matrix::Own(Arc::new(own));
+                return Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths });
+            }
+        }
         let mut tensors = Vec::with_capacity(names.len());
-        let mut biases = Vec::with_capacity(names.len());
-        for (weight, bias) in names {
-            let t = self.stored(weight)?;
-            let t = self.rewritten(t)?;
-            tensors.push(t);
-            biases.push(self.vector_opt(bias)?);
+        for weight in weights {
+            tensors.push(self.rewritten(self.stored(weight)?)?);
         }
         let dtype = tensors[0].dtype();
         let cols = tensors[0].shape().dims2()?.1;
-        let stackable = tensors
-            .iter()
-            .all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols))
-            && (biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none));
+        let stackable =
+            tensors.iter().all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols)) && biases_stack;
         if !stackable {
             return Ok(Projection::Separate(
                 tensors
@@ -410,13 +468,7 @@ impl TensorSource<'_> {
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
         let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.repack)?;
-        let bias = if biases[0].is_some() {
-            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
-            Some(Tensor::cat(&parts, 0)?)
-        } else {
-            None
-        };
-        Ok(Projection::Stacked { w, bias, widths })
+        Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths })
     }
 
     fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
@@ -481,6 +533,7 @@ impl Repack {
 /// window call it first thing in `main`, while the process has one thread, and model loading
 /// calls it again for library users (a no-op once a variable is set).
 pub fn prefer_compact_kernels() {
+    keep_freed_buffers();
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::__cpuid_count;
@@ -502,6 +555,22 @@ pub fn prefer_compact_kernels() {
     }
 }
 
+/// Lets glibc's allocator keep freed blocks of up to 32 MB for reuse instead of unmapping each
+/// one. A prompt allocates and frees buffers of megabytes layer after layer (activations,
+/// attention scores), and a fresh mapping costs a page fault per page every time: with the
+/// default (blocks from 128 KB mapped on their own, until a large free raises the limit),
+/// smollm2's prompts ran at 360 instead of 480 tokens a second. Freed memory at the top of the
+/// heap is returned once 64 MB of it are free, as glibc itself would after such a raise. A
+/// no-op elsewhere; called by `prefer_compact_kernels`, so at start and again at model loading.
+fn keep_freed_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes the allocator's thresholds; it takes its own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 impl Decoder {
     /// Loads the decoder of a llama, qwen2 or qwen3 GGUF file whose header has been read.
     pub fn load(path: &Path, content: &Content, config: Config, repack: Repack) -> Result<Decoder> {
@@ -518,20 +587,16 @@ impl Decoder {
         };
         // The token table is looked up row by row and, when there is no separate output
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
-        let table = src.stored("token_embd.weight")?;
         let tied = !src.has("output.weight");
-        let own_table = Own::new(&table, src.repack)?;
-        let (embeddings, output) = match own_table {
+        let (embeddings, output) = match src.own(&["token_embd.weight"])? {
             // An own table serves as both, in one copy.
             Some(q) => {
-                // Not kept while the layers load: it is the largest tensor.
-                drop(table);
                 let q = Arc::new(q);
                 let output = if tied { Matrix::Own(q.clone()) } else { src.matrix("output.weight")? };
                 (TokenTable::Own(q), output)
             }
             None => {
-                let table = Arc::new(table);
+                let table = Arc::new(src.stored("token_embd.weight")?);
                 let output = if !tied {
                     src.matrix("output.weight")?
                 } else if src.repack.rewrites(table.dtype()) {

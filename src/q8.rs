@@ -18,7 +18,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::tiled::{self, f16_at, shape_error, Level, ROWS};
+use crate::tiled::{self, f16_at, shape_error, Level, Stored, ROWS};
 
 const BLOCK: usize = 32;
 
@@ -44,14 +44,6 @@ impl Layout {
             Layout::Q8 => 16 + 256,
             Layout::Q5 => 16 + 32 + 128,
             Layout::Q4 => 16 + 16 + 128,
-        }
-    }
-
-    fn stored_bytes(self) -> usize {
-        match self {
-            Layout::Q8 => 2 + 32,
-            Layout::Q5 => 2 + 4 + 16,
-            Layout::Q4 => 2 + 2 + 16,
         }
     }
 }
@@ -203,27 +195,33 @@ impl Layout {
 impl Q8Matrix {
     /// The matrix of a rank-2 Q8_0, Q5_0 or Q4_1 tensor; `None` for other types.
     pub fn from_qtensor(t: &QTensor) -> Result<Option<Q8Matrix>> {
-        let layout = match t.dtype() {
+        if t.rank() != 2 {
+            return Ok(None);
+        }
+        let data = t.data()?;
+        let (rows, cols) = t.shape().dims2()?;
+        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
+        if stored.rows != rows {
+            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
+        }
+        Self::from_stored(&stored)
+    }
+
+    /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows; `None` for other types.
+    pub(crate) fn from_stored(s: &Stored) -> Result<Option<Q8Matrix>> {
+        let layout = match s.dtype {
             GgmlDType::Q8_0 => Layout::Q8,
             GgmlDType::Q5_0 => Layout::Q5,
             GgmlDType::Q4_1 => Layout::Q4,
             _ => return Ok(None),
         };
-        if t.rank() != 2 {
-            return Ok(None);
-        }
-        let (rows, cols) = t.shape().dims2()?;
-        let data = t.data()?;
-        let stored = layout.stored_bytes();
-        if cols % BLOCK != 0 || data.len() != rows * cols / BLOCK * stored {
-            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
-        }
+        let (rows, cols) = (s.rows, s.cols);
         let blocks = cols / BLOCK;
         let groups = rows.div_ceil(ROWS);
         let mut tiles = vec![0u8; groups * blocks * layout.tile_bytes()];
         tiles.par_chunks_mut(blocks * layout.tile_bytes()).enumerate().for_each(|(g, group)| {
             for (b, tile) in group.chunks_exact_mut(layout.tile_bytes()).enumerate() {
-                let (stored_blocks, n) = tiled::group_blocks(&data, rows, (blocks, stored), g, b);
+                let (stored_blocks, n) = s.group_blocks(g, b);
                 layout.pack(&stored_blocks[..n], tile);
             }
         });
@@ -427,6 +425,21 @@ mod tests {
         let q = QTensor::quantize(&w, dtype).unwrap();
         let m = Q8Matrix::from_qtensor(&q).unwrap().unwrap();
         (q, m)
+    }
+
+    #[test]
+    fn stacked_parts_make_the_matrix_of_their_rows() {
+        for dtype in TYPES {
+            let (q, whole) = matrix(dtype, 21, 256, 11);
+            let data = q.data().unwrap();
+            let row = data.len() / 21;
+            // Parts of 5, 9 and 7 rows: row groups straddle the joins.
+            let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
+            let stacked = Q8Matrix::from_stored(&Stored::new(dtype, 256, parts).unwrap()).unwrap().unwrap();
+            assert_eq!((stacked.rows, stacked.cols), (21, 256));
+            assert_eq!(stacked.tiles, whole.tiles, "{dtype:?}");
+            assert!(Stored::new(dtype, 256, vec![&data[..row + 1]]).is_err(), "{dtype:?}: a part of a row and a byte");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The product loop shared by the own matrix kernels (`q8`, `kquant`): weights in tiles of
-//! eight rows, so a kernel call gives eight outputs of one token (or of four tokens at once).
-//! Row groups are shared among rayon's threads; a task takes its tokens in runs that stay in
-//! the second-level cache while its tiles pass over them, and the outputs are put back in
-//! `(tokens, rows)` order.
+//! What the own matrix kernels (`q8`, `kquant`) share: the stored rows their tiles are built
+//! from, read where they lie in the model file (`Stored`), and the product loop. Weights are
+//! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
+//! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
+//! takes its tokens in runs that stay in the second-level cache while its tiles pass over
+//! them, and the outputs are put back in `(tokens, rows)` order.
 
+use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
 
 use crate::error::Result;
@@ -24,15 +26,54 @@ pub(crate) fn f16_at(bytes: &[u8], at: usize) -> f32 {
     half::f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
 }
 
-/// Block `b` of each row of row group `g` (fewer than eight for a last, short group), from
-/// stored `data` of `rows` rows of `blocks` blocks of `block_bytes` each: what one tile packs.
-pub(crate) fn group_blocks(data: &[u8], rows: usize, (blocks, block_bytes): (usize, usize), g: usize, b: usize) -> ([&[u8]; ROWS], usize) {
-    let mut out = [&data[..0]; ROWS];
-    let group_rows = g * ROWS..((g + 1) * ROWS).min(rows);
-    for (i, r) in group_rows.clone().enumerate() {
-        out[i] = &data[(r * blocks + b) * block_bytes..][..block_bytes];
+/// A quantized matrix's rows as stored, read where they lie (in the model file's map, or a
+/// tensor's data) without a copy: one part, or several whose rows are stacked one after
+/// another (the matrices of a stacked projection).
+pub(crate) struct Stored<'a> {
+    pub(crate) dtype: GgmlDType,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    parts: Vec<&'a [u8]>,
+    /// The first row of each part.
+    starts: Vec<usize>,
+    row_bytes: usize,
+}
+
+impl<'a> Stored<'a> {
+    /// The rows of `parts`, each part holding whole rows of `cols` values of type `dtype`.
+    pub(crate) fn new(dtype: GgmlDType, cols: usize, parts: Vec<&'a [u8]>) -> Result<Stored<'a>> {
+        let (block, block_bytes) = (dtype.block_size(), dtype.type_size());
+        let row_bytes = cols / block * block_bytes;
+        if cols % block != 0 || parts.iter().any(|p| row_bytes == 0 || p.len() % row_bytes != 0) {
+            let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+            return Err(shape_error(format!("{dtype:?} rows of {cols} values do not fill parts of {sizes:?} bytes")));
+        }
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut rows = 0;
+        for p in &parts {
+            starts.push(rows);
+            rows += p.len() / row_bytes;
+        }
+        Ok(Stored { dtype, rows, cols, parts, starts, row_bytes })
     }
-    (out, group_rows.len())
+
+    /// Row `r`'s bytes.
+    fn row(&self, r: usize) -> &'a [u8] {
+        let part = self.starts.partition_point(|&s| s <= r) - 1;
+        &self.parts[part][(r - self.starts[part]) * self.row_bytes..][..self.row_bytes]
+    }
+
+    /// Block `b` of each row of row group `g` (fewer than eight for a last, short group):
+    /// what one tile packs.
+    pub(crate) fn group_blocks(&self, g: usize, b: usize) -> ([&'a [u8]; ROWS], usize) {
+        let block_bytes = self.dtype.type_size();
+        let mut out: [&[u8]; ROWS] = [&[]; ROWS];
+        let group_rows = g * ROWS..((g + 1) * ROWS).min(self.rows);
+        for (i, r) in group_rows.clone().enumerate() {
+            out[i] = &self.row(r)[b * block_bytes..][..block_bytes];
+        }
+        (out, group_rows.len())
+    }
 }
 
 /// Quantizes `xs` into `q` as signed bytes, each value rounded to the nearest multiple of the
