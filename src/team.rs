@@ -1,10 +1,11 @@
-//! The helper threads of a decode step: a one-token step makes about five matrix products per
-//! layer, each a few tens of microseconds long, and handing each to a pool whose threads went
-//! to sleep after the last one costs a wake-up per product (rayon's workers sleep within
-//! microseconds; a wake-up on a shared host takes longer than a small product). The helpers
-//! here spin for a short while after each piece of work before they sleep, so a step's back-
-//! to-back products find them awake; the calling thread takes a share of every piece itself.
-//! Each calling thread has its own helpers, as many as rayon's pool has threads besides it.
+//! Helper threads for the own matrix products and one-token attention. A decode step makes
+//! about five matrix products per layer, each a few tens of microseconds long, and handing each
+//! to a pool whose threads went to sleep after the last one costs a wake-up per product
+//! (rayon's workers sleep within microseconds; a wake-up on a shared host takes longer than a
+//! small product). The helpers here spin for a short while after each piece of work before
+//! they sleep, so a step's back-to-back products find them awake; the calling thread takes a
+//! share of every piece itself. Each calling thread has its own helpers: one fewer than rayon's
+//! threads, and never more than the CPU's other cores.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -133,7 +134,7 @@ impl Team {
         s.job.store(std::ptr::null_mut(), SeqCst);
         wait_until(|| s.reading.load(SeqCst) == 0);
         if job.panicked.load(SeqCst) {
-            panic!("a task of a helper thread panicked");
+            panic!("a task of a shared product panicked");
         }
     }
 }
