@@ -217,16 +217,7 @@ impl TileQ6K {
 impl KMatrix {
     /// The matrix of a rank-2 Q4_K or Q6_K tensor; `None` for other types.
     pub fn from_qtensor(t: &QTensor) -> Result<Option<KMatrix>> {
-        if t.rank() != 2 {
-            return Ok(None);
-        }
-        let data = t.data()?;
-        let (rows, cols) = t.shape().dims2()?;
-        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
-        if stored.rows != rows {
-            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
-        }
-        Self::from_stored(&stored)
+        Stored::with_tensor(t, Self::from_stored)
     }
 
     /// The matrix of stored Q4_K or Q6_K rows; `None` for other types.

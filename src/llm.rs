@@ -181,10 +181,7 @@ impl Own {
         if !repack.runs_own(t.dtype()) {
             return Ok(None);
         }
-        if let Some(q) = Q8Matrix::from_qtensor(t)? {
-            return Ok(Some(Own::Blocks(q)));
-        }
-        Ok(KMatrix::from_qtensor(t)?.map(Own::Super))
+        Stored::with_tensor(t, Own::from_stored)
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {

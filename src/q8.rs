@@ -195,16 +195,7 @@ impl Layout {
 impl Q8Matrix {
     /// The matrix of a rank-2 Q8_0, Q5_0 or Q4_1 tensor; `None` for other types.
     pub fn from_qtensor(t: &QTensor) -> Result<Option<Q8Matrix>> {
-        if t.rank() != 2 {
-            return Ok(None);
-        }
-        let data = t.data()?;
-        let (rows, cols) = t.shape().dims2()?;
-        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
-        if stored.rows != rows {
-            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
-        }
-        Self::from_stored(&stored)
+        Stored::with_tensor(t, Self::from_stored)
     }
 
     /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows; `None` for other types.

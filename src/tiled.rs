@@ -5,7 +5,7 @@
 //! takes its tokens in runs that stay in the second-level cache while its tiles pass over
 //! them, and the outputs are put back in `(tokens, rows)` order.
 
-use candle_core::quantized::GgmlDType;
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
 use crate::error::Result;
@@ -55,6 +55,20 @@ impl<'a> Stored<'a> {
             rows += p.len() / row_bytes;
         }
         Ok(Stored { dtype, rows, cols, parts, starts, row_bytes })
+    }
+
+    /// What `build` makes of the rows of `t`; `None` if `t` is not a matrix.
+    pub(crate) fn with_tensor<T>(t: &QTensor, build: impl FnOnce(&Stored) -> Result<Option<T>>) -> Result<Option<T>> {
+        if t.rank() != 2 {
+            return Ok(None);
+        }
+        let data = t.data()?;
+        let (rows, cols) = t.shape().dims2()?;
+        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
+        if stored.rows != rows {
+            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
+        }
+        build(&stored)
     }
 
     /// Row `r`'s bytes.
