@@ -80,7 +80,33 @@ after(async () => {
   driver?.kill();
 });
 
+// When the WebDriver session is lost (WebKitWebDriver says "page crash or hang"), say which of
+// the window's processes are still alive and keep a picture of the screen, so a CI log shows
+// whether the web process died, the app died, or the page stopped answering.
+function reportProcesses(error) {
+  let ps = '';
+  try {
+    ps = execFileSync('ps', ['-eo', 'pid,stat,pcpu,rss,etime,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /PID|precis-app|WebKit|tauri-driver/.test(l))
+      .join('\n');
+    shot('window-failure.png');
+  } catch (e) {
+    ps += `\n(could not list processes: ${e.message})`;
+  }
+  console.error(`the end-to-end test failed: ${error.message}\nprocesses:\n${ps}`);
+}
+
 test('a file dragged from another window is summarized and its key points copied', async () => {
+  try {
+    await dragAndSummarize();
+  } catch (error) {
+    reportProcesses(error);
+    throw error;
+  }
+});
+
+async function dragAndSummarize() {
   shot('window-empty.png');
   // The drag source sits to the right of the Precis window.
   source = spawn('/usr/bin/python3', [join(here, 'drag_source.py'), article, '1300', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -152,4 +178,4 @@ test('a file dragged from another window is summarized and its key points copied
   // Let WebKit paint the sidebar before the X screenshot.
   await sleep(700);
   shot('window-history.png');
-});
+}
