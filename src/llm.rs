@@ -660,6 +660,16 @@ impl Decoder {
     /// Runs `tokens` at positions `pos..` (the cache must hold at least `pos` positions; any
     /// beyond are dropped) and returns the logits of the last one.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        self.run(tokens, pos, false)
+    }
+
+    /// Like `forward`, but returns the logits of every position (`tokens.len()` rows), as
+    /// checking drafted tokens needs.
+    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        self.run(tokens, pos, true)
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
         let seq = tokens.len();
         if seq == 0 {
             return Err(Error::Tokenizer("nothing to run through the model".into()));
@@ -686,14 +696,16 @@ impl Decoder {
             TokenTable::Candle(t) => t.embedding(&ids)?,
         }
         .unsqueeze(0)?;
-        let rope = Rope::new(c, pos, seq, &self.device)?;
-        let mask = if seq > 1 { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) } else { None };
+        // Guessed tokens being checked attend one at a time, as single steps would.
+        let by_rows = seq == 1 || every;
+        let rope = Rope::new(c, pos, seq, !by_rows, &self.device)?;
+        let mask = if by_rows { None } else { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) };
         let total = pos + seq;
         let kernels = Kernels::detect();
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
-            let attn = if seq == 1 {
-                attention_one(c, layer, &h, pos, &rope, kernels)?
+            let attn = if by_rows {
+                attention_rows(c, layer, &h, pos, &rope, kernels)?
             } else {
                 attention(c, layer, &h, pos, &rope, mask.as_ref(), total)?
             };
@@ -703,9 +715,11 @@ impl Decoder {
             let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate_up[0])? * &gate_up[1])?)?;
             x = (x + mlp)?;
         }
-        let last = x.narrow(1, seq - 1, 1)?.contiguous()?;
+        let (from, rows) = if every { (0, seq) } else { (seq - 1, 1) };
+        let last = x.narrow(1, from, rows)?.contiguous()?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps as f32)?;
-        let logits = self.output.forward(&last)?.squeeze(0)?.squeeze(0)?;
+        let logits = self.output.forward(&last)?.squeeze(0)?;
+        let logits = if every { logits } else { logits.squeeze(0)? };
         self.cached = total;
         Ok(logits)
     }
@@ -759,56 +773,64 @@ fn attention(
     layer.wo.forward(&y)
 }
 
-/// `attention` for one new token, on plain floats: the rotation, the cache write and each
-/// query head's scores, softmax and weighted sum of values read the cache in place, with none
-/// of the reshaping, copying and tensor dispatch a general product needs.
-fn attention_one(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &Rope, k: Kernels) -> Result<Tensor> {
+/// Self-attention of one layer for `seq` new positions (one, or a few guessed tokens being
+/// checked), each attending in turn with plain per-head loops over the cache. Every row gets
+/// exactly the arithmetic it would get alone, while the projections read their weights once
+/// for all rows (a product gives each row the same bits as alone), so checking guesses gives
+/// the very logits single steps would.
+fn attention_rows(c: &Config, layer: &mut Layer, h: &Tensor, pos: usize, rope: &Rope, k: Kernels) -> Result<Tensor> {
     let dim = c.head_dim;
+    let seq = h.dim(1)?;
     let qkv = layer.qkv.forward(h)?;
     let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
-    let (mut q, mut key, value) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
+    let (mut queries, mut keys_new, values_new) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
+    let (q_width, kv_width) = (c.heads * dim, c.kv_heads * dim);
     let scale = 1.0 / (dim as f32).sqrt();
-    if let Some(norms) = &layer.qk_norm {
+    let group = c.heads / c.kv_heads;
+    let mut out = vec![0f32; seq * q_width];
+    for row in 0..seq {
+        let q = &mut queries[row * q_width..][..q_width];
+        let key = &mut keys_new[row * kv_width..][..kv_width];
+        if let Some(norms) = &layer.qk_norm {
+            for head in q.chunks_exact_mut(dim) {
+                rms_norm_in_place(head, &norms.q_values, c.rms_eps as f32);
+            }
+            for head in key.chunks_exact_mut(dim) {
+                rms_norm_in_place(head, &norms.k_values, c.rms_eps as f32);
+            }
+        }
         for head in q.chunks_exact_mut(dim) {
-            rms_norm_in_place(head, &norms.q_values, c.rms_eps as f32);
+            rope.rotate_row(c, row, head);
+            for x in head.iter_mut() {
+                *x *= scale;
+            }
         }
         for head in key.chunks_exact_mut(dim) {
-            rms_norm_in_place(head, &norms.k_values, c.rms_eps as f32);
+            rope.rotate_row(c, row, head);
         }
+        layer.keys.write(key, 1, pos + row, c.context);
+        layer.values.write(&values_new[row * kv_width..][..kv_width], 1, pos + row, c.context);
+        let total = pos + row + 1;
+        let (keys, values, q) = (&layer.keys, &layer.values, &*q);
+        let one_head = |head: usize, y: &mut [f32]| {
+            let kv = head / group;
+            let qh = &q[head * dim..][..dim];
+            let mut scores = vec![0f32; total];
+            (k.scores)(qh, keys.head(kv, total), dim, &mut scores);
+            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            for s in scores.iter_mut() {
+                *s /= sum;
+            }
+            (k.mix)(&scores, values.head(kv, total), y);
+        };
+        crate::team::chunks_mut(&mut out[row * q_width..][..q_width], dim, one_head);
     }
-    for head in q.chunks_exact_mut(dim) {
-        rope.rotate_one(c, head);
-        for x in head.iter_mut() {
-            *x *= scale;
-        }
-    }
-    for head in key.chunks_exact_mut(dim) {
-        rope.rotate_one(c, head);
-    }
-    layer.keys.write(&key, 1, pos, c.context);
-    layer.values.write(&value, 1, pos, c.context);
-    let total = pos + 1;
-    let group = c.heads / c.kv_heads;
-    let (keys, values) = (&layer.keys, &layer.values);
-    let mut out = vec![0f32; c.heads * dim];
-    let one_head = |(head, y): (usize, &mut [f32])| {
-        let kv = head / group;
-        let qh = &q[head * dim..][..dim];
-        let mut scores = vec![0f32; total];
-        (k.scores)(qh, keys.head(kv, total), dim, &mut scores);
-        let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-        let mut sum = 0f32;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
-        }
-        for s in scores.iter_mut() {
-            *s /= sum;
-        }
-        (k.mix)(&scores, values.head(kv, total), y);
-    };
-    crate::team::chunks_mut(&mut out, dim, |head, y| one_head((head, y)));
-    layer.wo.forward(&Tensor::from_vec(out, (1, 1, c.heads * dim), h.device())?)
+    layer.wo.forward(&Tensor::from_vec(out, (1, seq, q_width), h.device())?)
 }
 
 /// `candle_nn::ops::rms_norm` of one row, with the same arithmetic: the mean square summed in
@@ -822,7 +844,7 @@ fn rms_norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) {
 }
 
 /// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`,
-/// as tensors for a prompt and as floats for one token.
+/// as floats for rows that attend one at a time, and also as tensors for a prompt's pass.
 struct Rope {
     cos: Vec<f32>,
     sin: Vec<f32>,
@@ -830,7 +852,7 @@ struct Rope {
 }
 
 impl Rope {
-    fn new(c: &Config, pos: usize, seq: usize, device: &Device) -> Result<Rope> {
+    fn new(c: &Config, pos: usize, seq: usize, as_tensors: bool, device: &Device) -> Result<Rope> {
         let half = c.head_dim / 2;
         let mut cos = Vec::with_capacity(seq * half);
         let mut sin = Vec::with_capacity(seq * half);
@@ -845,7 +867,7 @@ impl Rope {
                 sin.push(angle.sin());
             }
         }
-        let tensors = if seq > 1 {
+        let tensors = if as_tensors {
             Some((
                 Tensor::from_slice(&cos, (seq, half), device)?,
                 Tensor::from_slice(&sin, (seq, half), device)?,
@@ -868,12 +890,13 @@ impl Rope {
         Ok(y.squeeze(0)?)
     }
 
-    /// Applies the rotation of the first position to one head's `dim` values, with the same
+    /// Applies the rotation of position `pos + row` to one head's `dim` values, with the same
     /// arithmetic as `rotate`.
-    fn rotate_one(&self, c: &Config, x: &mut [f32]) {
+    fn rotate_row(&self, c: &Config, row: usize, x: &mut [f32]) {
         let half = c.head_dim / 2;
+        let (cos, sin) = (&self.cos[row * half..][..half], &self.sin[row * half..][..half]);
         for i in 0..half {
-            let (cos, sin) = (self.cos[i], self.sin[i]);
+            let (cos, sin) = (cos[i], sin[i]);
             let (a, b) = if c.rope_neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
             let (x0, x1) = (x[a], x[b]);
             x[a] = x0 * cos - x1 * sin;

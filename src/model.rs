@@ -166,6 +166,13 @@ impl Generator {
         matches!(self.weights, Weights::Own(_))
     }
 
+    /// Whether guessed tokens can be checked in one pass (`forward_each`) with exactly the
+    /// logits single steps would give: the own decoder with every product on the own kernels,
+    /// which give each row of a product the same bits as it would get alone.
+    pub fn checks_guesses(&self) -> bool {
+        matches!(&self.weights, Weights::Own(d) if d.all_own_kernels())
+    }
+
     /// The tokens the KV cache holds.
     pub fn cached_tokens(&self) -> &[u32] {
         &self.cached
@@ -200,6 +207,31 @@ impl Generator {
         let logits = self.run(tokens, pos)?;
         self.cached.extend_from_slice(tokens);
         Ok(logits)
+    }
+
+    /// Runs `tokens` at positions `pos..` like `forward`, and returns the logits after each of
+    /// them: row `i` predicts the token that follows `tokens[..=i]`. Only the own decoder can
+    /// (see `is_own`); the cache keeps all of `tokens`, and a later `forward` from an earlier
+    /// position drops the ones not wanted.
+    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
+        let Weights::Own(d) = &mut self.weights else {
+            return Err(Error::Tokenizer("only the own decoder gives the logits of every position".into()));
+        };
+        if pos > self.cached.len() {
+            return Err(Error::Tokenizer(format!(
+                "cannot run from position {pos}: the cache holds {} tokens",
+                self.cached.len()
+            )));
+        }
+        self.cached.truncate(pos);
+        let logits = if d.all_own_kernels() {
+            rayon::scope(|_| d.forward_each(tokens, pos))?
+        } else {
+            d.forward_each(tokens, pos)?
+        };
+        let rows = logits.to_dtype(candle_core::DType::F32)?.to_vec2()?;
+        self.cached.extend_from_slice(tokens);
+        Ok(rows)
     }
 
     fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
