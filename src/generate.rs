@@ -2,6 +2,7 @@
 //! repetition guard), turn tokens into text without ever splitting a UTF-8 character, and stop
 //! for exactly one `StopReason`, decided in one place.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,6 +51,12 @@ pub enum StopReason {
     Cancelled,
 }
 
+/// Tokens guessed ahead by default (see `GenerateOptions::lookahead`).
+pub const LOOKAHEAD: usize = 4;
+
+/// The longest run of latest tokens looked up to guess what follows them.
+const LOOKUP_NGRAM: usize = 3;
+
 /// How to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -69,6 +76,13 @@ pub struct GenerateOptions {
     /// Keep the cached keys and values of the longest prefix this prompt shares with what the
     /// model last saw, and run only the rest (when the model supports it).
     pub reuse_prefix: bool,
+    /// Greedy decoding guesses up to this many next tokens by looking up the latest tokens in
+    /// the prompt and the text so far (a summary repeats its article's phrases), and checks
+    /// the guesses in the same pass as the token before them. The pass reads the weights once
+    /// for all of them, and gives each the very logits a step of its own would, so the answer
+    /// is the same token for token, only sooner. Used where `Generator::checks_guesses`; 0 is
+    /// off.
+    pub lookahead: usize,
 }
 
 impl Default for GenerateOptions {
@@ -83,6 +97,7 @@ impl Default for GenerateOptions {
             stop_strings: Vec::new(),
             prefill_chunk: 512,
             reuse_prefix: true,
+            lookahead: LOOKAHEAD,
         }
     }
 }
@@ -98,6 +113,10 @@ pub struct Generation {
     pub reused_tokens: usize,
     pub prefill_time: Duration,
     pub decode_time: Duration,
+    /// Tokens guessed ahead and checked (see `GenerateOptions::lookahead`), and how many of
+    /// them the model picked.
+    pub drafted_tokens: usize,
+    pub accepted_tokens: usize,
 }
 
 /// Turns a growing token sequence into text deltas. It decodes a window that starts one
@@ -193,6 +212,12 @@ pub fn generate(
     let mut out = StopStringFilter::new(&opts.stop_strings);
     let mut generated: Vec<u32> = Vec::new();
     let mut text = String::new();
+    let lookahead = if opts.sampling == Sampling::ArgMax && generator.checks_guesses() { opts.lookahead } else { 0 };
+    // The prompt and the tokens so far, where guesses are looked up.
+    let mut seen: Vec<u32> = if lookahead > 0 { prompt.to_vec() } else { Vec::new() };
+    // Guessed tokens already run, each with the logits that follow it.
+    let mut guessed: VecDeque<(u32, Vec<f32>)> = VecDeque::new();
+    let (mut drafted, mut accepted) = (0, 0);
     let stop = loop {
         if cancel.is_cancelled() {
             break StopReason::Cancelled;
@@ -216,7 +241,35 @@ pub fn generate(
         if cancel.is_cancelled() {
             break StopReason::Cancelled;
         }
-        logits = generator.forward(&[token], prompt.len() + generated.len() - 1)?;
+        let pos = prompt.len() + generated.len() - 1;
+        if lookahead == 0 {
+            logits = generator.forward(&[token], pos)?;
+            continue;
+        }
+        seen.push(token);
+        match guessed.pop_front() {
+            Some((guess, next)) if guess == token => {
+                // The model picked the guess: what follows it was computed with it.
+                accepted += 1;
+                logits = next;
+                continue;
+            }
+            // A wrong guess: the cache positions after `token` are run again below.
+            _ => guessed.clear(),
+        }
+        let room = (context - pos - 1).min(max_tokens - generated.len());
+        let draft = lookup(&seen, lookahead.min(room));
+        if draft.is_empty() {
+            logits = generator.forward(&[token], pos)?;
+            continue;
+        }
+        drafted += draft.len();
+        let mut run = Vec::with_capacity(draft.len() + 1);
+        run.push(token);
+        run.extend_from_slice(draft);
+        let mut rows = generator.forward_each(&run, pos)?.into_iter();
+        logits = rows.next().expect("one row per token");
+        guessed.extend(draft.iter().copied().zip(rows));
     };
     if stop != StopReason::StopString {
         if let Some(delta) = stream.flush(&generator.tokenizer)? {
@@ -226,7 +279,28 @@ pub fn generate(
     }
     let mut run = finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed());
     run.reused_tokens = reused;
+    run.drafted_tokens = drafted;
+    run.accepted_tokens = accepted;
     Ok(run)
+}
+
+/// Up to `max` tokens that followed the latest earlier place where the last `LOOKUP_NGRAM`
+/// tokens of `seen` (or, failing that, fewer of them, down to two) occur; empty when none do.
+pub fn lookup(seen: &[u32], max: usize) -> &[u32] {
+    if max == 0 {
+        return &[];
+    }
+    for n in (2..=LOOKUP_NGRAM).rev() {
+        if seen.len() <= n {
+            continue;
+        }
+        let tail = &seen[seen.len() - n..];
+        if let Some(at) = seen[..seen.len() - 1].windows(n).rposition(|w| w == tail) {
+            let from = at + n;
+            return &seen[from..(from + max).min(seen.len())];
+        }
+    }
+    &[]
 }
 
 fn finished(
@@ -245,6 +319,8 @@ fn finished(
         reused_tokens: 0,
         prefill_time,
         decode_time,
+        drafted_tokens: 0,
+        accepted_tokens: 0,
     }
 }
 
@@ -396,6 +472,22 @@ mod tests {
         f.push("x", &mut text, &mut on);
         f.finish(&mut text, &mut on);
         assert_eq!(text, "a </ex");
+    }
+
+    #[test]
+    fn lookup_guesses_what_followed_the_latest_tokens_last_time() {
+        // The last three tokens (7 8 9) occurred twice before; the later place wins.
+        let seen = [7, 8, 9, 1, 2, 3, 7, 8, 9, 4, 5, 6, 0, 7, 8, 9];
+        assert_eq!(lookup(&seen, 2), &[4, 5]);
+        assert_eq!(lookup(&seen, 10), &[4, 5, 6, 0, 7, 8, 9]);
+        assert_eq!(lookup(&seen, 0), &[] as &[u32]);
+        // No earlier 4 8 9, but an earlier 8 9: the last two tokens are looked up.
+        assert_eq!(lookup(&[8, 9, 5, 6, 4, 8, 9], 3), &[5, 6, 4]);
+        // A single matching token is not enough, and the tail never matches itself.
+        assert_eq!(lookup(&[3, 1, 2, 3], 4), &[] as &[u32]);
+        assert_eq!(lookup(&[1, 2, 3], 4), &[] as &[u32]);
+        // A run of one token guesses more of it.
+        assert_eq!(lookup(&[5, 5, 5, 5], 4), &[5]);
     }
 
     #[test]

@@ -102,6 +102,11 @@ struct BenchArgs {
     /// Q4_K/Q6_K kernels, no Q5_1 rewritten as Q8_0)
     #[arg(long)]
     no_repack: bool,
+
+    /// Tokens guessed ahead per decode step from the prompt (see `summarize`); 0, the default,
+    /// decodes one token per pass, as llama.cpp does, for a like-for-like comparison
+    #[arg(long, default_value_t = 0)]
+    lookahead: usize,
 }
 
 #[derive(Args)]
@@ -172,6 +177,9 @@ struct EvalArgs {
     trim: Option<precis::trim::TrimRules>,
     #[arg(long, hide = true)]
     quote_penalty: Option<f32>,
+    /// Generation: tokens guessed ahead per step (0 off; for measuring its effect)
+    #[arg(long, hide = true, value_name = "N")]
+    lookahead: Option<usize>,
 }
 
 #[derive(Args)]
@@ -774,6 +782,7 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
     r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
     r.trim = args.trim.unwrap_or(r.trim);
     r.quote_penalty = args.quote_penalty.unwrap_or(r.quote_penalty);
+    opts.generate.lookahead = args.lookahead.unwrap_or(opts.generate.lookahead);
     let mut out = std::io::stdout().lock();
     let io = |e| precis::Error::io("standard output", e);
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
@@ -837,6 +846,8 @@ fn eval_command(args: EvalArgs, models_dir: &std::path::Path) -> Result<ExitCode
             "first_bullet_ms": summary.timings.first_bullet_ms,
             "prompt_tokens": summary.timings.prompt_tokens,
             "generated_tokens": summary.timings.generated_tokens,
+            "prefill_ms": summary.timings.prefill_ms,
+            "decode_ms": summary.timings.decode_ms,
             "stop_reason": summary.stop_reason,
             "answer": answer,
         });
@@ -943,6 +954,7 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
     let opts = precis::generate::GenerateOptions {
         max_tokens: args.decode_tokens,
         no_repeat_ngram: 0,
+        lookahead: args.lookahead,
         ..Default::default()
     };
     let run = precis::generate::generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
@@ -965,6 +977,7 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
         // The first decoded token comes from the prefill's logits; the rest each cost a pass.
         "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
         "decoder": if generator.is_own() { "own" } else { "candle" },
+        "lookahead": { "guessed": run.drafted_tokens, "accepted": run.accepted_tokens },
         // Measured after the main run, before the prefix-reuse runs below.
         "peak_rss_mb": peak_rss,
         "prefix_reuse": reuse,

@@ -1,6 +1,7 @@
 //! Precis's own llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
-//! on tiny random models and on real ones, the same logits on one thread as on two, and
-//! generation that reuses a cached prompt prefix giving exactly the tokens of a fresh run.
+//! on tiny random models and on real ones, the same logits on one thread as on two, generation
+//! that reuses a cached prompt prefix giving exactly the tokens of a fresh run, and guessed
+//! tokens checked in one pass giving exactly the logits and tokens of single steps.
 
 use candle_core::quantized::GgmlDType;
 use precis::generate::{generate, CancelToken, GenerateOptions};
@@ -166,6 +167,63 @@ fn the_own_decoder_gives_the_same_logits_on_one_thread_as_on_two() {
     }
 }
 
+#[test]
+fn checking_guesses_gives_the_logits_of_single_steps() {
+    // Each row of a product gets the same bits as alone, and the guessed rows attend one at a
+    // time as single steps do, so the rows of one pass are the single steps' logits exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [(Architecture::Llama, GgmlDType::Q4_1), (Architecture::Qwen2, GgmlDType::Q4K), (Architecture::Qwen3, GgmlDType::Q8_0)];
+    for (arch, dtype) in cases {
+        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let path = tiny_model_with(dir.path(), spec);
+        let mut g = load(&path, Implementation::Own, Repack::Own);
+        assert!(g.checks_guesses(), "{arch:?} {dtype:?}");
+        let ids = tiny_prompt(&g);
+        g.forward(&ids, 0).unwrap();
+        let run = [11u32, 42, 7, 99];
+        let single: Vec<Vec<f32>> = (0..run.len()).map(|i| g.forward(&[run[i]], ids.len() + i).unwrap()).collect();
+        let each = g.forward_each(&run, ids.len()).unwrap();
+        assert_eq!(each, single, "{arch:?} {dtype:?}");
+        assert_eq!(g.cached_tokens().len(), ids.len() + run.len());
+        // A wrong guess: the positions after the first are run again with another token.
+        let other = g.forward(&[5], ids.len() + 1).unwrap();
+        let mut fresh = load(&path, Implementation::Own, Repack::Own);
+        fresh.forward(&ids, 0).unwrap();
+        fresh.forward(&[run[0]], ids.len()).unwrap();
+        assert_eq!(other, fresh.forward(&[5], ids.len() + 1).unwrap(), "{arch:?} {dtype:?}");
+    }
+}
+
+#[test]
+fn guessing_ahead_gives_the_same_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [Architecture::Llama, Architecture::Qwen2] {
+        let spec = TinySpec { dtype: GgmlDType::Q8_0, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let path = tiny_model_with(dir.path(), spec);
+        let mut g = Generator::load(&path).unwrap();
+        let ids = tiny_prompt(&g);
+        let run = |g: &mut Generator, lookahead| {
+            let opts = GenerateOptions { lookahead, no_repeat_ngram: 0, ..greedy(40, false) };
+            generate(g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap()
+        };
+        let plain = run(&mut g, 0);
+        let guessed = run(&mut g, 4);
+        assert_eq!(plain.drafted_tokens, 0);
+        assert_eq!(guessed.tokens, plain.tokens, "{arch:?}");
+        assert_eq!(guessed.text, plain.text, "{arch:?}");
+        eprintln!("{arch:?}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.drafted_tokens, guessed.accepted_tokens);
+        assert!(guessed.accepted_tokens > 0 && guessed.accepted_tokens <= guessed.drafted_tokens);
+    }
+    // Where products run on candle's kernels, rows of one pass could differ from single steps
+    // in their last bits, so nothing is guessed.
+    let path = tiny_model(dir.path(), Architecture::Llama);
+    let mut g = load(&path, Implementation::Own, Repack::Never);
+    assert!(g.is_own() && !g.checks_guesses());
+    let ids = tiny_prompt(&g);
+    let opts = GenerateOptions { lookahead: 4, ..greedy(8, false) };
+    assert_eq!(generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap().drafted_tokens, 0);
+}
+
 fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {
     GenerateOptions {
         max_tokens,
@@ -265,6 +323,37 @@ fn smollm2_own_decoder_matches_candle() {
 #[ignore = "needs qwen2.5-coder-0.5b-instruct-q4_k_m (scripts/test fetches it)"]
 fn qwen2_own_decoder_matches_candle() {
     check_real("qwen2.5-coder-0.5b-instruct-q4_k_m");
+}
+
+/// A summary of the test article with and without guessing ahead: the same tokens, and some
+/// of them taken from checked guesses. Both runs start from an empty cache (reusing the first
+/// run's prompt would run its last token alone, not in the prompt's pass, which may change
+/// the answer by itself).
+fn guessing_ahead_on_a_real_model(name: &str) {
+    let path = real_model(name);
+    let mut g = Generator::load(&path).unwrap();
+    let ids = real_prompt(&g, SummaryType::KeyPoints);
+    let mut run = |lookahead| {
+        let opts = GenerateOptions { max_tokens: 120, lookahead, reuse_prefix: false, ..GenerateOptions::default() };
+        generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap()
+    };
+    let plain = run(0);
+    let guessed = run(4);
+    eprintln!("{name}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.drafted_tokens, guessed.accepted_tokens);
+    assert_eq!(guessed.tokens, plain.tokens);
+    assert!(guessed.accepted_tokens > 0, "no guess was taken");
+}
+
+#[test]
+#[ignore = "needs smollm2-135m-instruct-q4_1 (scripts/test fetches it)"]
+fn smollm2_guessing_ahead_gives_the_same_tokens() {
+    guessing_ahead_on_a_real_model("smollm2-135m-instruct-q4_1");
+}
+
+#[test]
+#[ignore = "needs the default model (scripts/test fetches it)"]
+fn qwen2_guessing_ahead_gives_the_same_tokens() {
+    guessing_ahead_on_a_real_model("qwen2.5-coder-1.5b-instruct-q4_k_m");
 }
 
 #[test]
