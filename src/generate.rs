@@ -1,6 +1,7 @@
 //! The decoding loop: prefill the prompt, pick each next token (greedy or sampled, with a
-//! repetition guard), turn tokens into text without ever splitting a UTF-8 character, and stop
-//! for exactly one `StopReason`, decided in one place.
+//! repetition guard; greedy tokens guessed ahead and checked in one pass where that is exact),
+//! turn tokens into text without ever splitting a UTF-8 character, and stop for exactly one
+//! `StopReason`, decided in one place.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -242,23 +243,23 @@ pub fn generate(
             break StopReason::Cancelled;
         }
         let pos = prompt.len() + generated.len() - 1;
-        if lookahead == 0 {
-            logits = generator.forward(&[token], pos)?;
-            continue;
-        }
-        seen.push(token);
-        match guessed.pop_front() {
-            Some((guess, next)) if guess == token => {
-                // The model picked the guess: what follows it was computed with it.
-                accepted += 1;
-                logits = next;
-                continue;
+        let draft = if lookahead == 0 {
+            &[]
+        } else {
+            seen.push(token);
+            match guessed.pop_front() {
+                Some((guess, next)) if guess == token => {
+                    // The model picked the guess: what follows it was computed with it.
+                    accepted += 1;
+                    logits = next;
+                    continue;
+                }
+                // A wrong guess: the cache positions after `token` are run again below.
+                _ => guessed.clear(),
             }
-            // A wrong guess: the cache positions after `token` are run again below.
-            _ => guessed.clear(),
-        }
-        let room = (context - pos - 1).min(max_tokens - generated.len());
-        let draft = lookup(&seen, lookahead.min(room));
+            let room = (context - pos - 1).min(max_tokens - generated.len());
+            lookup(&seen, lookahead.min(room))
+        };
         if draft.is_empty() {
             logits = generator.forward(&[token], pos)?;
             continue;
