@@ -179,13 +179,15 @@ impl Generator {
     }
 
     /// How many leading tokens of `prompt` are already in the cache and need not run again.
-    /// At least the last prompt token always runs, since its logits are needed.
+    /// At least the last two prompt tokens always run: the last one's logits are needed, and
+    /// run alone it would take the one-token arithmetic instead of a prompt pass's, whose last
+    /// bits differ, which can change the answer to the same prompt asked again.
     pub fn reusable_prefix(&self, prompt: &[u32]) -> usize {
         if !self.is_own() {
             return 0;
         }
         let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        common.min(prompt.len().saturating_sub(1))
+        common.min(prompt.len().saturating_sub(2))
     }
 
     /// Runs `tokens` at positions `pos..` through the model and returns the logits of the
