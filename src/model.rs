@@ -195,6 +195,23 @@ impl Generator {
     /// is extended; `pos == 0` starts a new sequence. With candle's models `pos` must be 0 or
     /// the cached length.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        Ok(self.pass(tokens, pos, false)?.to_vec1()?)
+    }
+
+    /// Runs `tokens` at positions `pos..` like `forward`, and returns the logits after each of
+    /// them: row `i` predicts the token that follows `tokens[..=i]`. Only the own decoder can
+    /// (see `is_own`); the cache keeps all of `tokens`, and a later `forward` from an earlier
+    /// position drops the ones not wanted.
+    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
+        if !self.is_own() {
+            return Err(Error::Tokenizer("only the own decoder gives the logits of every position".into()));
+        }
+        Ok(self.pass(tokens, pos, true)?.to_vec2()?)
+    }
+
+    /// `forward` (`every` false) or `forward_each` (true), with the cache's bookkeeping; the
+    /// logits as f32.
+    fn pass(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
         if pos == 0 {
             self.clear();
         }
@@ -206,50 +223,22 @@ impl Generator {
         }
         // Until the pass succeeds only the positions before `pos` are known to be cached.
         self.cached.truncate(pos);
-        let logits = self.run(tokens, pos)?;
+        let logits = self.run(tokens, pos, every)?.to_dtype(candle_core::DType::F32)?;
         self.cached.extend_from_slice(tokens);
         Ok(logits)
     }
 
-    /// Runs `tokens` at positions `pos..` like `forward`, and returns the logits after each of
-    /// them: row `i` predicts the token that follows `tokens[..=i]`. Only the own decoder can
-    /// (see `is_own`); the cache keeps all of `tokens`, and a later `forward` from an earlier
-    /// position drops the ones not wanted.
-    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
-        let Weights::Own(d) = &mut self.weights else {
-            return Err(Error::Tokenizer("only the own decoder gives the logits of every position".into()));
-        };
-        if pos > self.cached.len() {
-            return Err(Error::Tokenizer(format!(
-                "cannot run from position {pos}: the cache holds {} tokens",
-                self.cached.len()
-            )));
-        }
-        self.cached.truncate(pos);
-        let logits = if d.all_own_kernels() {
-            rayon::scope(|_| d.forward_each(tokens, pos))?
-        } else {
-            d.forward_each(tokens, pos)?
-        };
-        let rows = logits.to_dtype(candle_core::DType::F32)?.to_vec2()?;
-        self.cached.extend_from_slice(tokens);
-        Ok(rows)
-    }
-
-    fn run(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+    fn run(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
         if let Weights::Own(d) = &mut self.weights {
+            let on_rayon = d.all_own_kernels();
+            let mut pass = || if every { d.forward_each(tokens, pos) } else { d.forward(tokens, pos) };
             // When every product runs on the own kernels, the pass runs on one of rayon's
             // workers: the products share their rows with the worker's helper threads
             // (`team`), and the tensor ops of a prompt's attention find rayon's pool at hand
             // instead of handing work to it from outside (prompts run about 10% faster).
             // candle's kernels have their own spinning pool, which rayon's awake workers would
             // compete with for the cores, so a pass that uses them stays on this thread.
-            let logits = if d.all_own_kernels() {
-                rayon::scope(|_| d.forward(tokens, pos))?
-            } else {
-                d.forward(tokens, pos)?
-            };
-            return Ok(logits.to_dtype(candle_core::DType::F32)?.to_vec1()?);
+            return if on_rayon { rayon::scope(|_| pass()) } else { pass() };
         }
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         let logits = match &mut self.weights {
@@ -259,7 +248,7 @@ impl Generator {
             Weights::Qwen3(m) => m.forward(&input, pos)?,
             Weights::Gemma3(m) => m.forward(&input, pos)?,
         };
-        Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1()?)
+        Ok(logits.squeeze(0)?)
     }
 
     /// Forgets the KV cache.
