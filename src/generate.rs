@@ -116,7 +116,7 @@ pub struct Generation {
     pub decode_time: Duration,
     /// Tokens guessed ahead and checked (see `GenerateOptions::lookahead`), and how many of
     /// them the model picked.
-    pub drafted_tokens: usize,
+    pub guessed_tokens: usize,
     pub accepted_tokens: usize,
 }
 
@@ -280,7 +280,7 @@ pub fn generate(
     }
     let mut run = finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed());
     run.reused_tokens = reused;
-    run.drafted_tokens = drafted;
+    run.guessed_tokens = drafted;
     run.accepted_tokens = accepted;
     Ok(run)
 }
@@ -320,7 +320,7 @@ fn finished(
         reused_tokens: 0,
         prefill_time,
         decode_time,
-        drafted_tokens: 0,
+        guessed_tokens: 0,
         accepted_tokens: 0,
     }
 }

@@ -977,7 +977,7 @@ fn bench(args: BenchArgs, models_dir: &std::path::Path) -> Result<ExitCode> {
         // The first decoded token comes from the prefill's logits; the rest each cost a pass.
         "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
         "decoder": if generator.is_own() { "own" } else { "candle" },
-        "lookahead": { "guessed": run.drafted_tokens, "accepted": run.accepted_tokens },
+        "lookahead": { "guessed": run.guessed_tokens, "accepted": run.accepted_tokens },
         // Measured after the main run, before the prefix-reuse runs below.
         "peak_rss_mb": peak_rss,
         "prefix_reuse": reuse,

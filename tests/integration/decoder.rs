@@ -208,11 +208,11 @@ fn guessing_ahead_gives_the_same_tokens() {
         };
         let plain = run(&mut g, 0);
         let guessed = run(&mut g, 4);
-        assert_eq!(plain.drafted_tokens, 0);
+        assert_eq!(plain.guessed_tokens, 0);
         assert_eq!(guessed.tokens, plain.tokens, "{arch:?}");
         assert_eq!(guessed.text, plain.text, "{arch:?}");
-        eprintln!("{arch:?}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.drafted_tokens, guessed.accepted_tokens);
-        assert!(guessed.accepted_tokens > 0 && guessed.accepted_tokens <= guessed.drafted_tokens);
+        eprintln!("{arch:?}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.guessed_tokens, guessed.accepted_tokens);
+        assert!(guessed.accepted_tokens > 0 && guessed.accepted_tokens <= guessed.guessed_tokens);
     }
     // Where products run on candle's kernels, rows of one pass could differ from single steps
     // in their last bits, so nothing is guessed.
@@ -221,7 +221,7 @@ fn guessing_ahead_gives_the_same_tokens() {
     assert!(g.is_own() && !g.checks_guesses());
     let ids = tiny_prompt(&g);
     let opts = GenerateOptions { lookahead: 4, ..greedy(8, false) };
-    assert_eq!(generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap().drafted_tokens, 0);
+    assert_eq!(generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap().guessed_tokens, 0);
 }
 
 fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {
@@ -338,7 +338,7 @@ fn guessing_ahead_on_a_real_model(name: &str) {
     };
     let plain = run(0);
     let guessed = run(4);
-    eprintln!("{name}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.drafted_tokens, guessed.accepted_tokens);
+    eprintln!("{name}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.guessed_tokens, guessed.accepted_tokens);
     assert_eq!(guessed.tokens, plain.tokens);
     assert!(guessed.accepted_tokens > 0, "no guess was taken");
 }
@@ -380,5 +380,3 @@ fn smollm2_prefix_reuse_gives_the_same_tokens() {
     let reused = prefix_reuse_is_exact(&path, &first, &second, 40);
     assert!(reused > 100, "only {reused} tokens reused");
 }
-
-
