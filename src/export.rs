@@ -1,7 +1,7 @@
 //! Summaries as text to copy or save: Markdown (`- ` items under the title as a heading),
 //! plain text, and an HTML fragment with every piece of model output escaped.
 
-use crate::summarize::{Bullet, Summary};
+use crate::summary::{Bullet, Summary};
 
 /// The formats a summary can be copied or exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -15,10 +15,7 @@ pub type Result<T> = std::result::Result<T, AppError>;
 
 impl AppError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        AppError {
-            code,
-            message: message.into(),
-        }
+        AppError { code, message: message.into() }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -32,17 +29,19 @@ impl From<precis::Error> for AppError {
     }
 }
 
+impl From<precis::llm::Error> for AppError {
+    fn from(e: precis::llm::Error) -> Self {
+        precis::Error::from(e).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn crosses_the_bridge_as_code_and_message() {
-        let e: AppError = precis::Error::UnknownModel {
-            name: "x".into(),
-            known: "a, b".into(),
-        }
-        .into();
+        let e: AppError = precis::Error::UnknownModel { name: "x".into(), known: "a, b".into() }.into();
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"code":"unknown_model","message":"unknown model `x`; known models: a, b. Or pass the path of a .gguf file"}"#

@@ -16,10 +16,8 @@ pub const CONFIG_DIR_ENV: &str = "PRECIS_CONFIG_DIR";
 
 /// Adds Precis's plugins and commands to a builder of any runtime.
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder
-        .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_dialog::init())
-        .invoke_handler(tauri::generate_handler![
+    builder.plugin(tauri_plugin_clipboard_manager::init()).plugin(tauri_plugin_dialog::init()).invoke_handler(
+        tauri::generate_handler![
             commands::article::open_article,
             commands::article::article_from_text,
             commands::summary::summarize,
@@ -39,7 +37,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::history::history_delete,
             commands::history::history_clear,
             commands::history::history_stats,
-        ])
+        ],
+    )
 }
 
 /// Where settings live: `$PRECIS_CONFIG_DIR`, else the platform's config directory for the app.
@@ -60,9 +59,9 @@ pub fn run() {
         .setup(move |app| {
             let state = AppState::new(
                 engine.clone(),
-                precis::catalog::models_dir(),
+                precis::store::catalog::models_dir(),
                 &config_dir(app),
-                precis::history::default_path(),
+                precis::store::history::default_path(),
             );
             app.manage(state);
             Ok(())

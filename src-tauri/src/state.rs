@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use precis::engine::Engine;
-use precis::generate::CancelToken;
-use precis::history::History;
-use precis::summarize::{Length, SummaryType};
+use precis::llm::CancelToken;
+use precis::store::history::History;
+use precis::store::recall::HistoryAccess;
+use precis::summary::{Length, SummaryType};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Result};
@@ -26,11 +27,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            kind: SummaryType::KeyPoints,
-            length: Length::Medium,
-            model: None,
-        }
+        Settings { kind: SummaryType::KeyPoints, length: Length::Medium, model: None }
     }
 }
 
@@ -64,10 +61,8 @@ impl AppState {
     /// and the history at `history_path` (opened on first use).
     pub fn new(engine: Engine, models_dir: PathBuf, config_dir: &Path, history_path: PathBuf) -> AppState {
         let settings_path = config_dir.join("settings.json");
-        let stored = std::fs::read(&settings_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let stored =
+            std::fs::read(&settings_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         AppState {
             engine,
             jobs: Mutex::new(HashMap::new()),
@@ -101,12 +96,15 @@ impl AppState {
     /// Runs `work` on the history, opening it first if needed. A history that cannot be opened
     /// (damaged, from a newer Precis) is an error each time it is asked for, and is left as is.
     pub fn with_history<T>(&self, work: impl FnOnce(&mut History) -> precis::Result<T>) -> Result<T> {
+        Ok(self.on_history(work)?)
+    }
+
+    fn on_history<T>(&self, work: impl FnOnce(&mut History) -> precis::Result<T>) -> precis::Result<T> {
         let mut slot = lock(&self.history);
         if slot.is_none() {
             *slot = Some(History::open(&self.history_path)?);
         }
-        let history = slot.as_mut().expect("opened above");
-        Ok(work(history)?)
+        work(slot.as_mut().expect("opened above"))
     }
 
     /// Cancels every running job (a new one is about to replace it).
@@ -114,6 +112,13 @@ impl AppState {
         for (_, token) in lock(&self.jobs).drain() {
             token.cancel();
         }
+    }
+}
+
+/// The window's history for summary jobs: always on, opened on first use.
+impl HistoryAccess for AppState {
+    fn with_history<T>(&self, work: impl FnOnce(&mut History) -> precis::Result<T>) -> Option<precis::Result<T>> {
+        Some(self.on_history(work))
     }
 }
 

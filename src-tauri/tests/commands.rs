@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use precis::gguf::Architecture;
-use precis::tiny::{write_tiny_gguf, TinySpec};
+use precis::llm::gguf::Architecture;
+use precis::llm::test_models::{write_tiny_gguf, TinySpec};
 use precis_app::commands::article::ArticleView;
 use precis_app::state::{AppState, Settings};
 use serde_json::{json, Value};
@@ -75,7 +75,12 @@ fn settings_default_save_and_persist() {
     assert_eq!(call(&f, "get_settings", json!({})).unwrap(), chosen);
     // A new start reads them back.
     let (engine, _w) = precis::engine::Engine::start();
-    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"), f.dir.path().join("h.sqlite3"));
+    let again = AppState::new(
+        engine,
+        f.dir.path().join("models"),
+        &f.dir.path().join("config"),
+        f.dir.path().join("h.sqlite3"),
+    );
     assert_eq!(serde_json::to_value(again.stored().settings).unwrap(), chosen);
 }
 
@@ -139,8 +144,14 @@ fn format_and_save() {
         "stop_reason": "end_of_turn", "truncated": false,
         "timings": {"load_ms": 0, "prompt_tokens": 0, "prefill_ms": 0, "generated_tokens": 0, "decode_ms": 0, "total_ms": 0}
     });
-    assert_eq!(call(&f, "format_summary", json!({"summary": summary, "format": "markdown"})).unwrap(), "# T\n\nS.\n\n- A <b>\n");
-    assert_eq!(call(&f, "format_summary", json!({"summary": summary, "format": "html"})).unwrap(), "<h1>T</h1><p>S.</p><ul><li>A &lt;b&gt;</li></ul>");
+    assert_eq!(
+        call(&f, "format_summary", json!({"summary": summary, "format": "markdown"})).unwrap(),
+        "# T\n\nS.\n\n- A <b>\n"
+    );
+    assert_eq!(
+        call(&f, "format_summary", json!({"summary": summary, "format": "html"})).unwrap(),
+        "<h1>T</h1><p>S.</p><ul><li>A &lt;b&gt;</li></ul>"
+    );
     assert_eq!(call(&f, "format_bullet", json!({"bullet": {"text": "x"}, "format": "plain"})).unwrap(), "x");
     let out = f.dir.path().join("out.md");
     call(&f, "save_text", json!({"path": out, "contents": "# hi\n"})).unwrap();
@@ -203,14 +214,21 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let f = fixture();
     let model = tiny_model(f.dir.path());
     call(&f, "add_model", json!({ "path": model })).unwrap();
-    let settings = Settings {
-        model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()),
-        ..Settings::default()
-    };
+    let settings =
+        Settings { model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()), ..Settings::default() };
     let state = f.app.state::<AppState>();
 
     let (ch1, events1) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 1, article_view(), settings.clone(), None, ch1).unwrap();
+    precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        state.clone(),
+        1,
+        article_view(),
+        settings.clone(),
+        None,
+        ch1,
+    )
+    .unwrap();
     // Wait until job 1 is writing, then start job 2.
     for _ in 0..600 {
         if events1.lock().unwrap().iter().any(|e| e["event"] == "partial") {
@@ -219,7 +237,16 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (ch2, events2) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 2, article_view(), settings.clone(), None, ch2).unwrap();
+    precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        state.clone(),
+        2,
+        article_view(),
+        settings.clone(),
+        None,
+        ch2,
+    )
+    .unwrap();
     let end1 = wait_for_end(&events1);
     assert_eq!(end1["event"], "cancelled", "{end1}");
     let end2 = wait_for_end(&events2);
@@ -246,8 +273,16 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     assert_eq!(list[0]["source"], "test");
     assert_eq!(list[0]["model"], "tiny-qwen2");
     let (ch_cached, events_cached) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 4, article_view(), settings.clone(), None, ch_cached)
-        .unwrap();
+    precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        state.clone(),
+        4,
+        article_view(),
+        settings.clone(),
+        None,
+        ch_cached,
+    )
+    .unwrap();
     // The lookup runs on the job's thread; once the job is gone from the state it sends nothing more.
     wait_for_end(&events_cached);
     for _ in 0..200 {
@@ -269,8 +304,16 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
 
     // "Summarize again" (and cancel by id).
     let (ch3, events3) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), state.clone(), 3, article_view(), settings, Some(true), ch3)
-        .unwrap();
+    precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        state.clone(),
+        3,
+        article_view(),
+        settings,
+        Some(true),
+        ch3,
+    )
+    .unwrap();
     call(&f, "cancel_job", json!({ "jobId": 3 })).unwrap();
     assert_eq!(wait_for_end(&events3)["event"], "cancelled");
     // Cancelling a finished job is harmless.
@@ -306,7 +349,7 @@ fn a_running_fetch_can_be_cancelled_and_leaves_nothing() {
     std::fs::write(&python, format!("#!/bin/sh\necho $$ > {}\nexec sleep 600\n", pid_file.display())).unwrap();
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
     // Only this test starts a real fetch, so setting the variable here affects no other test.
-    std::env::set_var(precis::fetch::PYTHON_ENV, &python);
+    std::env::set_var(precis::store::fetch::PYTHON_ENV, &python);
 
     let (ch, events) = channel();
     let name = "smollm2-135m-instruct-q4_1".to_string();
@@ -333,7 +376,7 @@ fn a_running_fetch_can_be_cancelled_and_leaves_nothing() {
         name.clone(),
         ch,
     ));
-    std::env::remove_var(precis::fetch::PYTHON_ENV);
+    std::env::remove_var(precis::store::fetch::PYTHON_ENV);
     let second = stopper.join().unwrap();
     assert_eq!(second.unwrap_err().code, "busy");
     let err = result.unwrap_err();
@@ -355,17 +398,19 @@ fn history_commands_list_search_delete_and_clear() {
     let path = f.dir.path().join("history.sqlite3");
     // Two entries, written as the summarize command writes them.
     {
-        let mut h = precis::history::History::open(&path).unwrap();
-        for (i, text) in ["Tidal turbines opened in Harbor Point. ", "A café in Zürich serves crème brûlée. "].iter().enumerate() {
+        let mut h = precis::store::history::History::open(&path).unwrap();
+        for (i, text) in
+            ["Tidal turbines opened in Harbor Point. ", "A café in Zürich serves crème brûlée. "].iter().enumerate()
+        {
             let article = precis::article::from_bytes("t.txt", text.repeat(8).as_bytes(), None).unwrap();
-            let summary = precis::summarize::Summary {
+            let summary = precis::summary::Summary {
                 summary: format!("entry {i}"),
-                ..precis::summarize::Summary::new("tiny", None, article.text.clone())
+                ..precis::summary::Summary::new("tiny", None, article.text.clone())
             };
-            h.record(&precis::history::NewEntry {
+            h.record(&precis::store::history::NewEntry {
                 source: "t.txt",
                 article: &article,
-                options: &precis::summarize::SummarizeOptions::default(),
+                options: &precis::summary::SummarizeOptions::default(),
                 cache_key: &format!("k{i}"),
                 summary: &summary,
             })
@@ -400,13 +445,19 @@ fn a_damaged_history_is_reported_and_summaries_still_run() {
     assert_eq!(err["code"], "history_corrupt", "{err}");
     let model = tiny_model(f.dir.path());
     call(&f, "add_model", json!({ "path": model })).unwrap();
-    let settings = Settings {
-        model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()),
-        ..Settings::default()
-    };
+    let settings =
+        Settings { model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()), ..Settings::default() };
     let (ch, events) = channel();
-    precis_app::commands::summary::summarize(f.app.handle().clone(), f.app.state::<AppState>(), 1, article_view(), settings, None, ch)
-        .unwrap();
+    precis_app::commands::summary::summarize(
+        f.app.handle().clone(),
+        f.app.state::<AppState>(),
+        1,
+        article_view(),
+        settings,
+        None,
+        ch,
+    )
+    .unwrap();
     assert_eq!(wait_for_end(&events)["event"], "done");
     assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, and must not be overwritten");
 }

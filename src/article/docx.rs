@@ -25,10 +25,7 @@ pub fn sniff(bytes: &[u8]) -> bool {
 }
 
 fn broken(detail: impl std::fmt::Display) -> InputProblem {
-    InputProblem::Broken {
-        format: "Word (DOCX)",
-        detail: detail.to_string(),
-    }
+    InputProblem::Broken { format: "Word (DOCX)", detail: detail.to_string() }
 }
 
 /// Reads the document's paragraphs and properties.
@@ -41,7 +38,7 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let (mut style, mut text, mut in_text, mut in_para) = (None::<String>, String::new(), false, false);
     for item in scan(&body) {
         match item {
-            Item::Open(name, tag) if name == "w:p" => {
+            Item::Open("w:p", tag) => {
                 in_para = true;
                 style = None;
                 text.clear();
@@ -53,9 +50,9 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
                 in_para = false;
                 paragraphs.push((style.take(), std::mem::take(&mut text)));
             }
-            Item::Open(name, tag) if name == "w:pStyle" => style = attr(tag, "w:val"),
-            Item::Open(name, tag) if name == "w:t" => in_text = !tag.ends_with('/'),
-            Item::Close(name) if name == "w:t" => in_text = false,
+            Item::Open("w:pStyle", tag) => style = attr(tag, "w:val"),
+            Item::Open("w:t", tag) => in_text = !tag.ends_with('/'),
+            Item::Close("w:t") => in_text = false,
             Item::Open(name, _) if name == "w:tab" && in_para => text.push('\t'),
             Item::Open(name, _) if (name == "w:br" || name == "w:cr") && in_para => text.push('\n'),
             Item::Text(t) if in_text => text.push_str(&unescape(t)),
@@ -77,9 +74,8 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
         s.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("title") || s.eq_ignore_ascii_case("heading1"))
             && !t.trim().is_empty()
     });
-    let title = element_text(&core, "dc:title")
-        .and_then(|t| clean(&t))
-        .or_else(|| first_titled.and_then(|(_, t)| clean(t)));
+    let title =
+        element_text(&core, "dc:title").and_then(|t| clean(&t)).or_else(|| first_titled.and_then(|(_, t)| clean(t)));
     // The title shown apart is taken off the top of the text.
     let first_nonempty = paragraphs.iter().position(|(_, t)| !t.trim().is_empty());
     if let (Some(i), Some(title)) = (first_nonempty, &title) {
@@ -87,12 +83,7 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             paragraphs.remove(i);
         }
     }
-    let text = paragraphs
-        .iter()
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n");
+    let text = paragraphs.iter().map(|(_, t)| t.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
     Ok(Extracted {
         title,
         byline: element_text(&core, "dc:creator").and_then(|t| clean(&t)),
@@ -102,7 +93,10 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
 }
 
 /// A part of the package as text; `None` when the package has no such part.
-fn read_part<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Result<Option<String>, InputProblem> {
+fn read_part<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<Option<String>, InputProblem> {
     let file = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -110,9 +104,7 @@ fn read_part<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, name: &str) 
     };
     let mut xml = Vec::new();
     file.take(MAX_PART_BYTES).read_to_end(&mut xml).map_err(|e| broken(format!("{name}: {e}")))?;
-    String::from_utf8(xml)
-        .map(Some)
-        .map_err(|_| broken(format!("{name} is not UTF-8 XML")))
+    String::from_utf8(xml).map(Some).map_err(|_| broken(format!("{name} is not UTF-8 XML")))
 }
 
 enum Item<'a> {
@@ -231,6 +223,7 @@ mod tests {
     fn scans_elements_and_text() {
         let xml = r#"<?xml version="1.0"?><w:p><w:pPr><w:pStyle w:val="Heading2"/></w:pPr><w:r><w:t xml:space="preserve">Hi </w:t></w:r></w:p>"#;
         assert_eq!(element_text(xml, "w:t").as_deref(), Some("Hi "));
-        assert!(scan(xml).any(|i| matches!(i, Item::Open("w:pStyle", t) if attr(t, "w:val").as_deref() == Some("Heading2"))));
+        assert!(scan(xml)
+            .any(|i| matches!(i, Item::Open("w:pStyle", t) if attr(t, "w:val").as_deref() == Some("Heading2"))));
     }
 }

@@ -138,10 +138,7 @@ pub fn nesting_depth(html: &str) -> usize {
 pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
     let depth = nesting_depth(html);
     if depth > MAX_NESTING {
-        return Err(InputProblem::TooDeep {
-            depth,
-            limit: MAX_NESTING,
-        });
+        return Err(InputProblem::TooDeep { depth, limit: MAX_NESTING });
     }
     let opts = trafilatura::Options::default().with_fallback(true);
     let result = trafilatura::extract(html, &opts).map_err(|_| InputProblem::NoArticle)?;
@@ -160,27 +157,24 @@ pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
             text = text[first.len()..].trim_start().to_string();
         }
     }
-    text = text
-        .split("\n\n")
-        .filter(|p| !is_boilerplate(p))
-        .collect::<Vec<_>>()
-        .join("\n\n");
+    text = text.split("\n\n").filter(|p| !is_boilerplate(p)).collect::<Vec<_>>().join("\n\n");
     let published = published_from_meta(html).or_else(|| meta.date.map(|d| d.format("%Y-%m-%d").to_string()));
-    Ok(Extracted {
-        title,
-        byline: nonempty(&meta.author),
-        site: nonempty(&meta.sitename),
-        published,
-        text,
-    })
+    Ok(Extracted { title, byline: nonempty(&meta.author), site: nonempty(&meta.sitename), published, text })
 }
 
 /// Paragraphs that news sites put around every article: tip lines, newsletter and app promotions,
 /// "read more" links. Only whole paragraphs that open with (or are) such a call are dropped.
 fn is_boilerplate(paragraph: &str) -> bool {
     const OPENERS: &[&str] = &[
-        "have a tip?", "read more:", "don't miss", "don\u{2019}t miss", "click here to get", "subscribe to ",
-        "sign up for our", "get the latest updates", "thanks for signing up",
+        "have a tip?",
+        "read more:",
+        "don't miss",
+        "don\u{2019}t miss",
+        "click here to get",
+        "subscribe to ",
+        "sign up for our",
+        "get the latest updates",
+        "thanks for signing up",
     ];
     let lower = paragraph.trim_start().to_lowercase();
     OPENERS.iter().any(|o| lower.starts_with(o)) || lower.contains("thanks for signing up")
@@ -198,11 +192,10 @@ fn published_from_meta(html: &str) -> Option<String> {
         let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
         let tag = &html[start..end];
         let tag_lower = &lower[start..end];
-        if KEYS.iter().any(|k| {
-            ["property=", "name=", "itemprop="]
-                .iter()
-                .any(|a| attr(tag_lower, a).is_some_and(|v| v == *k))
-        }) {
+        if KEYS
+            .iter()
+            .any(|k| ["property=", "name=", "itemprop="].iter().any(|a| attr(tag_lower, a).is_some_and(|v| v == *k)))
+        {
             if let Some(v) = attr(tag, "content=").or_else(|| attr(tag, "CONTENT=")) {
                 if let Some(d) = date_prefix(&v) {
                     return Some(d);

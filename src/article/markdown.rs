@@ -60,15 +60,15 @@ pub fn to_plain(markdown: &str) -> Plain {
             Event::Start(Tag::Paragraph | Tag::BlockQuote(_) | Tag::List(_) | Tag::Table(_))
             | Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Table) => {
                 // A paragraph inside a list item stays on the item's line.
-                if out.ends_with('\n') || !matches!(event, Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph)) {
+                if out.ends_with('\n') || !matches!(event, Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph))
+                {
                     block_break(&mut out);
                 } else {
                     line_break(&mut out);
                 }
             }
-            Event::Start(Tag::Item | Tag::TableRow | Tag::TableHead) | Event::End(TagEnd::TableRow | TagEnd::TableHead) => {
-                line_break(&mut out)
-            }
+            Event::Start(Tag::Item | Tag::TableRow | Tag::TableHead)
+            | Event::End(TagEnd::TableRow | TagEnd::TableHead) => line_break(&mut out),
             Event::End(TagEnd::TableCell) => out.push(' '),
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, h)) = heading.as_mut() {

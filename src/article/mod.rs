@@ -67,20 +67,14 @@ impl Article {
 /// Reads an article from a file, refusing oversized files before reading them.
 pub fn from_path(path: &Path) -> Result<Article> {
     let name = path.display().to_string();
-    let problem = |reason| Error::Input {
-        name: name.clone(),
-        reason,
-    };
+    let problem = |reason| Error::Input { name: name.clone(), reason };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(problem(InputProblem::NotFound)),
         Err(e) => return Err(Error::io(path, e)),
     };
     if meta.len() > MAX_INPUT_BYTES {
-        return Err(problem(InputProblem::TooLarge {
-            size: meta.len(),
-            limit: MAX_INPUT_BYTES,
-        }));
+        return Err(problem(InputProblem::TooLarge { size: meta.len(), limit: MAX_INPUT_BYTES }));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     from_bytes(&name, &bytes, path.extension().and_then(|e| e.to_str()))
@@ -89,17 +83,11 @@ pub fn from_path(path: &Path) -> Result<Article> {
 /// Reads an article from a stream (standard input), with the same size limit.
 pub fn from_reader(name: &str, reader: impl Read) -> Result<Article> {
     let mut bytes = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(name, e))?;
+    reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(name, e))?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(Error::Input {
             name: name.to_string(),
-            reason: InputProblem::TooLarge {
-                size: bytes.len() as u64,
-                limit: MAX_INPUT_BYTES,
-            },
+            reason: InputProblem::TooLarge { size: bytes.len() as u64, limit: MAX_INPUT_BYTES },
         });
     }
     from_bytes(name, &bytes, None)
@@ -107,15 +95,9 @@ pub fn from_reader(name: &str, reader: impl Read) -> Result<Article> {
 
 /// Builds an article from raw bytes; `extension` is the file name's extension, if any.
 pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<Article> {
-    let problem = |reason| Error::Input {
-        name: name.to_string(),
-        reason,
-    };
+    let problem = |reason| Error::Input { name: name.to_string(), reason };
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(problem(InputProblem::TooLarge {
-            size: bytes.len() as u64,
-            limit: MAX_INPUT_BYTES,
-        }));
+        return Err(problem(InputProblem::TooLarge { size: bytes.len() as u64, limit: MAX_INPUT_BYTES }));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(problem(InputProblem::Empty));
@@ -133,8 +115,8 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return from_html(name, bytes);
     }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
-    let markdown = matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd"))
-        || raw.trim_start().starts_with("# ");
+    let markdown =
+        matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd")) || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
     let (title, body) = if markdown {
         let plain = markdown::to_plain(&raw);
@@ -152,27 +134,14 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     };
     let words = count_words(&body);
     if words < MIN_WORDS {
-        return Err(problem(InputProblem::TooShort {
-            words,
-            min: MIN_WORDS,
-        }));
+        return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article {
-        kind,
-        title,
-        byline: None,
-        site: None,
-        published: None,
-        text: body,
-    })
+    Ok(Article { kind, title, byline: None, site: None, published: None, text: body })
 }
 
 /// Builds an article from an HTML page.
 fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
-    let problem = |reason| Error::Input {
-        name: name.to_string(),
-        reason,
-    };
+    let problem = |reason| Error::Input { name: name.to_string(), reason };
     let page = html::decode(bytes);
     if looks_binary(&page) {
         return Err(problem(InputProblem::Binary));
@@ -191,10 +160,7 @@ fn finish(
     published: Option<String>,
     text: &str,
 ) -> Result<Article> {
-    let problem = |reason| Error::Input {
-        name: name.to_string(),
-        reason,
-    };
+    let problem = |reason| Error::Input { name: name.to_string(), reason };
     let text = normalize(text);
     let words = count_words(&text);
     if words == 0 {
@@ -203,22 +169,13 @@ fn finish(
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article {
-        kind,
-        title,
-        byline,
-        site,
-        published,
-        text,
-    })
+    Ok(Article { kind, title, byline, site, published, text })
 }
 
 /// Counts words: runs of text between spaces, except that each Chinese, Japanese or Korean
 /// character counts as a word of its own, since those scripts do not put spaces between words.
 pub fn count_words(text: &str) -> usize {
-    let cjk = |c: char| {
-        matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-    };
+    let cjk = |c: char| matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF);
     text.split_whitespace()
         .map(|w| {
             let n = w.chars().filter(|&c| cjk(c)).count();
@@ -240,11 +197,7 @@ pub enum Dropped {
 /// Takes dropped or pasted text: a `file://` URI list becomes files to read, an `http(s)` link
 /// is refused with advice (Precis never goes online), anything else is the article.
 pub fn from_dropped_text(text: &str) -> Result<Dropped> {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     if !lines.is_empty() && lines.iter().all(|l| l.starts_with("file://")) {
         return Ok(Dropped::Files(lines.iter().map(|l| file_uri_path(l)).collect()));
     }
@@ -333,10 +286,7 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 /// Text with NUL bytes or many control characters is taken to be binary.
 fn looks_binary(text: &str) -> bool {
     let sample: Vec<char> = text.chars().take(8192).collect();
-    let control = sample
-        .iter()
-        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
-        .count();
+    let control = sample.iter().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')).count();
     sample.contains(&'\0') || control * 100 > sample.len().max(1)
 }
 

@@ -57,12 +57,7 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             text = text[first.len()..].trim_start().to_string();
         }
     }
-    Ok(Extracted {
-        title: info.title,
-        byline: info.author,
-        published: info.created,
-        text,
-    })
+    Ok(Extracted { title: info.title, byline: info.author, published: info.created, text })
 }
 
 /// The text of each page in order, up to the first page the extractor cannot read.
@@ -94,11 +89,7 @@ const DRAW_COST: usize = 256;
 /// draw themselves, nest too deep or multiply (it reads an XObject's content each time it is
 /// drawn, with that XObject's resources or else the drawing content's, as followed here).
 fn check_structure(doc: &Document) -> Result<(), String> {
-    let mut budget = FormBudget {
-        doc,
-        drawn: std::collections::HashMap::new(),
-        bytes: 0,
-    };
+    let mut budget = FormBudget { doc, drawn: std::collections::HashMap::new(), bytes: 0 };
     for &page in doc.get_pages().values() {
         let (mut id, mut seen) = (page, std::collections::HashSet::new());
         let mut resources = None;
@@ -155,10 +146,7 @@ impl<'a> FormBudget<'a> {
             .entry(id)
             .or_insert_with(|| {
                 let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
-                Drawing {
-                    len: content.len(),
-                    names: drawn_names(&content).into(),
-                }
+                Drawing { len: content.len(), names: drawn_names(&content).into() }
             })
             .clone();
         self.bytes += len + DRAW_COST;
@@ -190,10 +178,7 @@ fn drawn_names(content: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn broken(detail: impl std::fmt::Display) -> InputProblem {
-    InputProblem::Broken {
-        format: "PDF",
-        detail: detail.to_string(),
-    }
+    InputProblem::Broken { format: "PDF", detail: detail.to_string() }
 }
 
 /// The usable entries of the document information dictionary.
@@ -207,12 +192,8 @@ struct Info {
 
 impl Info {
     fn of(doc: &Document) -> Info {
-        let Some(dict) = doc
-            .trailer
-            .get(b"Info")
-            .ok()
-            .and_then(|o| doc.dereference(o).ok())
-            .and_then(|(_, o)| o.as_dict().ok())
+        let Some(dict) =
+            doc.trailer.get(b"Info").ok().and_then(|o| doc.dereference(o).ok()).and_then(|(_, o)| o.as_dict().ok())
         else {
             return Info::default();
         };
@@ -247,10 +228,10 @@ fn decode_text(bytes: &[u8]) -> String {
 fn pdf_doc_char(b: u8) -> Option<char> {
     const ACCENTS: [char; 8] = ['\u{2d8}', '\u{2c7}', '\u{2c6}', '\u{2d9}', '\u{2dd}', '\u{2db}', '\u{2da}', '\u{2dc}'];
     const HIGH: [char; 31] = [
-        '\u{2022}', '\u{2020}', '\u{2021}', '\u{2026}', '\u{2014}', '\u{2013}', '\u{192}', '\u{2044}', '\u{2039}', '\u{203a}',
-        '\u{2212}', '\u{2030}', '\u{201e}', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{201a}', '\u{2122}', '\u{fb01}',
-        '\u{fb02}', '\u{141}', '\u{152}', '\u{160}', '\u{178}', '\u{17d}', '\u{131}', '\u{142}', '\u{153}', '\u{161}',
-        '\u{17e}',
+        '\u{2022}', '\u{2020}', '\u{2021}', '\u{2026}', '\u{2014}', '\u{2013}', '\u{192}', '\u{2044}', '\u{2039}',
+        '\u{203a}', '\u{2212}', '\u{2030}', '\u{201e}', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{201a}',
+        '\u{2122}', '\u{fb01}', '\u{fb02}', '\u{141}', '\u{152}', '\u{160}', '\u{178}', '\u{17d}', '\u{131}',
+        '\u{142}', '\u{153}', '\u{161}', '\u{17e}',
     ];
     match b {
         0x18..=0x1f => Some(ACCENTS[usize::from(b - 0x18)]),
@@ -271,8 +252,8 @@ fn one_line(text: &str) -> Option<String> {
 
 /// Extensions of the documents that PDFs are commonly printed from.
 const SOURCE_EXTENSIONS: &[&str] = &[
-    "doc", "docx", "dot", "dotx", "rtf", "odt", "txt", "md", "pdf", "ppt", "pptx", "xls", "xlsx", "pages", "tex", "htm", "html",
-    "indd", "qxd", "ps", "eps",
+    "doc", "docx", "dot", "dotx", "rtf", "odt", "txt", "md", "pdf", "ppt", "pptx", "xls", "xlsx", "pages", "tex",
+    "htm", "html", "indd", "qxd", "ps", "eps",
 ];
 
 /// The title as a reader should see it, or `None` for the names that tools fill in: an empty or
@@ -282,7 +263,8 @@ fn usable_title(raw: &str) -> Option<String> {
     let mut title = one_line(raw)?;
     let mut from_file = false;
     for app in ["Microsoft Word - ", "Microsoft PowerPoint - ", "Microsoft Excel - "] {
-        if title.len() > app.len() && title.is_char_boundary(app.len()) && title[..app.len()].eq_ignore_ascii_case(app) {
+        if title.len() > app.len() && title.is_char_boundary(app.len()) && title[..app.len()].eq_ignore_ascii_case(app)
+        {
             title = title[app.len()..].trim().to_string();
             from_file = true;
         }
@@ -315,7 +297,8 @@ fn usable_title(raw: &str) -> Option<String> {
 fn usable_author(raw: &str) -> Option<String> {
     let author = one_line(raw)?;
     let lower = author.to_lowercase();
-    (!["unknown", "administrator", "admin", "user", "owner", "author", "none", "null"].contains(&lower.as_str())).then_some(author)
+    (!["unknown", "administrator", "admin", "user", "owner", "author", "none", "null"].contains(&lower.as_str()))
+        .then_some(author)
 }
 
 /// `YYYY-MM-DD` from a PDF date, `D:YYYYMMDDHHmmSSOHH'mm'` (the local date as written; the
@@ -362,16 +345,14 @@ fn is_page_number(line: &str) -> bool {
 
 /// Joins the pages into paragraphs, without running headers, footers and page numbers.
 pub fn clean_pages(pages: &[String]) -> String {
-    let pages: Vec<Vec<&str>> = pages
-        .iter()
-        .map(|p| p.lines().map(str::trim_end).collect::<Vec<_>>())
-        .collect();
+    let pages: Vec<Vec<&str>> = pages.iter().map(|p| p.lines().map(str::trim_end).collect::<Vec<_>>()).collect();
     // A line (digits masked) among the first or last three lines of more than half of the
     // pages, with at least three pages, is a running header or footer.
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for page in &pages {
         let content: Vec<&str> = page.iter().copied().filter(|l| !l.trim().is_empty()).collect();
-        let mut edge: Vec<String> = content.iter().take(3).chain(content.iter().rev().take(3)).map(|l| shape(l)).collect();
+        let mut edge: Vec<String> =
+            content.iter().take(3).chain(content.iter().rev().take(3)).map(|l| shape(l)).collect();
         edge.sort();
         edge.dedup();
         for s in edge {
@@ -430,7 +411,11 @@ impl Vocabulary {
         for line in pages.iter().flatten() {
             // A word cut at this line's end is not a word of the document.
             let line = line.trim_end();
-            let whole = if line.ends_with('-') { line.rsplit_once(char::is_whitespace).map_or("", |(head, _)| head) } else { line };
+            let whole = if line.ends_with('-') {
+                line.rsplit_once(char::is_whitespace).map_or("", |(head, _)| head)
+            } else {
+                line
+            };
             for word in whole.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
                 let word = word.trim_matches('-');
                 if !word.is_empty() {
@@ -455,8 +440,10 @@ impl Vocabulary {
         // Nowhere else in the document: English compounds that are nearly always hyphenated.
         // The lists leave out parts that are also common syllable breaks ("low-er", "so-cial",
         // "Tues-day", "ten-ant").
-        const FIRST: &[&str] = &["well", "self", "half", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-        const SECOND: &[&str] = &["known", "based", "term", "related", "driven", "owned", "friendly", "scale", "level", "old"];
+        const FIRST: &[&str] =
+            &["well", "self", "half", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+        const SECOND: &[&str] =
+            &["known", "based", "term", "related", "driven", "owned", "friendly", "scale", "level", "old"];
         let head = left.rsplit('-').next().unwrap_or(&left);
         FIRST.contains(&head) || SECOND.contains(&right.trim_end_matches(|c: char| !c.is_alphanumeric()))
     }
@@ -491,7 +478,10 @@ mod tests {
 
     #[test]
     fn text_strings_decode_from_utf16_utf8_and_pdf_doc_encoding() {
-        let utf16: Vec<u8> = [0xfe, 0xff].into_iter().chain("Nachtbusse — 夜行バス 🚌".encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        let utf16: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain("Nachtbusse — 夜行バス 🚌".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
         assert_eq!(decode_text(&utf16), "Nachtbusse — 夜行バス 🚌");
         // An unpaired surrogate and an odd trailing byte do not lose the rest.
         assert_eq!(decode_text(&[0xfe, 0xff, 0, b'A', 0xd8, 0x00, 0, b'B', 0x41]), "A\u{fffd}B\u{4100}");
@@ -511,9 +501,21 @@ mod tests {
         assert_eq!(title("Version 2.0 of the plan"), Some("Version 2.0 of the plan".into()));
         assert_eq!(title("Dune"), Some("Dune".into()));
         for junk in [
-            "", "  ", "\u{0}", "---", "Untitled", "untitled-1", "Untitled document", "Document1", "title",
-            "Microsoft Word - x.docx", "Microsoft Word - Document2", "Microsoft PowerPoint - deck_v3.pptx",
-            "report_final.pdf", "/tmp/scan0001", "C:\\Users\\jo\\report.doc",
+            "",
+            "  ",
+            "\u{0}",
+            "---",
+            "Untitled",
+            "untitled-1",
+            "Untitled document",
+            "Document1",
+            "title",
+            "Microsoft Word - x.docx",
+            "Microsoft Word - Document2",
+            "Microsoft PowerPoint - deck_v3.pptx",
+            "report_final.pdf",
+            "/tmp/scan0001",
+            "C:\\Users\\jo\\report.doc",
         ] {
             assert_eq!(title(junk), None, "{junk:?}");
         }
@@ -527,7 +529,18 @@ mod tests {
         assert_eq!(pdf_date("D:20240219103000+01'00'"), Some("2024-02-19".into()));
         assert_eq!(pdf_date("D:20240229"), Some("2024-02-29".into()));
         assert_eq!(pdf_date(" 20231231235959Z"), Some("2023-12-31".into()));
-        for bad in ["", "D:", "D:2024", "D:202402", "D:20230229", "D:20241301", "D:20240400", "D:00000101", "D:2024-02-19", "D:２０２４0219"] {
+        for bad in [
+            "",
+            "D:",
+            "D:2024",
+            "D:202402",
+            "D:20230229",
+            "D:20241301",
+            "D:20240400",
+            "D:00000101",
+            "D:2024-02-19",
+            "D:２０２４0219",
+        ] {
             assert_eq!(pdf_date(bad), None, "{bad:?}");
         }
     }
@@ -546,8 +559,14 @@ mod tests {
     fn a_broken_word_is_joined_and_a_compound_keeps_its_hyphen() {
         let page = |body: &str| vec![body.to_string()];
         // The document's own words decide, either way.
-        assert_eq!(clean_pages(&page("The co-\noperative met. The co-operative grew.")), "The co-operative met. The co-operative grew.");
-        assert_eq!(clean_pages(&page("The co-\noperative met. The cooperative grew.")), "The cooperative met. The cooperative grew.");
+        assert_eq!(
+            clean_pages(&page("The co-\noperative met. The co-operative grew.")),
+            "The co-operative met. The co-operative grew."
+        );
+        assert_eq!(
+            clean_pages(&page("The co-\noperative met. The cooperative grew.")),
+            "The cooperative met. The cooperative grew."
+        );
         assert_eq!(
             clean_pages(&page("A state-\nment on Tues-\nday: a five-\nyear plan for a self-\nrun, city-\nowned and sea-\nson-\nbased network.")),
             "A statement on Tuesday: a five-year plan for a self-run, city-owned and season-based network."

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use precis::article::{Article, Kind};
-use precis::history::{History, ListItem, NewEntry};
-use precis::summarize::{Bullet, SummarizeOptions, Summary};
+use precis::store::history::{History, ListItem, NewEntry};
+use precis::summary::{Bullet, SummarizeOptions, Summary};
 use precis::{Error, Result};
 
-use super::render::{Style, StreamRenderer};
+use super::render::{render_summary, Style};
 
 #[derive(Subcommand)]
 pub enum HistoryCommand {
@@ -158,17 +158,6 @@ pub fn run(command: HistoryCommand, path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A stored summary on a writer: the title, the summary and the key points.
-pub fn render_summary(out: &mut impl Write, style: Style, s: &Summary) -> std::io::Result<()> {
-    let mut renderer = StreamRenderer::new(&mut *out, style, s.title.as_deref())?.hold_points();
-    if !s.summary.is_empty() {
-        renderer.push(&format!("Summary: {}\n", s.summary))?;
-    }
-    let points: Vec<String> = s.bullets.iter().map(|b| b.text.clone()).collect();
-    renderer.finish_with_points(&points)?;
-    Ok(())
-}
-
 fn serde_plain<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
@@ -207,7 +196,7 @@ fn stress(history: &mut History, paragraphs: usize, out: &mut impl Write) -> Res
             summary: format!("Entry {n} of the stress test."),
             bullets: vec![Bullet {
                 text: format!("Entry {n} begins."),
-                sources: vec![precis::sentences::Span { start: 0, end: first }],
+                sources: vec![precis::summary::sentences::Span { start: 0, end: first }],
                 support: 1.0,
             }],
             ..Summary::new("stress", article.title.clone(), article.text.clone())

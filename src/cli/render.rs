@@ -5,7 +5,8 @@
 
 use std::io::Write;
 
-use precis::summarize::{classify, Line};
+use precis::summary::answer::{classify, Line};
+use precis::summary::Summary;
 
 /// Output formats that stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +188,17 @@ impl<W: Write> StreamRenderer<W> {
     }
 }
 
+/// A stored summary on a writer: the title, the summary and the key points.
+pub fn render_summary(out: &mut impl Write, style: Style, s: &Summary) -> std::io::Result<()> {
+    let mut renderer = StreamRenderer::new(&mut *out, style, s.title.as_deref())?.hold_points();
+    if !s.summary.is_empty() {
+        renderer.push(&format!("Summary: {}\n", s.summary))?;
+    }
+    let points: Vec<String> = s.bullets.iter().map(|b| b.text.clone()).collect();
+    renderer.finish_with_points(&points)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +213,8 @@ mod tests {
 
     #[test]
     fn markdown_from_token_sized_pieces() {
-        let answer = "Summary: The city adds bus routes.\n\nKey points:\n- Twelve new routes.\n- Service until midnight.";
+        let answer =
+            "Summary: The city adds bus routes.\n\nKey points:\n- Twelve new routes.\n- Service until midnight.";
         let pieces: Vec<String> = answer.chars().collect::<Vec<_>>().chunks(3).map(|c| c.iter().collect()).collect();
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         assert_eq!(

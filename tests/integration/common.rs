@@ -3,15 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use precis::gguf::Architecture;
-use precis::tiny::{write_tiny_gguf, TinySpec};
+use precis::llm::gguf::Architecture;
+use precis::llm::test_models::{write_tiny_gguf, TinySpec};
 
-pub const ARCHITECTURES: [Architecture; 4] = [
-    Architecture::Llama,
-    Architecture::Qwen2,
-    Architecture::Qwen3,
-    Architecture::Gemma3,
-];
+pub const ARCHITECTURES: [Architecture; 4] =
+    [Architecture::Llama, Architecture::Qwen2, Architecture::Qwen3, Architecture::Gemma3];
 
 /// A short news article written for these tests.
 pub const ARTICLE: &str = "City Council Approves Night Buses
@@ -65,5 +61,5 @@ pub fn precis_with_history(models_dir: &Path, history: &Path) -> assert_cmd::Com
 
 /// The models directory the README commands fetch into (`$PRECIS_MODELS_DIR` or the default).
 pub fn real_models_dir() -> PathBuf {
-    precis::catalog::models_dir()
+    precis::store::catalog::models_dir()
 }

@@ -1,20 +1,20 @@
-//! Precis's own llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
+//! Precis's llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
 //! on tiny random models and on real ones, the same logits on one thread as on two, generation
 //! that reuses a cached prompt prefix giving exactly the tokens of a fresh run, and guessed
 //! tokens checked in one pass giving exactly the logits and tokens of single steps.
 
-use candle_core::quantized::GgmlDType;
-use precis::generate::{generate, CancelToken, GenerateOptions};
-use precis::gguf::Architecture;
-use precis::llm::Repack;
-use precis::model::{Generator, Implementation, LoadOptions};
-use precis::summarize::{messages, Length, SummaryType};
-use precis::tiny::TinySpec;
+use precis::llm::gguf::Architecture;
+use precis::llm::test_models::{GgmlDType, TinySpec};
+use precis::llm::WeightLayout;
+use precis::llm::{generate, CancelToken, GenerateOptions};
+use precis::llm::{Backend, Generator, LoadOptions};
+use precis::summary::prompts::messages;
+use precis::summary::{Length, SummaryType};
 
 use crate::common::*;
 
-fn load(path: &std::path::Path, implementation: Implementation, repack: Repack) -> Generator {
-    Generator::load_with(path, LoadOptions { implementation, repack }).unwrap()
+fn load(path: &std::path::Path, backend: Backend, layout: WeightLayout) -> Generator {
+    Generator::load_with(path, LoadOptions { backend, layout }).unwrap()
 }
 
 /// The largest difference between two logit vectors, relative to the largest logit.
@@ -39,11 +39,11 @@ fn argmax(v: &[f32]) -> usize {
 }
 
 /// Runs a prompt in two chunks, then three single tokens, on both implementations.
-fn compare(path: &std::path::Path, prompt: &[u32], repack: Repack) -> Comparison {
-    let mut own = load(path, Implementation::Own, repack);
-    assert!(own.is_own());
-    let mut reference = load(path, Implementation::Candle, Repack::Never);
-    assert!(!reference.is_own());
+fn compare(path: &std::path::Path, prompt: &[u32], layout: WeightLayout) -> Comparison {
+    let mut ours = load(path, Backend::Precis, layout);
+    assert!(ours.on_precis_decoder());
+    let mut reference = load(path, Backend::Candle, WeightLayout::AsStored);
+    assert!(!reference.on_precis_decoder());
     let split = prompt.len() / 2;
     let mut result = Comparison { prefill: 0.0, decode: 0.0, same_top: true };
     let mut steps: Vec<(Vec<u32>, usize)> = vec![(prompt[..split].to_vec(), 0), (prompt[split..].to_vec(), split)];
@@ -51,7 +51,7 @@ fn compare(path: &std::path::Path, prompt: &[u32], repack: Repack) -> Comparison
         steps.push((vec![t], prompt.len() + i));
     }
     for (tokens, pos) in steps {
-        let a = own.forward(&tokens, pos).unwrap();
+        let a = ours.forward(&tokens, pos).unwrap();
         let b = reference.forward(&tokens, pos).unwrap();
         let diff = relative_diff(&a, &b);
         if tokens.len() > 1 {
@@ -88,11 +88,11 @@ fn own_decoder_matches_candle_on_tiny_models() {
             };
             let path = tiny_model_with(dir.path(), spec);
             let ids = tiny_prompt(&Generator::load(&path).unwrap());
-            let c = compare(&path, &ids, Repack::Never);
+            let c = compare(&path, &ids, WeightLayout::AsStored);
             eprintln!("{arch:?} {dtype:?}: prefill {} decode {}", c.prefill, c.decode);
             // Only the order of float operations differs (the attention scale is applied to
             // the queries, grouped heads share keys instead of copying them). The tiny files
-            // ask candle's qwen3 for f32 rotation tables (`general.dtype`), as the own decoder
+            // ask candle's qwen3 for f32 rotation tables (`general.dtype`), as Precis's decoder
             // and llama.cpp compute them. candle's qwen3 runs a prompt's attention on a kernel
             // of its own whose prompt logits move by 0.7% on the Q8_0 tiny model;
             // the single-token steps after it, which read the keys and values the prompt left
@@ -107,8 +107,8 @@ fn own_decoder_matches_candle_on_tiny_models() {
 #[test]
 fn repacked_weights_stay_close_to_candle() {
     let dir = tempfile::tempdir().unwrap();
-    // Q4_1 runs on the own kernel with the same integer products, scales and activation sums
-    // as candle's, so only the float summation order differs. Q5_0 also runs on the own kernel,
+    // Q4_1 runs on the tiled kernels with the same integer products, scales and activation sums
+    // as candle's, so only the float summation order differs. Q5_0 also runs on the tiled kernels,
     // but candle quantizes its activations differently; Q5_1 is rewritten as Q8_0, its values
     // rounded to the 8-bit grid. Both move the logits of these random models by well under
     // one percent.
@@ -116,7 +116,7 @@ fn repacked_weights_stay_close_to_candle() {
         let spec = TinySpec { dtype, ..TinySpec::new(Architecture::Llama) };
         let path = tiny_model_with(dir.path(), spec);
         let ids = tiny_prompt(&Generator::load(&path).unwrap());
-        let diff = compare(&path, &ids, Repack::Own).worst();
+        let diff = compare(&path, &ids, WeightLayout::Tiled).worst();
         eprintln!("{dtype:?} on the fast layout: relative logit difference {diff}");
         assert!(diff < tolerance, "{dtype:?}: relative logit difference {diff}");
     }
@@ -125,7 +125,7 @@ fn repacked_weights_stay_close_to_candle() {
 #[test]
 fn own_k_quant_kernels_stay_close_to_candle() {
     let dir = tempfile::tempdir().unwrap();
-    // The own tiles and candle's kernels both quantize the activations to ±127 of the
+    // The tiled kernels and candle's kernels both quantize the activations to ±127 of the
     // largest magnitude per 256 values and use the weights' integers and scales as stored;
     // the order of the float sums differs.
     for arch in [Architecture::Llama, Architecture::Qwen2] {
@@ -133,8 +133,8 @@ fn own_k_quant_kernels_stay_close_to_candle() {
             let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
             let path = tiny_model_with(dir.path(), spec);
             let ids = tiny_prompt(&Generator::load(&path).unwrap());
-            let c = compare(&path, &ids, Repack::Own);
-            eprintln!("{arch:?} {dtype:?} on the own kernels: relative logit difference {}", c.worst());
+            let c = compare(&path, &ids, WeightLayout::Tiled);
+            eprintln!("{arch:?} {dtype:?} on the tiled kernels: relative logit difference {}", c.worst());
             assert!(c.worst() < 0.05 && c.same_top, "{arch:?} {dtype:?}: relative logit difference {}", c.worst());
         }
     }
@@ -151,7 +151,7 @@ fn the_own_decoder_gives_the_same_logits_on_one_thread_as_on_two() {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut g = load(&path, Implementation::Own, Repack::Own);
+                let mut g = load(&path, Backend::Precis, WeightLayout::Tiled);
                 let ids = tiny_prompt(&g);
                 let mut logits = vec![g.forward(&ids, 0).unwrap()];
                 for (i, t) in [11u32, 42, 7].into_iter().enumerate() {
@@ -172,11 +172,15 @@ fn checking_guesses_gives_the_logits_of_single_steps() {
     // Each row of a product gets the same bits as alone, and the guessed rows attend one at a
     // time as single steps do, so the rows of one pass are the single steps' logits exactly.
     let dir = tempfile::tempdir().unwrap();
-    let cases = [(Architecture::Llama, GgmlDType::Q4_1), (Architecture::Qwen2, GgmlDType::Q4K), (Architecture::Qwen3, GgmlDType::Q8_0)];
+    let cases = [
+        (Architecture::Llama, GgmlDType::Q4_1),
+        (Architecture::Qwen2, GgmlDType::Q4K),
+        (Architecture::Qwen3, GgmlDType::Q8_0),
+    ];
     for (arch, dtype) in cases {
         let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
         let path = tiny_model_with(dir.path(), spec);
-        let mut g = load(&path, Implementation::Own, Repack::Own);
+        let mut g = load(&path, Backend::Precis, WeightLayout::Tiled);
         assert!(g.checks_guesses(), "{arch:?} {dtype:?}");
         let ids = tiny_prompt(&g);
         g.forward(&ids, 0).unwrap();
@@ -187,7 +191,7 @@ fn checking_guesses_gives_the_logits_of_single_steps() {
         assert_eq!(g.cached_tokens().len(), ids.len() + run.len());
         // A wrong guess: the positions after the first are run again with another token.
         let other = g.forward(&[5], ids.len() + 1).unwrap();
-        let mut fresh = load(&path, Implementation::Own, Repack::Own);
+        let mut fresh = load(&path, Backend::Precis, WeightLayout::Tiled);
         fresh.forward(&ids, 0).unwrap();
         fresh.forward(&[run[0]], ids.len()).unwrap();
         assert_eq!(other, fresh.forward(&[5], ids.len() + 1).unwrap(), "{arch:?} {dtype:?}");
@@ -211,26 +215,26 @@ fn guessing_ahead_gives_the_same_tokens() {
         assert_eq!(plain.guessed_tokens, 0);
         assert_eq!(guessed.tokens, plain.tokens, "{arch:?}");
         assert_eq!(guessed.text, plain.text, "{arch:?}");
-        eprintln!("{arch:?}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.guessed_tokens, guessed.accepted_tokens);
+        eprintln!(
+            "{arch:?}: {} tokens, {} guessed, {} accepted",
+            guessed.tokens.len(),
+            guessed.guessed_tokens,
+            guessed.accepted_tokens
+        );
         assert!(guessed.accepted_tokens > 0 && guessed.accepted_tokens <= guessed.guessed_tokens);
     }
     // Where products run on candle's kernels, rows of one pass could differ from single steps
     // in their last bits, so nothing is guessed.
     let path = tiny_model(dir.path(), Architecture::Llama);
-    let mut g = load(&path, Implementation::Own, Repack::Never);
-    assert!(g.is_own() && !g.checks_guesses());
+    let mut g = load(&path, Backend::Precis, WeightLayout::AsStored);
+    assert!(g.on_precis_decoder() && !g.checks_guesses());
     let ids = tiny_prompt(&g);
     let opts = GenerateOptions { lookahead: 4, ..greedy(8, false) };
     assert_eq!(generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap().guessed_tokens, 0);
 }
 
 fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {
-    GenerateOptions {
-        max_tokens,
-        reuse_prefix,
-        prefill_chunk: 64,
-        ..GenerateOptions::default()
-    }
+    GenerateOptions { max_tokens, reuse_prefix, prefill_chunk: 64, ..GenerateOptions::default() }
 }
 
 /// Generates for `first`, then for `second` reusing the shared prefix, and checks the second
@@ -271,7 +275,7 @@ fn candle_models_never_reuse() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_model(dir.path(), Architecture::Gemma3);
     let mut g = Generator::load(&path).unwrap();
-    assert!(!g.is_own());
+    assert!(!g.on_precis_decoder());
     let ids = tiny_prompt(&g);
     generate(&mut g, &ids, &greedy(4, true), &CancelToken::new(), &mut |_| {}).unwrap();
     let again = generate(&mut g, &ids, &greedy(4, true), &CancelToken::new(), &mut |_| {}).unwrap();
@@ -280,7 +284,7 @@ fn candle_models_never_reuse() {
 
 /// The catalog model's file in the models directory, or a panic saying how to fetch it.
 fn real_model(name: &str) -> std::path::PathBuf {
-    let entry = precis::catalog::Catalog::builtin().entry(name).unwrap();
+    let entry = precis::store::catalog::Catalog::builtin().entry(name).unwrap();
     let dir = real_models_dir();
     assert!(entry.is_present(&dir), "{name} is not in {}; run `precis models fetch {name}`", dir.display());
     entry.location(&dir)
@@ -292,7 +296,7 @@ fn real_prompt(g: &Generator, kind: SummaryType) -> Vec<u32> {
 }
 
 /// On real models the prompt's logits agree exactly (difference 0 on both). Single-token steps
-/// agree less closely: candle multiplies each head's query separately where the own decoder
+/// agree less closely: candle multiplies each head's query separately where Precis's decoder
 /// multiplies the query heads of a group together, a different float summation order whose
 /// tiny differences flip the rounding of a few 8-bit quantized activations in later layers
 /// (with candle's per-head order instead, smollm2's decode logits were checked to match
@@ -302,15 +306,15 @@ fn real_prompt(g: &Generator, kind: SummaryType) -> Vec<u32> {
 fn check_real(name: &str) {
     let path = real_model(name);
     let ids = real_prompt(&Generator::load(&path).unwrap(), SummaryType::KeyPoints);
-    let c = compare(&path, &ids, Repack::Never);
+    let c = compare(&path, &ids, WeightLayout::AsStored);
     eprintln!("{name}: prefill {} decode {} same top {}", c.prefill, c.decode, c.same_top);
     assert!(c.prefill < 1e-4, "prompt logits differ by {}", c.prefill);
     assert!(c.decode < 0.1 && c.same_top, "decode logits differ by {}", c.decode);
-    // The own kernels (8-bit activations per 32 values for Q8_0/Q5_0/Q4_1, per 256 for
+    // The tiled kernels (8-bit activations per 32 values for Q8_0/Q5_0/Q4_1, per 256 for
     // Q4_K/Q6_K) move the logits a little.
-    let c = compare(&path, &ids, Repack::Own);
-    eprintln!("{name} on the own kernels: prefill {} decode {} same top {}", c.prefill, c.decode, c.same_top);
-    assert!(c.worst() < 0.1 && c.same_top, "logits on the own kernels differ by {}", c.worst());
+    let c = compare(&path, &ids, WeightLayout::Tiled);
+    eprintln!("{name} on the tiled kernels: prefill {} decode {} same top {}", c.prefill, c.decode, c.same_top);
+    assert!(c.worst() < 0.1 && c.same_top, "logits on the tiled kernels differ by {}", c.worst());
 }
 
 #[test]
@@ -338,7 +342,12 @@ fn guessing_ahead_on_a_real_model(name: &str) {
     };
     let plain = run(0);
     let guessed = run(4);
-    eprintln!("{name}: {} tokens, {} guessed, {} accepted", guessed.tokens.len(), guessed.guessed_tokens, guessed.accepted_tokens);
+    eprintln!(
+        "{name}: {} tokens, {} guessed, {} accepted",
+        guessed.tokens.len(),
+        guessed.guessed_tokens,
+        guessed.accepted_tokens
+    );
     assert_eq!(guessed.tokens, plain.tokens);
     assert!(guessed.accepted_tokens > 0, "no guess was taken");
 }

@@ -2,9 +2,9 @@
 //! and (ignored by default; scripts/test fetches the model) the real all-MiniLM-L6-v2 against
 //! reference values from an independent NumPy forward pass (scripts/minilm_reference.py).
 
-use precis::embed::{dot, Embedder};
-use precis::summarize::{extract, Length, Ranker};
-use precis::tiny::write_tiny_bert;
+use precis::llm::embed::{dot, Embedder};
+use precis::llm::test_models::write_tiny_bert;
+use precis::summary::{extract, Length, Ranker};
 
 use crate::common::*;
 
@@ -36,7 +36,7 @@ fn pipeline_ranks_with_an_embedder_and_without() {
     write_tiny_bert(dir.path(), 7).unwrap();
     let e = Embedder::load(dir.path()).unwrap();
     let text = ARTICLE.split_once("\n\n").unwrap().1;
-    let opts = precis::rank::RankOptions::default();
+    let opts = precis::summary::rank::RankOptions::default();
     let with = extract(text, Some(&e), 3, Length::Short, &opts);
     assert_eq!(with.ranker, Ranker::Embedding);
     assert!(!with.chosen.is_empty());
@@ -71,8 +71,6 @@ fn minilm_matches_the_reference_embedding() {
     let sum: f32 = v.iter().sum();
     assert!((sum - 0.443228).abs() < 1e-3, "sum {sum}");
     // Related sentences are closer than unrelated ones.
-    let w = e
-        .embed(&["Night buses were approved by the council.", "A bakery won a prize for its bread."])
-        .unwrap();
+    let w = e.embed(&["Night buses were approved by the council.", "A bakery won a prize for its bread."]).unwrap();
     assert!(dot(v, &w[0]) > dot(v, &w[1]) + 0.2);
 }

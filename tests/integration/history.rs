@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use precis::article::{self, Article};
-use precis::generate::CancelToken;
-use precis::history::{self, History, NewEntry};
-use precis::summarize::{self, Length, SummarizeOptions, Summary};
+use precis::llm::CancelToken;
+use precis::store::history::{self, History, NewEntry};
+use precis::summary::{self, Length, Models, SummarizeOptions, Summary};
 use precis::Error;
 
 use crate::common::*;
@@ -15,7 +15,7 @@ use crate::common::*;
 pub fn extractive(name: &str, text: &str, opts: &SummarizeOptions) -> (Article, Summary) {
     let article = article::from_bytes(name, text.as_bytes(), Some("md")).unwrap();
     let summary =
-        summarize::summarize(None, None, "extractive", &article, opts, &CancelToken::new(), &mut |_| {}).unwrap();
+        summary::summarize(Models::extractive("extractive"), &article, opts, &CancelToken::new(), &mut |_| {}).unwrap();
     (article, summary)
 }
 
@@ -23,8 +23,7 @@ fn remember(h: &mut History, source: &str, text: &str) -> i64 {
     let opts = SummarizeOptions::default();
     let (article, summary) = extractive(source, text, &opts);
     let key = history::cache_key(&article, "extractive", None, false, &opts);
-    h.record(&NewEntry { source, article: &article, options: &opts, cache_key: &key, summary: &summary })
-        .unwrap()
+    h.record(&NewEntry { source, article: &article, options: &opts, cache_key: &key, summary: &summary }).unwrap()
 }
 
 const CAFE: &str = "# Café Owners Protest Rent Rise\n\nOwners of the old café on Élysée Street in Riverton protested on Monday against a rent rise of forty percent that the landlord announced last month.\n\nThe café has served coffee and pastries since 1952, and its regulars signed a petition asking the city to step in before the new lease starts in June.\n\nThe landlord said the rise follows the market and that talks are still open.\n";
@@ -36,10 +35,8 @@ fn an_empty_file_is_migrated_and_reopened() {
     let h = History::open(&path).unwrap();
     assert_eq!(h.schema_version().unwrap(), history::SCHEMA_VERSION);
     assert_eq!(h.stats().unwrap().count, 0);
-    let mode: String = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     drop(h);
     // A zero-byte file (as `touch` leaves) is an empty database, not damage.
@@ -61,7 +58,7 @@ fn an_entry_keeps_the_article_options_and_spans() {
     let e = h.get(id).unwrap();
     assert_eq!(e.source, "pasted text");
     assert_eq!(e.article.title.as_deref(), Some("City Council Approves Night Buses"));
-    assert_eq!(e.kind, summarize::SummaryType::KeyPoints);
+    assert_eq!(e.kind, summary::SummaryType::KeyPoints);
     assert_eq!(e.length, Length::Medium);
     assert_eq!(e.summary.text, e.article.text);
     assert!(!e.summary.bullets.is_empty());
@@ -80,7 +77,9 @@ fn an_entry_keeps_the_article_options_and_spans() {
     assert_eq!(item.bullet_count, e.summary.bullets.len());
     assert_eq!(item.title.as_deref(), Some("City Council Approves Night Buses"));
     let v = serde_json::to_value(item).unwrap();
-    for key in ["id", "createdAt", "source", "title", "model", "kind", "length", "preview", "bulletCount", "words", "totalMs"] {
+    for key in
+        ["id", "createdAt", "source", "title", "model", "kind", "length", "preview", "bulletCount", "words", "totalMs"]
+    {
         assert!(v.get(key).is_some(), "{key} in {v}");
     }
 }
@@ -114,10 +113,14 @@ fn a_cached_summary_is_found_by_its_key() {
     let (article, summary) = extractive("a.txt", ARTICLE, &opts);
     let key = history::cache_key(&article, "extractive", None, false, &opts);
     assert!(h.cached(&key).unwrap().is_none());
-    let first = h.record(&NewEntry { source: "a.txt", article: &article, options: &opts, cache_key: &key, summary: &summary }).unwrap();
+    let first = h
+        .record(&NewEntry { source: "a.txt", article: &article, options: &opts, cache_key: &key, summary: &summary })
+        .unwrap();
     assert_eq!(h.cached(&key).unwrap().unwrap().id, first);
     // Summarizing again stores a new entry; the cache answers with the newest.
-    let second = h.record(&NewEntry { source: "a.txt", article: &article, options: &opts, cache_key: &key, summary: &summary }).unwrap();
+    let second = h
+        .record(&NewEntry { source: "a.txt", article: &article, options: &opts, cache_key: &key, summary: &summary })
+        .unwrap();
     let hit = h.cached(&key).unwrap().unwrap();
     assert_eq!(hit.id, second);
     assert_eq!(hit.summary.bullets, summary.bullets);
@@ -144,7 +147,20 @@ fn search_ignores_accents_and_keeps_phrases() {
     both.sort();
     assert_eq!(both, vec![buses, cafe]);
     // Quotes and operators are words to look for, never a syntax error.
-    for q in ["\"", "\"\"", "NOT", "cafe AND", "OR OR", "title:cafe", "caf* ^", "(night", "-buses", "a\"b\"c", "NEAR(cafe rent)", "';DROP TABLE entries;--"] {
+    for q in [
+        "\"",
+        "\"\"",
+        "NOT",
+        "cafe AND",
+        "OR OR",
+        "title:cafe",
+        "caf* ^",
+        "(night",
+        "-buses",
+        "a\"b\"c",
+        "NEAR(cafe rent)",
+        "';DROP TABLE entries;--",
+    ] {
         h.search(q, 10).unwrap_or_else(|e| panic!("{q}: {e}"));
     }
     assert_eq!(ids("title:cafe"), Vec::<i64>::new(), "`title:` is not a column filter");

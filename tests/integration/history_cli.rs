@@ -5,9 +5,9 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::Stdio;
 
+use precis::llm::gguf::Architecture;
+use precis::store::history::History;
 use predicates::prelude::*;
-use precis::gguf::Architecture;
-use precis::history::History;
 
 use crate::common::*;
 
@@ -89,24 +89,28 @@ fn history_commands_list_search_show_and_delete() {
     assert_eq!(list[0]["id"], 2, "newest first");
     assert_eq!(list[0]["title"], "Café Owners Protest Rent Rise");
     assert_eq!(list[1]["source"], a.display().to_string());
-    h(&["history", "list"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("City Council Approves Night Buses").and(predicate::str::contains("extractive")));
-    h(&["history", "search", "cafe", "elysee"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Café Owners").and(predicate::str::contains("[Élysée]")).and(predicate::str::contains("Night").not()));
+    h(&["history", "list"]).assert().success().stdout(
+        predicate::str::contains("City Council Approves Night Buses").and(predicate::str::contains("extractive")),
+    );
+    h(&["history", "search", "cafe", "elysee"]).assert().success().stdout(
+        predicate::str::contains("Café Owners")
+            .and(predicate::str::contains("[Élysée]"))
+            .and(predicate::str::contains("Night").not()),
+    );
     let hits = json_lines(&stdout_of(&mut h(&["history", "search", "\"night bus\" OR", "--format", "json"])));
     assert!(hits.is_empty(), "OR is a word here, and no article has it: {hits:?}");
     let hits = json_lines(&stdout_of(&mut h(&["history", "search", "\"night bus network\"", "--format", "json"])));
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["id"], 1);
     assert!(hits[0]["snippet"].is_string() && hits[0]["highlights"].is_array(), "{}", hits[0]);
-    let entry: serde_json::Value = serde_json::from_slice(&stdout_of(&mut h(&["history", "show", "1", "--format", "json"]))).unwrap();
+    let entry: serde_json::Value =
+        serde_json::from_slice(&stdout_of(&mut h(&["history", "show", "1", "--format", "json"]))).unwrap();
     assert!(entry["article"]["text"].as_str().unwrap().contains("Maria Okafor"));
     assert!(!entry["summary"]["bullets"].as_array().unwrap().is_empty());
-    h(&["history", "show", "1"]).assert().success().stdout(predicate::str::starts_with("# City Council Approves Night Buses"));
+    h(&["history", "show", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("# City Council Approves Night Buses"));
     h(&["history", "rm", "1"]).assert().success();
     h(&["history", "rm", "1"]).assert().failure().stderr(predicate::str::contains("there is no history entry 1"));
     h(&["history", "show", "1"]).assert().failure().stderr(predicate::str::contains("there is no history entry 1"));

@@ -1,20 +1,16 @@
 //! Article intake end to end: fixtures written here (saved web pages, text in several
 //! encodings, broken inputs) read through `article::from_path` and the `precis extract` command.
 
-use predicates::prelude::*;
 use precis::article::{self, Kind};
 use precis::error::{Error, InputProblem};
+use predicates::prelude::*;
 
 use crate::common::*;
 
 /// A page as a browser saves it: inline script and style, navigation, a cookie banner, a
 /// newsletter box, related links and a footer around one article.
 fn saved_page() -> String {
-    let paragraphs: String = ARTICLE
-        .split("\n\n")
-        .skip(1)
-        .map(|p| format!("<p>{}</p>\n", p.trim()))
-        .collect();
+    let paragraphs: String = ARTICLE.split("\n\n").skip(1).map(|p| format!("<p>{}</p>\n", p.trim())).collect();
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -62,9 +58,7 @@ fn html_is_detected_by_content_without_an_extension() {
 
 #[test]
 fn html_with_a_declared_legacy_charset() {
-    let page = saved_page()
-        .replace("utf-8", "iso-8859-1")
-        .replace("Maria Okafor", "María Okafor");
+    let page = saved_page().replace("utf-8", "iso-8859-1").replace("Maria Okafor", "María Okafor");
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
     let a = article::from_bytes("p.html", &bytes, None).unwrap();
     assert!(a.text.contains("María Okafor"), "{}", a.text);
@@ -83,9 +77,13 @@ fn hostile_nesting_is_refused_quickly() {
 
 #[test]
 fn page_without_an_article_is_a_clear_error() {
-    let err = article::from_bytes("empty.html", b"<!doctype html><html><head><title>x</title></head><body><nav><a href=/>Home</a></nav></body></html>", None)
-        .unwrap_err()
-        .to_string();
+    let err = article::from_bytes(
+        "empty.html",
+        b"<!doctype html><html><head><title>x</title></head><body><nav><a href=/>Home</a></nav></body></html>",
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("empty.html: "), "{err}");
     assert!(err.contains("no article text") || err.contains("too short"), "{err}");
 }
@@ -94,11 +92,7 @@ fn page_without_an_article_is_a_clear_error() {
 fn extract_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let page = write(dir.path(), "night-buses.html", saved_page());
-    let out = stdout_of(
-        precis(dir.path())
-            .args(["extract", "--format", "json"])
-            .arg(&page),
-    );
+    let out = stdout_of(precis(dir.path()).args(["extract", "--format", "json"]).arg(&page));
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["kind"], "html");
     assert_eq!(v["title"], "City Council Approves Night Buses");
@@ -107,18 +101,17 @@ fn extract_json_has_the_documented_shape() {
     assert_eq!(v["published"], "2024-02-20");
     let paragraphs = v["paragraphs"].as_array().unwrap();
     assert_eq!(paragraphs.len(), 3);
-    assert_eq!(v["text"].as_str().unwrap(), paragraphs.iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("\n\n"));
+    assert_eq!(
+        v["text"].as_str().unwrap(),
+        paragraphs.iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("\n\n")
+    );
 }
 
 #[test]
 fn extract_text_and_nulls_for_plain_text() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "a.txt", ARTICLE);
-    let out = stdout_of(
-        precis(dir.path())
-            .args(["extract", "--format", "json"])
-            .arg(&file),
-    );
+    let out = stdout_of(precis(dir.path()).args(["extract", "--format", "json"]).arg(&file));
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["kind"], "text");
     assert!(v["byline"].is_null() && v["site"].is_null() && v["published"].is_null());
@@ -162,7 +155,10 @@ fn docx(paragraphs: &[(&str, &str)], core: Option<(&str, &str, &str)>) -> Vec<u8
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     zip.start_file("[Content_Types].xml", opts).unwrap();
-    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#,
+    )
+    .unwrap();
     zip.start_file("word/document.xml", opts).unwrap();
     zip.write_all(document.as_bytes()).unwrap();
     if let Some((title, creator, created)) = core {
@@ -184,7 +180,15 @@ fn article_paragraphs() -> Vec<&'static str> {
 fn headings_docx() -> Vec<u8> {
     let p = article_paragraphs();
     docx(
-        &[("Title", "City Council Approves Night Buses"), ("", p[0]), ("Heading1", "Costs & funding"), ("", p[1]), ("", ""), ("Heading2", "Opposition"), ("", p[2])],
+        &[
+            ("Title", "City Council Approves Night Buses"),
+            ("", p[0]),
+            ("Heading1", "Costs & funding"),
+            ("", p[1]),
+            ("", ""),
+            ("Heading2", "Opposition"),
+            ("", p[2]),
+        ],
         Some(("", "Maria Okafor", "2024-02-19T10:00:00Z")),
     )
 }
@@ -199,10 +203,7 @@ fn docx_paragraphs_in_order_with_headings() {
     assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
     assert_eq!(a.byline.as_deref(), Some("Maria Okafor"));
     assert_eq!(a.published.as_deref(), Some("2024-02-19"));
-    assert_eq!(
-        a.paragraphs().collect::<Vec<_>>(),
-        [p[0], "Costs & funding", p[1], "Opposition", p[2]]
-    );
+    assert_eq!(a.paragraphs().collect::<Vec<_>>(), [p[0], "Costs & funding", p[1], "Opposition", p[2]]);
 }
 
 #[test]
@@ -274,7 +275,8 @@ fn pdf_file(objects: &[String], trailer_extra: &str) -> Vec<u8> {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
     );
     out
 }
@@ -287,14 +289,40 @@ fn columns_pdf() -> Vec<u8> {
             (72, 750, vec!["Riverton Transit Quarterly"]),
             (72, 700, left),
             (320, 700, right),
-            (300, 40, vec![if n == 1 { "1" } else if n == 2 { "2" } else { "3" }]),
+            (
+                300,
+                40,
+                vec![if n == 1 {
+                    "1"
+                } else if n == 2 {
+                    "2"
+                } else {
+                    "3"
+                }],
+            ),
         ]
     };
     pdf(
         &[
-            page(1, vec!["The city council voted on Tues-", "day to expand the night bus net-", "work with twelve new routes."], vec!["Service on existing lines now", "runs until two in the morning", "on weekdays."]),
-            page(2, vec!["The plan will cost about four", "million dollars a year, paid for", "by higher parking fees."], vec!["A state grant covers the rest", "of the cost for the first three", "years of service."]),
-            page(3, vec!["Two members voted against it,", "citing low ridership in the pi-", "lot program last year."], vec!["The new routes start on the", "first of March."]),
+            page(
+                1,
+                vec![
+                    "The city council voted on Tues-",
+                    "day to expand the night bus net-",
+                    "work with twelve new routes.",
+                ],
+                vec!["Service on existing lines now", "runs until two in the morning", "on weekdays."],
+            ),
+            page(
+                2,
+                vec!["The plan will cost about four", "million dollars a year, paid for", "by higher parking fees."],
+                vec!["A state grant covers the rest", "of the cost for the first three", "years of service."],
+            ),
+            page(
+                3,
+                vec!["Two members voted against it,", "citing low ridership in the pi-", "lot program last year."],
+                vec!["The new routes start on the", "first of March."],
+            ),
         ],
         "",
         "",
@@ -327,7 +355,8 @@ fn pdf_with_info(info: &str) -> Vec<u8> {
     let body = (72, 680, lines.iter().map(String::as_str).collect::<Vec<_>>());
     let headline = (72, 730, vec!["City Council Approves Night Buses"]);
     // Objects 4 and 5 are the page's content and the page; the dictionary is object 6.
-    let (trailer, objects) = if info.is_empty() { ("", vec![]) } else { ("/Info 6 0 R", vec![format!("<< {info} >>")]) };
+    let (trailer, objects) =
+        if info.is_empty() { ("", vec![]) } else { ("/Info 6 0 R", vec![format!("<< {info} >>")]) };
     pdf(&[vec![headline, body]], "", trailer, &objects.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
@@ -359,7 +388,8 @@ fn pdf_properties_give_title_author_and_date() {
 
 #[test]
 fn pdf_title_matching_the_first_line_is_taken_off_the_text() {
-    let doc = pdf_with_info("/Title (City Council Approves Night Buses) /Author (Administrator) /CreationDate (D:2024)");
+    let doc =
+        pdf_with_info("/Title (City Council Approves Night Buses) /Author (Administrator) /CreationDate (D:2024)");
     let a = article::from_bytes("upload", &doc, None).unwrap();
     assert_eq!(a.title.as_deref(), Some("City Council Approves Night Buses"));
     assert!(a.text.starts_with("The Riverton City Council voted"), "{}", a.text);
@@ -387,15 +417,17 @@ fn pdf_without_properties_has_none() {
 fn extract_json_shows_pdf_properties() {
     let dir = tempfile::tempdir().unwrap();
     for (name, doc, title, byline, published) in [
-        ("described.pdf", described_pdf(), "City Council Approves Night Buses — Nachtbusse", "Zoë Brandt", "2024-02-19"),
+        (
+            "described.pdf",
+            described_pdf(),
+            "City Council Approves Night Buses — Nachtbusse",
+            "Zoë Brandt",
+            "2024-02-19",
+        ),
         ("word.pdf", pdf_with_info("/Title (Microsoft Word - x.docx) /Author (Maria Okafor)"), "", "Maria Okafor", ""),
         ("bare.pdf", pdf_with_info(""), "", "", ""),
     ] {
-        let out = stdout_of(
-            precis(dir.path())
-                .args(["extract", "--format", "json"])
-                .arg(write(dir.path(), name, doc)),
-        );
+        let out = stdout_of(precis(dir.path()).args(["extract", "--format", "json"]).arg(write(dir.path(), name, doc)));
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let shown = |s: &str| if s.is_empty() { serde_json::Value::Null } else { s.into() };
         assert_eq!(v["kind"], "pdf", "{name}");
@@ -414,7 +446,11 @@ fn pdf_text_with_columns_hyphens_headers_and_page_numbers() {
     let a = article::from_path(&write(dir.path(), "report.pdf", doc)).unwrap();
     assert_eq!(a.kind, Kind::Pdf);
     let flat = a.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.starts_with("The city council voted on Tuesday to expand the night bus network with twelve new routes."), "{}", a.text);
+    assert!(
+        flat.starts_with("The city council voted on Tuesday to expand the night bus network with twelve new routes."),
+        "{}",
+        a.text
+    );
     assert!(flat.contains("citing low ridership in the pilot program last year."), "{}", a.text);
     assert!(flat.find("Service on existing lines").unwrap() < flat.find("The plan will cost").unwrap(), "{}", a.text);
     assert!(!a.text.contains("Riverton Transit Quarterly"), "running header left in {}", a.text);
@@ -436,7 +472,12 @@ fn encrypted_pdf() -> Vec<u8> {
     let key = "<".to_string() + &"5a".repeat(32) + ">";
     let encrypt = format!("<< /Filter /Standard /V 1 /R 2 /O {key} /U {key} /P -4 >>");
     let lines = vec!["Secret minutes of the council meeting, with the full list of routes and costs."];
-    pdf(&[vec![(72, 700, lines)]], "", "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]", &[&encrypt])
+    pdf(
+        &[vec![(72, 700, lines)]],
+        "",
+        "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]",
+        &[&encrypt],
+    )
 }
 
 #[test]
@@ -510,7 +551,9 @@ fn pdf_text_inside_nested_forms_is_read() {
 fn assert_damaged_pdf(doc: &[u8], detail: &str) {
     let start = std::time::Instant::now();
     match article::from_bytes("hostile.pdf", doc, None).unwrap_err() {
-        Error::Input { reason: InputProblem::Broken { format: "PDF", detail: shown }, .. } => assert!(shown.contains(detail), "{shown}"),
+        Error::Input { reason: InputProblem::Broken { format: "PDF", detail: shown }, .. } => {
+            assert!(shown.contains(detail), "{shown}")
+        }
         other => panic!("unexpected {other}"),
     }
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
@@ -568,13 +611,31 @@ fn refusal(name: &str, bytes: &[u8]) -> InputProblem {
 fn each_bad_input_has_its_own_error() {
     assert_eq!(refusal("empty.html", b""), InputProblem::Empty);
     assert_eq!(refusal("empty.pdf", b" \n"), InputProblem::Empty);
-    assert_eq!(refusal("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"), InputProblem::Binary);
-    assert_eq!(refusal("archive.zip", b"PK\x03\x04\x14\0\0\0\x08\0\0\0!\0\x01\x02\x03\x04\0\0\0\0"), InputProblem::Binary);
-    assert!(matches!(refusal("short.html", b"<html><body><article><p>Only a few words here.</p></article></body></html>"), InputProblem::TooShort { .. } | InputProblem::NoArticle));
+    assert_eq!(
+        refusal("picture.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"),
+        InputProblem::Binary
+    );
+    assert_eq!(
+        refusal("archive.zip", b"PK\x03\x04\x14\0\0\0\x08\0\0\0!\0\x01\x02\x03\x04\0\0\0\0"),
+        InputProblem::Binary
+    );
+    assert!(matches!(
+        refusal("short.html", b"<html><body><article><p>Only a few words here.</p></article></body></html>"),
+        InputProblem::TooShort { .. } | InputProblem::NoArticle
+    ));
     assert!(matches!(refusal("short.md", b"# Title\n\nJust a line."), InputProblem::TooShort { words: 3, .. }));
     let big = vec![b'a'; article::MAX_INPUT_BYTES as usize + 1];
-    assert!(matches!(article::from_bytes("big.txt", &big, None).unwrap_err(), Error::Input { reason: InputProblem::TooLarge { .. }, .. }));
-    let messages = [InputProblem::Empty, InputProblem::Binary, InputProblem::NoTextLayer, InputProblem::Encrypted, InputProblem::NoArticle];
+    assert!(matches!(
+        article::from_bytes("big.txt", &big, None).unwrap_err(),
+        Error::Input { reason: InputProblem::TooLarge { .. }, .. }
+    ));
+    let messages = [
+        InputProblem::Empty,
+        InputProblem::Binary,
+        InputProblem::NoTextLayer,
+        InputProblem::Encrypted,
+        InputProblem::NoArticle,
+    ];
     for m in messages {
         let text = m.to_string();
         assert!(text.len() > 40 && (text.contains("; ") || text.contains(". ")), "says what to do: {text}");
@@ -606,13 +667,26 @@ struct Seed {
 
 fn fuzz_seeds() -> Vec<Seed> {
     let p = article_paragraphs();
-    let md = format!("# Night buses\n\nThe [council](https://example.com/c) voted. {}\n\n* one\n* two\n\n```\nroutes = 12\n```\n", p[0]);
+    let md = format!(
+        "# Night buses\n\nThe [council](https://example.com/c) voted. {}\n\n* one\n* two\n\n```\nroutes = 12\n```\n",
+        p[0]
+    );
     vec![
         Seed { target: "docx", name: "headings.docx", bytes: headings_docx(), expected: Ok(Kind::Docx) },
-        Seed { target: "docx", name: "no-properties.docx", bytes: docx(&[("", p[0]), ("", p[1]), ("", p[2])], None), expected: Ok(Kind::Docx) },
+        Seed {
+            target: "docx",
+            name: "no-properties.docx",
+            bytes: docx(&[("", p[0]), ("", p[1]), ("", p[2])], None),
+            expected: Ok(Kind::Docx),
+        },
         Seed { target: "pdf", name: "columns.pdf", bytes: columns_pdf(), expected: Ok(Kind::Pdf) },
         Seed { target: "pdf", name: "described.pdf", bytes: described_pdf(), expected: Ok(Kind::Pdf) },
-        Seed { target: "pdf", name: "word-title.pdf", bytes: pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"), expected: Ok(Kind::Pdf) },
+        Seed {
+            target: "pdf",
+            name: "word-title.pdf",
+            bytes: pdf_with_info("/Title (Microsoft Word - x.docx) /CreationDate (D:20240219)"),
+            expected: Ok(Kind::Pdf),
+        },
         Seed { target: "pdf", name: "bare.pdf", bytes: pdf_with_info(""), expected: Ok(Kind::Pdf) },
         Seed { target: "pdf", name: "encrypted.pdf", bytes: encrypted_pdf(), expected: Err(InputProblem::Encrypted) },
         Seed { target: "html", name: "saved-page.html", bytes: saved_page().into_bytes(), expected: Ok(Kind::Html) },

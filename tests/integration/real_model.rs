@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use precis::catalog::Catalog;
+use precis::store::catalog::Catalog;
 
 use crate::common::*;
 
@@ -20,12 +20,8 @@ fn summarize_json_with(model: &str, article: &Path, extra: &[&str]) -> serde_jso
         "{model} is not in {}; run `precis models fetch {model}` (scripts/test does)",
         models.display()
     );
-    let out = stdout_of(
-        precis(&models)
-            .args(["summarize", "--format", "json", "--model", model])
-            .args(extra)
-            .arg(article),
-    );
+    let out =
+        stdout_of(precis(&models).args(["summarize", "--format", "json", "--model", model]).args(extra).arg(article));
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -63,7 +59,8 @@ fn default_model_summarizes_the_sample_article() {
     assert!(t["first_bullet_ms"].as_u64().unwrap() < t["total_ms"].as_u64().unwrap());
     assert_eq!(v["stop_reason"], "end_of_turn", "{v}");
     // The article's central fact should survive into the summary or the points.
-    let all = format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
+    let all =
+        format!("{summary} {}", bullets.iter().map(|b| b["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
     assert!(all.to_lowercase().contains("tid"), "{all}");
 }
 
@@ -95,7 +92,10 @@ fn condensed_key_points_keep_their_sentences_facts() {
     // The model was asked for the shortened points (a longer prompt) and answered; how many
     // tokens it writes depends on the kernels' rounding, and rewrites that fail the check are
     // shown as their sentences, which the loop above allows.
-    assert!(v["timings"]["prompt_tokens"].as_u64().unwrap() > plain["timings"]["prompt_tokens"].as_u64().unwrap(), "{v}");
+    assert!(
+        v["timings"]["prompt_tokens"].as_u64().unwrap() > plain["timings"]["prompt_tokens"].as_u64().unwrap(),
+        "{v}"
+    );
     assert!(v["timings"]["generated_tokens"].as_u64().unwrap() > 0, "{v}");
 }
 
@@ -129,11 +129,15 @@ fn a_real_summary_is_remembered_and_answered_from_the_history() {
     assert_ne!(again["history_id"], fresh["history_id"]);
     // Greedy decoding: summarizing again gives the same answer.
     assert_eq!(again["summary"], fresh["summary"]);
-    let history = precis::history::History::open(&db).unwrap();
+    let history = precis::store::history::History::open(&db).unwrap();
     let entry = history.get(fresh["history_id"].as_i64().unwrap()).unwrap();
     assert_eq!(entry.summary.model, "smollm2-135m-instruct-q4_1");
     same_bullets(&serde_json::to_value(&entry.summary.bullets).unwrap(), &fresh["bullets"]);
-    let word = fresh["summary"].as_str().unwrap().split_whitespace().find(|w| w.len() > 5 && w.chars().all(char::is_alphabetic));
+    let word = fresh["summary"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.len() > 5 && w.chars().all(char::is_alphabetic));
     if let Some(word) = word {
         assert!(!history.search(word, 10).unwrap().is_empty(), "{word}");
     }

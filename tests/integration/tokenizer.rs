@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use precis::catalog::{Catalog, Role};
-use precis::gguf::GgufFile;
-use precis::tokenizer::TextTokenizer;
+use precis::llm::gguf::GgufFile;
+use precis::llm::tokenizer::TextTokenizer;
+use precis::store::catalog::{Catalog, Role};
 use sha2::{Digest, Sha256};
 
 use crate::common::*;
@@ -54,19 +54,13 @@ fn corpus() -> BTreeMap<String, String> {
 
 fn golden(model: &str) -> Golden {
     let path = data_dir().join("golden").join(format!("{model}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; write it with scripts/tokenizer_goldens.py {model}", path.display())
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; write it with scripts/tokenizer_goldens.py {model}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
 fn generator_names() -> Vec<String> {
-    Catalog::builtin()
-        .models
-        .iter()
-        .filter(|m| m.role == Role::Generator)
-        .map(|m| m.name.clone())
-        .collect()
+    Catalog::builtin().models.iter().filter(|m| m.role == Role::Generator).map(|m| m.name.clone()).collect()
 }
 
 /// `ids` shown as `[position] id 'token'` around `at`.
@@ -88,11 +82,7 @@ fn mismatch(tokenizer: &TextTokenizer, expected: &[u32], actual: &[u32]) -> Opti
     if expected == actual {
         return None;
     }
-    let at = expected
-        .iter()
-        .zip(actual)
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.len().min(actual.len()));
+    let at = expected.iter().zip(actual).position(|(e, a)| e != a).unwrap_or(expected.len().min(actual.len()));
     Some(format!(
         "first difference at token {at} ({} expected ids, {} actual)\n  llama.cpp:\n{}\n  precis:\n{}",
         expected.len(),
@@ -145,9 +135,10 @@ fn every_generator_has_goldens_for_the_current_corpus() {
     for model in generator_names() {
         let golden = golden(&model);
         for (name, text) in &texts {
-            let entry = golden.corpus.get(name).unwrap_or_else(|| {
-                panic!("{name} has no golden for {model}; run scripts/tokenizer_goldens.py")
-            });
+            let entry = golden
+                .corpus
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} has no golden for {model}; run scripts/tokenizer_goldens.py"));
             let sha = format!("{:x}", Sha256::digest(text.as_bytes()));
             assert_eq!(
                 entry.sha256, sha,
@@ -180,11 +171,8 @@ fn smollm2_135m_matches_llama_cpp() {
 #[test]
 fn every_generator_has_a_parity_test() {
     // Keep this list in step with the tests above when a generator joins the catalog.
-    let tested = [
-        "qwen2.5-coder-1.5b-instruct-q4_k_m",
-        "qwen2.5-coder-0.5b-instruct-q4_k_m",
-        "smollm2-135m-instruct-q4_1",
-    ];
+    let tested =
+        ["qwen2.5-coder-1.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m", "smollm2-135m-instruct-q4_1"];
     for model in generator_names() {
         assert!(tested.contains(&model.as_str()), "{model} has no tokenizer parity test");
     }
@@ -196,9 +184,7 @@ fn tokenize_command_prints_the_golden_ids() {
     let model = "smollm2-135m-instruct-q4_1";
     let name = "control_tokens.txt";
     let out = stdout_of(
-        precis(&real_models_dir())
-            .args(["tokenize", "--model", model])
-            .arg(data_dir().join("corpus").join(name)),
+        precis(&real_models_dir()).args(["tokenize", "--model", model]).arg(data_dir().join("corpus").join(name)),
     );
     let ids: Vec<u32> = serde_json::from_slice(&out).unwrap();
     assert_eq!(ids, golden(model).corpus[name].plain);
@@ -207,16 +193,10 @@ fn tokenize_command_prints_the_golden_ids() {
 #[test]
 fn tokenize_command_reads_a_gguf_path_and_standard_input() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path(), precis::gguf::Architecture::Qwen2);
+    let model = tiny_model(dir.path(), precis::llm::gguf::Architecture::Qwen2);
     let text = "Hello world <|im_end|> again";
     let tokenizer = TextTokenizer::from_gguf(&GgufFile::open(&model).unwrap()).unwrap();
     let expected = tokenizer.encode(text, false, false).unwrap();
-    let out = stdout_of(
-        precis(dir.path())
-            .args(["tokenize", "--model"])
-            .arg(&model)
-            .arg("-")
-            .write_stdin(text),
-    );
+    let out = stdout_of(precis(dir.path()).args(["tokenize", "--model"]).arg(&model).arg("-").write_stdin(text));
     assert_eq!(String::from_utf8(out).unwrap(), format!("{}\n", serde_json::to_string(&expected).unwrap()));
 }

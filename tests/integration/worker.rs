@@ -5,10 +5,10 @@ use std::path::Path;
 
 use precis::article;
 use precis::engine::{Engine, Event, Stage, SummarizeJob};
-use precis::generate::{GenerateOptions, StopReason};
-use precis::gguf::Architecture;
-use precis::summarize::SummarizeOptions;
-use precis::tiny::TinySpec;
+use precis::llm::gguf::Architecture;
+use precis::llm::test_models::TinySpec;
+use precis::llm::{GenerateOptions, StopReason};
+use precis::summary::SummarizeOptions;
 
 use crate::common::*;
 
@@ -19,10 +19,7 @@ fn job(model: &Path, max_tokens: usize) -> SummarizeJob {
         embedder_path: None,
         article: article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap(),
         options: SummarizeOptions {
-            generate: GenerateOptions {
-                max_tokens,
-                ..GenerateOptions::default()
-            },
+            generate: GenerateOptions { max_tokens, ..GenerateOptions::default() },
             ..SummarizeOptions::default()
         },
     }
@@ -101,7 +98,11 @@ fn cancel_takes_effect_before_the_next_token() {
     assert!(partials >= 1);
     // Every piece of text came from a generated token, and generation stopped long before
     // the limit.
-    assert!(partials <= summary.timings.generated_tokens, "{partials} pieces of text from {} tokens", summary.timings.generated_tokens);
+    assert!(
+        partials <= summary.timings.generated_tokens,
+        "{partials} pieces of text from {} tokens",
+        summary.timings.generated_tokens
+    );
     assert!(summary.timings.generated_tokens < 400);
 }
 
@@ -148,5 +149,8 @@ fn events_serialize_as_tagged_camel_case() {
     let e = Event::Stage { stage: Stage::LoadingModel, progress: None };
     assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"stage","data":{"stage":"loadingModel"}}"#);
     let e = Event::Failed { code: "input".into(), message: "x: empty".into() };
-    assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"failed","data":{"code":"input","message":"x: empty"}}"#);
+    assert_eq!(
+        serde_json::to_string(&e).unwrap(),
+        r#"{"event":"failed","data":{"code":"input","message":"x: empty"}}"#
+    );
 }

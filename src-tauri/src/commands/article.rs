@@ -23,12 +23,7 @@ pub struct ArticleView {
 
 impl ArticleView {
     pub fn new(source: String, article: Article) -> Self {
-        ArticleView {
-            word_count: article.word_count(),
-            reading_minutes: article.reading_minutes(),
-            source,
-            article,
-        }
+        ArticleView { word_count: article.word_count(), reading_minutes: article.reading_minutes(), source, article }
     }
 }
 
@@ -42,10 +37,7 @@ pub enum DroppedView {
 
 #[tauri::command]
 pub fn open_article(path: PathBuf) -> Result<ArticleView> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     Ok(ArticleView::new(name, article::from_path(&path)?))
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use precis::export::{self, Format};
-use precis::summarize::{Bullet, Summary};
+use precis::summary::{Bullet, Summary};
 
 use crate::error::{AppError, Result};
 

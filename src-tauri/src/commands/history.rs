@@ -1,8 +1,8 @@
 //! The history of summaries as the window's sidebar uses it: list, search, re-open, delete
 //! and clear entries, and the count and size on disk.
 
-use precis::history::{ListItem, SearchHit, Stats};
-use precis::summarize::Summary;
+use precis::store::history::{ListItem, SearchHit, Stats};
+use precis::summary::Summary;
 use serde::Serialize;
 use tauri::State;
 
@@ -28,7 +28,11 @@ pub struct HistoryEntry {
 }
 
 #[tauri::command]
-pub async fn history_list(state: State<'_, AppState>, before: Option<i64>, limit: Option<usize>) -> Result<Vec<ListItem>> {
+pub async fn history_list(
+    state: State<'_, AppState>,
+    before: Option<i64>,
+    limit: Option<usize>,
+) -> Result<Vec<ListItem>> {
     state.with_history(|h| h.list(limit.unwrap_or(PAGE), before))
 }
 
@@ -43,11 +47,7 @@ pub async fn history_open(state: State<'_, AppState>, id: i64) -> Result<History
     Ok(HistoryEntry {
         id: entry.id,
         created_at: entry.created_at,
-        settings: Settings {
-            kind: entry.kind,
-            length: entry.length,
-            model: Some(entry.summary.model.clone()),
-        },
+        settings: Settings { kind: entry.kind, length: entry.length, model: Some(entry.summary.model.clone()) },
         article: ArticleView::new(entry.source, entry.article),
         summary: entry.summary,
     })

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use precis::catalog::{Catalog, ResolvedModel, Role};
-use precis::fetch::{self, FetchProgress, PipOptions};
-use precis::generate::CancelToken;
+use precis::llm::CancelToken;
+use precis::store::catalog::{Catalog, ResolvedModel, Role};
+use precis::store::fetch::{self, FetchProgress, PipOptions};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -37,13 +37,10 @@ pub struct ModelsView {
 fn custom_view(path: &Path) -> ModelView {
     let meta = std::fs::metadata(path).ok();
     ModelView {
-        name: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string()),
+        name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string()),
         description: path.display().to_string(),
         role: Role::Generator,
-        architecture: precis::model::inspect(path)
+        architecture: precis::llm::generator::inspect(path)
             .map(|p| p.architecture.name().to_string())
             .unwrap_or_else(|_| "unreadable".into()),
         size: meta.as_ref().map_or(0, |m| m.len()),
@@ -64,10 +61,7 @@ pub fn resolve(state: &AppState, choice: Option<&str>) -> Result<ResolvedModel> 
                     format!("the model file {} is gone; add it again or choose another model", path.display()),
                 ));
             }
-            return Ok(ResolvedModel {
-                name: custom_view(path).name,
-                path: path.clone(),
-            });
+            return Ok(ResolvedModel { name: custom_view(path).name, path: path.clone() });
         }
     }
     Ok(Catalog::builtin().resolve_generator(choice, &state.models_dir)?)
@@ -76,11 +70,7 @@ pub fn resolve(state: &AppState, choice: Option<&str>) -> Result<ResolvedModel> 
 /// The catalog's sentence embedder, when it is downloaded; without it sentences are ranked
 /// lexically.
 pub fn embedder(state: &AppState) -> Option<PathBuf> {
-    let catalog = Catalog::builtin();
-    catalog
-        .get(&catalog.default_embedder)
-        .filter(|e| e.is_present(&state.models_dir))
-        .map(|e| e.location(&state.models_dir))
+    Catalog::builtin().embedder_in(&state.models_dir)
 }
 
 #[tauri::command]
@@ -101,11 +91,7 @@ pub fn list_models(state: State<'_, AppState>) -> ModelsView {
         })
         .collect();
     models.extend(state.stored().custom_models.iter().map(|p| custom_view(p)));
-    ModelsView {
-        models_dir: state.models_dir.clone(),
-        default_model: catalog.default_generator.clone(),
-        models,
-    }
+    ModelsView { models_dir: state.models_dir.clone(), default_model: catalog.default_generator.clone(), models }
 }
 
 #[tauri::command]
@@ -159,7 +145,7 @@ pub fn cancel_fetch(state: State<'_, AppState>, name: String) {
 
 #[tauri::command]
 pub fn add_model(state: State<'_, AppState>, path: PathBuf) -> Result<ModelView> {
-    precis::model::inspect(&path)?;
+    precis::llm::generator::inspect(&path)?;
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     state.update(|s| {
         if !s.custom_models.contains(&path) {

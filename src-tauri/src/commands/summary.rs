@@ -3,9 +3,9 @@
 //! model and options is answered from the history; a finished one is stored there.
 
 use precis::engine::{Event, SummarizeJob};
-use precis::generate::{CancelToken, GenerateOptions};
-use precis::history::NewEntry;
-use precis::summarize::{self, SummarizeOptions};
+use precis::llm::{CancelToken, GenerateOptions};
+use precis::store::recall::{summarize_remembered, Remembered};
+use precis::summary::{self, SummarizeOptions};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -36,7 +36,7 @@ pub fn summarize<R: Runtime>(
             kind: options.kind,
             length: options.length,
             generate: GenerateOptions {
-                max_tokens: summarize::answer_tokens(options.kind, options.length),
+                max_tokens: summary::answer_tokens(options.kind, options.length),
                 ..GenerateOptions::default()
             },
             ..SummarizeOptions::default()
@@ -74,51 +74,34 @@ fn run_job(
     token: &CancelToken,
     on_event: &Channel<Event>,
 ) {
-    let key = job.cache_key();
-    if !again {
-        // An unusable history only means nothing is remembered; the summary still runs.
-        let stored = state.with_history(|h| {
-            Ok(match h.cached(&key)? {
-                Some(entry) => Some((h.item(entry.id)?, entry.summary)),
-                None => None,
-            })
-        });
-        match stored {
-            Ok(Some((entry, summary))) => {
-                // Every job ends with one final event, a cancelled one included.
-                let _ = on_event.send(if token.is_cancelled() {
-                    Event::Cancelled { summary: None }
-                } else {
-                    Event::Remembered { summary, entry }
-                });
-                return;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!("the history could not be read: {e}"),
-        }
-    }
-    let article = job.article.clone();
-    let options = job.options.clone();
-    let handle = state.engine.summarize_with(job, token.clone());
-    for event in handle.events.iter() {
-        if let Event::Done { summary } = &event {
-            let stored = state.with_history(|h| {
-                h.record(&NewEntry {
-                    source: &source,
-                    article: &article,
-                    options: &options,
-                    cache_key: &key,
-                    summary,
-                })
-            });
-            if let Err(e) = stored {
-                tracing::warn!("the summary could not be stored in the history: {e}");
-            }
-        }
+    let send = |event: Event| {
         if on_event.send(event).is_err() {
             // The window is gone: stop working for it.
             token.cancel();
         }
+    };
+    let outcome = summarize_remembered(state, &job.request(&source), again, || {
+        let handle = state.engine.summarize_with(job.clone(), token.clone());
+        for event in handle.events.iter() {
+            match event {
+                // Sent once it is stored, below.
+                Event::Done { summary } => return Ok(summary),
+                Event::Cancelled { .. } | Event::Failed { .. } => {
+                    send(event);
+                    // Reported already; nothing to store or send.
+                    return Err(precis::Error::Cancelled);
+                }
+                other => send(other),
+            }
+        }
+        Err(precis::Error::Cancelled)
+    });
+    match outcome {
+        // Every job ends with one final event, a cancelled one included.
+        Ok(r) if r.cached && token.is_cancelled() => send(Event::Cancelled { summary: None }),
+        Ok(Remembered { summary, cached: true, entry: Some(entry) }) => send(Event::Remembered { summary, entry }),
+        Ok(Remembered { summary, .. }) => send(Event::Done { summary }),
+        Err(_) => {}
     }
 }
 

@@ -1,0 +1,215 @@
+//! Self-attention of one layer: for a prompt, with candle tensor ops over the cache and the
+//! new positions under a causal mask; for one token (or a few guessed tokens being checked),
+//! row by row with plain per-head loops over the cache, shared with the helper team. Also the
+//! rotary position embedding (RoPE) and the per-row RMS norm those loops use.
+
+use candle_core::{Device, Tensor};
+
+use super::config::Config;
+use super::Layer;
+use crate::error::Result;
+use crate::kernels::vector::VectorKernels;
+
+/// Self-attention of one layer over the cached positions and the new ones.
+pub(super) fn attention(
+    c: &Config,
+    layer: &mut Layer,
+    h: &Tensor,
+    pos: usize,
+    rope: &Rope,
+    mask: Option<&Tensor>,
+    total: usize,
+) -> Result<Tensor> {
+    let (_, seq, _) = h.dims3()?;
+    let qkv = layer.qkv.forward(h)?;
+    // (1, seq, heads * dim) -> (heads, seq, dim)
+    let heads = |y: &Tensor, heads: usize| -> Result<Tensor> {
+        Ok(y.reshape((seq, heads, c.head_dim))?.transpose(0, 1)?.contiguous()?)
+    };
+    let mut q = heads(&qkv[0], c.heads)?;
+    let mut k = heads(&qkv[1], c.kv_heads)?;
+    let v = heads(&qkv[2], c.kv_heads)?;
+    if let Some(norms) = &layer.qk_norm {
+        q = candle_nn::ops::rms_norm(&q, &norms.q, c.rms_eps as f32)?;
+        k = candle_nn::ops::rms_norm(&k, &norms.k, c.rms_eps as f32)?;
+    }
+    let q = rope.rotate(c, &q)?;
+    let k = rope.rotate(c, &k)?;
+    layer.keys.write(&k.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
+    layer.values.write(&v.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
+    let keys = layer.keys.tensor(total, h.device())?;
+    let values = layer.values.tensor(total, h.device())?;
+
+    // Grouped-query attention without copying keys: the query heads that share a key head
+    // are stacked along the sequence axis, (heads, seq, dim) -> (kv_heads, group * seq, dim).
+    let group = c.heads / c.kv_heads;
+    let q = (q * (1.0 / (c.head_dim as f64).sqrt()))?.reshape((c.kv_heads, group * seq, c.head_dim))?;
+    let mut scores = q.matmul(&keys.t()?)?;
+    if let Some(mask) = mask {
+        scores = scores.broadcast_add(mask)?;
+    }
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let y = probs.matmul(&values)?;
+    // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (1, seq, heads * dim)
+    let y = y.reshape((c.heads, seq, c.head_dim))?.transpose(0, 1)?.reshape((1, seq, c.heads * c.head_dim))?;
+    layer.wo.forward(&y)
+}
+
+/// Self-attention of one layer for `seq` new positions (one, or a few guessed tokens being
+/// checked), each attending in turn with plain per-head loops over the cache. Every row gets
+/// exactly the arithmetic it would get alone, while the projections read their weights once
+/// for all rows (a product gives each row the same bits as alone), so checking guesses gives
+/// the very logits single steps would.
+pub(super) fn attention_rows(
+    c: &Config,
+    layer: &mut Layer,
+    h: &Tensor,
+    pos: usize,
+    rope: &Rope,
+    k: VectorKernels,
+) -> Result<Tensor> {
+    let dim = c.head_dim;
+    let seq = h.dim(1)?;
+    let qkv = layer.qkv.forward(h)?;
+    let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+    let (mut queries, mut keys_new, values_new) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
+    let (q_width, kv_width) = (c.heads * dim, c.kv_heads * dim);
+    let scale = 1.0 / (dim as f32).sqrt();
+    let group = c.heads / c.kv_heads;
+    let mut out = vec![0f32; seq * q_width];
+    for row in 0..seq {
+        let q = &mut queries[row * q_width..][..q_width];
+        let key = &mut keys_new[row * kv_width..][..kv_width];
+        if let Some(norms) = &layer.qk_norm {
+            for head in q.chunks_exact_mut(dim) {
+                rms_norm_in_place(head, &norms.q_values, c.rms_eps as f32);
+            }
+            for head in key.chunks_exact_mut(dim) {
+                rms_norm_in_place(head, &norms.k_values, c.rms_eps as f32);
+            }
+        }
+        for head in q.chunks_exact_mut(dim) {
+            rope.rotate_row(c, row, head);
+            for x in head.iter_mut() {
+                *x *= scale;
+            }
+        }
+        for head in key.chunks_exact_mut(dim) {
+            rope.rotate_row(c, row, head);
+        }
+        layer.keys.write(key, 1, pos + row, c.context);
+        layer.values.write(&values_new[row * kv_width..][..kv_width], 1, pos + row, c.context);
+        let total = pos + row + 1;
+        let (keys, values, q) = (&layer.keys, &layer.values, &*q);
+        let one_head = |head: usize, y: &mut [f32]| {
+            let kv = head / group;
+            let qh = &q[head * dim..][..dim];
+            let mut scores = vec![0f32; total];
+            (k.scores)(qh, keys.head(kv, total), dim, &mut scores);
+            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            for s in scores.iter_mut() {
+                *s /= sum;
+            }
+            (k.mix)(&scores, values.head(kv, total), y);
+        };
+        crate::kernels::team::chunks_mut(&mut out[row * q_width..][..q_width], dim, one_head);
+    }
+    layer.wo.forward(&Tensor::from_vec(out, (1, seq, q_width), h.device())?)
+}
+
+/// `candle_nn::ops::rms_norm` of one row, with the same arithmetic: the mean square summed in
+/// order, then each value divided by the root and multiplied by its weight.
+fn rms_norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) {
+    let sum2: f32 = x.iter().map(|v| v * v).sum();
+    let root = (sum2 / x.len() as f32 + eps).sqrt();
+    for (v, w) in x.iter_mut().zip(weight) {
+        *v = *v / root * w;
+    }
+}
+
+/// Cosines and sines of the rotation angles for positions `pos..pos + seq`, `(seq, dim / 2)`,
+/// as floats for rows that attend one at a time, and also as tensors for a prompt's pass.
+pub(super) struct Rope {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    tensors: Option<(Tensor, Tensor)>,
+}
+
+impl Rope {
+    pub(super) fn new(c: &Config, pos: usize, seq: usize, as_tensors: bool, device: &Device) -> Result<Rope> {
+        let half = c.head_dim / 2;
+        let mut cos = Vec::with_capacity(seq * half);
+        let mut sin = Vec::with_capacity(seq * half);
+        let inv: Vec<f32> = (0..half).map(|i| 1.0 / c.rope_theta.powf((2 * i) as f32 / c.head_dim as f32)).collect();
+        for p in pos..pos + seq {
+            let p = p as f32 / c.rope_linear_scale;
+            for f in &inv {
+                let angle = p * f;
+                cos.push(angle.cos());
+                sin.push(angle.sin());
+            }
+        }
+        let tensors = if as_tensors {
+            Some((Tensor::from_slice(&cos, (seq, half), device)?, Tensor::from_slice(&sin, (seq, half), device)?))
+        } else {
+            None
+        };
+        Ok(Rope { cos, sin, tensors })
+    }
+
+    /// Applies the rotation to `(heads, seq, dim)`.
+    fn rotate(&self, c: &Config, x: &Tensor) -> Result<Tensor> {
+        let (cos, sin) = self.tensors.as_ref().expect("tensors are made for a prompt");
+        let x = x.unsqueeze(0)?;
+        let y = if c.rope_neox {
+            candle_nn::rotary_emb::rope(&x, cos, sin)?
+        } else {
+            candle_nn::rotary_emb::rope_i(&x, cos, sin)?
+        };
+        Ok(y.squeeze(0)?)
+    }
+
+    /// Applies the rotation of position `pos + row` to one head's `dim` values, with the same
+    /// arithmetic as `rotate`.
+    fn rotate_row(&self, c: &Config, row: usize, x: &mut [f32]) {
+        let half = c.head_dim / 2;
+        let (cos, sin) = (&self.cos[row * half..][..half], &self.sin[row * half..][..half]);
+        for i in 0..half {
+            let (cos, sin) = (cos[i], sin[i]);
+            let (a, b) = if c.rope_neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
+            let (x0, x1) = (x[a], x[b]);
+            x[a] = x0 * cos - x1 * sin;
+            x[b] = x0 * sin + x1 * cos;
+        }
+    }
+}
+
+/// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the
+/// `group` query heads stacked per key head: `(group * seq, pos + seq)`.
+pub(super) fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<Tensor> {
+    let total = pos + seq;
+    let mut mask = Vec::with_capacity(group * seq * total);
+    for _ in 0..group {
+        for i in 0..seq {
+            mask.extend((0..total).map(|j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }));
+        }
+    }
+    Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causal_mask_hides_later_positions_for_every_group() {
+        let m = causal_mask(2, 1, 2, &Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        let inf = f32::NEG_INFINITY;
+        assert_eq!(m, vec![vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0], vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0]]);
+    }
+}

@@ -1,0 +1,181 @@
+//! Precis's decoder for the `llama`, `qwen2` and `qwen3` architectures: the transformer forward
+//! pass written with candle tensor ops and the tiled matrix kernels (`crate::kernels`), with
+//! weights built straight from a memory map, a token-embedding table that stays quantized
+//! (only the looked-up rows are expanded), and a KV cache it owns and can cut back to any
+//! length, so a following prompt that starts with the same tokens reuses their keys and values.
+//! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
+//! held in memory, and on which kernels), `attention` (self-attention and RoPE), `cache` (the
+//! KV cache) and `platform` (process-wide tuning).
+
+mod attention;
+mod cache;
+mod config;
+mod platform;
+mod weights;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::QMatMul;
+use candle_core::{Device, Tensor};
+
+use crate::error::{Error, Result};
+use crate::kernels::vector::VectorKernels;
+use attention::{attention, attention_rows, causal_mask, Rope};
+use cache::CacheBuffer;
+pub use config::Config;
+pub use platform::prefer_compact_kernels;
+pub use weights::WeightLayout;
+use weights::{HeadNorms, Matrix, Projection, TensorSource, TokenTable};
+
+struct Layer {
+    attn_norm: Tensor,
+    /// Per-head query and key norm weights (`Config::qk_norm`).
+    qk_norm: Option<HeadNorms>,
+    /// Queries, keys and values.
+    qkv: Projection,
+    wo: Matrix,
+    ffn_norm: Tensor,
+    /// Gate and up projections of the MLP.
+    gate_up: Projection,
+    down: Matrix,
+    keys: CacheBuffer,
+    values: CacheBuffer,
+}
+
+/// A loaded decoder with its KV cache.
+pub struct Decoder {
+    pub config: Config,
+    embeddings: TokenTable,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: Matrix,
+    /// Positions held in every layer's cache.
+    cached: usize,
+    device: Device,
+}
+
+impl Decoder {
+    /// Loads the decoder of a llama, qwen2 or qwen3 GGUF file whose header has been read.
+    pub fn load(path: &Path, content: &Content, config: Config, layout: WeightLayout) -> Result<Decoder> {
+        prefer_compact_kernels();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the file is opened read-only and the map is private; Precis does not write
+        // model files while they are loaded (a fetch writes a new file and renames it).
+        let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
+        let src = TensorSource { path, content, map, layout };
+        // The token table is looked up row by row and, when there is no separate output
+        // matrix, also multiplies the last hidden state; it is kept as stored either way.
+        let tied = !src.has("output.weight");
+        let (embeddings, output) = match src.tiled(&["token_embd.weight"])? {
+            // A tiled table serves as both, in one copy.
+            Some(q) => {
+                let q = Arc::new(q);
+                let output = if tied { Matrix::Tiled(q.clone()) } else { src.matrix("output.weight")? };
+                (TokenTable::Tiled(q), output)
+            }
+            None => {
+                let table = Arc::new(src.stored("token_embd.weight")?);
+                let output = if !tied {
+                    src.matrix("output.weight")?
+                } else if src.layout.rewrites(table.dtype()) {
+                    // A tied head of a slow type gets its own fast copy.
+                    src.multiplier(src.stored("token_embd.weight")?)?
+                } else {
+                    Matrix::Candle(QMatMul::from_arc(table.clone())?)
+                };
+                (TokenTable::Candle(table), output)
+            }
+        };
+        let norm = src.vector("output_norm.weight")?;
+        let mut layers = Vec::with_capacity(config.layers);
+        for l in 0..config.layers {
+            let p = format!("blk.{l}");
+            layers.push(Layer {
+                attn_norm: src.vector(&format!("{p}.attn_norm.weight"))?,
+                qk_norm: if config.qk_norm { Some(HeadNorms::load(&src, &p)?) } else { None },
+                qkv: src.projection(
+                    &["q", "k", "v"].map(|x| (format!("{p}.attn_{x}.weight"), format!("{p}.attn_{x}.bias"))),
+                )?,
+                wo: src.matrix(&format!("{p}.attn_output.weight"))?,
+                ffn_norm: src.vector(&format!("{p}.ffn_norm.weight"))?,
+                gate_up: src.projection(
+                    &["gate", "up"].map(|x| (format!("{p}.ffn_{x}.weight"), format!("{p}.ffn_{x}.bias"))),
+                )?,
+                down: src.matrix(&format!("{p}.ffn_down.weight"))?,
+                keys: CacheBuffer::new(config.kv_heads, config.head_dim),
+                values: CacheBuffer::new(config.kv_heads, config.head_dim),
+            });
+        }
+        Ok(Decoder { config, embeddings, layers, norm, output, cached: 0, device: Device::Cpu })
+    }
+
+    /// Whether every weight matrix runs on the tiled kernels, none on candle's.
+    pub fn all_tiled(&self) -> bool {
+        self.output.is_tiled()
+            && self
+                .layers
+                .iter()
+                .all(|l| l.qkv.is_tiled() && l.wo.is_tiled() && l.gate_up.is_tiled() && l.down.is_tiled())
+    }
+
+    /// Forgets every position from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.cached = self.cached.min(len);
+    }
+
+    /// Runs `tokens` at positions `pos..` (the cache must hold at least `pos` positions; any
+    /// beyond are dropped) and returns the logits of the last one.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        self.run(tokens, pos, false)
+    }
+
+    /// Like `forward`, but returns the logits of every position (`tokens.len()` rows), as
+    /// checking drafted tokens needs.
+    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        self.run(tokens, pos, true)
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
+        let seq = tokens.len();
+        // The generator checks each request before it gets here (`Generator::pass`).
+        debug_assert!(seq > 0 && pos <= self.cached && pos + seq <= self.config.context);
+        // Until this pass completes, only the first `pos` positions are trustworthy.
+        self.cached = pos;
+        let c = &self.config;
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut x = match &self.embeddings {
+            TokenTable::Tiled(q) => q.rows(tokens)?,
+            TokenTable::Candle(t) => t.embedding(&ids)?,
+        }
+        .unsqueeze(0)?;
+        // Guessed tokens being checked attend one at a time, as single steps would.
+        let by_rows = seq == 1 || every;
+        let rope = Rope::new(c, pos, seq, !by_rows, &self.device)?;
+        let mask = if by_rows { None } else { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) };
+        let total = pos + seq;
+        let kernels = VectorKernels::detect();
+        for layer in &mut self.layers {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
+            let attn = if by_rows {
+                attention_rows(c, layer, &h, pos, &rope, kernels)?
+            } else {
+                attention(c, layer, &h, pos, &rope, mask.as_ref(), total)?
+            };
+            x = (x + attn)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
+            let gate_up = layer.gate_up.forward(&h)?;
+            let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate_up[0])? * &gate_up[1])?)?;
+            x = (x + mlp)?;
+        }
+        let (from, rows) = if every { (0, seq) } else { (seq - 1, 1) };
+        let last = x.narrow(1, from, rows)?.contiguous()?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps as f32)?;
+        let logits = self.output.forward(&last)?.squeeze(0)?;
+        let logits = if every { logits } else { logits.squeeze(0)? };
+        self.cached = total;
+        Ok(logits)
+    }
+}

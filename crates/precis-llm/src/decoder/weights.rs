@@ -1,0 +1,401 @@
+//! The decoder's weights as they are held in memory: read out of the memory-mapped GGUF file
+//! (`TensorSource`), each matrix on the tiled kernels where its block type has them or on
+//! candle's otherwise (`Matrix`), projections of one input stacked into one matrix
+//! (`Projection`), the token table looked up row by row (`TokenTable`), and Q5_1 (which candle
+//! multiplies with scalar code) rewritten as Q8_0 at load.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::gguf_file::{Content, TensorInfo};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{Device, Module, Tensor};
+use half::f16;
+
+use crate::error::{Error, Result};
+use crate::kernels::tiles::Stored;
+use crate::kernels::TiledMatrix;
+
+/// A weight matrix: on the tiled kernels where `WeightLayout` puts its type, otherwise on
+/// candle's.
+pub(super) enum Matrix {
+    Tiled(Arc<TiledMatrix>),
+    Candle(QMatMul),
+}
+
+impl Matrix {
+    pub(super) fn new(t: QTensor, layout: WeightLayout) -> Result<Matrix> {
+        let tiled = if layout.tiles(t.dtype()) { TiledMatrix::from_qtensor(&t)? } else { None };
+        match tiled {
+            Some(tiled) => Ok(Matrix::Tiled(Arc::new(tiled))),
+            None => Ok(Matrix::Candle(QMatMul::from_qtensor(t)?)),
+        }
+    }
+
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Matrix::Tiled(q) => q.forward(x),
+            Matrix::Candle(m) => Ok(m.forward(x)?),
+        }
+    }
+
+    pub(super) fn is_tiled(&self) -> bool {
+        matches!(self, Matrix::Tiled(_))
+    }
+}
+
+/// The token table, looked up row by row.
+pub(super) enum TokenTable {
+    Tiled(Arc<TiledMatrix>),
+    Candle(Arc<QTensor>),
+}
+
+/// Matrices that multiply the same input: stacked into one matrix when they share a block
+/// type (one pass over the input and one quantization of it instead of several), with the
+/// output split back into parts.
+pub(super) enum Projection {
+    Stacked { w: Matrix, bias: Option<Tensor>, widths: Vec<usize> },
+    Separate(Vec<(Matrix, Option<Tensor>)>),
+}
+
+impl Projection {
+    pub(super) fn is_tiled(&self) -> bool {
+        match self {
+            Projection::Stacked { w, .. } => w.is_tiled(),
+            Projection::Separate(parts) => parts.iter().all(|(w, _)| w.is_tiled()),
+        }
+    }
+
+    /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        match self {
+            Projection::Stacked { w, bias, widths } => {
+                let mut y = w.forward(x)?;
+                if let Some(b) = bias {
+                    y = y.broadcast_add(b)?;
+                }
+                let mut parts = Vec::with_capacity(widths.len());
+                let mut at = 0;
+                for &width in widths {
+                    parts.push(y.narrow(2, at, width)?);
+                    at += width;
+                }
+                Ok(parts)
+            }
+            Projection::Separate(parts) => parts
+                .iter()
+                .map(|(w, b)| {
+                    let y = w.forward(x)?;
+                    Ok(match b {
+                        Some(b) => y.broadcast_add(b)?,
+                        None => y,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A layer's per-head query and key norm weights, as tensors for a prompt and as floats for
+/// one token (read once at load, not at every step).
+pub(super) struct HeadNorms {
+    pub(super) q: Tensor,
+    pub(super) k: Tensor,
+    pub(super) q_values: Vec<f32>,
+    pub(super) k_values: Vec<f32>,
+}
+
+impl HeadNorms {
+    pub(super) fn load(src: &TensorSource, layer: &str) -> Result<HeadNorms> {
+        let q = src.vector(&format!("{layer}.attn_q_norm.weight"))?;
+        let k = src.vector(&format!("{layer}.attn_k_norm.weight"))?;
+        let (q_values, k_values) = (q.to_vec1::<f32>()?, k.to_vec1::<f32>()?);
+        Ok(HeadNorms { q, k, q_values, k_values })
+    }
+}
+
+/// Reads tensors out of a memory-mapped GGUF file.
+pub(super) struct TensorSource<'a> {
+    pub(super) path: &'a Path,
+    pub(super) content: &'a Content,
+    pub(super) map: memmap2::Mmap,
+    pub(super) layout: WeightLayout,
+}
+
+impl TensorSource<'_> {
+    pub(super) fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.content.tensor_infos.get(name).ok_or_else(|| Error::ModelCorrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("it has no tensor `{name}`"),
+        })
+    }
+
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    /// Where the tensor's bytes lie in the map.
+    pub(super) fn span(&self, name: &str) -> Result<std::ops::Range<usize>> {
+        let info = self.info(name)?;
+        let dtype = info.ggml_dtype;
+        let size = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
+        let start = (self.content.tensor_data_offset + info.offset) as usize;
+        if self.map.get(start..start + size).is_none() {
+            return Err(Error::ModelCorrupt {
+                path: self.path.to_path_buf(),
+                reason: format!("tensor `{name}` lies outside the file"),
+            });
+        }
+        Ok(start..start + size)
+    }
+
+    /// Drops the map's pages of `span`, once nothing reads them, so the file is never resident
+    /// beside what was made of it.
+    pub(super) fn release(&self, span: std::ops::Range<usize>) {
+        // SAFETY: the map is a private read-only file mapping; dropping its pages only makes a
+        // later read fault them in from the file again. No slice into this range is alive.
+        unsafe {
+            let _ = self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, span.start, span.len());
+        }
+    }
+
+    /// The tensor as stored, copied out of the map.
+    pub(super) fn stored(&self, name: &str) -> Result<QTensor> {
+        let span = self.span(name)?;
+        let info = self.info(name)?;
+        let storage = QStorage::from_data(Cow::Borrowed(&self.map[span.clone()]), &Device::Cpu, info.ggml_dtype)?;
+        self.release(span);
+        Ok(QTensor::new(storage, info.shape.clone())?)
+    }
+
+    /// The matrices `names`, rows stacked in that order, on the tiled kernels, built straight
+    /// from the map (no copy of the stored bytes): `None` unless all are matrices of one type
+    /// the tiled kernels take, with the same number of columns.
+    pub(super) fn tiled(&self, names: &[&str]) -> Result<Option<TiledMatrix>> {
+        let mut spans = Vec::with_capacity(names.len());
+        let mut kind = None;
+        for name in names {
+            let info = self.info(name)?;
+            // Rows (outputs), then columns.
+            let dims = info.shape.dims();
+            let this = (info.ggml_dtype, dims.get(1).copied());
+            if dims.len() != 2 || !self.layout.tiles(info.ggml_dtype) || kind.is_some_and(|k| k != this) {
+                return Ok(None);
+            }
+            kind = Some(this);
+            spans.push(self.span(name)?);
+        }
+        let Some((dtype, Some(cols))) = kind else { return Ok(None) };
+        let parts = spans.iter().map(|s| &self.map[s.clone()]).collect();
+        let tiled = TiledMatrix::from_stored(&Stored::new(dtype, cols, parts)?)?;
+        for span in spans {
+            self.release(span);
+        }
+        Ok(tiled)
+    }
+
+    /// A weight matrix, rewritten as Q8_0 when that was asked for and helps.
+    pub(super) fn matrix(&self, name: &str) -> Result<Matrix> {
+        if let Some(tiled) = self.tiled(&[name])? {
+            return Ok(Matrix::Tiled(Arc::new(tiled)));
+        }
+        self.multiplier(self.stored(name)?)
+    }
+
+    /// Matrices (with optional biases) applied to the same input, stacked when possible.
+    pub(super) fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
+        let biases = names.iter().map(|(_, bias)| self.vector_opt(bias)).collect::<Result<Vec<_>>>()?;
+        let biases_stack = biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none);
+        let stacked_bias = |biases: Vec<Option<Tensor>>| -> Result<Option<Tensor>> {
+            if biases[0].is_none() {
+                return Ok(None);
+            }
+            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
+            Ok(Some(Tensor::cat(&parts, 0)?))
+        };
+        let weights: Vec<&str> = names.iter().map(|(weight, _)| weight.as_str()).collect();
+        if biases_stack {
+            if let Some(tiled) = self.tiled(&weights)? {
+                let widths = weights.iter().map(|w| Ok(self.info(w)?.shape.dims()[0])).collect::<Result<_>>()?;
+                let w = Matrix::Tiled(Arc::new(tiled));
+                return Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths });
+            }
+        }
+        let mut tensors = Vec::with_capacity(names.len());
+        for weight in weights {
+            tensors.push(self.rewritten(self.stored(weight)?)?);
+        }
+        let dtype = tensors[0].dtype();
+        let cols = tensors[0].shape().dims2()?.1;
+        let stackable = tensors.iter().all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols))
+            && biases_stack;
+        if !stackable {
+            return Ok(Projection::Separate(
+                tensors
+                    .into_iter()
+                    .zip(biases)
+                    .map(|(t, b)| Ok((Matrix::new(t, self.layout)?, b)))
+                    .collect::<Result<_>>()?,
+            ));
+        }
+        let mut widths = Vec::with_capacity(tensors.len());
+        let mut bytes = Vec::new();
+        for t in &tensors {
+            widths.push(t.shape().dims2()?.0);
+            // Rows are stored one after another, so stacking rows is appending bytes.
+            bytes.extend_from_slice(&t.data()?);
+        }
+        drop(tensors);
+        let rows = widths.iter().sum::<usize>();
+        let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.layout)?;
+        Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths })
+    }
+
+    pub(super) fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
+        Matrix::new(self.rewritten(tensor)?, self.layout)
+    }
+
+    /// Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.
+    pub(super) fn rewritten(&self, tensor: QTensor) -> Result<QTensor> {
+        if self.layout.rewrites(tensor.dtype()) {
+            if let Some(faster) = to_q8_0(&tensor)? {
+                return Ok(faster);
+            }
+        }
+        Ok(tensor)
+    }
+
+    pub(super) fn vector(&self, name: &str) -> Result<Tensor> {
+        Ok(self.stored(name)?.dequantize(&Device::Cpu)?)
+    }
+
+    pub(super) fn vector_opt(&self, name: &str) -> Result<Option<Tensor>> {
+        if self.has(name) {
+            self.vector(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// How weights are held in memory, and so which kernels multiply them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightLayout {
+    /// As in the file, all on candle's kernels (the reference).
+    AsStored,
+    /// Q8_0, Q5_0 and Q4_1 matrices in tiles for the block kernels (`kernels::blocks`), Q4_K
+    /// and Q6_K in tiles for the super-block kernels (`kernels::kquants`), and Q5_1 rewritten
+    /// as Q8_0; the rest stays on candle's kernels.
+    Tiled,
+}
+
+impl WeightLayout {
+    /// Whether a matrix of this type is held in tiles.
+    pub(super) fn tiles(self, dtype: GgmlDType) -> bool {
+        self == WeightLayout::Tiled && crate::kernels::has_tiles(dtype)
+    }
+
+    /// Whether a matrix of this type is rewritten as Q8_0 (Q5_1, which candle has only scalar
+    /// code for).
+    pub(super) fn rewrites(self, dtype: GgmlDType) -> bool {
+        self == WeightLayout::Tiled && dtype == GgmlDType::Q5_1
+    }
+}
+
+/// Rewrites a matrix of a block type candle multiplies with scalar code as Q8_0; `None` when
+/// the type is already fast (or not a 32-wide block type).
+pub(super) fn to_q8_0(t: &QTensor) -> Result<Option<QTensor>> {
+    let dtype = t.dtype();
+    if !matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1) || t.rank() != 2 {
+        return Ok(None);
+    }
+    let data = t.data()?;
+    let blocks = data.len() / dtype.type_size();
+    let mut out = Vec::with_capacity(blocks * 34);
+    let mut values = [0f32; 32];
+    let mut q = [0i8; 32];
+    for block in data.chunks_exact(dtype.type_size()) {
+        let d = f16::from_le_bytes([block[0], block[1]]);
+        match dtype {
+            // Small integer quants with one scale and no offset: the same scale, exactly.
+            GgmlDType::Q5_0 => {
+                let qh = u32::from_le_bytes([block[2], block[3], block[4], block[5]]);
+                let qs = &block[6..22];
+                for j in 0..16 {
+                    let lo_high = (((qh >> j) & 1) << 4) as u8;
+                    let hi_high = (((qh >> (j + 16)) & 1) << 4) as u8;
+                    q[j] = ((qs[j] & 0x0F) | lo_high) as i8 - 16;
+                    q[j + 16] = ((qs[j] >> 4) | hi_high) as i8 - 16;
+                }
+                out.extend_from_slice(&d.to_le_bytes());
+                out.extend(q.iter().map(|&v| v as u8));
+                continue;
+            }
+            // With an offset the values must be rounded to a new 8-bit grid.
+            GgmlDType::Q4_1 => {
+                let d = d.to_f32();
+                let m = f16::from_le_bytes([block[2], block[3]]).to_f32();
+                let qs = &block[4..20];
+                for j in 0..16 {
+                    values[j] = d * (qs[j] & 0x0F) as f32 + m;
+                    values[j + 16] = d * (qs[j] >> 4) as f32 + m;
+                }
+            }
+            GgmlDType::Q5_1 => {
+                let d = d.to_f32();
+                let m = f16::from_le_bytes([block[2], block[3]]).to_f32();
+                let qh = u32::from_le_bytes([block[4], block[5], block[6], block[7]]);
+                let qs = &block[8..24];
+                for j in 0..16 {
+                    let lo = (qs[j] & 0x0F) as u32 | (((qh >> j) & 1) << 4);
+                    let hi = (qs[j] >> 4) as u32 | (((qh >> (j + 16)) & 1) << 4);
+                    values[j] = d * lo as f32 + m;
+                    values[j + 16] = d * hi as f32 + m;
+                }
+            }
+            _ => unreachable!("filtered above"),
+        }
+        let amax = values.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let scale = amax / 127.0;
+        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        out.extend_from_slice(&f16::from_f32(scale).to_le_bytes());
+        out.extend(values.iter().map(|v| (v * inv).round().clamp(-127.0, 127.0) as i8 as u8));
+    }
+    drop(data);
+    let storage = QStorage::from_data(Cow::Owned(out), &Device::Cpu, GgmlDType::Q8_0)?;
+    Ok(Some(QTensor::new(storage, t.shape().clone())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(dtype: GgmlDType) -> (f32, f32) {
+        let values: Vec<f32> = (0..64 * 32).map(|i| ((i * 7919) % 97) as f32 / 50.0 - 1.0).collect();
+        let t = Tensor::from_vec(values, (64, 32), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&t, dtype).unwrap();
+        let reference = q.dequantize(&Device::Cpu).unwrap();
+        let q8 = to_q8_0(&q).unwrap().expect("repacked");
+        assert_eq!(q8.dtype(), GgmlDType::Q8_0);
+        let got = q8.dequantize(&Device::Cpu).unwrap();
+        let diff = (reference - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let amax = t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        (diff, amax)
+    }
+
+    #[test]
+    fn q5_0_becomes_q8_0_exactly() {
+        assert_eq!(roundtrip(GgmlDType::Q5_0).0, 0.0);
+    }
+
+    #[test]
+    fn q4_1_and_q5_1_become_q8_0_within_half_a_step() {
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_1] {
+            let (diff, amax) = roundtrip(dtype);
+            // Half of the new step (amax / 127), plus the f16 rounding of the scale.
+            assert!(diff <= amax / 254.0 * 1.01 + 1e-6, "{dtype:?}: {diff} vs {amax}");
+        }
+    }
+}

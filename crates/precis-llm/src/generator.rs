@@ -1,0 +1,260 @@
+//! A loaded generator: the GGUF weights of one supported architecture with its tokenizer and
+//! chat template, behind one `forward` that returns the next-token logits. llama, qwen2 and
+//! qwen3 run on Precis's decoder (`crate::decoder`), gemma3 on candle's model. It remembers
+//! which tokens its KV cache holds, so a prompt that starts like the previous one only runs
+//! its new tail (on Precis's decoder; candle's models cannot cut their cache back), and it
+//! checks every request against that cache and the model's context before running it.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3};
+
+use crate::decoder::{self, Decoder, WeightLayout};
+use crate::error::{Error, Result};
+use crate::gguf::{Architecture, GgufFile, ModelProps};
+use crate::template::ChatTemplate;
+use crate::tokenizer::TextTokenizer;
+
+enum Weights {
+    Precis(Box<Decoder>),
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+    Qwen3(quantized_qwen3::ModelWeights),
+    Gemma3(quantized_gemma3::ModelWeights),
+}
+
+/// A generator ready to run.
+pub struct Generator {
+    weights: Weights,
+    pub tokenizer: TextTokenizer,
+    pub template: ChatTemplate,
+    pub props: ModelProps,
+    /// How long loading took.
+    pub load_time: Duration,
+    device: Device,
+    /// The tokens whose keys and values the model's cache holds, in order.
+    cached: Vec<u32>,
+}
+
+/// Which transformer code runs the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Precis's decoder (`crate::decoder`) where it supports the file, else candle's.
+    Precis,
+    /// candle-transformers' quantized models.
+    Candle,
+}
+
+/// How to load a generator.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub backend: Backend,
+    /// How Precis's decoder holds the weights (candle's models load them as stored).
+    pub layout: WeightLayout,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { backend: Backend::Precis, layout: WeightLayout::Tiled }
+    }
+}
+
+impl std::fmt::Debug for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generator").field("props", &self.props).field("tokenizer", &self.tokenizer).finish()
+    }
+}
+
+impl Generator {
+    /// Loads a GGUF generator: header and tokenizer first (cheap, and where most broken files
+    /// are caught), then the weights.
+    pub fn load(path: &Path) -> Result<Generator> {
+        Self::load_with(path, LoadOptions::default())
+    }
+
+    /// `load`, choosing the implementation and weight layout.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Generator> {
+        let start = Instant::now();
+        let gguf = GgufFile::open(path)?;
+        let props = gguf.props()?;
+        let tokenizer = TextTokenizer::from_gguf(&gguf)?;
+        let token_string = |id: Option<u32>| id.and_then(|id| tokenizer.token_text(id)).unwrap_or_default();
+        let template = ChatTemplate::new(
+            props.chat_template.as_deref(),
+            props.architecture,
+            |t| tokenizer.token_id(t).is_some(),
+            token_string(tokenizer.bos),
+            token_string(tokenizer.eos),
+        );
+        let device = Device::Cpu;
+        let GgufFile { content, .. } = gguf;
+        let config = match options.backend {
+            Backend::Precis => {
+                decoder::Config::from_gguf(&content).map_err(|why| tracing::debug!(%why, "using candle's model")).ok()
+            }
+            Backend::Candle => None,
+        };
+        let weights = if let Some(config) = config {
+            Weights::Precis(Box::new(Decoder::load(path, &content, config, options.layout)?))
+        } else {
+            Self::candle_weights(path, props.architecture, content, &device)?
+        };
+        Ok(Generator { weights, tokenizer, template, props, load_time: start.elapsed(), device, cached: Vec::new() })
+    }
+
+    fn candle_weights(
+        path: &Path,
+        architecture: Architecture,
+        content: candle_core::quantized::gguf_file::Content,
+        device: &Device,
+    ) -> Result<Weights> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let corrupt = |e: candle_core::Error| Error::ModelCorrupt {
+            path: path.to_path_buf(),
+            reason: format!("loading the weights failed ({e})"),
+        };
+        Ok(match architecture {
+            Architecture::Llama => {
+                Weights::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut reader, device).map_err(corrupt)?)
+            }
+            Architecture::Qwen2 => {
+                Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, device).map_err(corrupt)?)
+            }
+            Architecture::Qwen3 => {
+                Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, device).map_err(corrupt)?)
+            }
+            Architecture::Gemma3 => Weights::Gemma3(
+                quantized_gemma3::ModelWeights::from_gguf(content, &mut reader, device).map_err(corrupt)?,
+            ),
+        })
+    }
+
+    /// Whether a prompt may run in several passes. candle's gemma3 cannot continue a prompt:
+    /// the mask it builds for a pass after cached positions joins an f32 block to a u32 one
+    /// and fails (and would hide the cached positions), so its prompts run in one pass.
+    pub fn takes_prompt_in_chunks(&self) -> bool {
+        !matches!(self.weights, Weights::Gemma3(_))
+    }
+
+    /// Whether the loaded weights run on Precis's decoder (and so can reuse a prefix).
+    pub fn on_precis_decoder(&self) -> bool {
+        matches!(self.weights, Weights::Precis(_))
+    }
+
+    /// Whether guessed tokens can be checked in one pass (`forward_each`) with exactly the
+    /// logits single steps would give: Precis's decoder with every product on the tiled
+    /// kernels, which give each row of a product the same bits as it would get alone.
+    pub fn checks_guesses(&self) -> bool {
+        matches!(&self.weights, Weights::Precis(d) if d.all_tiled())
+    }
+
+    /// The tokens the KV cache holds.
+    pub fn cached_tokens(&self) -> &[u32] {
+        &self.cached
+    }
+
+    /// How many leading tokens of `prompt` are already in the cache and need not run again.
+    /// At least the last two prompt tokens always run: the last one's logits are needed, and
+    /// run alone it would take the one-token arithmetic instead of a prompt pass's, whose last
+    /// bits differ, which can change the answer to the same prompt asked again.
+    pub fn reusable_prefix(&self, prompt: &[u32]) -> usize {
+        if !self.on_precis_decoder() {
+            return 0;
+        }
+        let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        common.min(prompt.len().saturating_sub(2))
+    }
+
+    /// Runs `tokens` at positions `pos..` through the model and returns the logits of the
+    /// last position as a vector over the vocabulary. The cache keeps positions `..pos` and
+    /// is extended; `pos == 0` starts a new sequence. With candle's models `pos` must be 0 or
+    /// the cached length. `tokens` must not be empty, and must fit the model's context after
+    /// `pos`.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        Ok(self.pass(tokens, pos, false)?.to_vec1()?)
+    }
+
+    /// Runs `tokens` at positions `pos..` like `forward`, and returns the logits after each of
+    /// them: row `i` predicts the token that follows `tokens[..=i]`. Only Precis's decoder can
+    /// (see `on_precis_decoder`); the cache keeps all of `tokens`, and a later `forward` from an
+    /// earlier position drops the ones not wanted.
+    pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
+        if !self.on_precis_decoder() {
+            return Err(Error::NeedsPrecisDecoder("the logits of every position"));
+        }
+        Ok(self.pass(tokens, pos, true)?.to_vec2()?)
+    }
+
+    /// `forward` (`every` false) or `forward_each` (true), with the cache's bookkeeping; the
+    /// logits as f32. The one place a pass's request is checked: some tokens, from a position
+    /// the cache reaches, within the model's context.
+    fn pass(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
+        if tokens.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        if pos + tokens.len() > self.props.context_length {
+            return Err(Error::PromptTooLong { tokens: pos + tokens.len(), context: self.props.context_length });
+        }
+        if pos == 0 {
+            self.clear();
+        }
+        if pos > self.cached.len() || (!self.on_precis_decoder() && pos != self.cached.len()) {
+            return Err(Error::CachePosition { pos, cached: self.cached.len() });
+        }
+        // Until the pass succeeds only the positions before `pos` are known to be cached.
+        self.cached.truncate(pos);
+        let logits = self.run(tokens, pos, every)?.to_dtype(candle_core::DType::F32)?;
+        self.cached.extend_from_slice(tokens);
+        Ok(logits)
+    }
+
+    fn run(&mut self, tokens: &[u32], pos: usize, every: bool) -> Result<Tensor> {
+        if let Weights::Precis(d) = &mut self.weights {
+            let on_rayon = d.all_tiled();
+            let mut pass = || if every { d.forward_each(tokens, pos) } else { d.forward(tokens, pos) };
+            // When every product runs on the tiled kernels, the pass runs on one of rayon's
+            // workers: the products share their rows with the worker's helper threads
+            // (`team`), and the tensor ops of a prompt's attention find rayon's pool at hand
+            // instead of handing work to it from outside (prompts run about 10% faster).
+            // candle's kernels have their own spinning pool, which rayon's awake workers would
+            // compete with for the cores, so a pass that uses them stays on this thread.
+            return if on_rayon { rayon::scope(|_| pass()) } else { pass() };
+        }
+        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+        let logits = match &mut self.weights {
+            Weights::Precis(_) => unreachable!("handled above"),
+            Weights::Llama(m) => m.forward(&input, pos)?,
+            Weights::Qwen2(m) => m.forward(&input, pos)?,
+            Weights::Qwen3(m) => m.forward(&input, pos)?,
+            Weights::Gemma3(m) => m.forward(&input, pos)?,
+        };
+        Ok(logits.squeeze(0)?)
+    }
+
+    /// Forgets the KV cache.
+    pub fn clear(&mut self) {
+        self.cached.clear();
+        match &mut self.weights {
+            Weights::Precis(d) => d.truncate(0),
+            Weights::Llama(m) => m.clear_kv_cache(),
+            Weights::Qwen2(m) => m.clear_kv_cache(),
+            Weights::Qwen3(m) => m.clear_kv_cache(),
+            // Gemma 3's cache restarts by itself at position 0.
+            Weights::Gemma3(_) => {}
+        }
+    }
+}
+
+/// Checks that a file is a GGUF generator this build can run, without loading its weights:
+/// the header is whole, the architecture is supported, and the tokenizer can be built.
+pub fn inspect(path: &Path) -> Result<ModelProps> {
+    let gguf = GgufFile::open(path)?;
+    let props = gguf.props()?;
+    TextTokenizer::from_gguf(&gguf)?;
+    Ok(props)
+}

@@ -1,0 +1,536 @@
+//! Q8_0, Q5_0 and Q4_1 weight matrices times f32 activations on the CPU, for Precis's decoder
+//! (`crate::decoder`). candle has only scalar code for Q5_0 and Q4_1, and for Q8_0 a fast kernel only for
+//! rows a multiple of 256 long (with a second, packed copy of the weights). Here the 32-value
+//! blocks of every eight rows are interleaved at load into one tile (`tiles`), in as many bytes
+//! as stored: for each run of 4 (Q8_0) or 8 (Q5_0, Q4_1) values, the eight rows' bytes side by
+//! side, so one 256-bit load holds the same values of eight rows and one `dpbusd` (AVX-VNNI;
+//! `maddubs` and `madd` on plain AVX2) adds four products of each row into that row's lane
+//! against four activations broadcast to all lanes. The activations are quantized to 8 bits
+//! per 32 values, as in llama.cpp. Q5_0's fifth bits are spread onto the bytes in registers and
+//! its offset of 16 taken off through the activations' block sums; Q8_0's signs move onto the
+//! activations; a Q4_1 block's minimum multiplies the activations' block sum. A scalar version
+//! serves other CPUs and is the reference in tests; a token gets the same floats alone as
+//! within a prompt.
+
+use candle_core::quantized::GgmlDType;
+use candle_core::{Device, Tensor};
+use half::f16;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::kernels::tiles::{self, f16_at, shape_error, Level, Stored, ROWS};
+
+const BLOCK: usize = 32;
+
+/// How a tile stores eight rows' blocks of 32 values. Every tile starts with the eight rows'
+/// f16 scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Then `[run of 4 (8)][row (8)][4 signed bytes]`.
+    Q8,
+    /// Then the fifth bits, `[run of 8 (4)][row (8)]` one byte each (bit j for value j of the
+    /// run), then the low nibbles as in `Q4`; the value is the 5-bit number minus 16.
+    Q5,
+    /// Then the eight rows' f16 minimums, then `[run of 8 (4)][row (8)][4 bytes]`, byte j
+    /// holding value j of the run in its low nibble and value j + 4 in its high nibble; the
+    /// value is the 4-bit number times the scale plus the minimum.
+    Q4,
+}
+
+impl Layout {
+    /// Bytes of a tile: as many as the eight stored blocks.
+    fn tile_bytes(self) -> usize {
+        match self {
+            Layout::Q8 => 16 + 256,
+            Layout::Q5 => 16 + 32 + 128,
+            Layout::Q4 => 16 + 16 + 128,
+        }
+    }
+}
+
+/// A Q8_0, Q5_0 or Q4_1 matrix of `rows × cols` (each row is one output), in tiles: row
+/// group `g`'s block `b` is tile `g * cols / 32 + b`. The last group is padded with zero rows.
+pub struct BlockMatrix {
+    rows: usize,
+    cols: usize,
+    layout: Layout,
+    tiles: Vec<u8>,
+}
+
+/// Activations quantized to 8 bits per block of 32, with per block one f32 scale, the sum of
+/// the quants, and that sum times the scale (what a Q4_1 minimum multiplies).
+struct Q8Rows {
+    scales: Vec<f32>,
+    sums: Vec<i32>,
+    scaled_sums: Vec<f32>,
+    quants: Vec<i8>,
+}
+
+/// One token's share of `Q8Rows`.
+#[derive(Clone, Copy)]
+struct Act<'a> {
+    scales: &'a [f32],
+    sums: &'a [i32],
+    scaled_sums: &'a [f32],
+    quants: &'a [i8],
+}
+
+impl Q8Rows {
+    fn token(&self, i: usize, k: usize) -> Act<'_> {
+        let blocks = i * k / BLOCK..(i + 1) * k / BLOCK;
+        Act {
+            scales: &self.scales[blocks.clone()],
+            sums: &self.sums[blocks.clone()],
+            scaled_sums: &self.scaled_sums[blocks],
+            quants: &self.quants[i * k..(i + 1) * k],
+        }
+    }
+}
+
+fn quantize_rows(xs: &[f32]) -> Q8Rows {
+    let blocks = xs.len() / BLOCK;
+    let mut scales = Vec::with_capacity(blocks);
+    let mut sums = Vec::with_capacity(blocks);
+    let mut scaled_sums = Vec::with_capacity(blocks);
+    let mut quants = vec![0i8; xs.len()];
+    for (block, q) in xs.chunks_exact(BLOCK).zip(quants.chunks_exact_mut(BLOCK)) {
+        let d = tiles::quantize_block(block, q);
+        let sum: i32 = q.iter().map(|&v| v as i32).sum();
+        // The scale and the scaled sum are kept at f16 precision, as in a Q8_0 or Q8_1 block,
+        // so the products equal candle's (and ggml's) up to float summation order.
+        let d = f16::from_f32(d).to_f32();
+        scales.push(d);
+        sums.push(sum);
+        scaled_sums.push(f16::from_f32(sum as f32 * d).to_f32());
+    }
+    Q8Rows { scales, sums, scaled_sums, quants }
+}
+
+impl Layout {
+    /// A stored block's 32 values as integers: signed for `Q8`, 0..32 for `Q5` (before the
+    /// offset of 16), 0..16 for `Q4`.
+    fn stored_values(self, block: &[u8]) -> [u8; BLOCK] {
+        let mut out = [0u8; BLOCK];
+        match self {
+            Layout::Q8 => out.copy_from_slice(&block[2..34]),
+            Layout::Q5 => {
+                let high = u32::from_le_bytes([block[2], block[3], block[4], block[5]]);
+                for j in 0..BLOCK / 2 {
+                    let bit = |i: usize| (((high >> i) & 1) << 4) as u8;
+                    out[j] = (block[6 + j] & 0x0F) | bit(j);
+                    out[j + BLOCK / 2] = (block[6 + j] >> 4) | bit(j + BLOCK / 2);
+                }
+            }
+            Layout::Q4 => {
+                for j in 0..BLOCK / 2 {
+                    out[j] = block[4 + j] & 0x0F;
+                    out[j + BLOCK / 2] = block[4 + j] >> 4;
+                }
+            }
+        }
+        out
+    }
+
+    /// The tile of up to eight stored blocks (missing rows stay zero).
+    fn pack(self, blocks: &[&[u8]], tile: &mut [u8]) {
+        for (r, block) in blocks.iter().enumerate() {
+            tile[2 * r..2 * r + 2].copy_from_slice(&block[..2]);
+            let v = self.stored_values(block);
+            match self {
+                Layout::Q8 => {
+                    for (run, four) in v.chunks_exact(4).enumerate() {
+                        tile[16 + 32 * run + 4 * r..][..4].copy_from_slice(four);
+                    }
+                }
+                Layout::Q5 | Layout::Q4 => {
+                    let nibbles = if self == Layout::Q5 { 48 } else { 32 };
+                    if self == Layout::Q4 {
+                        tile[16 + 2 * r..][..2].copy_from_slice(&block[2..4]);
+                    }
+                    for (run, eight) in v.chunks_exact(8).enumerate() {
+                        for j in 0..4 {
+                            tile[nibbles + 32 * run + 4 * r + j] = (eight[j] & 0x0F) | ((eight[j + 4] & 0x0F) << 4);
+                        }
+                        if self == Layout::Q5 {
+                            tile[16 + 8 * run + r] = (0..8).fold(0u8, |bits, j| bits | ((eight[j] >> 4) << j));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Row `r`'s 32 integers in a tile: signed for `Q8`, less the offset of 16 for `Q5`,
+    /// 0..16 for `Q4`.
+    fn ints(self, tile: &[u8], r: usize) -> [i32; BLOCK] {
+        std::array::from_fn(|i| match self {
+            Layout::Q8 => tile[16 + 32 * (i / 4) + 4 * r + i % 4] as i8 as i32,
+            Layout::Q5 | Layout::Q4 => {
+                let nibbles = if self == Layout::Q5 { 48 } else { 32 };
+                let byte = tile[nibbles + 32 * (i / 8) + 4 * r + i % 4];
+                let low = if i % 8 < 4 { byte & 0x0F } else { byte >> 4 } as i32;
+                if self == Layout::Q5 {
+                    let fifth = ((tile[16 + 8 * (i / 8) + r] >> (i % 8)) & 1) as i32;
+                    (low | (fifth << 4)) - 16
+                } else {
+                    low
+                }
+            }
+        })
+    }
+
+    /// Row `r`'s scale and (`Q4`) minimum in a tile.
+    fn scale_min(self, tile: &[u8], r: usize) -> (f32, f32) {
+        (f16_at(tile, 2 * r), if self == Layout::Q4 { f16_at(tile, 16 + 2 * r) } else { 0.0 })
+    }
+
+    /// Row `r`'s 32 values in a tile, as candle dequantizes them.
+    fn values(self, tile: &[u8], r: usize) -> [f32; BLOCK] {
+        let (d, min) = self.scale_min(tile, r);
+        let q = self.ints(tile, r);
+        std::array::from_fn(|i| if self == Layout::Q4 { q[i] as f32 * d + min } else { q[i] as f32 * d })
+    }
+}
+
+impl BlockMatrix {
+    /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows; `None` for other types.
+    pub(crate) fn from_stored(s: &Stored) -> Result<Option<BlockMatrix>> {
+        let layout = match s.dtype {
+            GgmlDType::Q8_0 => Layout::Q8,
+            GgmlDType::Q5_0 => Layout::Q5,
+            GgmlDType::Q4_1 => Layout::Q4,
+            _ => return Ok(None),
+        };
+        let (rows, cols) = (s.rows, s.cols);
+        let blocks = cols / BLOCK;
+        let groups = rows.div_ceil(ROWS);
+        let mut tiles = vec![0u8; groups * blocks * layout.tile_bytes()];
+        tiles.par_chunks_mut(blocks * layout.tile_bytes()).enumerate().for_each(|(g, group)| {
+            for (b, tile) in group.chunks_exact_mut(layout.tile_bytes()).enumerate() {
+                let (stored_blocks, n) = s.group_blocks(g, b);
+                layout.pack(&stored_blocks[..n], tile);
+            }
+        });
+        Ok(Some(BlockMatrix { rows, cols, layout, tiles }))
+    }
+
+    fn group(&self, g: usize) -> &[u8] {
+        let bytes = self.cols / BLOCK * self.layout.tile_bytes();
+        &self.tiles[g * bytes..(g + 1) * bytes]
+    }
+
+    /// `x @ self^T` for `x` of shape `(.., cols)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let k = self.cols;
+        if x.dims().last() != Some(&k) {
+            return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
+        }
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
+        let act = quantize_rows(&xs);
+        let m = xs.len() / k;
+        let (one, four) = kernels(self.layout);
+        tiles::product(
+            x.dims(),
+            (self.rows, m, k),
+            |g, t| four(self.group(g), std::array::from_fn(|j| act.token(t + j, k))),
+            |g, t| one(self.group(g), [act.token(t, k)])[0],
+        )
+    }
+
+    /// Rows `ids` expanded to f32, `(ids.len(), cols)`: the lookup of a token table.
+    pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
+        let mut out = Vec::with_capacity(ids.len() * self.cols);
+        for &id in ids {
+            let row = id as usize;
+            if row >= self.rows {
+                return Err(shape_error(format!("token {row} is outside the table of {} rows", self.rows)));
+            }
+            for tile in self.group(row / ROWS).chunks_exact(self.layout.tile_bytes()) {
+                out.extend(self.layout.values(tile, row % ROWS));
+            }
+        }
+        Ok(Tensor::from_vec(out, (ids.len(), self.cols), &Device::Cpu)?)
+    }
+}
+
+/// A row group's tiles against `N` tokens: their eight outputs each.
+type Kernel<const N: usize> = fn(&[u8], [Act; N]) -> [[f32; ROWS]; N];
+
+fn kernels(layout: Layout) -> (Kernel<1>, Kernel<4>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(level) = tiles::level() {
+        return match (layout, level) {
+            (Layout::Q8, Level::Vnni) => (avx2::entry::<Q8, 1, true>, avx2::entry::<Q8, 4, true>),
+            (Layout::Q5, Level::Vnni) => (avx2::entry::<Q5, 1, true>, avx2::entry::<Q5, 4, true>),
+            (Layout::Q4, Level::Vnni) => (avx2::entry::<Q4, 1, true>, avx2::entry::<Q4, 4, true>),
+            (Layout::Q8, Level::Avx2) => (avx2::entry::<Q8, 1, false>, avx2::entry::<Q8, 4, false>),
+            (Layout::Q5, Level::Avx2) => (avx2::entry::<Q5, 1, false>, avx2::entry::<Q5, 4, false>),
+            (Layout::Q4, Level::Avx2) => (avx2::entry::<Q4, 1, false>, avx2::entry::<Q4, 4, false>),
+        };
+    }
+    match layout {
+        Layout::Q8 => (scalar::<Q8, 1>, scalar::<Q8, 4>),
+        Layout::Q5 => (scalar::<Q5, 1>, scalar::<Q5, 4>),
+        Layout::Q4 => (scalar::<Q4, 1>, scalar::<Q4, 4>),
+    }
+}
+
+/// The layouts as numbers, for the kernels' const parameter.
+const Q8: u8 = 0;
+const Q5: u8 = 1;
+const Q4: u8 = 2;
+const LAYOUTS: [Layout; 3] = [Layout::Q8, Layout::Q5, Layout::Q4];
+
+/// The reference product, in the order of the SIMD kernels: per block and row, the exact
+/// integer sum of weight × activation (Q5_0: less 16 times the activations' sum), times the
+/// row's scale times the activations' scale, accumulated in f32 (Q4_1: plus the minimum times
+/// the activations' scaled sum).
+fn scalar<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
+    let layout = LAYOUTS[L as usize];
+    let mut out = [[0f32; ROWS]; N];
+    for (b, tile) in tiles.chunks_exact(layout.tile_bytes()).enumerate() {
+        for (t, a) in a.iter().enumerate() {
+            let x = &a.quants[b * BLOCK..(b + 1) * BLOCK];
+            for r in 0..ROWS {
+                let (d, min) = layout.scale_min(tile, r);
+                let q = layout.ints(tile, r);
+                let dot: i32 = (0..BLOCK).map(|i| q[i] * x[i] as i32).sum();
+                out[t][r] += d * a.scales[b] * dot as f32;
+                if layout == Layout::Q4 {
+                    out[t][r] += min * a.scaled_sums[b];
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The tile products on AVX2 (and AVX-VNNI when `VNNI`) for `N` tokens at once. Each lane
+    //! is one row of the tile.
+
+    use super::{Act, BLOCK, LAYOUTS, Q4, Q5, Q8, ROWS};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use std::arch::x86_64::*;
+
+    pub fn entry<const L: u8, const N: usize, const VNNI: bool>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
+        let blocks = tiles.len() / LAYOUTS[L as usize].tile_bytes();
+        assert!(a.iter().all(|a| a.scales.len() >= blocks
+            && a.sums.len() >= blocks
+            && a.scaled_sums.len() >= blocks
+            && a.quants.len() >= blocks * BLOCK));
+        // SAFETY: chosen by `kernels` only after `tiles::level` found AVX2, FMA and F16C (and
+        // for VNNI, AVX-VNNI); the activations hold `blocks` blocks (checked above).
+        unsafe {
+            if VNNI {
+                body_vnni::<L, N>(tiles, a, blocks)
+            } else {
+                body_avx2::<L, N>(tiles, a, blocks)
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
+    unsafe fn body_vnni<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> [[f32; ROWS]; N] {
+        body::<L, N, true>(tiles, a, blocks)
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn body_avx2<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> [[f32; ROWS]; N] {
+        body::<L, N, false>(tiles, a, blocks)
+    }
+
+    #[inline(always)]
+    unsafe fn body<const L: u8, const N: usize, const VNNI: bool>(
+        tiles: &[u8],
+        a: [Act; N],
+        blocks: usize,
+    ) -> [[f32; ROWS]; N] {
+        let tile_bytes = LAYOUTS[L as usize].tile_bytes();
+        let low = _mm256_set1_epi8(0x0F);
+        // Q5_0's fifth bits: lane r takes byte r of the run's eight bytes into each of its four
+        // bytes, and byte j tests bit j (low nibbles) or j + 4 (high nibbles).
+        let spread = _mm256_setr_epi8(
+            0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7,
+        );
+        let bits_low = _mm256_set1_epi32(i32::from_le_bytes([1, 2, 4, 8]));
+        let bits_high = _mm256_set1_epi32(i32::from_le_bytes([16, 32, 64, 128]));
+        let sixteen = _mm256_set1_epi8(16);
+        let mut acc = [_mm256_setzero_ps(); N];
+        for b in 0..blocks {
+            let tile = tiles.as_ptr().add(b * tile_bytes);
+            let mut sums = [_mm256_setzero_si256(); N];
+            if L == Q8 {
+                for run in 0..8 {
+                    let w = _mm256_loadu_si256(tile.add(16 + 32 * run) as *const __m256i);
+                    let w_abs = _mm256_sign_epi8(w, w);
+                    for t in 0..N {
+                        let x = four_bytes(a[t].quants.as_ptr().add(b * BLOCK + 4 * run));
+                        sums[t] = dp::<VNNI>(sums[t], w_abs, _mm256_sign_epi8(x, w));
+                    }
+                }
+            } else {
+                let nibbles = if L == Q5 { 48 } else { 32 };
+                for run in 0..4 {
+                    let w = _mm256_loadu_si256(tile.add(nibbles + 32 * run) as *const __m256i);
+                    let mut lo = _mm256_and_si256(w, low);
+                    let mut hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
+                    if L == Q5 {
+                        let bits = _mm256_set1_epi64x(std::ptr::read_unaligned(tile.add(16 + 8 * run) as *const i64));
+                        let bits = _mm256_shuffle_epi8(bits, spread);
+                        let fifth = |mask: __m256i| {
+                            _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bits, mask), mask), sixteen)
+                        };
+                        lo = _mm256_or_si256(lo, fifth(bits_low));
+                        hi = _mm256_or_si256(hi, fifth(bits_high));
+                    }
+                    for t in 0..N {
+                        let x = a[t].quants.as_ptr().add(b * BLOCK + 8 * run);
+                        sums[t] = dp::<VNNI>(sums[t], lo, four_bytes(x));
+                        sums[t] = dp::<VNNI>(sums[t], hi, four_bytes(x.add(4)));
+                    }
+                }
+            }
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(tile as *const __m128i));
+            let min = if L == Q4 {
+                _mm256_cvtph_ps(_mm_loadu_si128(tile.add(16) as *const __m128i))
+            } else {
+                _mm256_setzero_ps()
+            };
+            for t in 0..N {
+                let mut dot = sums[t];
+                if L == Q5 {
+                    dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(16 * *a[t].sums.get_unchecked(b)));
+                }
+                let scale = _mm256_mul_ps(d, _mm256_set1_ps(*a[t].scales.get_unchecked(b)));
+                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[t]);
+                if L == Q4 {
+                    acc[t] = _mm256_fmadd_ps(min, _mm256_set1_ps(*a[t].scaled_sums.get_unchecked(b)), acc[t]);
+                }
+            }
+        }
+        outputs(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::tiles::test_values as values;
+    use candle_core::quantized::QTensor;
+
+    const TYPES: [GgmlDType; 3] = [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_1];
+
+    fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, BlockMatrix) {
+        let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&w, dtype).unwrap();
+        let m = Stored::with_tensor(&q, BlockMatrix::from_stored).unwrap().unwrap();
+        (q, m)
+    }
+
+    #[test]
+    fn stacked_parts_make_the_matrix_of_their_rows() {
+        for dtype in TYPES {
+            let (q, whole) = matrix(dtype, 21, 256, 11);
+            let data = q.data().unwrap();
+            let row = data.len() / 21;
+            // Parts of 5, 9 and 7 rows: row groups straddle the joins.
+            let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
+            let stacked = BlockMatrix::from_stored(&Stored::new(dtype, 256, parts).unwrap()).unwrap().unwrap();
+            assert_eq!((stacked.rows, stacked.cols), (21, 256));
+            assert_eq!(stacked.tiles, whole.tiles, "{dtype:?}");
+            assert!(Stored::new(dtype, 256, vec![&data[..row + 1]]).is_err(), "{dtype:?}: a part of a row and a byte");
+        }
+    }
+
+    #[test]
+    fn tiles_take_the_stored_bytes() {
+        for dtype in TYPES {
+            let (q, m) = matrix(dtype, 16, 256, 9);
+            assert_eq!(m.tiles.len(), q.data().unwrap().len(), "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn simd_kernels_match_the_scalar_reference() {
+        let k = 896;
+        for dtype in TYPES {
+            let (_, m) = matrix(dtype, 8, k, 1);
+            let mut xs = values(4 * k, 2);
+            // A block's largest activation quantizes to ±127.
+            xs[0] = 3.0;
+            xs[40] = -3.0;
+            let act = quantize_rows(&xs);
+            assert!(act.quants.contains(&127) && act.quants.contains(&-127));
+            let tokens: [Act; 4] = std::array::from_fn(|t| act.token(t, k));
+            let reference = LAYOUTS.iter().position(|&l| l == m.layout).unwrap();
+            let reference = [scalar::<Q8, 4>, scalar::<Q5, 4>, scalar::<Q4, 4>][reference](m.group(0), tokens);
+            let (one, four) = kernels(m.layout);
+            let fast = four(m.group(0), tokens);
+            for t in 0..4 {
+                for r in 0..ROWS {
+                    let (expected, got) = (reference[t][r], fast[t][r]);
+                    assert!((expected - got).abs() <= 1e-5 * expected.abs().max(1.0), "{dtype:?}: {expected} vs {got}");
+                }
+                assert_eq!(one(m.group(0), [tokens[t]])[0], fast[t], "{dtype:?}, token {t}");
+            }
+            // AVX-VNNI and plain AVX2 compute the same integers.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avxvnni") {
+                let plain = match m.layout {
+                    Layout::Q8 => avx2::entry::<Q8, 4, false>(m.group(0), tokens),
+                    Layout::Q5 => avx2::entry::<Q5, 4, false>(m.group(0), tokens),
+                    Layout::Q4 => avx2::entry::<Q4, 4, false>(m.group(0), tokens),
+                };
+                assert_eq!(plain, fast, "{dtype:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prompt_gives_each_token_the_same_row_as_alone() {
+        // Ten tokens: two groups of four and two left over; 37 rows: a padded last tile.
+        let (n, m) = (37, 10);
+        for dtype in TYPES {
+            let k = 320;
+            let (_, q) = matrix(dtype, n, k, 7);
+            let xs = values(m * k, 8);
+            let batch = q.forward(&Tensor::from_vec(xs.clone(), (m, k), &Device::Cpu).unwrap()).unwrap();
+            let batch = batch.to_vec2::<f32>().unwrap();
+            for (i, row) in batch.iter().enumerate() {
+                let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
+                let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+                assert_eq!(row, &alone[0], "{dtype:?}, token {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_unpack_to_candles_values() {
+        // Eleven rows: a full tile and a padded one.
+        for dtype in TYPES {
+            let (q, m) = matrix(dtype, 11, 64, 5);
+            let ours = m.rows(&[10, 0, 3]).unwrap().to_vec2::<f32>().unwrap();
+            let theirs = q.dequantize(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+            assert_eq!(ours, vec![theirs[10].clone(), theirs[0].clone(), theirs[3].clone()], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn product_matches_candle_on_the_same_weights() {
+        let (n, k, m) = (40, 576, 3);
+        for dtype in TYPES {
+            let (q, ours) = matrix(dtype, n, k, 3);
+            let x = Tensor::from_vec(values(m * k, 4), (1, m, k), &Device::Cpu).unwrap();
+            let ours = ours.forward(&x).unwrap();
+            let theirs = candle_core::quantized::QMatMul::from_qtensor(q).unwrap();
+            let theirs = candle_core::Module::forward(&theirs, &x).unwrap();
+            assert_eq!(ours.dims(), &[1, m, n]);
+            let diff = (ours - &theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let scale = theirs.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            // The same integer products and scales; only the float summation order differs.
+            assert!(diff < 1e-5 * scale, "{dtype:?}: {diff} vs {scale}");
+        }
+    }
+}

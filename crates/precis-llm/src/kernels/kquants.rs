@@ -1,0 +1,598 @@
+//! Q4_K and Q6_K weight matrices times f32 activations on the CPU, for Precis's decoder (`crate::decoder`).
+//! At load, the stored 256-value super-blocks of every eight rows are interleaved into one tile:
+//! for each run of 4 (Q6_K) or 8 (Q4_K) values, the eight rows' bytes side by side, so one
+//! 256-bit load holds the same values of eight rows and one `dpbusd` (AVX-VNNI; `maddubs` and
+//! `madd` on plain AVX2) adds four products of each row into that row's lane against four
+//! activations broadcast to all lanes. The output is eight rows at once, no horizontal sums;
+//! a prompt's tokens go four at a time over a tile while it is in cache. The integer scales of
+//! the sub-blocks stay integers: each sub-block's sum is multiplied by its scale in i32 and
+//! the super-block's total is turned into a float once; Q4_K's minimums multiply the
+//! activations' sums of 32 and Q6_K's offset of 32 their sums of 16, also as integers. The
+//! activations are quantized to 8 bits per 256 values. The tiles take 11% (Q4_K) and 31% (Q6_K)
+//! more bytes than the stored blocks, which are not kept. A scalar version serves other CPUs
+//! and is the reference in tests; a token gets the same floats alone as within a prompt.
+
+use candle_core::quantized::GgmlDType;
+use candle_core::{Device, Tensor};
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::kernels::tiles::{self, f16_at, shape_error, Level, Stored, ROWS};
+
+/// Values in a super-block.
+const SUPER: usize = 256;
+/// Values per activation sum.
+const GROUP: usize = 16;
+
+/// Eight rows of a Q4_K super-block. Row `r`'s value `i` is
+/// `d[r] * scales[i / 32][r] * q - dmin[r] * mins[i / 32][r]`, where `q` is the low nibble of
+/// `qs[i / 8][r][i % 8]` for `i % 8 < 4` and the high nibble of `qs[i / 8][r][i % 8 - 4]`
+/// otherwise.
+#[derive(Clone)]
+struct TileQ4K {
+    d: [f32; ROWS],
+    dmin: [f32; ROWS],
+    scales: [[u8; ROWS]; 8],
+    /// Minimums in pairs of sub-blocks, as i16: `[pair][row][sub-block 2 pair, 2 pair + 1]`.
+    mins: [[[i16; 2]; ROWS]; 4],
+    qs: [[[u8; 4]; ROWS]; 32],
+}
+
+/// Eight rows of a Q6_K super-block. Row `r`'s value `i` is
+/// `d[r] * scales[i / 16][r] * (qs[i / 4][r][i % 4] - 32)`.
+#[derive(Clone)]
+struct TileQ6K {
+    d: [f32; ROWS],
+    scales: [[i8; ROWS]; 16],
+    qs: [[[u8; 4]; ROWS]; 64],
+}
+
+enum Tiles {
+    Q4K(Vec<TileQ4K>),
+    Q6K(Vec<TileQ6K>),
+}
+
+/// A Q4_K or Q6_K matrix of `rows × cols` (each row is one output), in tiles: row group `g`'s
+/// super-block `b` is tile `g * cols / 256 + b`. The last group is padded with zero rows.
+pub struct KQuantMatrix {
+    rows: usize,
+    cols: usize,
+    tiles: Tiles,
+}
+
+/// Activations quantized to 8 bits per super-block: per 256 values one f32 scale, and the sums
+/// of their quants per 16 and per 32 values.
+struct Q8K {
+    scales: Vec<f32>,
+    sums: Vec<i16>,
+    pairs: Vec<i16>,
+    quants: Vec<i8>,
+}
+
+/// One token's share of `Q8K`.
+#[derive(Clone, Copy)]
+struct Act<'a> {
+    scales: &'a [f32],
+    sums: &'a [i16],
+    pairs: &'a [i16],
+    quants: &'a [i8],
+}
+
+impl Q8K {
+    fn token(&self, i: usize, k: usize) -> Act<'_> {
+        Act {
+            scales: &self.scales[i * k / SUPER..(i + 1) * k / SUPER],
+            sums: &self.sums[i * k / GROUP..(i + 1) * k / GROUP],
+            pairs: &self.pairs[i * k / 32..(i + 1) * k / 32],
+            quants: &self.quants[i * k..(i + 1) * k],
+        }
+    }
+}
+
+fn quantize(xs: &[f32]) -> Q8K {
+    let blocks = xs.len() / SUPER;
+    let mut scales = Vec::with_capacity(blocks);
+    let mut sums = Vec::with_capacity(xs.len() / GROUP);
+    let mut quants = vec![0i8; xs.len()];
+    for (block, q) in xs.chunks_exact(SUPER).zip(quants.chunks_exact_mut(SUPER)) {
+        scales.push(tiles::quantize_block(block, q));
+        sums.extend(q.chunks_exact(GROUP).map(|g| g.iter().map(|&v| v as i16).sum::<i16>()));
+    }
+    let pairs = sums.chunks_exact(2).map(|p| p[0] + p[1]).collect();
+    Q8K { scales, sums, pairs, quants }
+}
+
+/// A Q4_K super-block's eight 6-bit scales and eight 6-bit minimums, one byte each. The first
+/// four of each sit in the low six bits of bytes 0..4 (scales) and 4..8 (minimums); the last
+/// four take their low four bits from bytes 8..12 (scales low nibbles, minimums high nibbles)
+/// and their top two from the top bits of bytes 0..4 (scales) and 4..8 (minimums).
+fn q4k_scales(packed: &[u8]) -> ([u8; 8], [u8; 8]) {
+    let word = |i: usize| u32::from_le_bytes([packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]]);
+    let (w0, w1, w2) = (word(0), word(1), word(2));
+    const SIX: u32 = 0x3F3F_3F3F;
+    const FOUR: u32 = 0x0F0F_0F0F;
+    const TWO: u32 = 0x0303_0303;
+    let scales = [w0 & SIX, (w2 & FOUR) | (((w0 >> 6) & TWO) << 4)];
+    let mins = [w1 & SIX, ((w2 >> 4) & FOUR) | (((w1 >> 6) & TWO) << 4)];
+    let bytes = |pair: [u32; 2]| {
+        let (a, b) = (pair[0].to_le_bytes(), pair[1].to_le_bytes());
+        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+    };
+    (bytes(scales), bytes(mins))
+}
+
+/// The 256 quants of a stored Q6_K super-block (0..64, before the offset of 32). Each half of
+/// 128 values uses 64 low-nibble bytes and 32 high-bit bytes: value `32i + l` of the half
+/// (i = 0..4) takes nibble `i / 2` of low byte `l + 32 (i % 2)` and bits `2i, 2i + 1` of high
+/// byte `l`.
+fn q6k_quants(block: &[u8]) -> [u8; SUPER] {
+    let mut values = [0u8; SUPER];
+    for half in 0..2 {
+        let (low, high) = (&block[64 * half..][..64], &block[128 + 32 * half..][..32]);
+        for l in 0..32 {
+            for i in 0..4 {
+                let byte = low[l + 32 * (i % 2)];
+                let nibble = if i < 2 { byte & 0x0F } else { byte >> 4 };
+                values[128 * half + 32 * i + l] = nibble | (((high[l] >> (2 * i)) & 3) << 4);
+            }
+        }
+    }
+    values
+}
+
+impl TileQ4K {
+    /// The tile of eight stored super-blocks (fewer for the last rows: the rest stay zero).
+    fn pack(blocks: &[&[u8]]) -> TileQ4K {
+        let mut tile = TileQ4K {
+            d: [0.0; ROWS],
+            dmin: [0.0; ROWS],
+            scales: [[0; ROWS]; 8],
+            mins: [[[0; 2]; ROWS]; 4],
+            qs: [[[0; 4]; ROWS]; 32],
+        };
+        for (r, block) in blocks.iter().enumerate() {
+            tile.d[r] = f16_at(block, 0);
+            tile.dmin[r] = f16_at(block, 2);
+            let (scales, mins) = q4k_scales(&block[4..16]);
+            for sub in 0..8 {
+                tile.scales[sub][r] = scales[sub];
+                tile.mins[sub / 2][r][sub % 2] = mins[sub] as i16;
+            }
+            // Run g's values sit in the low (or high) nibbles of eight stored bytes: those of
+            // 32-byte chunk g / 8, from byte 8 (g % 4); low nibbles for g % 8 < 4.
+            for g in 0..32 {
+                let src = &block[16 + 32 * (g / 8) + 8 * (g % 4)..][..8];
+                tile.qs[g][r] = if g % 8 < 4 {
+                    std::array::from_fn(|j| (src[j] & 0x0F) | (src[j + 4] << 4))
+                } else {
+                    std::array::from_fn(|j| (src[j] >> 4) | (src[j + 4] & 0xF0))
+                };
+            }
+        }
+        tile
+    }
+
+    /// Row `r`'s quant `i` (0..16).
+    fn quant(&self, r: usize, i: usize) -> u8 {
+        let byte = self.qs[i / 8][r][i % 4];
+        if i % 8 < 4 {
+            byte & 0x0F
+        } else {
+            byte >> 4
+        }
+    }
+
+    /// Row `r`'s 256 values.
+    fn values(&self, r: usize) -> impl Iterator<Item = f32> + '_ {
+        (0..SUPER).map(move |i| {
+            let (sub, min) = (i / 32, self.mins[i / 64][r][i / 32 % 2]);
+            self.d[r] * self.scales[sub][r] as f32 * self.quant(r, i) as f32 - self.dmin[r] * min as f32
+        })
+    }
+}
+
+impl TileQ6K {
+    fn pack(blocks: &[&[u8]]) -> TileQ6K {
+        let mut tile = TileQ6K { d: [0.0; ROWS], scales: [[0; ROWS]; 16], qs: [[[0; 4]; ROWS]; 64] };
+        for (r, block) in blocks.iter().enumerate() {
+            tile.d[r] = f16_at(block, 208);
+            for (sub, &s) in block[192..208].iter().enumerate() {
+                tile.scales[sub][r] = s as i8;
+            }
+            let q = q6k_quants(block);
+            for (g, run) in q.chunks_exact(4).enumerate() {
+                tile.qs[g][r].copy_from_slice(run);
+            }
+        }
+        tile
+    }
+
+    /// Row `r`'s quant `i` (0..64, before the offset of 32).
+    fn quant(&self, r: usize, i: usize) -> u8 {
+        self.qs[i / 4][r][i % 4]
+    }
+
+    fn values(&self, r: usize) -> impl Iterator<Item = f32> + '_ {
+        (0..SUPER).map(move |i| {
+            let q = self.quant(r, i) as i32 - 32;
+            self.d[r] * self.scales[i / GROUP][r] as f32 * q as f32
+        })
+    }
+}
+
+impl KQuantMatrix {
+    /// The matrix of stored Q4_K or Q6_K rows; `None` for other types.
+    pub(crate) fn from_stored(s: &Stored) -> Result<Option<KQuantMatrix>> {
+        let q4k = match s.dtype {
+            GgmlDType::Q4K => true,
+            GgmlDType::Q6K => false,
+            _ => return Ok(None),
+        };
+        let (rows, cols) = (s.rows, s.cols);
+        let blocks = cols / SUPER;
+        let groups = rows.div_ceil(ROWS);
+        let tiles = (0..groups * blocks).into_par_iter().map(|i| s.group_blocks(i / blocks, i % blocks));
+        let tiles = if q4k {
+            Tiles::Q4K(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect())
+        } else {
+            Tiles::Q6K(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect())
+        };
+        Ok(Some(KQuantMatrix { rows, cols, tiles }))
+    }
+
+    /// `x @ self^T` for `x` of shape `(.., cols)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let k = self.cols;
+        if x.dims().last() != Some(&k) {
+            return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
+        }
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
+        let act = quantize(&xs);
+        let m = xs.len() / k;
+        let blocks = k / SUPER;
+        let (one, four) = kernels(&self.tiles);
+        let tiles = |group: usize| group * blocks..(group + 1) * blocks;
+        tiles::product(
+            x.dims(),
+            (self.rows, m, k),
+            |group, t| four(&self.tiles, tiles(group), std::array::from_fn(|j| act.token(t + j, k))),
+            |group, t| one(&self.tiles, tiles(group), [act.token(t, k)])[0],
+        )
+    }
+
+    /// Rows `ids` expanded to f32, `(ids.len(), cols)`: the lookup of a token table.
+    pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
+        let blocks = self.cols / SUPER;
+        let mut out = Vec::with_capacity(ids.len() * self.cols);
+        for &id in ids {
+            let row = id as usize;
+            if row >= self.rows {
+                return Err(shape_error(format!("token {row} is outside the table of {} rows", self.rows)));
+            }
+            let tiles = row / ROWS * blocks..(row / ROWS + 1) * blocks;
+            match &self.tiles {
+                Tiles::Q4K(t) => t[tiles].iter().for_each(|tile| out.extend(tile.values(row % ROWS))),
+                Tiles::Q6K(t) => t[tiles].iter().for_each(|tile| out.extend(tile.values(row % ROWS))),
+            }
+        }
+        Ok(Tensor::from_vec(out, (ids.len(), self.cols), &Device::Cpu)?)
+    }
+}
+
+/// A row group's tiles (a range of tile indices) against `N` tokens: their eight outputs each.
+type Kernel<const N: usize> = fn(&Tiles, std::ops::Range<usize>, [Act; N]) -> [[f32; ROWS]; N];
+
+fn kernels(tiles: &Tiles) -> (Kernel<1>, Kernel<4>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(level) = tiles::level() {
+        return match (tiles, level) {
+            (Tiles::Q4K(_), Level::Vnni) => (avx2::q4k::<1, true>, avx2::q4k::<4, true>),
+            (Tiles::Q4K(_), Level::Avx2) => (avx2::q4k::<1, false>, avx2::q4k::<4, false>),
+            (Tiles::Q6K(_), Level::Vnni) => (avx2::q6k::<1, true>, avx2::q6k::<4, true>),
+            (Tiles::Q6K(_), Level::Avx2) => (avx2::q6k::<1, false>, avx2::q6k::<4, false>),
+        };
+    }
+    let _ = tiles;
+    (scalar::<1>, scalar::<4>)
+}
+
+/// The reference product, in the order of the SIMD kernels: per super-block and row, each
+/// sub-block's exact integer sum times its integer scale, summed in i32 (Q6_K: less 32 times
+/// the activations' sum per 16; Q4_K: the minimums times the activations' sums of 32 apart),
+/// then scaled in f32.
+fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+    let mut out = [[0f32; ROWS]; N];
+    for (t, a) in a.iter().enumerate() {
+        for (b, tile_index) in range.clone().enumerate() {
+            let x = &a.quants[b * SUPER..(b + 1) * SUPER];
+            for r in 0..ROWS {
+                let (dot, d, min_term) = match tiles {
+                    Tiles::Q4K(tiles) => {
+                        let tile = &tiles[tile_index];
+                        let mut dot = 0i32;
+                        for sub in 0..8 {
+                            let sum: i32 =
+                                (32 * sub..32 * (sub + 1)).map(|i| tile.quant(r, i) as i32 * x[i] as i32).sum();
+                            dot += sum * tile.scales[sub][r] as i32;
+                        }
+                        let min_dot: i32 =
+                            (0..8).map(|sub| tile.mins[sub / 2][r][sub % 2] as i32 * a.pairs[b * 8 + sub] as i32).sum();
+                        (dot, tile.d[r], tile.dmin[r] * a.scales[b] * min_dot as f32)
+                    }
+                    Tiles::Q6K(tiles) => {
+                        let tile = &tiles[tile_index];
+                        let mut dot = 0i32;
+                        for sub in 0..16 {
+                            let sum: i32 =
+                                (16 * sub..16 * (sub + 1)).map(|i| tile.quant(r, i) as i32 * x[i] as i32).sum();
+                            dot += (sum - 32 * a.sums[b * 16 + sub] as i32) * tile.scales[sub][r] as i32;
+                        }
+                        (dot, tile.d[r], 0.0)
+                    }
+                };
+                out[t][r] += d * a.scales[b] * dot as f32 - min_term;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The tile products on AVX2 (and AVX-VNNI when `VNNI`) for `N` tokens at once. Each i32
+    //! lane is one row of the tile.
+
+    use super::{Act, Tiles, ROWS, SUPER};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    fn check<const N: usize>(tiles: usize, range: &Range<usize>, a: &[Act; N]) {
+        let blocks = range.len();
+        assert!(range.end <= tiles);
+        assert!(a.iter().all(|a| a.scales.len() >= blocks
+            && a.sums.len() >= blocks * 16
+            && a.pairs.len() >= blocks * 8
+            && a.quants.len() >= blocks * SUPER));
+    }
+
+    pub fn q4k<const N: usize, const VNNI: bool>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+        let Tiles::Q4K(tiles) = tiles else { unreachable!("chosen for Q4_K tiles") };
+        check(tiles.len(), &range, &a);
+        // SAFETY: chosen by `kernels` only after `tiles::level` found AVX2 and FMA (and for
+        // VNNI, AVX-VNNI); the indices are in bounds (checked above).
+        unsafe {
+            if VNNI {
+                q4k_vnni::<N>(&tiles[range], a)
+            } else {
+                q4k_avx2::<N>(&tiles[range], a)
+            }
+        }
+    }
+
+    pub fn q6k<const N: usize, const VNNI: bool>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+        let Tiles::Q6K(tiles) = tiles else { unreachable!("chosen for Q6_K tiles") };
+        check(tiles.len(), &range, &a);
+        // SAFETY: as for `q4k`.
+        unsafe {
+            if VNNI {
+                q6k_vnni::<N>(&tiles[range], a)
+            } else {
+                q6k_avx2::<N>(&tiles[range], a)
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    unsafe fn q4k_vnni<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        q4k_body::<N, true>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn q4k_avx2<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        q4k_body::<N, false>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    unsafe fn q6k_vnni<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        q6k_body::<N, true>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn q6k_avx2<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        q6k_body::<N, false>(tiles, a)
+    }
+
+    #[inline(always)]
+    unsafe fn q4k_body<const N: usize, const VNNI: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        let low = _mm256_set1_epi8(0x0F);
+        let mut acc = [_mm256_setzero_ps(); N];
+        for (b, tile) in tiles.iter().enumerate() {
+            let mut dots = [_mm256_setzero_si256(); N];
+            for sub in 0..8 {
+                let mut sums = [_mm256_setzero_si256(); N];
+                for g4 in 0..4 {
+                    let g = 4 * sub + g4;
+                    let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
+                    let lo = _mm256_and_si256(w, low);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
+                    for t in 0..N {
+                        let x = a[t].quants.as_ptr().add(b * SUPER + 8 * g);
+                        sums[t] = dp::<VNNI>(sums[t], lo, four_bytes(x));
+                        sums[t] = dp::<VNNI>(sums[t], hi, four_bytes(x.add(4)));
+                    }
+                }
+                let scale = _mm256_cvtepu8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
+                for t in 0..N {
+                    dots[t] = _mm256_add_epi32(dots[t], _mm256_mullo_epi32(sums[t], scale));
+                }
+            }
+            let d = _mm256_loadu_ps(tile.d.as_ptr());
+            let dmin = _mm256_loadu_ps(tile.dmin.as_ptr());
+            for t in 0..N {
+                // Each row's minimums times the activations' sums of 32: pairs of sub-blocks
+                // through `madd`.
+                let pairs = a[t].pairs.as_ptr().add(8 * b);
+                let mut min_dot = _mm256_setzero_si256();
+                for p in 0..4 {
+                    let mins = _mm256_loadu_si256(tile.mins[p].as_ptr() as *const __m256i);
+                    let sums = _mm256_set1_epi32(std::ptr::read_unaligned(pairs.add(2 * p) as *const i32));
+                    min_dot = _mm256_add_epi32(min_dot, _mm256_madd_epi16(mins, sums));
+                }
+                let ad = _mm256_set1_ps(*a[t].scales.get_unchecked(b));
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t]), acc[t]);
+                acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, ad), _mm256_cvtepi32_ps(min_dot), acc[t]);
+            }
+        }
+        outputs(acc)
+    }
+
+    #[inline(always)]
+    unsafe fn q6k_body<const N: usize, const VNNI: bool>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
+        let mut acc = [_mm256_setzero_ps(); N];
+        for (b, tile) in tiles.iter().enumerate() {
+            let mut dots = [_mm256_setzero_si256(); N];
+            for sub in 0..16 {
+                let mut sums = [_mm256_setzero_si256(); N];
+                for g4 in 0..4 {
+                    let g = 4 * sub + g4;
+                    let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
+                    for t in 0..N {
+                        sums[t] = dp::<VNNI>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
+                    }
+                }
+                let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
+                for t in 0..N {
+                    // The quants are 32 too high: less 32 times the activations' sum.
+                    let offset = _mm256_set1_epi32(32 * *a[t].sums.get_unchecked(16 * b + sub) as i32);
+                    dots[t] = _mm256_add_epi32(dots[t], _mm256_mullo_epi32(_mm256_sub_epi32(sums[t], offset), scale));
+                }
+            }
+            let d = _mm256_loadu_ps(tile.d.as_ptr());
+            for t in 0..N {
+                let ad = _mm256_set1_ps(*a[t].scales.get_unchecked(b));
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t]), acc[t]);
+            }
+        }
+        outputs(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::tiles::test_values as values;
+    use candle_core::quantized::QTensor;
+
+    fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, KQuantMatrix) {
+        let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&w, dtype).unwrap();
+        let m = Stored::with_tensor(&q, KQuantMatrix::from_stored).unwrap().unwrap();
+        (q, m)
+    }
+
+    #[test]
+    fn rows_unpack_to_candles_values() {
+        // Eleven rows: a full tile and a padded one.
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (q, m) = matrix(dtype, 11, 512, 5);
+            let ours = m.rows(&[10, 0, 3]).unwrap().to_vec2::<f32>().unwrap();
+            let theirs = q.dequantize(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+            assert_eq!(ours, vec![theirs[10].clone(), theirs[0].clone(), theirs[3].clone()], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn stacked_parts_make_the_matrix_of_their_rows() {
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (q, whole) = matrix(dtype, 21, 512, 11);
+            let data = q.data().unwrap();
+            let row = data.len() / 21;
+            // Parts of 5, 9 and 7 rows: row groups straddle the joins.
+            let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
+            let stacked = KQuantMatrix::from_stored(&Stored::new(dtype, 512, parts).unwrap()).unwrap().unwrap();
+            let ids: Vec<u32> = (0..21).collect();
+            let rows = |m: &KQuantMatrix| m.rows(&ids).unwrap().to_vec2::<f32>().unwrap();
+            assert_eq!(rows(&stacked), rows(&whole), "{dtype:?}");
+            assert!(Stored::new(dtype, 512, vec![&data[..row - 1]]).is_err(), "{dtype:?}: a row less a byte");
+        }
+    }
+
+    #[test]
+    fn simd_kernels_match_the_scalar_reference() {
+        let k = 1536;
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (_, m) = matrix(dtype, 8, k, 1);
+            let xs: Vec<f32> = (0..4)
+                .flat_map(|t| {
+                    let mut xs = values(k, 2 + t);
+                    // The largest activation of a block quantizes to ±127.
+                    xs[0] = 3.0;
+                    xs[300] = -3.0;
+                    xs
+                })
+                .collect();
+            let act = quantize(&xs);
+            assert!(act.quants.contains(&127) && act.quants.contains(&-127));
+            let tokens: [Act; 4] = std::array::from_fn(|t| act.token(t, k));
+            let range = 0..k / SUPER;
+            let reference = scalar::<4>(&m.tiles, range.clone(), tokens);
+            let (one, four) = kernels(&m.tiles);
+            let fast = four(&m.tiles, range.clone(), tokens);
+            for t in 0..4 {
+                for r in 0..ROWS {
+                    let (expected, got) = (reference[t][r], fast[t][r]);
+                    assert!((expected - got).abs() <= 1e-5 * expected.abs().max(1.0), "{dtype:?}: {expected} vs {got}");
+                }
+                assert_eq!(one(&m.tiles, range.clone(), [tokens[t]])[0], fast[t], "{dtype:?}, token {t}");
+            }
+            // AVX-VNNI and plain AVX2 compute the same integers.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avxvnni") {
+                let plain = match dtype {
+                    GgmlDType::Q4K => avx2::q4k::<4, false>(&m.tiles, range.clone(), tokens),
+                    _ => avx2::q6k::<4, false>(&m.tiles, range.clone(), tokens),
+                };
+                assert_eq!(plain, fast, "{dtype:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prompt_gives_each_token_the_same_row_as_alone() {
+        // Ten tokens: two groups of four and two left over; 37 rows: a padded last tile.
+        let (n, k, m) = (37, 512, 10);
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (_, q) = matrix(dtype, n, k, 7);
+            let xs = values(m * k, 8);
+            let batch = q.forward(&Tensor::from_vec(xs.clone(), (1, m, k), &Device::Cpu).unwrap()).unwrap();
+            assert_eq!(batch.dims(), &[1, m, n]);
+            let batch = batch.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+            for (i, row) in batch.iter().enumerate() {
+                let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
+                let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+                assert_eq!(row, &alone[0], "{dtype:?}, token {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn products_are_as_close_as_candles() {
+        // Both quantize the activations to 8 bits per 256 values; both are held to the product
+        // of the same dequantized weights in f32.
+        let (n, k, m) = (40, 768, 5);
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            let (q, ours) = matrix(dtype, n, k, 3);
+            let x = Tensor::from_vec(values(m * k, 4), (1, m, k), &Device::Cpu).unwrap();
+            let exact = x.broadcast_matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
+            let ours = ours.forward(&x).unwrap();
+            let theirs = candle_core::quantized::QMatMul::from_qtensor(q).unwrap();
+            let theirs = candle_core::Module::forward(&theirs, &x).unwrap();
+            let off = |t: &Tensor| (t - &exact).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let scale = exact.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let (ours, theirs) = (off(&ours), off(&theirs));
+            assert!(ours < 0.01 * scale, "{dtype:?}: {ours} off a largest value of {scale}");
+            assert!(ours <= theirs * 1.5, "{dtype:?}: {ours} off where candle is {theirs} off");
+        }
+    }
+}

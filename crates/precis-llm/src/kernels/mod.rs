@@ -1,0 +1,65 @@
+//! Precis's tiled matrix kernels: quantized weight matrices times f32 activations on the CPU.
+//! At load, the stored blocks of every eight rows are interleaved into tiles (`tiles`), so one
+//! integer dot-product instruction gives four products for each of eight rows. `blocks` holds
+//! the 32-value block types (Q8_0, Q5_0, Q4_1), `kquants` the 256-value super-block types
+//! (Q4_K, Q6_K); `team` shares a product's rows with helper threads that stay awake between a
+//! decode step's products, and `vector` has the f32 loops of one-token attention.
+
+pub mod blocks;
+pub mod kquants;
+pub(crate) mod team;
+pub(crate) mod tiles;
+pub mod vector;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::Tensor;
+
+use crate::error::Result;
+use blocks::BlockMatrix;
+use kquants::KQuantMatrix;
+use tiles::Stored;
+
+/// Whether a matrix of this block type has tiled kernels.
+pub fn has_tiles(dtype: GgmlDType) -> bool {
+    matches!(dtype, GgmlDType::Q8_0 | GgmlDType::Q5_0 | GgmlDType::Q4_1 | GgmlDType::Q4K | GgmlDType::Q6K)
+}
+
+/// A weight matrix on the tiled kernels: 32-value blocks or K-quant super-blocks.
+pub enum TiledMatrix {
+    Blocks(BlockMatrix),
+    KQuants(KQuantMatrix),
+}
+
+impl TiledMatrix {
+    /// The tiled form of a rank-2 tensor, or `None` when its block type has no tiled kernels.
+    pub fn from_qtensor(t: &QTensor) -> Result<Option<TiledMatrix>> {
+        if !has_tiles(t.dtype()) {
+            return Ok(None);
+        }
+        Stored::with_tensor(t, TiledMatrix::from_stored)
+    }
+
+    /// The tiled form of stored rows, or `None` when their block type has no tiled kernels.
+    pub(crate) fn from_stored(s: &Stored) -> Result<Option<TiledMatrix>> {
+        if let Some(q) = BlockMatrix::from_stored(s)? {
+            return Ok(Some(TiledMatrix::Blocks(q)));
+        }
+        Ok(KQuantMatrix::from_stored(s)?.map(TiledMatrix::KQuants))
+    }
+
+    /// `x @ w^T` for `x` of shape `(..., columns)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            TiledMatrix::Blocks(q) => q.forward(x),
+            TiledMatrix::KQuants(k) => k.forward(x),
+        }
+    }
+
+    /// The rows `ids`, as f32, `(ids.len(), columns)`: a token table's lookup.
+    pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
+        match self {
+            TiledMatrix::Blocks(q) => q.rows(ids),
+            TiledMatrix::KQuants(k) => k.rows(ids),
+        }
+    }
+}

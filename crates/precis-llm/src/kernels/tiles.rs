@@ -1,0 +1,222 @@
+//! What the tiled matrix kernels (`blocks`, `kquants`) share: the stored rows their tiles are built
+//! from, read where they lie in the model file (`Stored`), and the product loop. Weights are
+//! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
+//! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
+//! takes its tokens in runs that stay in the second-level cache while its tiles pass over
+//! them, and the outputs are put back in `(tokens, rows)` order.
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+
+use crate::error::Result;
+
+/// Rows in a tile: the i32 or f32 lanes of a 256-bit register.
+pub(crate) const ROWS: usize = 8;
+/// Row groups of a parallel task.
+const GROUPS_PER_TASK: usize = 2;
+/// Activation bytes of the tokens that pass over a task's tiles together.
+const RUN_BYTES: usize = 256 * 1024;
+
+pub(crate) fn shape_error(message: String) -> crate::error::Error {
+    candle_core::Error::Msg(message).into()
+}
+
+/// The little-endian f16 at byte `at` of `bytes`, as f32.
+pub(crate) fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    half::f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
+}
+
+/// A quantized matrix's rows as stored, read where they lie (in the model file's map, or a
+/// tensor's data) without a copy: one part, or several whose rows are stacked one after
+/// another (the matrices of a stacked projection).
+pub(crate) struct Stored<'a> {
+    pub(crate) dtype: GgmlDType,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    parts: Vec<&'a [u8]>,
+    /// The first row of each part.
+    starts: Vec<usize>,
+    row_bytes: usize,
+}
+
+impl<'a> Stored<'a> {
+    /// The rows of `parts`, each part holding whole rows of `cols` values of type `dtype`.
+    pub(crate) fn new(dtype: GgmlDType, cols: usize, parts: Vec<&'a [u8]>) -> Result<Stored<'a>> {
+        let (block, block_bytes) = (dtype.block_size(), dtype.type_size());
+        let row_bytes = cols / block * block_bytes;
+        if !cols.is_multiple_of(block) || parts.iter().any(|p| row_bytes == 0 || p.len() % row_bytes != 0) {
+            let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+            return Err(shape_error(format!("{dtype:?} rows of {cols} values do not fill parts of {sizes:?} bytes")));
+        }
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut rows = 0;
+        for p in &parts {
+            starts.push(rows);
+            rows += p.len() / row_bytes;
+        }
+        Ok(Stored { dtype, rows, cols, parts, starts, row_bytes })
+    }
+
+    /// What `build` makes of the rows of `t`; `None` if `t` is not a matrix.
+    pub(crate) fn with_tensor<T>(t: &QTensor, build: impl FnOnce(&Stored) -> Result<Option<T>>) -> Result<Option<T>> {
+        if t.rank() != 2 {
+            return Ok(None);
+        }
+        let data = t.data()?;
+        let (rows, cols) = t.shape().dims2()?;
+        let stored = Stored::new(t.dtype(), cols, vec![&data])?;
+        if stored.rows != rows {
+            return Err(shape_error(format!("a {:?} matrix of {rows}x{cols} holds {} bytes", t.dtype(), data.len())));
+        }
+        build(&stored)
+    }
+
+    /// Row `r`'s bytes.
+    fn row(&self, r: usize) -> &'a [u8] {
+        let part = self.starts.partition_point(|&s| s <= r) - 1;
+        &self.parts[part][(r - self.starts[part]) * self.row_bytes..][..self.row_bytes]
+    }
+
+    /// Block `b` of each row of row group `g` (fewer than eight for a last, short group):
+    /// what one tile packs.
+    pub(crate) fn group_blocks(&self, g: usize, b: usize) -> ([&'a [u8]; ROWS], usize) {
+        let block_bytes = self.dtype.type_size();
+        let mut out: [&[u8]; ROWS] = [&[]; ROWS];
+        let group_rows = g * ROWS..((g + 1) * ROWS).min(self.rows);
+        for (i, r) in group_rows.clone().enumerate() {
+            out[i] = &self.row(r)[b * block_bytes..][..block_bytes];
+        }
+        (out, group_rows.len())
+    }
+}
+
+/// Quantizes `xs` into `q` as signed bytes, each value rounded to the nearest multiple of the
+/// returned scale, the largest magnitude over 127 (0 for a block of zeros).
+pub(crate) fn quantize_block(xs: &[f32], q: &mut [i8]) -> f32 {
+    let amax = xs.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let d = amax / 127.0;
+    let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+    for (qv, v) in q.iter_mut().zip(xs) {
+        *qv = (v * inv).round() as i8;
+    }
+    d
+}
+
+/// Which SIMD tile kernels this CPU runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// AVX2 with FMA and F16C.
+    Avx2,
+    /// Those and AVX-VNNI.
+    Vnni,
+}
+
+/// The tile kernels' level on this CPU (checked at run time); `None` for the scalar ones.
+pub(crate) fn level() -> Option<Level> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") && has!("f16c") {
+            return Some(if has!("avxvnni") { Level::Vnni } else { Level::Avx2 });
+        }
+    }
+    None
+}
+
+/// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
+/// from `four(group, token)`, the eight outputs of row group `group` for tokens
+/// `token..token + 4`, and `one(group, token)`, for one token; both must give a token the same
+/// floats. Shaped as `dims` with the last dimension `n`.
+pub(crate) fn product(
+    dims: &[usize],
+    (n, m, k): (usize, usize, usize),
+    four: impl Fn(usize, usize) -> [[f32; ROWS]; 4] + Sync,
+    one: impl Fn(usize, usize) -> [f32; ROWS] + Sync,
+) -> Result<Tensor> {
+    let groups = n.div_ceil(ROWS);
+    // Per row group, per token, the group's eight outputs.
+    let mut grouped = vec![0f32; groups * m * ROWS];
+    let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
+    crate::kernels::team::chunks_mut(&mut grouped, GROUPS_PER_TASK * m * ROWS, |task, out| {
+        for start in (0..m).step_by(run) {
+            let end = (start + run).min(m);
+            for (i, out) in out.chunks_mut(m * ROWS).enumerate() {
+                let group = task * GROUPS_PER_TASK + i;
+                let mut t = start;
+                while t + 4 <= end {
+                    out[t * ROWS..(t + 4) * ROWS].copy_from_slice(four(group, t).as_flattened());
+                    t += 4;
+                }
+                for t in t..end {
+                    out[t * ROWS..(t + 1) * ROWS].copy_from_slice(&one(group, t));
+                }
+            }
+        }
+    });
+    let out = if m == 1 {
+        grouped.truncate(n);
+        grouped
+    } else {
+        let mut out = vec![0f32; m * n];
+        for (g, group) in grouped.chunks_exact(m * ROWS).enumerate() {
+            let width = ROWS.min(n - g * ROWS);
+            for (t, outputs) in group.chunks_exact(ROWS).enumerate() {
+                out[t * n + g * ROWS..][..width].copy_from_slice(&outputs[..width]);
+            }
+        }
+        out
+    };
+    let mut dims = dims.to_vec();
+    if let Some(last) = dims.last_mut() {
+        *last = n;
+    }
+    Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
+}
+
+/// The AVX2 pieces both tile kernels use.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod lanes {
+    use super::ROWS;
+    use std::arch::x86_64::*;
+
+    /// Adds to each i32 lane the four products of its unsigned weight bytes and the signed
+    /// activation bytes: one `dpbusd` with VNNI; otherwise `maddubs` into i16 pairs and `madd`.
+    /// The pairs cannot saturate as long as the weights are at most 128 (a pair at most
+    /// 128 × 127 × 2).
+    #[inline(always)]
+    pub(crate) unsafe fn dp<const VNNI: bool>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
+        if VNNI {
+            _mm256_dpbusd_avx_epi32(acc, w, x)
+        } else {
+            _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
+        }
+    }
+
+    /// Four activation bytes from `p` in every lane.
+    #[inline(always)]
+    pub(crate) unsafe fn four_bytes(p: *const i8) -> __m256i {
+        _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32))
+    }
+
+    /// Each token's eight row outputs.
+    #[inline(always)]
+    pub(crate) unsafe fn outputs<const N: usize>(acc: [__m256; N]) -> [[f32; ROWS]; N] {
+        let mut out = [[0f32; ROWS]; N];
+        for t in 0..N {
+            _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
+        }
+        out
+    }
+}
+
+/// `n` values in [-1, 1) from a fixed seed, for the kernels' tests.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}

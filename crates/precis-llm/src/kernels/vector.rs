@@ -1,0 +1,208 @@
+//! f32 vector kernels for the decoder's one-token attention (`crate::decoder`): a query's scores against
+//! every cached key and the probability-weighted sum of the cached values, on AVX2 with FMA
+//! when the CPU has them (checked at run time, once per caller) and in plain Rust otherwise,
+//! which is also the reference the tests hold the fast versions to.
+
+/// The kernels to use on this CPU.
+#[derive(Clone, Copy)]
+pub struct VectorKernels {
+    /// `scores[t] = q · rows[t]` for the `dim`-wide rows of `rows` (as many as `scores` has
+    /// room for).
+    pub scores: fn(&[f32], &[f32], usize, &mut [f32]),
+    /// `y += Σ weights[t] · rows[t]` for the `dim`-wide rows of `rows`, `dim == y.len()`.
+    pub mix: fn(&[f32], &[f32], &mut [f32]),
+}
+
+impl VectorKernels {
+    /// The fastest kernels this CPU runs.
+    pub fn detect() -> VectorKernels {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
+            }
+        }
+        VectorKernels::plain()
+    }
+
+    /// The plain Rust kernels.
+    pub fn plain() -> VectorKernels {
+        VectorKernels { scores: scores_plain, mix: mix_plain }
+    }
+}
+
+/// Eight running sums, so the compiler may keep them in vector lanes without reordering one
+/// float sum.
+fn dot_plain(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let mut lanes = [0f32; 8];
+    let whole = n / 8 * 8;
+    for (x, y) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    let mut sum: f32 = lanes.iter().sum();
+    for i in whole..n {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+fn axpy_plain(y: &mut [f32], alpha: f32, x: &[f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
+}
+
+fn scores_plain(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
+        *s = dot_plain(q, row);
+    }
+}
+
+fn mix_plain(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    let dim = y.len();
+    for (&w, row) in weights.iter().zip(rows.chunks_exact(dim)) {
+        axpy_plain(y, w, row);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn scores_avx2_entry(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    if !dim.is_multiple_of(8) || q.len() < dim {
+        return scores_plain(q, rows, dim, scores);
+    }
+    // SAFETY: only chosen by `VectorKernels::detect` after AVX2 and FMA were detected.
+    unsafe { scores_avx2(q, rows, dim, scores) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn mix_avx2_entry(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    if !y.len().is_multiple_of(8) {
+        return mix_plain(weights, rows, y);
+    }
+    // SAFETY: as above.
+    unsafe { mix_avx2(weights, rows, y) }
+}
+
+/// Columns handled per pass over the rows: eight vectors of the query (or of `y`) stay in
+/// registers while the rows stream past.
+const PASS: usize = 64;
+
+/// `scores_plain` with the query held in registers, 64 columns per pass over the rows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn scores_avx2(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let n = scores.len().min(rows.len() / dim);
+    scores[..n].fill(0.0);
+    let mut c = 0;
+    while c < dim {
+        let vectors = (dim - c).min(PASS) / 8;
+        let mut qv = [_mm256_setzero_ps(); PASS / 8];
+        for (i, v) in qv.iter_mut().enumerate().take(vectors) {
+            // SAFETY: `c + 8 * i + 8 <= dim <= q.len()`.
+            *v = _mm256_loadu_ps(q.as_ptr().add(c + 8 * i));
+        }
+        for (t, score) in scores[..n].iter_mut().enumerate() {
+            // SAFETY: row `t < n` lies inside `rows`.
+            let row = rows.as_ptr().add(t * dim + c);
+            let mut acc = [_mm256_setzero_ps(); 2];
+            for (i, v) in qv.iter().enumerate().take(vectors) {
+                acc[i % 2] = _mm256_fmadd_ps(*v, _mm256_loadu_ps(row.add(8 * i)), acc[i % 2]);
+            }
+            let acc = _mm256_add_ps(acc[0], acc[1]);
+            let sum4 = _mm_add_ps(_mm256_extractf128_ps(acc, 1), _mm256_castps256_ps128(acc));
+            let sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+            *score += _mm_cvtss_f32(_mm_add_ss(sum2, _mm_shuffle_ps(sum2, sum2, 1)));
+        }
+        c += PASS;
+    }
+}
+
+/// `mix_plain` with `y` held in registers, 64 columns per pass over the rows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn mix_avx2(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let dim = y.len();
+    let n = weights.len().min(rows.len() / dim.max(1));
+    let mut c = 0;
+    while c < dim {
+        let vectors = (dim - c).min(PASS) / 8;
+        let mut yv = [_mm256_setzero_ps(); PASS / 8];
+        for (i, v) in yv.iter_mut().enumerate().take(vectors) {
+            // SAFETY: `c + 8 * i + 8 <= dim`.
+            *v = _mm256_loadu_ps(y.as_ptr().add(c + 8 * i));
+        }
+        for (t, &w) in weights[..n].iter().enumerate() {
+            let w = _mm256_set1_ps(w);
+            // SAFETY: row `t < n` lies inside `rows`.
+            let row = rows.as_ptr().add(t * dim + c);
+            for (i, v) in yv.iter_mut().enumerate().take(vectors) {
+                *v = _mm256_fmadd_ps(w, _mm256_loadu_ps(row.add(8 * i)), *v);
+            }
+        }
+        for (i, v) in yv.iter().enumerate().take(vectors) {
+            _mm256_storeu_ps(y.as_mut_ptr().add(c + 8 * i), *v);
+        }
+        c += PASS;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scores_and_mix_agree_with_row_by_row_products() {
+        let (fast, plain) = (VectorKernels::detect(), VectorKernels::plain());
+        // Head sizes below, at and above one 64-column pass, and one not a multiple of 8.
+        for dim in [8, 64, 72, 128, 12] {
+            let rows = 37;
+            let (q, keys) = (values(dim, 4), values(rows * dim, 5));
+            let weights = values(rows, 6);
+            for k in [fast, plain] {
+                let mut scores = vec![9.0; rows];
+                (k.scores)(&q, &keys, dim, &mut scores);
+                for (t, s) in scores.iter().enumerate() {
+                    let exact: f64 = q.iter().zip(&keys[t * dim..]).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    assert!((*s as f64 - exact).abs() < 1e-4, "dim={dim} row {t}: {s} vs {exact}");
+                }
+                let mut y = values(dim, 7);
+                let mut expected: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+                for (t, w) in weights.iter().enumerate() {
+                    for (e, v) in expected.iter_mut().zip(&keys[t * dim..(t + 1) * dim]) {
+                        *e += *w as f64 * *v as f64;
+                    }
+                }
+                (k.mix)(&weights, &keys, &mut y);
+                for (a, e) in y.iter().zip(&expected) {
+                    assert!((*a as f64 - e).abs() < 1e-4, "dim={dim}: {a} vs {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_differ_only_the_shorter_counts() {
+        let k = VectorKernels::detect();
+        // Two rows of width 2 leave the third score alone.
+        let mut scores = [0.0, 0.0, 7.0];
+        (k.scores)(&[1.0, 2.0], &[1.0, 1.0, 2.0, 3.0], 2, &mut scores);
+        assert_eq!(scores, [3.0, 8.0, 7.0]);
+    }
+}

@@ -1,0 +1,166 @@
+//! `precis bench`: loads a generator and times one summary prompt (load, prefill, decode, peak
+//! memory, and what prefix reuse saves), printing JSON for `scripts/bench_compare.py`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use precis::article;
+use precis::llm::{generate, Backend, CancelToken, GenerateOptions, Generator, LoadOptions, WeightLayout};
+use precis::store::catalog::Catalog;
+use precis::summary::prompts::messages;
+use precis::summary::{Length, SummaryType};
+use precis::Result;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
+    #[arg(long, short, value_name = "NAME|PATH")]
+    model: Option<String>,
+
+    /// The article whose summary prompt is the prefill [default: examples/article.md]
+    #[arg(long, value_name = "FILE")]
+    article: Option<PathBuf>,
+
+    /// Worker threads for the matrix kernels [default: all cores]
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// Tokens to decode (the model's end-of-turn token is ignored so every run decodes this many)
+    #[arg(long, default_value_t = 128)]
+    decode_tokens: usize,
+
+    /// Also write the prompt's token ids here as a JSON array (for comparing with llama.cpp)
+    #[arg(long, value_name = "FILE")]
+    dump_prompt: Option<PathBuf>,
+
+    /// Run candle's transformer code instead of Precis's decoder (llama, qwen2, qwen3)
+    #[arg(long)]
+    candle: bool,
+
+    /// Multiply every weight matrix on candle's kernels as stored (no tiled Q8_0/Q5_0/Q4_1/
+    /// Q4_K/Q6_K kernels, no Q5_1 rewritten as Q8_0)
+    #[arg(long)]
+    no_repack: bool,
+
+    /// Tokens guessed ahead per decode step from the prompt (see `summarize`); 0, the default,
+    /// decodes one token per pass, as llama.cpp does, for a like-for-like comparison
+    #[arg(long, default_value_t = 0)]
+    lookahead: usize,
+}
+
+/// The sample article `bench` uses when none is given.
+const SAMPLE_ARTICLE: &str = include_str!("../../../examples/article.md");
+
+pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
+    if let Some(n) = args.threads {
+        // candle sizes its worker pool from this variable; nothing has started a pool yet.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+    let article = match &args.article {
+        Some(path) => article::from_path(path)?,
+        None => article::from_bytes("examples/article.md", SAMPLE_ARTICLE.as_bytes(), Some("md"))?,
+    };
+    let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+    let load = LoadOptions {
+        backend: if args.candle { Backend::Candle } else { Backend::Precis },
+        layout: if args.no_repack { WeightLayout::AsStored } else { WeightLayout::Tiled },
+    };
+    let mut generator = Generator::load_with(&resolved.path, load)?;
+    let prompt = generator.template.render(&messages(
+        article.title.as_deref(),
+        &article.text,
+        SummaryType::KeyPoints,
+        Length::Medium,
+    ))?;
+    let ids = generator.tokenizer.encode(&prompt, true, true)?;
+    if let Some(path) = &args.dump_prompt {
+        std::fs::write(path, serde_json::to_vec(&ids)?).map_err(|e| precis::Error::io(path, e))?;
+    }
+    generator.tokenizer.stop_tokens.clear();
+    let opts = GenerateOptions {
+        max_tokens: args.decode_tokens,
+        no_repeat_ngram: 0,
+        lookahead: args.lookahead,
+        ..Default::default()
+    };
+    let run = generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
+    let per_second = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    let peak_rss = peak_rss_mb();
+    // candle's models cannot reuse a prefix; timing them again would show nothing.
+    let reuse = if generator.on_precis_decoder() {
+        bench_prefix_reuse(&mut generator, &article, &ids)?
+    } else {
+        serde_json::Value::Null
+    };
+    let report = serde_json::json!({
+        "model": resolved.name,
+        "architecture": generator.props.architecture,
+        "threads": args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        "load_ms": generator.load_time.as_millis() as u64,
+        "prompt_tokens": run.prompt_tokens,
+        "prefill_tok_s": per_second(run.prompt_tokens, run.prefill_time),
+        "decode_tokens": run.tokens.len(),
+        // The first decoded token comes from the prefill's logits; the rest each cost a pass.
+        "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
+        "decoder": if generator.on_precis_decoder() { "precis" } else { "candle" },
+        "lookahead": { "guessed": run.guessed_tokens, "accepted": run.accepted_tokens },
+        // Measured after the main run, before the prefix-reuse runs below.
+        "peak_rss_mb": peak_rss,
+        "prefix_reuse": reuse,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs two follow-up prompts after the benchmark prompt `first`, each once reusing the cached
+/// prefix and once from an empty cache, and reports the prefill tokens skipped and time saved:
+/// the same article asked for a tl;dr (as when a summary is redone in another form), and a
+/// different article with the same instructions (as for the next job).
+fn bench_prefix_reuse(
+    generator: &mut Generator,
+    article: &article::Article,
+    first: &[u32],
+) -> Result<serde_json::Value> {
+    let mut cut = article.text.len() / 2;
+    while !article.text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let half = &article.text[..cut];
+    let half = &half[..half.rfind("\n\n").unwrap_or(half.len())];
+    let cases = [
+        ("same_article_tldr", article.title.as_deref(), article.text.as_str(), SummaryType::Tldr),
+        ("other_article_same_task", None, half, SummaryType::KeyPoints),
+    ];
+    let one_token = GenerateOptions { max_tokens: 1, ..Default::default() };
+    let mut out = serde_json::Map::new();
+    for (name, title, text, kind) in cases {
+        let prompt = generator.template.render(&messages(title, text, kind, Length::Medium))?;
+        let ids = generator.tokenizer.encode(&prompt, true, true)?;
+        // Start each case from the benchmark prompt's cache.
+        generate(generator, first, &one_token, &CancelToken::new(), &mut |_| {})?;
+        let reused = generate(generator, &ids, &one_token, &CancelToken::new(), &mut |_| {})?;
+        generator.clear();
+        let fresh = generate(generator, &ids, &one_token, &CancelToken::new(), &mut |_| {})?;
+        let ms = |d: std::time::Duration| (d.as_secs_f64() * 1000.0).round();
+        out.insert(
+            name.into(),
+            serde_json::json!({
+                "prompt_tokens": ids.len(),
+                "reused_tokens": reused.reused_tokens,
+                "prefill_ms": ms(reused.prefill_time),
+                "prefill_ms_without_reuse": ms(fresh.prefill_time),
+                "saved_ms": ms(fresh.prefill_time) - ms(reused.prefill_time),
+            }),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+/// The process's peak resident memory in MB (Linux; `null` elsewhere).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

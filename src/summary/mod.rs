@@ -1,0 +1,117 @@
+//! Summaries: the extract-then-abstract pipeline and the pieces it is made of. The article is
+//! cut into sentences with byte spans (`sentences`), its sentences are scored and the key ones
+//! chosen (`lexical`, `rank`, `keypoints`) and trimmed (`trim`): these are the key points,
+//! available before the generator reads anything. The generator then writes the summary from
+//! a prompt of those sentences and their neighbours (`prompts`; an article too long for the
+//! prompt is summarized section by section first), its answer is parsed (`answer`), and any
+//! point it writes is checked against the article (`ground`). `pipeline` runs the stages in
+//! order; `options` holds what a person can choose. The result types live here.
+
+pub mod answer;
+pub mod ground;
+pub mod keypoints;
+pub mod lexical;
+pub mod options;
+pub mod pipeline;
+pub mod prompts;
+pub mod rank;
+pub mod sentences;
+pub mod trim;
+
+use serde::{Deserialize, Serialize};
+
+use crate::llm::StopReason;
+use sentences::Span;
+
+pub use answer::{parse_answer, Answer};
+pub use keypoints::{extract, Extraction};
+pub use options::{answer_tokens, Length, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS};
+pub use pipeline::{summarize, Models, Progress, Stage, Step};
+
+/// One key point, with the article sentences that support it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bullet {
+    pub text: String,
+    /// Byte spans into the article text. A key point taken from the article cites exactly the
+    /// bytes it shows (several spans when something was cut from the middle of its sentence, see
+    /// [`crate::summary::trim`]); a generated one cites the sentences that support it.
+    #[serde(default)]
+    pub sources: Vec<Span>,
+    /// How well the sources support the bullet, in [0, 1]; 1 for text taken from the article itself.
+    #[serde(default)]
+    pub support: f32,
+}
+
+impl Bullet {
+    /// A bullet not yet grounded.
+    pub fn new(text: impl Into<String>) -> Bullet {
+        Bullet { text: text.into(), sources: Vec::new(), support: 0.0 }
+    }
+}
+
+/// How the sentences were ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ranker {
+    /// Sentence embeddings from the embedder.
+    #[default]
+    Embedding,
+    /// TF-IDF vectors (no embedder available).
+    Lexical,
+}
+
+/// How long each stage took.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Timings {
+    pub load_ms: u64,
+    /// From the start of the run to the extractive key points.
+    #[serde(default)]
+    pub first_bullet_ms: u64,
+    pub prompt_tokens: usize,
+    pub prefill_ms: u64,
+    pub generated_tokens: usize,
+    pub decode_ms: u64,
+    pub total_ms: u64,
+}
+
+/// The result of summarizing one article.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub title: Option<String>,
+    pub summary: String,
+    pub bullets: Vec<Bullet>,
+    pub model: String,
+    pub stop_reason: StopReason,
+    pub timings: Timings,
+    /// The article text that bullet sources point into.
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub ranker: Ranker,
+    /// Sections summarized separately because the article did not fit the model's context
+    /// (0: it fit).
+    #[serde(default)]
+    pub sections: usize,
+    /// Generated bullets that were not supported by the article and were replaced or dropped.
+    #[serde(default)]
+    pub unsupported: usize,
+}
+
+impl Summary {
+    /// A summary of `text` by `model` with nothing written yet: no summary, no bullets, the turn
+    /// ended, no timings.
+    pub fn new(model: impl Into<String>, title: Option<String>, text: impl Into<String>) -> Summary {
+        Summary {
+            title,
+            summary: String::new(),
+            bullets: Vec::new(),
+            model: model.into(),
+            stop_reason: StopReason::EndOfTurn,
+            timings: Timings::default(),
+            text: text.into(),
+            ranker: Ranker::default(),
+            sections: 0,
+            unsupported: 0,
+        }
+    }
+}
