@@ -32,6 +32,13 @@ ensure_rust() {
     fi
 }
 
+# rustfmt and clippy, which `scripts/test` runs (rustup's minimal profile leaves them out).
+ensure_rust_lint_tools() {
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        rustup component add rustfmt clippy
+    fi
+}
+
 # The packages the desktop window needs to build, and to be tested under a virtual display.
 ensure_desktop_packages() {
     ensure_apt libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev file

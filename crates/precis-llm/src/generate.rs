@@ -168,24 +168,19 @@ pub fn generate(
     let max_tokens = opts.max_tokens.min(context - prompt.len());
 
     let prefill_start = Instant::now();
-    let mut logits = Vec::new();
-    let chunk = if generator.takes_prompt_in_chunks() { opts.prefill_chunk } else { prompt.len() }.max(1);
     let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt) } else { 0 };
-    for (i, part) in prompt[reused..].chunks(chunk).enumerate() {
-        if cancel.is_cancelled() {
-            let mut run = finished(
-                String::new(),
-                Vec::new(),
-                StopReason::Cancelled,
-                prompt.len(),
-                prefill_start.elapsed(),
-                Duration::ZERO,
-            );
-            run.reused_tokens = reused;
-            return Ok(run);
-        }
-        logits = generator.forward(part, reused + i * chunk)?;
-    }
+    let Some(mut logits) = prefill(generator, prompt, reused, opts.prefill_chunk, cancel)? else {
+        let mut run = finished(
+            String::new(),
+            Vec::new(),
+            StopReason::Cancelled,
+            prompt.len(),
+            prefill_start.elapsed(),
+            Duration::ZERO,
+        );
+        run.reused_tokens = reused;
+        return Ok(run);
+    };
     let prefill_time = prefill_start.elapsed();
 
     let decode_start = Instant::now();
@@ -195,11 +190,7 @@ pub fn generate(
     let mut generated: Vec<u32> = Vec::new();
     let mut text = String::new();
     let lookahead = if opts.sampling == Sampling::ArgMax && generator.checks_guesses() { opts.lookahead } else { 0 };
-    // The prompt and the tokens so far, where guesses are looked up.
-    let mut seen: Vec<u32> = if lookahead > 0 { prompt.to_vec() } else { Vec::new() };
-    // Guessed tokens already run, each with the logits that follow it.
-    let mut guessed: VecDeque<(u32, Vec<f32>)> = VecDeque::new();
-    let (mut drafted, mut accepted) = (0, 0);
+    let mut guesses = Guesses::new(prompt, lookahead);
     let stop = loop {
         if cancel.is_cancelled() {
             break StopReason::Cancelled;
@@ -224,34 +215,8 @@ pub fn generate(
             break StopReason::Cancelled;
         }
         let pos = prompt.len() + generated.len() - 1;
-        let draft = if lookahead == 0 {
-            &[]
-        } else {
-            seen.push(token);
-            match guessed.pop_front() {
-                Some((guess, next)) if guess == token => {
-                    // The model picked the guess: what follows it was computed with it.
-                    accepted += 1;
-                    logits = next;
-                    continue;
-                }
-                // A wrong guess: the cache positions after `token` are run again below.
-                _ => guessed.clear(),
-            }
-            let room = (context - pos - 1).min(max_tokens - generated.len());
-            lookup(&seen, lookahead.min(room))
-        };
-        if draft.is_empty() {
-            logits = generator.forward(&[token], pos)?;
-            continue;
-        }
-        drafted += draft.len();
-        let mut run = Vec::with_capacity(draft.len() + 1);
-        run.push(token);
-        run.extend_from_slice(draft);
-        let mut rows = generator.forward_each(&run, pos)?.into_iter();
-        logits = rows.next().expect("one row per token");
-        guessed.extend(draft.iter().copied().zip(rows));
+        let room = (context - pos - 1).min(max_tokens - generated.len());
+        logits = guesses.step(generator, token, pos, room)?;
     };
     if stop != StopReason::StopString {
         if let Some(delta) = stream.flush(&generator.tokenizer)? {
@@ -261,9 +226,82 @@ pub fn generate(
     }
     let mut run = finished(text, generated, stop, prompt.len(), prefill_time, decode_start.elapsed());
     run.reused_tokens = reused;
-    run.guessed_tokens = drafted;
-    run.accepted_tokens = accepted;
+    run.guessed_tokens = guesses.guessed;
+    run.accepted_tokens = guesses.accepted;
     Ok(run)
+}
+
+/// Runs the prompt from token `reused` on (the ones before are in the cache already) in
+/// chunks, and returns the logits after its last token; `None` when cancelled between chunks.
+fn prefill(
+    generator: &mut Generator,
+    prompt: &[u32],
+    reused: usize,
+    chunk: usize,
+    cancel: &CancelToken,
+) -> Result<Option<Vec<f32>>> {
+    let chunk = if generator.takes_prompt_in_chunks() { chunk } else { prompt.len() }.max(1);
+    let mut logits = Vec::new();
+    for (i, part) in prompt[reused..].chunks(chunk).enumerate() {
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        logits = generator.forward(part, reused + i * chunk)?;
+    }
+    Ok(Some(logits))
+}
+
+/// Greedy decoding's guesses ahead (see `GenerateOptions::lookahead`): the tokens seen so far,
+/// the guesses already run with the logits that follow each, and how many were made and
+/// taken.
+struct Guesses {
+    /// Most tokens guessed at once; 0 runs one token per pass.
+    lookahead: usize,
+    /// The prompt and the tokens so far, where guesses are looked up.
+    seen: Vec<u32>,
+    /// Guessed tokens already run, each with the logits that follow it.
+    pending: VecDeque<(u32, Vec<f32>)>,
+    guessed: usize,
+    accepted: usize,
+}
+
+impl Guesses {
+    fn new(prompt: &[u32], lookahead: usize) -> Guesses {
+        let seen = if lookahead > 0 { prompt.to_vec() } else { Vec::new() };
+        Guesses { lookahead, seen, pending: VecDeque::new(), guessed: 0, accepted: 0 }
+    }
+
+    /// The logits that follow `token`, just picked at position `pos` with room for `room`
+    /// more: those of a guess already run when the model picked that guess, otherwise a
+    /// pass over `token` and, when the tokens so far suggest any, up to `lookahead` guesses
+    /// after it.
+    fn step(&mut self, generator: &mut Generator, token: u32, pos: usize, room: usize) -> Result<Vec<f32>> {
+        if self.lookahead == 0 {
+            return generator.forward(&[token], pos);
+        }
+        self.seen.push(token);
+        match self.pending.pop_front() {
+            Some((guess, next)) if guess == token => {
+                // The model picked the guess: what follows it was computed with it.
+                self.accepted += 1;
+                return Ok(next);
+            }
+            // A wrong guess: the cache positions after `token` are run again below.
+            _ => self.pending.clear(),
+        }
+        let ahead = lookup(&self.seen, self.lookahead.min(room));
+        if ahead.is_empty() {
+            return generator.forward(&[token], pos);
+        }
+        self.guessed += ahead.len();
+        let mut run = Vec::with_capacity(ahead.len() + 1);
+        run.push(token);
+        run.extend_from_slice(ahead);
+        let mut rows = generator.forward_each(&run, pos)?.into_iter();
+        let logits = rows.next().expect("one row per token");
+        self.pending.extend(ahead.iter().copied().zip(rows));
+        Ok(logits)
+    }
 }
 
 /// Up to `max` tokens that followed the latest earlier place where the last `LOOKUP_NGRAM`

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use precis::article;
+use precis::llm::embed::Embedder;
 use precis::llm::{CancelToken, Generator};
 use precis::store::catalog::Catalog;
 use precis::summary::keypoints::ground_bullets;
@@ -81,48 +82,32 @@ pub struct EvalArgs {
     lookahead: Option<usize>,
 }
 
+/// How each article's prediction is made.
+enum Method {
+    /// The first N sentences.
+    Lead(usize),
+    /// Earlier answers, by article id, grounded again.
+    Replay(HashMap<String, String>),
+    /// The pipeline, with a generator or extractively.
+    Pipeline { generator: Option<Generator>, name: String },
+}
+
 /// `precis eval`: summarizes every article of a JSON-lines file (`{id, article, ...}`) and
 /// writes one prediction per line, with its timing, for `scripts/eval.py` to score.
 pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
     let input = std::fs::read_to_string(&args.input).map_err(|e| precis::Error::io(&args.input, e))?;
     let embedder = if args.lead.is_some() { None } else { load_embedder(args.no_embedder, models_dir) };
-    let replay: Option<HashMap<String, String>> = match &args.replay {
-        Some(path) => {
-            let lines = std::fs::read_to_string(path).map_err(|e| precis::Error::io(path, e))?;
-            let mut answers = HashMap::new();
-            for line in lines.lines().filter(|l| !l.trim().is_empty()) {
-                let row: serde_json::Value = serde_json::from_str(line)?;
-                if let (Some(id), Some(answer)) = (row["id"].as_str(), row["answer"].as_str()) {
-                    answers.insert(id.to_string(), answer.to_string());
-                }
-            }
-            Some(answers)
+    let mut method = match (args.lead, &args.replay) {
+        (Some(n), _) => Method::Lead(n),
+        (None, Some(path)) => Method::Replay(read_answers(path)?),
+        (None, None) if args.extractive => Method::Pipeline { generator: None, name: "extractive".into() },
+        (None, None) => {
+            let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
+            Method::Pipeline { generator: Some(Generator::load(&resolved.path)?), name: resolved.name }
         }
-        None => None,
     };
-    let (mut generator, model_name) = if args.extractive || args.lead.is_some() || replay.is_some() {
-        (None, "extractive".to_string())
-    } else {
-        let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-        (Some(Generator::load(&resolved.path)?), resolved.name)
-    };
-    let mut opts = SummarizeOptions {
-        kind: args.kind,
-        length: args.length,
-        condense: args.condense,
-        ..SummarizeOptions::default()
-    };
-    let r = &mut opts.rank;
-    r.position_weight = args.position_weight.unwrap_or(r.position_weight);
-    r.position_scale = args.position_scale.unwrap_or(r.position_scale);
-    r.lambda = args.lambda.unwrap_or(r.lambda);
-    r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
-    r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
-    r.trim = args.trim.unwrap_or(r.trim);
-    r.quote_penalty = args.quote_penalty.unwrap_or(r.quote_penalty);
-    opts.generate.lookahead = args.lookahead.unwrap_or(opts.generate.lookahead);
+    let opts = options(&args);
     let mut out = std::io::stdout().lock();
-    let io = stdout_error;
     for (n, line) in input.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         if args.limit.is_some_and(|l| n >= l) {
             break;
@@ -132,45 +117,7 @@ pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
         let text = record["article"].as_str().unwrap_or_default();
         let article = article::from_bytes(&id, text.as_bytes(), Some("txt"))?;
         let start = std::time::Instant::now();
-        // The generator's answer as written, before grounding, for measuring what grounding changes.
-        let mut answer = String::new();
-        let summary = if let Some(lead) = args.lead {
-            let sentences = summary::sentences::split(&article.text);
-            let mut s =
-                summary::summarize(Models::extractive("lead"), &article, &opts, &CancelToken::new(), &mut |_| {})?;
-            s.bullets = sentences
-                .iter()
-                .take(lead)
-                .map(|x| Bullet { text: x.span.of(&article.text).to_string(), sources: vec![x.span], support: 1.0 })
-                .collect();
-            s
-        } else if let Some(replay) = &replay {
-            let k = opts.length.max_bullets();
-            let extraction = extract(&article.text, embedder.as_ref(), k, opts.length, &opts.rank);
-            answer = replay.get(&id).cloned().unwrap_or_default();
-            let parsed = parse_answer(&answer);
-            let (bullets, unsupported) =
-                ground_bullets(&article.text, &extraction, embedder.as_ref(), parsed.bullets, k);
-            Summary {
-                summary: parsed.summary,
-                bullets,
-                unsupported,
-                ranker: extraction.ranker,
-                ..Summary::new("replay", article.title.clone(), article.text.clone())
-            }
-        } else {
-            summary::summarize(
-                Models { generator: generator.as_mut(), embedder: embedder.as_ref(), name: &model_name },
-                &article,
-                &opts,
-                &CancelToken::new(),
-                &mut |step| {
-                    if let summary::Step::Text(delta) = step {
-                        answer.push_str(delta);
-                    }
-                },
-            )?
-        };
+        let (summary, answer) = predict(&mut method, embedder.as_ref(), &id, &article, &opts)?;
         let elapsed = start.elapsed().as_millis() as u64;
         let row = serde_json::json!({
             "id": id,
@@ -189,9 +136,93 @@ pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
             "answer": answer,
         });
         serde_json::to_writer(&mut out, &row)?;
-        writeln!(out).map_err(io)?;
-        out.flush().map_err(io)?;
+        writeln!(out).map_err(stdout_error)?;
+        out.flush().map_err(stdout_error)?;
         eprintln!("{} {} ms", n + 1, elapsed);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary options, with the ranking and generation settings the hidden flags override.
+fn options(args: &EvalArgs) -> SummarizeOptions {
+    let mut opts = SummarizeOptions {
+        kind: args.kind,
+        length: args.length,
+        condense: args.condense,
+        ..SummarizeOptions::default()
+    };
+    let r = &mut opts.rank;
+    r.position_weight = args.position_weight.unwrap_or(r.position_weight);
+    r.position_scale = args.position_scale.unwrap_or(r.position_scale);
+    r.lambda = args.lambda.unwrap_or(r.lambda);
+    r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
+    r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
+    r.trim = args.trim.unwrap_or(r.trim);
+    r.quote_penalty = args.quote_penalty.unwrap_or(r.quote_penalty);
+    opts.generate.lookahead = args.lookahead.unwrap_or(opts.generate.lookahead);
+    opts
+}
+
+/// The `answer` of every row of an earlier `precis eval` output, by id.
+fn read_answers(path: &Path) -> Result<HashMap<String, String>> {
+    let lines = std::fs::read_to_string(path).map_err(|e| precis::Error::io(path, e))?;
+    let mut answers = HashMap::new();
+    for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line)?;
+        if let (Some(id), Some(answer)) = (row["id"].as_str(), row["answer"].as_str()) {
+            answers.insert(id.to_string(), answer.to_string());
+        }
+    }
+    Ok(answers)
+}
+
+/// One article's prediction, and the generator's answer as written (before grounding, for
+/// measuring what grounding changes; empty without a generator).
+fn predict(
+    method: &mut Method,
+    embedder: Option<&Embedder>,
+    id: &str,
+    article: &article::Article,
+    opts: &SummarizeOptions,
+) -> Result<(Summary, String)> {
+    let text = article.text.as_str();
+    let mut answer = String::new();
+    let summary = match method {
+        Method::Lead(lead) => {
+            let mut s =
+                summary::summarize(Models::extractive("lead"), article, opts, &CancelToken::new(), &mut |_| {})?;
+            s.bullets = summary::sentences::split(text)
+                .iter()
+                .take(*lead)
+                .map(|x| Bullet { text: x.span.of(text).to_string(), sources: vec![x.span], support: 1.0 })
+                .collect();
+            s
+        }
+        Method::Replay(answers) => {
+            let k = opts.length.max_bullets();
+            let extraction = extract(text, embedder, k, opts.length, &opts.rank);
+            answer = answers.get(id).cloned().unwrap_or_default();
+            let parsed = parse_answer(&answer);
+            let (bullets, unsupported) = ground_bullets(text, &extraction, embedder, parsed.bullets, k);
+            Summary {
+                summary: parsed.summary,
+                bullets,
+                unsupported,
+                ranker: extraction.ranker,
+                ..Summary::new("replay", article.title.clone(), text)
+            }
+        }
+        Method::Pipeline { generator, name } => summary::summarize(
+            Models { generator: generator.as_mut(), embedder, name },
+            article,
+            opts,
+            &CancelToken::new(),
+            &mut |step| {
+                if let summary::Step::Text(delta) = step {
+                    answer.push_str(delta);
+                }
+            },
+        )?,
+    };
+    Ok((summary, answer))
 }

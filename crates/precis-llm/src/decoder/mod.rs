@@ -133,7 +133,7 @@ impl Decoder {
     }
 
     /// Like `forward`, but returns the logits of every position (`tokens.len()` rows), as
-    /// checking drafted tokens needs.
+    /// checking guessed tokens needs.
     pub fn forward_each(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
         self.run(tokens, pos, true)
     }
