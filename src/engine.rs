@@ -20,13 +20,14 @@ pub use crate::summary::{Progress, Stage};
 
 /// One event of a job, in order: stages and partial answers, then exactly one `Done`,
 /// `Cancelled` or `Failed`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum Event {
     /// The job moved to a new stage (with its progress, for a stage done in parts).
     Stage {
         stage: Stage,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         progress: Option<Progress>,
     },
     /// The extractive key points, sent as soon as ranking is done, before the generator runs.
@@ -41,7 +42,11 @@ pub enum Event {
     /// The job was cancelled; what the model had written is in `summary`.
     Cancelled { summary: Option<Summary> },
     /// The job failed.
-    Failed { code: String, message: String },
+    Failed {
+        #[ts(type = "ErrorCode")]
+        code: String,
+        message: String,
+    },
 }
 
 /// A summary job.

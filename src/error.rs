@@ -177,4 +177,59 @@ impl Error {
             Error::HistoryEntryMissing { .. } => "not_found",
         }
     }
+
+    /// Every code `code` can give, the inference engine's included.
+    pub fn codes() -> Vec<&'static str> {
+        let own = [
+            "io",
+            "input",
+            "link",
+            "unknown_model",
+            "model_missing",
+            "catalog",
+            "fetch",
+            "context_too_small",
+            "cancelled",
+            "internal",
+            "history",
+            "history_corrupt",
+            "history_too_new",
+            "not_found",
+        ];
+        let mut codes: Vec<&'static str> = own.into_iter().chain(precis_llm::Error::CODES.iter().copied()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed() {
+        let path = PathBuf::from("x");
+        let errors = [
+            Error::io("x", std::io::Error::other("x")),
+            Error::Input { name: "x".into(), reason: InputProblem::Empty },
+            Error::Link { url: "x".into() },
+            Error::UnknownModel { name: "x".into(), known: "y".into() },
+            Error::ModelMissing { name: "x".into(), path: path.clone() },
+            Error::ModelFileMissing { path: path.clone() },
+            Error::Model(precis_llm::Error::EmptyPrompt),
+            Error::Catalog("x".into()),
+            Error::Fetch { model: "x".into(), package: "y".into(), reason: "z".into() },
+            Error::ContextTooSmall { context: 1, needed: 2 },
+            Error::Cancelled,
+            Error::Json(serde_json::from_str::<u8>("x").unwrap_err()),
+            Error::HistoryCorrupt { path: path.clone(), reason: "x".into() },
+            Error::HistoryTooNew { path: path.clone(), version: 2, supported: 1 },
+            Error::HistoryEntryMissing { id: 1 },
+        ];
+        for e in &errors {
+            assert!(Error::codes().contains(&e.code()), "{e}: {}", e.code());
+        }
+        assert!(Error::codes().contains(&"history") && Error::codes().contains(&"model_invalid"));
+    }
 }

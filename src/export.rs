@@ -4,7 +4,7 @@
 use crate::summary::{Bullet, Summary};
 
 /// The formats a summary can be copied or exported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Markdown,

@@ -4,9 +4,10 @@
 use serde::Serialize;
 
 /// An error as the UI receives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct AppError {
+    #[ts(type = "ErrorCode")]
     pub code: &'static str,
     pub message: String,
 }
@@ -20,6 +21,15 @@ impl AppError {
 
     pub fn internal(message: impl Into<String>) -> Self {
         AppError::new("internal", message)
+    }
+
+    /// Every code the window can receive: the library's, and the shell's own `busy`.
+    pub fn codes() -> Vec<&'static str> {
+        let mut codes = precis::Error::codes();
+        codes.push("busy");
+        codes.sort_unstable();
+        codes.dedup();
+        codes
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Precis desktop shell (Tauri 2): builds the app — plugins, managed state, commands — in
 //! one function that the tests call with Tauri's mock runtime, and runs it.
 
+pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AppError, Result};
 
 /// The choices shown in the window, remembered between runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
     #[serde(rename = "type")]
     pub kind: SummaryType,

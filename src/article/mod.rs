@@ -23,7 +23,7 @@ pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
 pub const MIN_WORDS: usize = 25;
 
 /// What kind of input the article came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Text,
@@ -34,7 +34,7 @@ pub enum Kind {
 }
 
 /// An article ready to summarize.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Article {
     pub kind: Kind,
     pub title: Option<String>,

@@ -13,7 +13,7 @@ const CATALOG_TOML: &str = include_str!("../../models/catalog.toml");
 pub const MODELS_DIR_ENV: &str = "PRECIS_MODELS_DIR";
 
 /// What a model is used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Generator,

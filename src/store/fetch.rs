@@ -19,7 +19,7 @@ use crate::store::catalog::{ModelEntry, ModelFile};
 pub const PYTHON_ENV: &str = "PRECIS_PYTHON";
 
 /// What the fetch is doing, for a progress bar (serialized as the window receives it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum FetchProgress {
     /// The model is already in place; nothing was done.

@@ -95,7 +95,7 @@ pub struct History {
 }
 
 /// One entry as a list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ListItem {
     pub id: i64,
@@ -115,7 +115,7 @@ pub struct ListItem {
 }
 
 /// A search result: the entry and the best-matching passage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     #[serde(flatten)]
@@ -142,7 +142,7 @@ pub struct Entry {
 }
 
 /// What the history file holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub path: PathBuf,

@@ -29,7 +29,7 @@ pub use options::{answer_tokens, Length, SummarizeOptions, SummaryType, DEFAULT_
 pub use pipeline::{summarize, Models, Progress, Stage, Step};
 
 /// One key point, with the article sentences that support it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Bullet {
     pub text: String,
     /// Byte spans into the article text. A key point taken from the article cites exactly the
@@ -50,7 +50,7 @@ impl Bullet {
 }
 
 /// How the sentences were ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Ranker {
     /// Sentence embeddings from the embedder.
@@ -61,7 +61,7 @@ pub enum Ranker {
 }
 
 /// How long each stage took.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Timings {
     pub load_ms: u64,
     /// From the start of the run to the extractive key points.
@@ -75,7 +75,7 @@ pub struct Timings {
 }
 
 /// The result of summarizing one article.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Summary {
     pub title: Option<String>,
     pub summary: String,

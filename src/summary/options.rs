@@ -43,7 +43,7 @@ impl Default for SummarizeOptions {
 }
 
 /// What kind of summary to write, as in Chrome's Summarizer API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum SummaryType {
     /// A short summary and a list of key points.
@@ -56,7 +56,7 @@ pub enum SummaryType {
 }
 
 /// How long the summary should be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Length {
     Short,

@@ -20,7 +20,7 @@ use crate::llm::{generate, CancelToken, GenerateOptions, Generator, StopReason};
 const MIN_ARTICLE_TOKENS: usize = 64;
 
 /// What a run is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
     LoadingModel,
@@ -30,7 +30,7 @@ pub enum Stage {
 }
 
 /// How far a stage with parts (the sections of a long article) has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Progress {
     pub done: usize,
     pub total: usize,

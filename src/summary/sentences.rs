@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A byte range `start..end` into the article text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 pub struct Span {
     pub start: usize,
     pub end: usize,

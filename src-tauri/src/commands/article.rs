@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 /// An article as the window shows it: the article, where it came from, and its length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleView {
     /// Where it came from: the file name, or "pasted text".
@@ -28,7 +28,7 @@ impl ArticleView {
 }
 
 /// What dropped or pasted text turned out to be.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum DroppedView {
     Article(ArticleView),

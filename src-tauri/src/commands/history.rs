@@ -17,7 +17,7 @@ use crate::state::{AppState, Settings};
 const PAGE: usize = 50;
 
 /// A stored entry re-opened: the article, its summary and the settings it was made with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     pub id: i64,

@@ -13,7 +13,7 @@ use tauri::State;
 use crate::error::{AppError, Result};
 use crate::state::{lock, AppState};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelView {
     pub name: String,
@@ -26,7 +26,7 @@ pub struct ModelView {
     pub custom: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelsView {
     pub models_dir: PathBuf,

@@ -89,7 +89,7 @@ enum Method {
     /// Earlier answers, by article id, grounded again.
     Replay(HashMap<String, String>),
     /// The pipeline, with a generator or extractively.
-    Pipeline { generator: Option<Generator>, name: String },
+    Pipeline { generator: Option<Box<Generator>>, name: String },
 }
 
 /// `precis eval`: summarizes every article of a JSON-lines file (`{id, article, ...}`) and
@@ -103,7 +103,7 @@ pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
         (None, None) if args.extractive => Method::Pipeline { generator: None, name: "extractive".into() },
         (None, None) => {
             let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-            Method::Pipeline { generator: Some(Generator::load(&resolved.path)?), name: resolved.name }
+            Method::Pipeline { generator: Some(Box::new(Generator::load(&resolved.path)?)), name: resolved.name }
         }
     };
     let opts = options(&args);
@@ -213,7 +213,7 @@ fn predict(
             }
         }
         Method::Pipeline { generator, name } => summary::summarize(
-            Models { generator: generator.as_mut(), embedder, name },
+            Models { generator: generator.as_deref_mut(), embedder, name },
             article,
             opts,
             &CancelToken::new(),
