@@ -5,6 +5,8 @@ import base from './vite.config.ts';
 export default mergeConfig(
   base,
   defineConfig({
+    // `import.meta.env.MODE` is 'test': the store checks what each view reads (see main.ts).
+    mode: 'test',
     build: {
       outDir: 'test/dist',
       emptyOutDir: true,

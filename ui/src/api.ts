@@ -9,176 +9,69 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeHtml, writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
-// ---- Types shared with the Rust side (field names exactly as the contract writes them) ----
+// ---- Types shared with the Rust side ----
+//
+// Written from the Rust types (`src-tauri/src/bindings.rs` writes `bindings.ts`; a Rust test
+// fails when they differ), so the two sides cannot drift. The names the UI uses are kept here.
 
-export type SummaryType = 'key-points' | 'tldr' | 'headline';
-export type Length = 'short' | 'medium' | 'long';
+import type {
+  AppError,
+  ArticleView,
+  Bullet,
+  DroppedView,
+  ErrorCode,
+  Event,
+  FetchProgress,
+  Format,
+  HistoryEntry,
+  Length,
+  ListItem,
+  ModelsView,
+  ModelView,
+  Progress,
+  SearchHit,
+  Settings,
+  Span,
+  Stage,
+  Stats,
+  StopReason,
+  Summary,
+  SummaryType,
+  Timings,
+} from './bindings.ts';
+import { ERROR_CODES } from './bindings.ts';
 
-export interface ArticleView {
-  source: string;
-  kind: string;
-  title: string | null;
-  byline: string | null;
-  site: string | null;
-  published: string | null;
-  text: string;
-  wordCount: number;
-  readingMinutes: number;
-}
+export type {
+  AppError,
+  ArticleView,
+  Bullet,
+  ErrorCode,
+  HistoryEntry,
+  Length,
+  ListItem,
+  ModelsView,
+  ModelView,
+  Progress,
+  SearchHit,
+  Settings,
+  Span,
+  Stage,
+  StopReason,
+  Summary,
+  SummaryType,
+  Timings,
+};
+export { ERROR_CODES, SUPPORT_THRESHOLD } from './bindings.ts';
 
-/** UTF-8 byte offsets into `ArticleView.text`, end exclusive. */
-export interface Span {
-  start: number;
-  end: number;
-}
-
-export interface Bullet {
-  text: string;
-  sources?: Span[];
-  support?: number;
-}
-
-export interface Timings {
-  load_ms: number;
-  prompt_tokens: number;
-  prefill_ms: number;
-  generated_tokens: number;
-  decode_ms: number;
-  total_ms: number;
-  first_bullet_ms?: number;
-}
-
-export type StopReason = 'end_of_turn' | 'stop_string' | 'max_tokens' | 'cancelled';
-
-export interface Summary {
-  title: string | null;
-  summary: string;
-  bullets: Bullet[];
-  model: string;
-  stop_reason: StopReason;
-  truncated: boolean;
-  timings: Timings;
-}
-
-export type Stage = 'loadingModel' | 'reading' | 'ranking' | 'writing';
-
-export interface Progress {
-  done: number;
-  total: number;
-}
-
-export type JobEvent =
-  | { event: 'stage'; data: { stage: Stage; progress?: Progress } }
-  | { event: 'extractive'; data: { bullets: Bullet[] } }
-  | { event: 'partial'; data: { delta: string; summary: string; bullets: Bullet[] } }
-  | { event: 'done'; data: { summary: Summary } }
-  /** The history already held a summary of this article with these options: the job ends here. */
-  | { event: 'remembered'; data: { summary: Summary; entry: ListItem } }
-  | { event: 'cancelled'; data: { summary: Summary | null } }
-  | { event: 'failed'; data: { code: string; message: string } };
-
-export interface ModelView {
-  name: string;
-  description: string;
-  role: 'generator' | 'embedder';
-  architecture: string;
-  size: number;
-  present: boolean;
-  path: string | null;
-  custom: boolean;
-}
-
-export interface ModelsView {
-  modelsDir: string;
-  defaultModel: string;
-  models: ModelView[];
-}
-
-export type FetchEvent =
-  | { event: 'alreadyPresent' }
-  | { event: 'started'; data: { total: number } }
-  | { event: 'downloading'; data: { package: string; part: number; parts: number } }
-  | { event: 'bytes'; data: { done: number; total: number } }
-  | { event: 'verifying' }
-  | { event: 'done'; data: { path: string } };
-
-export interface Settings {
-  type: SummaryType;
-  length: Length;
-  model: string | null;
-}
-
-// ---- History ----
-
-/** One stored summary as the history list shows it. */
-export interface ListItem {
-  id: number;
-  /** RFC 3339, UTC. */
-  createdAt: string;
-  source: string;
-  title: string | null;
-  model: string;
-  kind: SummaryType;
-  length: Length;
-  preview: string;
-  bulletCount: number;
-  words: number;
-  totalMs: number;
-}
-
-/** A search result: the entry plus a passage, with the matched words as UTF-8 byte ranges into it. */
-export interface SearchHit extends ListItem {
-  snippet: string;
-  highlights: [number, number][];
-}
-
-export interface HistoryStats {
-  path: string;
-  count: number;
-  bytes: number;
-}
-
-/** One stored summary in full: the article it was made from, the result and the options used. */
-export interface HistoryEntry {
-  id: number;
-  createdAt: string;
-  article: ArticleView;
-  summary: Summary;
-  settings: Settings;
-}
-
-export type CopyFormat = 'markdown' | 'plain' | 'html';
-
-export type Dropped = { article: ArticleView } | { files: string[] };
+/** One event of a summary job, as its Channel delivers it. */
+export type JobEvent = Event;
+/** One event of a model download. */
+export type FetchEvent = FetchProgress;
+export type HistoryStats = Stats;
+export type CopyFormat = Format;
+export type Dropped = DroppedView;
 
 // ---- Errors ----
-
-export const ERROR_CODES = [
-  'io',
-  'input',
-  'link',
-  'unknown_model',
-  'model_missing',
-  'model_invalid',
-  'inference',
-  'catalog',
-  'fetch',
-  'context_too_small',
-  'cancelled',
-  'busy',
-  'internal',
-  'history',
-  'history_corrupt',
-  'history_too_new',
-  'not_found',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-export interface AppError {
-  code: ErrorCode;
-  message: string;
-}
 
 function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);

@@ -6,7 +6,8 @@ import { Store, initialState } from './store.ts';
 import { mountLayout } from './views/layout.ts';
 
 async function main() {
-  const store = new Store(initialState);
+  // The test build checks that every view subscribes to all the state it reads.
+  const store = new Store(initialState, { checkReads: import.meta.env.MODE === 'test' });
   const app = createApp(store);
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');

@@ -1,7 +1,10 @@
 // The window's state, in one plain object, and the list of things a person can do to it.
 //
-// `store.set` merges a patch and re-renders every view synchronously; views compare what they
-// drew last time so focus and scroll positions survive re-renders.
+// Each view subscribes with the state keys it reads. `store.set` merges a patch and renders,
+// synchronously, only the views that read a key whose value changed (by identity: a change is a
+// new value, never a mutation), so a streamed token re-renders the summary and the article, not
+// the top bar or the history. Views compare what they drew last time so focus and scroll
+// positions survive re-renders.
 
 import type {
   AppError,
@@ -167,15 +170,31 @@ export interface Actions {
   dismissHistoryError(): void;
 }
 
-type Listener = (state: State) => void;
+export type StateKey = keyof State;
+
+type Render = (state: State) => void;
+
+interface View {
+  reads: ReadonlySet<StateKey>;
+  render: Render;
+}
+
+export interface StoreOptions {
+  /** Fail loudly when a view reads a key it did not subscribe to (the test build sets this). */
+  checkReads?: boolean;
+}
 
 export class Store {
   private state: State;
-  private listeners: Listener[] = [];
+  private views: View[] = [];
+  /** Keys whose value changed since the views last saw them. */
+  private changed = new Set<StateKey>();
   private rendering = false;
-  private dirty = false;
 
-  constructor(state: State) {
+  constructor(
+    state: State,
+    private readonly options: StoreOptions = {},
+  ) {
     this.state = state;
   }
 
@@ -183,31 +202,67 @@ export class Store {
     return this.state;
   }
 
+  /** Merges `patch` and renders the views that read one of the keys it changed. */
   set(patch: Partial<State>): void {
-    this.state = { ...this.state, ...patch };
-    // A view may cause a change while rendering (focus moves, for one): render again after.
-    if (this.rendering) {
-      this.dirty = true;
-      return;
+    const next = { ...this.state, ...patch };
+    for (const key of Object.keys(patch) as StateKey[]) {
+      if (!Object.is(this.state[key], next[key])) this.changed.add(key);
     }
+    this.state = next;
+    // A view may cause a change while rendering (focus moves, for one): render again after.
+    if (this.rendering) return;
     this.rendering = true;
     try {
-      do {
-        this.dirty = false;
-        for (const listener of this.listeners) listener(this.state);
-      } while (this.dirty);
+      while (this.changed.size > 0) {
+        const changed = this.changed;
+        this.changed = new Set();
+        for (const view of this.views) {
+          if (readsAny(view.reads, changed)) view.render(this.state);
+        }
+      }
     } finally {
       this.rendering = false;
     }
   }
 
-  subscribe(listener: Listener): void {
-    this.listeners.push(listener);
-    listener(this.state);
+  /** Renders `render` now, and again (in subscription order) whenever one of `reads` changes. */
+  subscribe(reads: readonly StateKey[], render: Render): void {
+    const keys = new Set(reads);
+    const view = { reads: keys, render: this.options.checkReads ? checkedRender(keys, render) : render };
+    this.views.push(view);
+    view.render(this.state);
   }
 }
 
+function readsAny(reads: ReadonlySet<StateKey>, changed: ReadonlySet<StateKey>): boolean {
+  for (const key of changed) if (reads.has(key)) return true;
+  return false;
+}
+
+/** `render`, handed a state that throws when read outside `reads`: a missing key would leave the view stale. */
+function checkedRender(reads: ReadonlySet<StateKey>, render: Render): Render {
+  return (state) =>
+    render(
+      new Proxy(state, {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && !reads.has(key as StateKey)) {
+            throw new Error(`A view read state.${key} but did not subscribe to it.`);
+          }
+          return Reflect.get(target, key, receiver);
+        },
+      }),
+    );
+}
+
 // ---- Derived values ----
+//
+// A view that calls one of these reads the keys it lists, and subscribes to them.
+
+/** The keys `selectedModel`, `selectedModelName` and `modelReady` read. */
+export const MODEL_KEYS = ['ready', 'settings', 'models'] as const satisfies readonly StateKey[];
+
+/** The keys `shownBullets` reads. */
+export const BULLET_KEYS = ['bullets', 'extractive'] as const satisfies readonly StateKey[];
 
 /** The generator the settings point at (or the catalog default), if the list is loaded. */
 export function selectedModel(state: State) {
@@ -236,9 +291,4 @@ export function shownBullets(state: State): { bullets: Bullet[]; extractive: boo
     return { bullets: state.bullets, extractive: false };
   }
   return { bullets: state.extractive, extractive: true };
-}
-
-/** A bullet the engine could not match to the article. */
-export function unverified(bullet: Bullet): boolean {
-  return typeof bullet.support === 'number' && bullet.support < 0.5;
 }

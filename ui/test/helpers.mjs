@@ -208,7 +208,6 @@ export function summaryOf(bullets, extra = {}) {
     bullets,
     model: 'qwen2.5-test',
     stop_reason: 'end_of_turn',
-    truncated: false,
     timings: { load_ms: 500, prompt_tokens: 300, prefill_ms: 1000, generated_tokens: 80, decode_ms: 4000, total_ms: 5500 },
     ...extra,
   };

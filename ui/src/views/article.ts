@@ -5,7 +5,7 @@
 
 import type { ArticleView, Span } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
-import { type Actions, type State, shownBullets } from '../store.ts';
+import { type Actions, BULLET_KEYS, type State, type StateKey, shownBullets } from '../store.ts';
 import {
   type Paragraph,
   type ParagraphRange,
@@ -149,5 +149,5 @@ export function createArticlePane(actions: Actions) {
     if (selectedChanged || revealAsked) scrollToMark(revealAsked);
   }
 
-  return { root, render };
+  return { root, reads: ['article', 'next', 'selected', 'reveal', ...BULLET_KEYS] satisfies StateKey[], render };
 }

@@ -7,7 +7,7 @@
 
 import type { AppError, ListItem, SearchHit } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
-import type { Actions, HistoryState, State } from '../store.ts';
+import type { Actions, HistoryState, State, StateKey } from '../store.ts';
 import { baseName, formatBytes, formatCount, formatDate, formatDay, splitByteRanges } from '../text.ts';
 
 const KINDS: Record<ListItem['kind'], string> = {
@@ -216,6 +216,7 @@ export function createHistorySidebar(actions: Actions) {
 
   return {
     root,
+    reads: ['history', 'fromHistory'] satisfies StateKey[],
     /** Focuses the search box, for the keyboard shortcut. */
     focusSearch() {
       search.focus();

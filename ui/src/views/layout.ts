@@ -1,9 +1,9 @@
 // Puts the window together: top bar, the history sidebar beside the main area (notices, the
-// empty state or the two panes), the drop overlay and the status line; and re-renders each part
-// when the state changes.
+// empty state or the two panes), the drop overlay and the status line; and subscribes each part
+// to the state keys it reads, so it re-renders only when one of them changes.
 
 import { h, setText, show } from '../dom.ts';
-import type { Actions, State, Store } from '../store.ts';
+import type { Actions, Store } from '../store.ts';
 import { createArticlePane } from './article.ts';
 import { createEmptyState } from './empty.ts';
 import { createHistorySidebar } from './history.ts';
@@ -34,28 +34,36 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
   const workspace = h('div', { class: 'workspace' }, history.root, main);
   container.append(topbar.root, workspace, h('footer', { class: 'statusbar' }, status), dropzone);
 
-  store.subscribe((state: State) => {
-    topbar.render(state);
+  // Each part re-renders only when a key it reads changes, in this order (see store.ts).
+  store.subscribe(topbar.reads, (state) => topbar.render(state));
+  store.subscribe(history.reads, (state) => {
     // Closing the sidebar with the keyboard in it: give the keyboard to its toggle.
     const focusWasInHistory = !state.history.open && !history.root.hidden && history.root.contains(document.activeElement);
     history.render(state);
     if (focusWasInHistory) topbar.focusHistoryToggle();
-    notices.render(state);
+  });
+  store.subscribe(notices.reads, (state) => notices.render(state));
+  store.subscribe(['article'], (state) => {
     const hasArticle = state.article !== null;
     // The empty state's button goes away when an article opens: keep the keyboard in the page.
     const focusWasInEmpty = hasArticle && !empty.root.hidden && empty.root.contains(document.activeElement);
     show(empty.root, !hasArticle);
     show(panes, hasArticle);
-    if (hasArticle) {
-      summary.render(state);
-      article.render(state);
-    }
     if (focusWasInEmpty) summary.root.focus({ preventScroll: true });
-    setText(status, state.status);
-    show(dropzone, state.dragging);
-    document.body.classList.toggle('busy', state.job !== null);
     const title = state.article ? state.article.title?.trim() || null : null;
     document.title = title ? `${title} — Precis` : 'Precis';
+  });
+  // The panes are drawn only while an article is open.
+  store.subscribe([...summary.reads, 'article'], (state) => {
+    if (state.article) summary.render(state);
+  });
+  store.subscribe([...article.reads, 'article'], (state) => {
+    if (state.article) article.render(state);
+  });
+  store.subscribe(['status'], (state) => setText(status, state.status));
+  store.subscribe(['dragging'], (state) => show(dropzone, state.dragging));
+  store.subscribe(['job'], (state) => document.body.classList.toggle('busy', state.job !== null));
+  store.subscribe(['ready'], (state) => {
     if (state.ready) document.body.dataset.ready = 'true';
   });
 

@@ -2,7 +2,7 @@
 // "no model yet" card with its download progress, and the confirm dialog for a dropped .gguf.
 
 import { h, setText, show } from '../dom.ts';
-import { type Actions, type State, modelReady, selectedModel, selectedModelName } from '../store.ts';
+import { type Actions, MODEL_KEYS, type State, type StateKey, modelReady, selectedModel, selectedModelName } from '../store.ts';
 import { baseName, formatBytes } from '../text.ts';
 
 function createError(actions: Actions) {
@@ -144,6 +144,7 @@ export function createNotices(actions: Actions) {
   const root = h('div', { class: 'notices' }, error.root, card.root, confirm.root);
   return {
     root,
+    reads: ['error', 'fetch', 'fetchError', 'pendingModel', ...MODEL_KEYS] satisfies StateKey[],
     render(state: State) {
       error.render(state);
       card.render(state);

@@ -6,8 +6,23 @@
 
 import type { Bullet, JobEvent } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
-import { type Actions, type JobState, type State, modelReady, shownBullets, unverified } from '../store.ts';
+import {
+  type Actions,
+  BULLET_KEYS,
+  type JobState,
+  MODEL_KEYS,
+  type State,
+  type StateKey,
+  modelReady,
+  shownBullets,
+} from '../store.ts';
 import { formatCount, formatDate, formatSeconds } from '../text.ts';
+import { SUPPORT_THRESHOLD } from '../bindings.ts';
+
+/** A bullet the engine could not match to the article. */
+function unverified(bullet: Bullet): boolean {
+  return typeof bullet.support === 'number' && bullet.support < SUPPORT_THRESHOLD;
+}
 
 type Stage = Extract<JobEvent, { event: 'stage' }>['data']['stage'];
 
@@ -38,7 +53,6 @@ function notes(state: State): string[] {
   if (state.outcome === 'failed') out.push('No summary this time.');
   if (s && state.outcome === 'done') {
     out.push(`Written by ${s.model} in ${formatSeconds(s.timings.total_ms)}.`);
-    if (s.truncated) out.push('The article is long, so only its beginning was summarized.');
     if (s.stop_reason === 'max_tokens') out.push('The model ran out of room; the last point may be cut short.');
   }
   return out;
@@ -170,5 +184,9 @@ export function createSummaryPane(actions: Actions) {
     show(actionsRow, !running && hasContent);
   }
 
-  return { root, render };
+  return {
+    root,
+    reads: ['job', 'tldr', 'summary', 'selected', 'outcome', 'opening', 'fromHistory', ...BULLET_KEYS, ...MODEL_KEYS] satisfies StateKey[],
+    render,
+  };
 }

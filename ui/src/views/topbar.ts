@@ -3,7 +3,7 @@
 
 import type { Length, SummaryType } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
-import { type Actions, type State, modelReady, selectedModelName } from '../store.ts';
+import { type Actions, MODEL_KEYS, type State, type StateKey, modelReady, selectedModelName } from '../store.ts';
 
 const TYPES: [SummaryType, string][] = [
   ['key-points', 'Key points'],
@@ -128,6 +128,7 @@ export function createTopbar(actions: Actions) {
 
   return {
     root,
+    reads: ['history', 'article', 'opening', 'job', 'outcome', ...MODEL_KEYS] satisfies StateKey[],
     render,
     focusHistoryToggle() {
       historyToggle.focus();

@@ -1,0 +1,62 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs; do not edit.
+// `PRECIS_WRITE_BINDINGS=1 cargo test -p precis-app bindings` writes it again.
+
+export type AppError = { code: ErrorCode, message: string, };
+
+export type Article = { kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
+
+export type ArticleView = { source: string, wordCount: number, readingMinutes: number, kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
+
+export type Bullet = { text: string, sources: Array<Span>, support: number, };
+
+export type DroppedView = { "article": ArticleView } | { "files": Array<string> };
+
+export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
+
+export type FetchProgress = { "event": "alreadyPresent" } | { "event": "started", "data": { total: number, } } | { "event": "downloading", "data": { package: string, part: number, parts: number, } } | { "event": "bytes", "data": { done: number, total: number, } } | { "event": "verifying" } | { "event": "done", "data": { path: string, } };
+
+export type Format = "markdown" | "plain" | "html";
+
+export type HistoryEntry = { id: number, createdAt: string, article: ArticleView, summary: Summary, settings: Settings, };
+
+export type Kind = "text" | "markdown" | "html" | "docx" | "pdf";
+
+export type Length = "short" | "medium" | "long";
+
+export type ListItem = { id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
+
+export type ModelView = { name: string, description: string, role: Role, architecture: string, size: number, present: boolean, path: string | null, custom: boolean, };
+
+export type ModelsView = { modelsDir: string, defaultModel: string, models: Array<ModelView>, };
+
+export type Progress = { done: number, total: number, };
+
+export type Ranker = "embedding" | "lexical";
+
+export type Role = "generator" | "embedder";
+
+export type SearchHit = { snippet: string, highlights: Array<[number, number]>, id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
+
+export type Settings = { type: SummaryType, length: Length, model: string | null, };
+
+export type Span = { start: number, end: number, };
+
+export type Stage = "loadingModel" | "reading" | "ranking" | "writing";
+
+export type Stats = { path: string, count: number, bytes: number, };
+
+export type StopReason = "end_of_turn" | "stop_string" | "max_tokens" | "cancelled";
+
+export type Summary = { title: string | null, summary: string, bullets: Array<Bullet>, model: string, stop_reason: StopReason, timings: Timings, text: string, ranker: Ranker, sections: number, unsupported: number, };
+
+export type SummaryType = "key-points" | "tldr" | "headline";
+
+export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens: number, prefill_ms: number, generated_tokens: number, decode_ms: number, total_ms: number, };
+
+/** Every error code a command or a job can report. */
+export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A generated point is supported by the article from this support on. */
+export const SUPPORT_THRESHOLD = 0.6;
