@@ -37,6 +37,13 @@ pub enum Error {
     )]
     ModelMissing { name: String, path: PathBuf },
 
+    #[error(
+        "model `{name}` at {} does not match its catalog sha256 (damaged or replaced); fetch it again \
+         with `precis models fetch {name}`, which replaces it",
+        path.display()
+    )]
+    ModelDamaged { name: String, path: PathBuf },
+
     #[error("model file {} does not exist; check the path, or pass a catalog name", path.display())]
     ModelFileMissing { path: PathBuf },
 
@@ -164,7 +171,7 @@ impl Error {
             Error::Input { .. } => "input",
             Error::Link { .. } => "link",
             Error::UnknownModel { .. } => "unknown_model",
-            Error::ModelMissing { .. } | Error::ModelFileMissing { .. } => "model_missing",
+            Error::ModelMissing { .. } | Error::ModelDamaged { .. } | Error::ModelFileMissing { .. } => "model_missing",
             Error::Model(e) => e.code(),
             Error::Catalog(_) => "catalog",
             Error::Fetch { .. } | Error::Checksum { .. } => "fetch",
