@@ -8,7 +8,7 @@ pub mod state;
 
 use std::path::PathBuf;
 
-use tauri::{Builder, DragDropEvent, Manager, Runtime, WebviewEvent};
+use tauri::{Builder, DragDropEvent, Manager, Runtime, WebviewEvent, WindowEvent};
 
 use crate::state::AppState;
 
@@ -21,6 +21,15 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     let builder = builder
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_dialog::init())
+        // A webview window reports drops as window events, a webview inside a window as webview
+        // events; either way the shell hears of a drop before the page can ask for the file.
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                if let Some(state) = window.try_state::<AppState>() {
+                    state.choose_to_read(paths.iter().cloned());
+                }
+            }
+        })
         .on_webview_event(|webview, event| {
             if let WebviewEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
                 if let Some(state) = webview.try_state::<AppState>() {
