@@ -14,6 +14,7 @@ use crate::error::{Error, InputProblem, Result};
 
 pub mod docx;
 pub mod html;
+mod inflate;
 pub mod markdown;
 pub mod nesting;
 pub mod pdf;

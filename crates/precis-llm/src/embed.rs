@@ -42,8 +42,13 @@ pub fn files(dir: &Path) -> [PathBuf; 3] {
 }
 
 impl Embedder {
-    /// Loads the encoder whose files are in `dir`.
+    /// Loads the encoder whose files are in `dir`; files that make the model code panic are a
+    /// damaged model.
     pub fn load(dir: &Path) -> Result<Embedder> {
+        crate::generator::contained(dir, || Self::load_unchecked(dir))
+    }
+
+    fn load_unchecked(dir: &Path) -> Result<Embedder> {
         let start = Instant::now();
         let [weights, tokenizer_path, config_path] = files(dir);
         let config_text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
