@@ -130,6 +130,11 @@ pub enum InputProblem {
     )]
     TooDeep { depth: usize, limit: usize },
     #[error(
+        "building the page's structure took over {seconds} s, far longer than any ordinary web page \
+         needs; save the article again from your browser, or copy its text into a .txt file"
+    )]
+    TooComplex { seconds: u64 },
+    #[error(
         "no article text was found in it; a web page may be an index page, need JavaScript to show \
          its text, or hold only pictures. Copy the article's text into a .txt file instead"
     )]
@@ -151,6 +156,18 @@ pub enum InputProblem {
     Encrypted,
     #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
     TooLarge { size: u64, limit: u64 },
+    #[error(
+        "the text it holds is {size} bytes once extracted, over the limit of {limit} bytes; split the \
+         document or pass only the article"
+    )]
+    TextTooLarge { size: u64, limit: u64 },
+    #[error("this is {what}, not a file; pass or drop the article's file itself")]
+    NotAFile { what: &'static str },
+    #[error(
+        "the link names a file on another computer (`{host}`), which Precis does not open; copy the \
+         file to this computer and drop the copy here"
+    )]
+    OtherMachine { host: String },
     #[error(
         "the text has only {words} words, too short to summarize (at least {min} are needed); pass the \
          whole article, not a headline or an excerpt"
