@@ -106,10 +106,20 @@ test('a file dragged from another window is summarized and its key points copied
   }
 });
 
-async function dragAndSummarize() {
-  shot('window-empty.png');
+test('the window answers while a huge file is read, and Escape stops a running summary', async () => {
+  try {
+    await answersWhileBusy();
+  } catch (error) {
+    reportProcesses(error);
+    throw error;
+  }
+});
+
+/** Drags `path` from a small GTK window onto the Precis window, as a person would. */
+async function dragIn(path) {
+  source?.kill();
   // The drag source sits to the right of the Precis window.
-  source = spawn('/usr/bin/python3', [join(here, 'drag_source.py'), article, '1300', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  source = spawn('/usr/bin/python3', [join(here, 'drag_source.py'), path, '1300', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => source.stdout.once('data', resolve));
   const sourceWindow = xdotool('search', '--sync', '--name', '^precis-drag-source$').split('\n')[0];
   await sleep(500);
@@ -134,6 +144,11 @@ async function dragAndSummarize() {
   }
   await sleep(300);
   xdotool('mouseup', '1');
+}
+
+async function dragAndSummarize() {
+  shot('window-empty.png');
+  await dragIn(article);
 
   const title = await session.waitFor(
     "const t = document.getElementById('article-title'); return t && t.textContent",
@@ -179,3 +194,61 @@ async function dragAndSummarize() {
   await sleep(700);
   shot('window-history.png');
 }
+
+/**
+ * A 30 MB article takes seconds to read. While it is read, the window still answers: the
+ * history sidebar opens and closes, its list comes back from the shell. Then a summary of it
+ * starts, and Escape stops it at once.
+ */
+async function answersWhileBusy() {
+  const work = dirname(article);
+  const huge = join(work, 'a-very-long-report.txt');
+  const sentence = 'The council voted to keep the night buses running until two in the morning on weekdays. ';
+  const paragraph = sentence.repeat(20).trim();
+  writeFileSync(huge, `A Very Long Report\n\n${Array(17000).fill(paragraph).join('\n\n')}\n`);
+  await dragIn(huge);
+  await session.waitFor("return /Opening the article/.test(document.getElementById('main').textContent) && 'opening'", 'the huge article to start opening', 30_000);
+  // The sidebar may be open from an earlier test: close it first, then open it while the file is read.
+  if ((await session.run("return document.getElementById('history-toggle').getAttribute('aria-expanded')")) === 'true') {
+    await session.click(await session.find('#history-toggle'));
+  }
+  const started = Date.now();
+  await session.click(await session.find('#history-toggle'));
+  const expanded = await session.waitFor(
+    "return document.getElementById('history-toggle').getAttribute('aria-expanded') === 'true' && 'yes'",
+    'the history toggle to answer',
+    10_000,
+  );
+  assert.equal(expanded, 'yes');
+  // The shell answered the sidebar's list while it was still reading the file.
+  await session.waitFor(
+    "const e = document.getElementById('history-empty'); return (document.querySelector('#history-list .history-item') || (e && !e.hidden && !/Loading/.test(e.textContent))) && 'listed'",
+    'the history list',
+    10_000,
+  );
+  const stillOpening = await session.run("return /Opening the article/.test(document.body.textContent)");
+  console.error(`the window answered in ${Date.now() - started} ms; still reading the file: ${stillOpening}`);
+  await session.click(await session.find('#history-toggle'));
+
+  const title = await session.waitFor(
+    "const t = document.getElementById('article-title'); return t && t.textContent === 'A Very Long Report' && t.textContent",
+    'the huge article to open',
+    240_000,
+  );
+  assert.equal(title, 'A Very Long Report');
+  // Opening an article starts its summary; ranking five million words takes a while.
+  await session.waitFor("const c = document.getElementById('cancel'); return c && !c.hidden && 'running'", 'the summary to start', 30_000);
+  await session.click(await session.find('#article-title'));
+  const stopAsked = Date.now();
+  xdotool('key', 'Escape');
+  await session.waitFor(
+    "const s = document.getElementById('summarize'); return s && !s.hidden && 'stopped'",
+    'Escape to stop the summary',
+    20_000,
+  );
+  console.error(`Escape stopped the summary in ${Date.now() - stopAsked} ms`);
+  assert.equal(await session.run("return document.getElementById('cancel').hidden"), true);
+  await sleep(500);
+  shot('window-stopped.png');
+}
+

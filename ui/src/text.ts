@@ -158,7 +158,9 @@ export function formatWords(n: number): string {
 export function formatReadingTime(minutes: number): string {
   if (!(minutes >= 1)) return 'under a minute to read';
   const m = Math.round(minutes);
-  return `${m} min read`;
+  if (m < 90) return `${m} min read`;
+  // A report of millions of words: hours say more than a five-digit number of minutes.
+  return `${formatCount(Math.round(minutes / 60))} hours to read`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -56,6 +56,25 @@ test('a native file drop opens the article, shows its metadata and starts a summ
   assert.match(job.onEvent, /^__CHANNEL__:\d+$/);
 });
 
+test('while the first article is read, the empty state says so and the window answers', async (t) => {
+  const page = await openApp(t);
+  await page.evaluate(() => {
+    window.__precisMock.handlers.open_article = () => new Promise((resolve) => {
+      window.__resolveOpening = resolve;
+    });
+  });
+  await nativeDrop(page, [ARTICLE.source]);
+  await page.locator('#drop-target', { hasText: 'Opening the article…' }).waitFor();
+  assert.equal(await page.locator('#drop-target').getAttribute('aria-busy'), 'true');
+  // The history sidebar opens and closes meanwhile.
+  await page.locator('#history-toggle').click();
+  assert.equal(await page.locator('#history-toggle').getAttribute('aria-expanded'), 'true');
+  await page.locator('#history-toggle').click();
+  await page.evaluate((a) => window.__resolveOpening(a), ARTICLE);
+  await page.locator('#article-title').waitFor();
+  assert.equal(await page.locator('#article-title').textContent(), ARTICLE.title);
+});
+
 test('several dropped files: the first opens, the rest wait in a Next list', async (t) => {
   const page = await openApp(t);
   await page.evaluate((article) => {

@@ -244,6 +244,34 @@ test('a highlight far down a long article is scrolled into view', async (t) => {
   });
 });
 
+test('a very long article is put on the page as the reader nears its end, and a highlight beyond it is shown', async (t) => {
+  const page = await openApp(t);
+  const filler = Array.from({ length: 5000 }, (_, i) => `Paragraph ${i} of a very long report, long enough to fill a line or two of the pane.`);
+  const target = 'The very last sentence is the one we want.';
+  const text = [...filler, target].join('\n\n');
+  await openArticle(page, { article: { ...ARTICLE, text } });
+  await page.locator('#article-text p').first().waitFor();
+  const shown = () => page.locator('#article-text p').count();
+  const first = await shown();
+  assert.ok(first >= 200 && first < 5001, `a part of the article is on the page, not all of it (${first})`);
+  // Scrolling to the end of what is there brings the next part.
+  await page.evaluate(() => {
+    const pane = document.querySelector('.article-pane');
+    pane.scrollTop = pane.scrollHeight;
+  });
+  await page.waitForFunction((n) => document.querySelectorAll('#article-text p').length > n, first);
+  assert.ok((await shown()) < 5001, 'still not all of it');
+  // A key point whose source lies beyond what is on the page shows it.
+  await emitJob(page, 1, {
+    event: 'done',
+    data: { summary: summaryOf([{ text: 'Last', sources: [byteSpan(text, target)], support: 1 }]) },
+  });
+  await page.locator('.bullet-text').first().click();
+  const mark = page.locator('#article-text mark');
+  await mark.waitFor();
+  assert.equal(await mark.textContent(), target);
+});
+
 test('a bullet with support below the engine\'s threshold (0.6) is marked unverified, in words too', async (t) => {
   const page = await openApp(t);
   await openArticle(page);

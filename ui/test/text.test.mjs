@@ -86,6 +86,10 @@ test('reading time, counts, sizes and export names read well', () => {
   assert.equal(text.formatReadingTime(0.6), 'under a minute to read');
   assert.equal(text.formatReadingTime(1), '1 min read');
   assert.equal(text.formatReadingTime(6.4), '6 min read');
+  assert.equal(text.formatReadingTime(89), '89 min read');
+  assert.equal(text.formatReadingTime(90), '2 hours to read');
+  assert.equal(text.formatReadingTime(23653), '394 hours to read');
+  assert.equal(text.formatReadingTime(120000), '2,000 hours to read');
   assert.equal(text.formatWords(1), '1 word');
   assert.equal(text.formatWords(12345), '12,345 words');
   assert.equal(text.formatBytes(1_117_320_736), '1.1 GB');

@@ -38,6 +38,16 @@ function markedParagraph(text: string, ranges: ParagraphRange[]): (Node | string
 
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
+/**
+ * Paragraphs put on the page in one go. A longer article (a 50 MB report has tens of thousands
+ * of paragraphs) is put on the page a batch at a time as the reader scrolls towards its end, so
+ * the page never holds more than the reader has come near and the window answers at once.
+ */
+const PARAGRAPHS_AT_ONCE = 200;
+
+/** How close (in pixels) the end of the text on the page may come to the view before more is put on. */
+const RENDER_AHEAD = 2000;
+
 export function createArticlePane(actions: Actions) {
   const nextList = h('ul', { class: 'next-list' });
   const next = h(
@@ -60,18 +70,49 @@ export function createArticlePane(actions: Actions) {
 
   let article: ArticleView | null = null;
   let paragraphs: Paragraph[] = [];
+  /** The paragraphs on the page so far, in order; the rest follow a batch at a time. */
   let nodes: HTMLParagraphElement[] = [];
+  let more: number | null = null;
   let marked = new Set<number>();
   let lastSpansKey = '';
   let lastNext: string[] | null = null;
   let lastSelected: number | null = null;
   let lastReveal = 0;
 
+  /** Puts paragraphs on the page up to (not including) `end`. */
+  function renderUpTo(end: number) {
+    const batch: HTMLParagraphElement[] = [];
+    for (let n = nodes.length; n < Math.min(end, paragraphs.length); n++) batch.push(h('p', {}, paragraphs[n].text));
+    nodes.push(...batch);
+    body.append(...batch);
+  }
+
+  /** The next batch of paragraphs while the end of the text on the page is within reach of the view. */
+  function renderMore() {
+    more = null;
+    renderUpTo(nodes.length + PARAGRAPHS_AT_ONCE);
+    if (nodes.length < paragraphs.length && nearTheEnd()) more = window.setTimeout(renderMore, 0);
+  }
+
+  function nearTheEnd() {
+    return root.scrollHeight - root.scrollTop - root.clientHeight < RENDER_AHEAD;
+  }
+
+  root.addEventListener(
+    'scroll',
+    () => {
+      if (more === null && nodes.length < paragraphs.length && nearTheEnd()) renderMore();
+    },
+    { passive: true },
+  );
+
   function renderArticle(a: ArticleView) {
     article = a;
+    if (more !== null) window.clearTimeout(more);
     paragraphs = layoutParagraphs(a.text);
-    nodes = paragraphs.map((p) => h('p', {}, p.text));
-    replace(body, ...nodes);
+    nodes = [];
+    replace(body);
+    renderMore();
     marked = new Set();
     lastSpansKey = '';
     setText(title, a.title?.trim() || baseName(a.source));
@@ -94,6 +135,8 @@ export function createArticlePane(actions: Actions) {
       }
     }
     for (const [n, ranges] of byParagraph) {
+      // A source further on than the page has got to is put on the page now.
+      renderUpTo(n + 1);
       replace(nodes[n], ...markedParagraph(paragraphs[n].text, ranges));
       marked.add(n);
     }

@@ -43,6 +43,7 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
     if (focusWasInHistory) topbar.focusHistoryToggle();
   });
   store.subscribe(notices.reads, (state) => notices.render(state));
+  store.subscribe(empty.reads, (state) => empty.render(state));
   store.subscribe(['article'], (state) => {
     const hasArticle = state.article !== null;
     // The empty state's button goes away when an article opens: keep the keyboard in the page.
