@@ -209,7 +209,10 @@ def locate_headings(text, headings):
         if len(hn) >= 3:
             i = norm.find(hn)
             while i >= 0:
-                found.append(where[i])
+                # Whole words only: "Intro" is not found in "Introduction".
+                j = i + len(hn)
+                if (i == 0 or norm[i - 1] == " ") and (j == len(norm) or norm[j] == " "):
+                    found.append(where[i])
                 i = norm.find(hn, i + 1)
         cands.append(found)
     # A page can have more than one table of contents (a site's navigation, then the page's own).
