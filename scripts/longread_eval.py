@@ -341,6 +341,20 @@ def fmt(r):
     return "/".join(f"{100 * r[k]:.1f}" for k in ROUGE_TYPES)
 
 
+def article_path(file, base, shared):
+    """The article's file: in the set's folder, or a saved page of the shared dev corpus
+    (`shared:ID.html.gz`), unpacked into a temporary .html file."""
+    if not file.startswith("shared:"):
+        return os.path.join(base, file)
+    import gzip
+    import tempfile
+    name = file[len("shared:"):]
+    out = os.path.join(tempfile.gettempdir(), "precis-longread-" + name[: -len(".gz")])
+    with gzip.open(os.path.join(shared, name)) as src, open(out, "wb") as dst:
+        dst.write(src.read())
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", default=os.path.join(ROOT, "tests", "data", "longreads", "index.jsonl"))
@@ -349,6 +363,9 @@ def main():
     ap.add_argument("--only", action="append", default=[], help="run only this article id (repeat)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds an article may take (default 1800)")
     ap.add_argument("--json-out", help="write one JSON result per article here")
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "corpus", "html"),
+                    help="the dev corpus's saved pages, for the articles whose file is 'shared:ID.html.gz' "
+                         "(publishers' pages, measured here but not part of the repository)")
     args = ap.parse_args()
 
     base = os.path.dirname(os.path.abspath(args.index))
@@ -363,7 +380,7 @@ def main():
     print(f"{'id':40} {'words':>6} {'R1/R2/RLsum':>15} {'lead-k':>15} {'cover':>6} {'lead':>5} {'early':>5} {'restate':>7} {'secs':>7}")
     results, failed = [], []
     for a in articles:
-        out, wall, error = run_precis(args, os.path.join(base, a["file"]))
+        out, wall, error = run_precis(args, article_path(a["file"], base, args.shared))
         if error:
             failed.append((a["id"], error))
             print(f"{a['id']:40} FAILED ({wall:.1f} s): {error}", flush=True)
