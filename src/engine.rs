@@ -30,6 +30,9 @@ pub enum Event {
         #[ts(optional)]
         progress: Option<Progress>,
     },
+    /// A thorough run is about to read the article section by section: how many sections, and
+    /// about how many seconds that takes.
+    Plan { sections: usize, seconds: u64 },
     /// The extractive key points, sent as soon as ranking is done, before the generator runs.
     Extractive { bullets: Vec<Bullet> },
     /// New text from the model, and the answer as parsed so far.
@@ -226,6 +229,7 @@ impl Worker {
             cancel,
             &mut |step| match step {
                 Step::Stage { stage, progress } => send(Event::Stage { stage, progress }),
+                Step::Plan { sections, seconds } => send(Event::Plan { sections, seconds }),
                 Step::Extractive(bullets) => send(Event::Extractive { bullets: bullets.to_vec() }),
                 Step::Text(delta) => {
                     text.push_str(delta);

@@ -24,11 +24,14 @@ pub struct Settings {
     pub length: Length,
     /// A catalog name or the path of an added GGUF file; `None` is the default generator.
     pub model: Option<String>,
+    /// Read every paragraph of a long article (slower; see `SummarizeOptions::thorough`).
+    #[serde(default)]
+    pub thorough: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { kind: SummaryType::KeyPoints, length: Length::Medium, model: None }
+        Settings { kind: SummaryType::KeyPoints, length: Length::Medium, model: None, thorough: false }
     }
 }
 

@@ -68,9 +68,9 @@ fn settings_default_save_and_persist() {
     let f = fixture();
     assert_eq!(
         call(&f, "get_settings", json!({})).unwrap(),
-        json!({"type": "key-points", "length": "medium", "model": null})
+        json!({"type": "key-points", "length": "medium", "model": null, "thorough": false})
     );
-    let chosen = json!({"type": "headline", "length": "long", "model": "smollm2-135m-instruct-q4_1"});
+    let chosen = json!({"type": "headline", "length": "long", "model": "smollm2-135m-instruct-q4_1", "thorough": true});
     call(&f, "save_settings", json!({ "settings": chosen })).unwrap();
     assert_eq!(call(&f, "get_settings", json!({})).unwrap(), chosen);
     // A new start reads them back.

@@ -70,6 +70,12 @@ pub struct SummarizeArgs {
     #[arg(long, conflicts_with = "extractive")]
     condense: bool,
 
+    /// Read every paragraph: a long article is summarized section by section first (slower; the
+    /// time grows with the article, and is estimated before it starts). Without it, the model
+    /// reads the most salient sentences of every section
+    #[arg(long, conflicts_with = "extractive")]
+    thorough: bool,
+
     /// Rank sentences by position and TF-IDF even when the embedder is downloaded
     #[arg(long)]
     no_embedder: bool,
@@ -193,6 +199,7 @@ pub fn run(args: SummarizeArgs, models_dir: &Path, history_path: Option<&Path>) 
         },
         article_tokens: args.article_tokens,
         condense: args.condense,
+        thorough: args.thorough,
         ..SummarizeOptions::default()
     };
     let mut s = Summarizer {
@@ -394,7 +401,19 @@ fn spinner_step(spinner: &ProgressBar, step: &Step<'_>) {
             spinner.set_message(format!("Reading section {} of {}", (p.done + 1).min(p.total), p.total))
         }
         Step::Stage { stage: Stage::Writing, .. } => spinner.set_message("Writing the summary"),
+        Step::Plan { sections, seconds } => spinner.suspend(|| {
+            eprintln!("Reading the article section by section ({sections} sections), about {}", duration(*seconds))
+        }),
         _ => {}
+    }
+}
+
+/// A duration in words: "40 seconds", "3 minutes".
+fn duration(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} seconds"),
+        60..=119 => "a minute".to_string(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 

@@ -5,21 +5,29 @@
 
 use super::ground::{same_point, Evidence, SUPPORT_THRESHOLD};
 use super::options::{word_budget, Length};
-use super::rank::{self, RankOptions};
+use super::rank::{self, Picks, RankOptions};
 use super::sentences::{self, Sentence};
+use super::structure::{self, Structure};
 use super::trim::{self, TrimRules};
 use super::{Bullet, Ranker};
 use crate::error::{Error, Result};
 use crate::llm::embed::{Embedder, MAX_TEXT_BYTES};
 use crate::llm::CancelToken;
 
-/// Ranking of one article: its sentences, their vectors and the chosen ones.
+/// Ranking of one article: its sentences, their structure, vectors and salience, and the chosen
+/// ones.
 pub struct Extraction {
     pub sentences: Vec<Sentence>,
+    /// Headings, furniture and sections (see `structure`).
+    pub structure: Structure,
+    /// Each sentence's salience (-1 for those that are not candidates).
+    pub salience: Vec<f32>,
     /// Normalized sentence embeddings (none when ranked lexically).
     pub vectors: Option<Vec<Vec<f32>>>,
     /// Chosen sentences, in article order.
     pub chosen: Vec<usize>,
+    /// Most key points asked for: `k`, or more for a long read (see `extract`).
+    pub points: usize,
     pub ranker: Ranker,
     /// What is trimmed from the chosen sentences to make the key points.
     pub trim: TrimRules,
@@ -54,6 +62,7 @@ pub const MAX_EMBEDDED_BYTES: usize = 64 * 1024;
 /// with the text.
 pub fn extract(
     text: &str,
+    title: Option<&str>,
     embedder: Option<&Embedder>,
     k: usize,
     length: Length,
@@ -89,17 +98,28 @@ pub fn extract(
     };
     let sim = rank::Similarity::new(text, &sentences, vectors.as_deref(), opts.lexical_mix, cancel)
         .ok_or(Error::Cancelled)?;
-    let salience = rank::salience(text, &sentences, &sim, opts);
+    let structure = structure::analyze(text, title, &sentences);
+    let salience = rank::salience(text, &sentences, &sim, opts, &structure);
+    // A long read has more ground to cover than a news story (several sections, each with its
+    // own findings): its key points get the room and the count of the next length up.
+    let (k, length) = match (structure.long_read, length.longer()) {
+        (true, Some(longer)) => (k + longer.max_bullets() - length.max_bullets(), longer),
+        _ => (k, length),
+    };
     let budget = (word_budget(length) as f32 * opts.budget_scale) as usize;
+    let picks = Picks { k, word_budget: budget, structure: &structure };
     let mut chosen =
-        rank::select_until(text, &sentences, &salience, &sim, k, budget, opts, cancel).ok_or(Error::Cancelled)?;
+        rank::select_until(text, &sentences, &salience, &sim, &picks, opts, cancel).ok_or(Error::Cancelled)?;
     chosen.sort_unstable();
     drop(sim);
     Ok(Extraction {
         ranker: if vectors.is_some() { Ranker::Embedding } else { Ranker::Lexical },
         sentences,
+        structure,
+        salience,
         vectors,
         chosen,
+        points: k,
         trim: opts.trim,
     })
 }
@@ -171,10 +191,14 @@ Some council members wanted a smaller trial first. \
 The new routes start on March 1 and run until 2 a.m. every night.";
         let sentences = sentences::split(text);
         assert_eq!(sentences.len(), 5);
+        let n = sentences.len();
         let extraction = Extraction {
             sentences,
+            structure: Structure::one_piece(n),
+            salience: vec![1.0; n],
             vectors: None,
             chosen: vec![0, 2, 4],
+            points: 3,
             ranker: Ranker::Lexical,
             trim: TrimRules::NONE,
         };
@@ -218,13 +242,14 @@ The new routes start on March 1 and run until 2 a.m. every night.";
 Residents had asked the council for later buses for years. \
 But the plan will cost the city about $4.2 million a year, a council spokesman said.";
         // By default the attribution stays: the key point is what the spokesman said.
-        let plain =
-            extract(text, None, 3, Length::Medium, &RankOptions::default(), &CancelToken::new()).unwrap().bullets(text);
+        let plain = extract(text, None, None, 3, Length::Medium, &RankOptions::default(), &CancelToken::new())
+            .unwrap()
+            .bullets(text);
         assert_eq!(plain[2].text, "The plan will cost the city about $4.2 million a year, a council spokesman said.");
         assert_eq!(plain[2].sources.len(), 1);
         // With every rule, the attribution goes too.
         let all = RankOptions { trim: TrimRules::ALL, ..RankOptions::default() };
-        let extraction = extract(text, None, 3, Length::Medium, &all, &CancelToken::new()).unwrap();
+        let extraction = extract(text, None, None, 3, Length::Medium, &all, &CancelToken::new()).unwrap();
         assert_eq!(extraction.chosen, [0, 1, 2]);
         let bullets = extraction.bullets(text);
         let shown: Vec<&str> = bullets.iter().map(|b| b.text.as_str()).collect();
@@ -250,6 +275,7 @@ But the plan will cost the city about $4.2 million a year, a council spokesman s
         // Without trimming, the key points are the sentences as they are.
         let whole = extract(
             text,
+            None,
             None,
             3,
             Length::Medium,

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod prompts;
 pub mod rank;
 pub mod sentences;
+pub mod structure;
 pub mod trim;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ use sentences::Span;
 pub use answer::{parse_answer, Answer};
 pub use keypoints::{extract, Extraction};
 pub use options::{answer_tokens, Length, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS};
-pub use pipeline::{summarize, Models, Progress, Stage, Step};
+pub use pipeline::{summarize, Models, Progress, Stage, Step, LONG_READ_PROMPT_TOKENS};
 
 /// One key point, with the article sentences that support it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

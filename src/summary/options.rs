@@ -27,6 +27,11 @@ pub struct SummarizeOptions {
     /// shown only when it is a faithful condensation). Off by default: on the dev set every
     /// rewrite setting tried scored lower than the key sentences themselves.
     pub condense: bool,
+    /// Read every paragraph: an article longer than `article_tokens` is summarized section by
+    /// section before the summary is written (map-reduce), which takes time in proportion to
+    /// the article. Off by default: the generator reads the most salient sentences of every
+    /// section, so the time to a summary does not grow with the article.
+    pub thorough: bool,
 }
 
 impl Default for SummarizeOptions {
@@ -38,6 +43,7 @@ impl Default for SummarizeOptions {
             article_tokens: DEFAULT_ARTICLE_TOKENS,
             rank: RankOptions::default(),
             condense: false,
+            thorough: false,
         }
     }
 }
@@ -66,6 +72,15 @@ pub enum Length {
 }
 
 impl Length {
+    /// The next length up, if there is one.
+    pub fn longer(self) -> Option<Length> {
+        match self {
+            Length::Short => Some(Length::Medium),
+            Length::Medium => Some(Length::Long),
+            Length::Long => None,
+        }
+    }
+
     /// Most key points for this length.
     pub fn max_bullets(self) -> usize {
         match self {

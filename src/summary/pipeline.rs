@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::answer::parse_answer;
 use super::keypoints::{extract, ground_bullets, Extraction};
-use super::options::{Length, SummarizeOptions, SummaryType, SUMMARY_TOKENS};
-use super::prompts::{excerpt, grounded_messages, messages};
+use super::options::{Length, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS, SUMMARY_TOKENS};
+use super::prompts::{excerpt, excerpt_with, grounded_messages, messages};
 use super::{Bullet, Summary, Timings};
 use crate::article::Article;
 use crate::error::{Error, Result};
@@ -42,6 +42,12 @@ pub enum Step<'a> {
     Stage {
         stage: Stage,
         progress: Option<Progress>,
+    },
+    /// A `thorough` run is about to read the article section by section: how many sections, and
+    /// about how many seconds that takes.
+    Plan {
+        sections: usize,
+        seconds: u64,
     },
     /// The extractive key points, as soon as ranking is done.
     Extractive(&'a [Bullet]),
@@ -94,7 +100,7 @@ pub fn summarize(
     let text = article.text.as_str();
     on_step(Step::Stage { stage: Stage::Ranking, progress: None });
     let k = opts.length.max_bullets();
-    let extraction = extract(text, models.embedder, k, opts.length, &opts.rank, cancel)?;
+    let extraction = extract(text, article.title.as_deref(), models.embedder, k, opts.length, &opts.rank, cancel)?;
     let extractive = extraction.bullets(text);
     let first_bullet_ms = ms(start.elapsed());
     if opts.kind == SummaryType::KeyPoints {
@@ -151,6 +157,72 @@ pub fn summarize(
     Ok(summary)
 }
 
+/// Most article tokens the prompt of a long read holds: the key sentences and the most salient
+/// sentences of each section, with their neighbours. Reading it takes the default model (1.5B
+/// parameters) about 8 to 10 s on two cores (70 to 90 tokens a second), which with loading,
+/// ranking and writing keeps a long read's summary within 20 s.
+pub const LONG_READ_PROMPT_TOKENS: usize = 640;
+
+/// The key sentences (marked `[1]`, `[2]`, …) and, as far as `budget` tokens allow, more of the
+/// most salient sentences, taken from each section in turn, all with their neighbours.
+fn bounded_excerpt(
+    generator: &Generator,
+    text: &str,
+    extraction: &Extraction,
+    budget: usize,
+) -> Result<(String, usize)> {
+    let (sentences, chosen) = (&extraction.sentences, &extraction.chosen);
+    let tokens = |s: &str| -> Result<usize> { Ok(generator.tokenizer.encode(s, false, false)?.len()) };
+    // The key sentences come first; while they alone are over the budget, the least salient go.
+    let mut marked = chosen.clone();
+    let mut source = excerpt(text, sentences, &marked);
+    while marked.len() > 1 && tokens(&source)? > budget {
+        let weakest = (0..marked.len())
+            .min_by(|&a, &b| extraction.salience[marked[a]].total_cmp(&extraction.salience[marked[b]]));
+        marked.remove(weakest.unwrap_or(marked.len() - 1));
+        source = excerpt(text, sentences, &marked);
+    }
+    // Then the other candidates, most salient first within each section, one section at a time.
+    let structure = &extraction.structure;
+    let mut by_section: Vec<Vec<usize>> = vec![Vec::new(); structure.sections];
+    let mut candidates: Vec<usize> =
+        (0..sentences.len()).filter(|i| extraction.salience[*i] >= 0.0 && !marked.contains(i)).collect();
+    candidates.sort_by(|&a, &b| extraction.salience[b].total_cmp(&extraction.salience[a]));
+    for i in candidates {
+        by_section[structure.section[i]].push(i);
+    }
+    let mut extra: Vec<usize> = Vec::new();
+    let mut round = 0;
+    loop {
+        let turn: Vec<usize> = by_section.iter().filter_map(|s| s.get(round).copied()).collect();
+        if turn.is_empty() {
+            break;
+        }
+        for i in turn {
+            extra.push(i);
+            let wider = excerpt_with(text, sentences, &marked, &extra);
+            if tokens(&wider)? > budget {
+                extra.pop();
+                return Ok((source, marked.len()));
+            }
+            source = wider;
+        }
+        round += 1;
+    }
+    Ok((source, marked.len()))
+}
+
+/// About how long reading `tokens` article tokens section by section takes: the prompts at the
+/// prefill speed this generator's size suggests (about 75 tokens a second per GB of weights on
+/// two threads, measured with the catalog models), and a short summary written for each.
+fn read_estimate(generator: &Generator, tokens: usize) -> u64 {
+    let gb = (generator.weights_bytes as f64 / 1e9).max(0.05);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1) as f64;
+    let prefill = 75.0 / gb * threads / 2.0;
+    let sections = tokens as f64 / DEFAULT_ARTICLE_TOKENS as f64;
+    (tokens as f64 / prefill + sections * 100.0 / (prefill / 5.0)).ceil() as u64
+}
+
 /// What summarizing a long article section by section cost, before the final prompt.
 #[derive(Default)]
 struct Sections {
@@ -161,10 +233,14 @@ struct Sections {
     prefill: Duration,
 }
 
-/// The text the generator writes the summary from, and how many key sentences it marks: the
-/// key sentences among their neighbours (or the whole article, when that is shorter and no key
-/// points are asked for) when the article fits the prompt; otherwise the summaries of its
-/// sections, with the key sentences when they fit beside them.
+/// The text the generator writes the summary from, and how many key sentences it marks. An
+/// ordinary article that fits the prompt gives the key sentences among their neighbours (or the
+/// whole article, when that is shorter and no key points are asked for). A long read, or any
+/// article too long for the prompt, gives a bounded excerpt: the key sentences and the most
+/// salient sentences of every section, with their neighbours, within `LONG_READ_PROMPT_TOKENS`
+/// (`bounded_excerpt`), so the time to a summary does not grow with the article. Only a
+/// `thorough` summary reads every paragraph: section summaries first, then the summary from them
+/// and the key sentences (map-reduce).
 fn prompt_source(
     generator: &mut Generator,
     article: &Article,
@@ -176,6 +252,11 @@ fn prompt_source(
 ) -> Result<(String, usize)> {
     let text = article.text.as_str();
     let budget = article_budget(generator, article.title.as_deref(), opts)?;
+    if extraction.structure.long_read && !opts.thorough {
+        return bounded_excerpt(generator, text, extraction, budget.min(LONG_READ_PROMPT_TOKENS));
+    }
+    // Long articles are long reads, so this counts the tokens of ordinary articles, or of one a
+    // person asked to read whole.
     let article_tokens = generator.tokenizer.encode(text, false, false)?.len();
     let excerpt_text = excerpt(text, &extraction.sentences, &extraction.chosen);
     let excerpt_tokens = generator.tokenizer.encode(&excerpt_text, false, false)?.len();
@@ -185,6 +266,13 @@ fn prompt_source(
         }
         return Ok((text.to_string(), 0));
     }
+    if !opts.thorough {
+        return bounded_excerpt(generator, text, extraction, budget.min(LONG_READ_PROMPT_TOKENS));
+    }
+    on_step(Step::Plan {
+        sections: article_tokens.div_ceil(budget).max(2),
+        seconds: read_estimate(generator, article_tokens),
+    });
     // Map-reduce: summarize sections that fit, then write from the section summaries and the
     // key sentences; summaries too long together are summarized again, by sections.
     let mut parts: Vec<String> = extraction.sentences.iter().map(|s| s.span.of(text).to_string()).collect();
@@ -256,7 +344,7 @@ fn take_answer(
             // listed besides the summary is not used.
             let generated = if opts.condense { answer.bullets } else { Vec::new() };
             let (bullets, unsupported) =
-                ground_bullets(&summary.text, extraction, embedder, generated, opts.length.max_bullets());
+                ground_bullets(&summary.text, extraction, embedder, generated, extraction.points);
             summary.bullets = bullets;
             summary.unsupported = unsupported;
         }

@@ -48,8 +48,13 @@ Use exactly this format:\n\nSummary: <the headline>",
 /// The chosen sentences with their neighbours, in article order, the chosen ones marked
 /// `[1]`, `[2]`, …; gaps in the article are shown as `…`.
 pub fn excerpt(text: &str, sentences: &[Sentence], chosen: &[usize]) -> String {
+    excerpt_with(text, sentences, chosen, &[])
+}
+
+/// `excerpt`, with the `extra` sentences and their neighbours shown too, unmarked.
+pub fn excerpt_with(text: &str, sentences: &[Sentence], chosen: &[usize], extra: &[usize]) -> String {
     let mut keep = vec![false; sentences.len()];
-    for &i in chosen {
+    for &i in chosen.iter().chain(extra) {
         for j in i.saturating_sub(1)..=(i + 1).min(sentences.len().saturating_sub(1)) {
             keep[j] = true;
         }

@@ -13,6 +13,7 @@
 use crate::llm::CancelToken;
 use crate::summary::lexical::{sparse_dot, tfidf, SparseVector};
 use crate::summary::sentences::Sentence;
+use crate::summary::structure::Structure;
 
 /// How a ranking is tuned. The defaults were chosen on the CNN/DailyMail dev set only.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +39,13 @@ pub struct RankOptions {
     /// Salience lost by a sentence all in quotation marks, in proportion to its quoted words: a
     /// key point states what the article reports, not what someone said about it.
     pub quote_penalty: f32,
+    /// In a long read (see `structure`), the weight of the position prior, counted from the
+    /// start of each section rather than of the article: a feature opens with a scene, while
+    /// each section's first sentence tends to say what the section is about.
+    pub long_read_position_weight: f32,
+    /// In a long read, what choosing a sentence from a section no key point comes from yet is
+    /// worth in the MMR score, so the key points spread over the piece.
+    pub coverage: f32,
 }
 
 impl Default for RankOptions {
@@ -53,6 +61,8 @@ impl Default for RankOptions {
             lexical_mix: 0.5,
             trim: crate::summary::trim::TrimRules::default(),
             quote_penalty: 0.4,
+            long_read_position_weight: 0.5,
+            coverage: 0.3,
         }
     }
 }
@@ -144,14 +154,31 @@ impl<'a> Similarity<'a> {
     }
 }
 
-/// Salience of every sentence in [0, 1]; -1 for sentences that are not candidates.
-pub fn salience(text: &str, sentences: &[Sentence], sim: &Similarity<'_>, opts: &RankOptions) -> Vec<f32> {
+/// Salience of every sentence in [0, 1]; -1 for sentences that are not candidates (see
+/// `is_candidate`, and the headings and furniture `structure` excludes). The position prior
+/// counts from the article's start in news and from each section's start in a long read.
+pub fn salience(
+    text: &str,
+    sentences: &[Sentence],
+    sim: &Similarity<'_>,
+    opts: &RankOptions,
+    structure: &Structure,
+) -> Vec<f32> {
     let n = sentences.len();
-    let mut candidate: Vec<bool> = sentences.iter().map(|s| is_candidate(s.span.of(text), opts)).collect();
+    let mut candidate: Vec<bool> =
+        sentences.iter().zip(&structure.excluded).map(|(s, &ex)| !ex && is_candidate(s.span.of(text), opts)).collect();
     if !candidate.contains(&true) {
-        // A text of only short lines (a list, a poem) still has key points.
-        candidate.iter_mut().for_each(|c| *c = true);
+        // A text of only short lines (a list, a poem) still has key points, furniture aside.
+        candidate = structure.excluded.iter().map(|&ex| !ex).collect();
+        if !candidate.contains(&true) {
+            candidate.iter_mut().for_each(|c| *c = true);
+        }
     }
+    let (positions, weight) = if structure.long_read {
+        (structure.position_in_section(), opts.long_read_position_weight)
+    } else {
+        ((0..n).collect(), opts.position_weight)
+    };
     let centrality: Vec<f32> = if n < 2 {
         vec![1.0; n]
     } else {
@@ -166,9 +193,9 @@ pub fn salience(text: &str, sentences: &[Sentence], sim: &Similarity<'_>, opts: 
                 return -1.0;
             }
             let c = if hi > lo { (centrality[i] - lo) / (hi - lo) } else { 1.0 };
-            let p = 1.0 / (1.0 + i as f32 / opts.position_scale);
+            let p = 1.0 / (1.0 + positions[i] as f32 / opts.position_scale);
             let quoted = crate::summary::lexical::quoted_share(sentences[i].span.of(text));
-            ((1.0 - opts.position_weight) * c + opts.position_weight * p - opts.quote_penalty * quoted).max(0.0)
+            ((1.0 - weight) * c + weight * p - opts.quote_penalty * quoted).max(0.0)
         })
         .collect()
 }
@@ -189,23 +216,34 @@ pub fn select(
     word_budget: usize,
     opts: &RankOptions,
 ) -> Vec<usize> {
-    select_until(text, sentences, salience, sim, k, word_budget, opts, &CancelToken::new()).unwrap_or_default()
+    let one_piece = Structure::one_piece(sentences.len());
+    let picks = Picks { k, word_budget, structure: &one_piece };
+    select_until(text, sentences, salience, sim, &picks, opts, &CancelToken::new()).unwrap_or_default()
+}
+
+/// How many sentences `select_until` picks, within how many words, over which sections.
+pub struct Picks<'a> {
+    pub k: usize,
+    pub word_budget: usize,
+    pub structure: &'a Structure,
 }
 
 /// `select`, looking at `cancel` before each pick: `None` once it is cancelled. Each candidate's
 /// redundancy (its greatest similarity to a chosen sentence) is kept up to date as sentences are
-/// chosen, so each pick costs one similarity per candidate.
-#[allow(clippy::too_many_arguments)]
+/// chosen, so each pick costs one similarity per candidate. In a long read, a sentence from a
+/// section no key point comes from yet scores `opts.coverage` more.
 pub fn select_until(
     text: &str,
     sentences: &[Sentence],
     salience: &[f32],
     sim: &Similarity<'_>,
-    k: usize,
-    word_budget: usize,
+    picks: &Picks<'_>,
     opts: &RankOptions,
     cancel: &CancelToken,
 ) -> Option<Vec<usize>> {
+    let (k, word_budget, structure) = (picks.k, picks.word_budget, picks.structure);
+    let coverage = if structure.long_read { opts.coverage } else { 0.0 };
+    let mut covered = vec![false; structure.sections];
     let n = sentences.len();
     let mut chosen: Vec<usize> = Vec::new();
     // Greatest similarity to a chosen sentence, and whether one is too similar to pick.
@@ -218,7 +256,10 @@ pub fn select_until(
         }
         let best = (0..n)
             .filter(|&i| !excluded[i])
-            .map(|i| (i, opts.lambda * salience[i] - (1.0 - opts.lambda) * redundancy[i]))
+            .map(|i| {
+                let new_section = if covered[structure.section[i]] { 0.0 } else { coverage };
+                (i, opts.lambda * salience[i] - (1.0 - opts.lambda) * redundancy[i] + new_section)
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let Some((i, _)) = best else { break };
         let w = sentences[i].span.of(text).split_whitespace().count();
@@ -227,6 +268,7 @@ pub fn select_until(
         }
         words += w;
         chosen.push(i);
+        covered[structure.section[i]] = true;
         excluded[i] = true;
         if chosen.len() == k {
             break;
@@ -264,7 +306,13 @@ Library officials said the longer opening hours of the library start in May.";
     fn central_sentences_rank_above_off_topic_ones() {
         let s = split(ARTICLE);
         let sim = lexical_similarity(ARTICLE, &s);
-        let sal = salience(ARTICLE, &s, &sim, &RankOptions { position_weight: 0.0, ..Default::default() });
+        let sal = salience(
+            ARTICLE,
+            &s,
+            &sim,
+            &RankOptions { position_weight: 0.0, ..Default::default() },
+            &Structure::one_piece(s.len()),
+        );
         // The bakery sentence shares nothing with the rest.
         let bakery = 3;
         assert!(sal.iter().enumerate().all(|(i, &x)| i == bakery || x > sal[bakery]), "{sal:?}");
@@ -278,7 +326,7 @@ The library budget pays for longer opening hours from May.";
         let s = split(text);
         let sim = lexical_similarity(text, &s);
         let opts = RankOptions { position_weight: 0.0, ..Default::default() };
-        let sal = salience(text, &s, &sim, &opts);
+        let sal = salience(text, &s, &sim, &opts, &Structure::one_piece(s.len()));
         let picked = select(text, &s, &sal, &sim, 2, 100, &opts);
         assert_eq!(picked.len(), 2);
         assert!(picked.contains(&2), "{picked:?}");
@@ -294,7 +342,10 @@ Work on the bridge over the river starts in March next year.";
         let sim = lexical_similarity(text, &s);
         let plain = RankOptions { position_weight: 0.0, quote_penalty: 0.0, ..Default::default() };
         let penalized = RankOptions { quote_penalty: 0.4, ..plain };
-        let (a, b) = (salience(text, &s, &sim, &plain), salience(text, &s, &sim, &penalized));
+        let (a, b) = (
+            salience(text, &s, &sim, &plain, &Structure::one_piece(s.len())),
+            salience(text, &s, &sim, &penalized, &Structure::one_piece(s.len())),
+        );
         assert!(b[0] < a[0] && b[0] >= 0.0, "{a:?} {b:?}");
         assert_eq!(&a[1..], &b[1..], "sentences without quotations keep their salience");
         // An article of quotations only still has key points.
@@ -304,7 +355,7 @@ Work on the bridge over the river starts in March next year.";
         let s = split(text);
         let sim = lexical_similarity(text, &s);
         let opts = RankOptions { quote_penalty: 1.0, ..Default::default() };
-        let sal = salience(text, &s, &sim, &opts);
+        let sal = salience(text, &s, &sim, &opts, &Structure::one_piece(s.len()));
         assert_eq!(select(text, &s, &sal, &sim, 2, 100, &opts).len(), 2, "{sal:?}");
     }
 
@@ -314,7 +365,7 @@ Work on the bridge over the river starts in March next year.";
         let s = split(text);
         let sim = lexical_similarity(text, &s);
         let opts = RankOptions::default();
-        let sal = salience(text, &s, &sim, &opts);
+        let sal = salience(text, &s, &sim, &opts, &Structure::one_piece(s.len()));
         assert_eq!(select(text, &s, &sal, &sim, 2, 100, &opts).len(), 2);
     }
 
@@ -323,7 +374,7 @@ Work on the bridge over the river starts in March next year.";
         let s = split(ARTICLE);
         let sim = lexical_similarity(ARTICLE, &s);
         let opts = RankOptions { position_weight: 1.0, ..Default::default() };
-        let sal = salience(ARTICLE, &s, &sim, &opts);
+        let sal = salience(ARTICLE, &s, &sim, &opts, &Structure::one_piece(s.len()));
         assert_eq!(select(ARTICLE, &s, &sal, &sim, 3, 1000, &opts)[0], 0);
         // A budget smaller than two sentences still gives the first one.
         assert_eq!(select(ARTICLE, &s, &sal, &sim, 3, 5, &opts).len(), 1);

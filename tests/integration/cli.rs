@@ -12,7 +12,8 @@ fn summarize_json_has_the_documented_shape() {
     let article = write(dir.path(), "a.txt", ARTICLE);
     let out = stdout_of(
         precis(dir.path())
-            .args(["summarize", "--format", "json", "--max-tokens", "16", "--article-tokens", "100", "--model"])
+            .args(["summarize", "--format", "json", "--max-tokens", "16", "--article-tokens", "100", "--thorough"])
+            .arg("--model")
             .arg(&model)
             .arg(&article),
     );
@@ -36,8 +37,8 @@ fn summarize_json_has_the_documented_shape() {
     }
     assert_eq!(v["model"], "tiny-qwen2");
     assert_eq!(v["stop_reason"], "max_tokens");
-    // --article-tokens 100 is less than the article: it is summarized by sections, never cut
-    // (so there is no `truncated` field).
+    // --article-tokens 100 is less than the article and --thorough asks for all of it: it is
+    // summarized by sections, never cut (so there is no `truncated` field).
     assert!(v.get("truncated").is_none(), "{v}");
     assert!(v["sections"].as_u64().unwrap() >= 2, "{v}");
     let t = &v["timings"];

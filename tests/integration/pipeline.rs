@@ -35,7 +35,31 @@ fn opts(article_tokens: usize, max_tokens: usize) -> SummarizeOptions {
 }
 
 #[test]
-fn map_reduce_covers_an_article_longer_than_the_context() {
+fn an_article_longer_than_the_context_is_read_from_a_bounded_excerpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TinySpec { context: 1024, ..TinySpec::new(Architecture::Qwen2) };
+    let model = tiny_model_with(dir.path(), spec);
+    let mut generator = Generator::load(&model).unwrap();
+    let article = article::from_bytes("long", long_article(30).as_bytes(), Some("txt")).unwrap();
+    let mut planned = false;
+    let s = summary::summarize(
+        Models { generator: Some(&mut generator), embedder: None, name: "tiny" },
+        &article,
+        &opts(3000, 8),
+        &CancelToken::new(),
+        &mut |step| planned |= matches!(step, Step::Plan { .. }),
+    )
+    .unwrap();
+    assert!(!planned, "only a thorough summary reads the article section by section");
+    assert_eq!(s.sections, 0);
+    // One prompt: the excerpt within its budget, plus the instructions around it.
+    let prompt = s.timings.prompt_tokens;
+    assert!(prompt <= summary::LONG_READ_PROMPT_TOKENS + 300, "{prompt} prompt tokens");
+    assert!(!s.bullets.is_empty());
+}
+
+#[test]
+fn a_thorough_summary_reads_an_article_longer_than_the_context_section_by_section() {
     let dir = tempfile::tempdir().unwrap();
     let spec = TinySpec { context: 1024, ..TinySpec::new(Architecture::Qwen2) };
     let model = tiny_model_with(dir.path(), spec);
@@ -47,12 +71,14 @@ fn map_reduce_covers_an_article_longer_than_the_context() {
 
     let mut progress = Vec::new();
     let mut extractive_first = None;
+    let mut plan = None;
     let s = summary::summarize(
         Models { generator: Some(&mut generator), embedder: None, name: "tiny" },
         &article,
-        &opts(3000, 8),
+        &SummarizeOptions { thorough: true, ..opts(3000, 8) },
         &CancelToken::new(),
         &mut |step| match step {
+            Step::Plan { sections, seconds } => plan = Some((sections, seconds)),
             Step::Extractive(b) => {
                 extractive_first.get_or_insert(progress.is_empty());
                 assert!(!b.is_empty());
@@ -64,6 +90,8 @@ fn map_reduce_covers_an_article_longer_than_the_context() {
     .unwrap();
     assert_eq!(extractive_first, Some(true), "extractive key points come before any section is read");
     assert!(s.sections >= 2, "{} sections", s.sections);
+    let (planned, seconds) = plan.expect("a thorough summary states its plan first");
+    assert!(planned >= 2 && seconds >= 1, "{planned} sections, {seconds} s");
     let last = progress.last().unwrap();
     assert_eq!(last.done, last.total);
     assert!(progress.iter().map(|p| p.total).max().unwrap() >= 2, "{progress:?}");

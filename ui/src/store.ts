@@ -27,6 +27,8 @@ export interface JobState {
   id: number;
   stage: Stage | null;
   progress: Progress | null;
+  /** A thorough run's plan: how many sections it reads, and about how long that takes. */
+  plan: { sections: number; seconds: number } | null;
 }
 
 export interface FetchState {
@@ -99,7 +101,7 @@ export interface State {
 
 export const initialState: State = {
   ready: false,
-  settings: { type: 'key-points', length: 'medium', model: null },
+  settings: { type: 'key-points', length: 'medium', model: null, thorough: false },
   models: null,
   article: null,
   next: [],
@@ -143,6 +145,7 @@ export interface Actions {
   cancel(): void;
   setType(type: SummaryType): void;
   setLength(length: Length): void;
+  setThorough(thorough: boolean): void;
   setModel(name: string): void;
   chooseModelFile(): void;
   confirmModel(add: boolean): void;

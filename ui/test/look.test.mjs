@@ -78,7 +78,7 @@ test('keyboard only: Tab reaches the bullets in order, focus and Enter highlight
     order.push(id);
     if (id === 'bullet-text') break;
   }
-  assert.deepEqual(order, ['history-toggle', 'open', 'model', 'type', 'length', 'summarize', 'bullet-text']);
+  assert.deepEqual(order, ['history-toggle', 'open', 'model', 'type', 'length', 'thorough', 'summarize', 'bullet-text']);
 
   // Focus alone highlights, with a visible focus ring.
   const first = page.locator('.bullet-text').first();

@@ -40,6 +40,30 @@ test('the progress line names each stage, with done/total when given', async (t)
   assert.equal(await page.locator('#summarize').isVisible(), false);
 });
 
+test('a thorough run states its plan, and shows its sections on a progress bar', async (t) => {
+  const page = await openApp(t);
+  await page.locator('#thorough').check();
+  const saved = await waitForCall(page, 'save_settings');
+  assert.equal(saved.at(-1).settings.thorough, true);
+  await openArticle(page);
+  const [job] = await calls(page, 'summarize');
+  assert.equal(job.options.thorough, true);
+  const line = page.locator('#progress-line');
+  const bar = page.getByRole('progressbar');
+  await emitJob(page, 1, { event: 'stage', data: { stage: 'reading' } });
+  assert.equal(await bar.isVisible(), false, 'no bar before there are parts to count');
+  await emitJob(page, 1, { event: 'plan', data: { sections: 4, seconds: 150 } });
+  await emitJob(page, 1, { event: 'stage', data: { stage: 'reading', progress: { done: 1, total: 4 } } });
+  await line.getByText('Reading the article… (1 of 4, about 3 minutes in all)').waitFor();
+  await bar.waitFor();
+  assert.equal(await bar.getAttribute('aria-valuenow'), '25');
+  await emitJob(page, 1, { event: 'stage', data: { stage: 'reading', progress: { done: 4, total: 4 } } });
+  await page.waitForFunction(() => document.getElementById('job-progress')?.getAttribute('aria-valuenow') === '100');
+  await emitJob(page, 1, { event: 'stage', data: { stage: 'writing' } });
+  await line.getByText('Writing the summary…').waitFor();
+  assert.equal(await bar.isVisible(), false);
+});
+
 test('partial events replace the view progressively, then done settles it', async (t) => {
   const page = await openApp(t);
   await openArticle(page);

@@ -35,6 +35,8 @@ pub struct Generator {
     pub props: ModelProps,
     /// How long loading took.
     pub load_time: Duration,
+    /// Size of the model file, a guide to how fast it runs.
+    pub weights_bytes: u64,
     device: Device,
     /// The tokens whose keys and values the model's cache holds, in order.
     cached: Vec<u32>,
@@ -119,7 +121,17 @@ impl Generator {
         } else {
             Self::candle_weights(path, props.architecture, content, &device)?
         };
-        Ok(Generator { weights, tokenizer, template, props, load_time: start.elapsed(), device, cached: Vec::new() })
+        let weights_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        Ok(Generator {
+            weights,
+            tokenizer,
+            template,
+            props,
+            load_time: start.elapsed(),
+            weights_bytes,
+            device,
+            cached: Vec::new(),
+        })
     }
 
     fn candle_weights(

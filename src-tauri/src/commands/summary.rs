@@ -39,6 +39,7 @@ pub async fn summarize<R: Runtime>(
                 max_tokens: summary::answer_tokens(options.kind, options.length),
                 ..GenerateOptions::default()
             },
+            thorough: options.thorough,
             ..SummarizeOptions::default()
         },
     };

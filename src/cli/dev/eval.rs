@@ -200,7 +200,8 @@ fn predict(
         }
         Method::Replay(answers) => {
             let k = opts.length.max_bullets();
-            let extraction = extract(text, embedder, k, opts.length, &opts.rank, &CancelToken::new())?;
+            let extraction =
+                extract(text, article.title.as_deref(), embedder, k, opts.length, &opts.rank, &CancelToken::new())?;
             answer = answers.get(id).cloned().unwrap_or_default();
             let parsed = parse_answer(&answer);
             let (bullets, unsupported) = ground_bullets(text, &extraction, embedder, parsed.bullets, k);

@@ -69,8 +69,15 @@ export function createJobs({ get, set, say, fail }: Context, hooks: JobHooks) {
   function onEvent(job: Task, event: JobEvent) {
     switch (event.event) {
       case 'stage':
-        set({ job: { id: job.id, stage: event.data.stage, progress: event.data.progress ?? null } });
+        set({
+          job: { id: job.id, stage: event.data.stage, progress: event.data.progress ?? null, plan: get().job?.plan ?? null },
+        });
         break;
+      case 'plan': {
+        const current = get().job;
+        if (current) set({ job: { ...current, plan: event.data } });
+        break;
+      }
       case 'extractive':
         set({ extractive: event.data.bullets });
         break;
@@ -112,7 +119,7 @@ export function createJobs({ get, set, say, fail }: Context, hooks: JobHooks) {
     stop();
     const job = lane.start();
     pending = false;
-    set({ job: { id: job.id, stage: null, progress: null }, outcome: 'running', ...NO_RESULT });
+    set({ job: { id: job.id, stage: null, progress: null, plan: null }, outcome: 'running', ...NO_RESULT });
     api
       .summarize(job.id, article, state.settings, again, job.guard((event) => onEvent(job, event)))
       .catch(

@@ -80,7 +80,14 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
 
   const actions: Pick<
     Actions,
-    'setType' | 'setLength' | 'setModel' | 'chooseModelFile' | 'confirmModel' | 'fetchModel' | 'cancelFetch'
+    | 'setType'
+    | 'setLength'
+    | 'setThorough'
+    | 'setModel'
+    | 'chooseModelFile'
+    | 'confirmModel'
+    | 'fetchModel'
+    | 'cancelFetch'
   > = {
     setType(type) {
       changeSettings({ type });
@@ -88,6 +95,10 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
 
     setLength(length) {
       changeSettings({ length });
+    },
+
+    setThorough(thorough) {
+      changeSettings({ thorough });
     },
 
     setModel(name) {

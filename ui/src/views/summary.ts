@@ -37,7 +37,15 @@ export function progressText(job: JobState): string {
   if (!job.stage) return 'Starting…';
   const base = `${STAGES[job.stage]}…`;
   const p = job.progress;
-  return p && p.total > 0 ? `${base} (${formatCount(p.done)} of ${formatCount(p.total)})` : base;
+  const plan = job.plan && job.stage === 'reading' ? `, about ${formatDuration(job.plan.seconds)} in all` : '';
+  return p && p.total > 0 ? `${base} (${formatCount(p.done)} of ${formatCount(p.total)}${plan})` : base;
+}
+
+/** A duration in words: "40 seconds", "3 minutes". */
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds} seconds`;
+  if (seconds < 120) return 'a minute';
+  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 function idleText(state: State): string {
@@ -60,6 +68,20 @@ function notes(state: State): string[] {
 
 export function createSummaryPane(actions: Actions) {
   const progress = h('p', { class: 'progress-line', id: 'progress-line' });
+  const barFill = h('div', { class: 'bar-fill' });
+  const bar = h(
+    'div',
+    {
+      class: 'bar',
+      role: 'progressbar',
+      id: 'job-progress',
+      'aria-labelledby': 'progress-line',
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': 0,
+    },
+    barFill,
+  );
   const idle = h('p', { class: 'idle' });
   const tldrBox = h('div', { class: 'tldr-box', hidden: true });
   const tldr = h('p', { class: 'tldr', id: 'tldr' });
@@ -158,6 +180,16 @@ export function createSummaryPane(actions: Actions) {
 
     show(progress, running);
     if (state.job) setText(progress, progressText(state.job));
+    const parts = state.job?.progress;
+    // In the page only while there are parts to count, so it is the only bar a job shows.
+    if (parts && parts.total > 0) {
+      if (!bar.isConnected) progress.after(bar);
+      const percent = Math.round((Math.min(parts.done, parts.total) / parts.total) * 100);
+      bar.setAttribute('aria-valuenow', String(percent));
+      barFill.style.width = `${percent}%`;
+    } else {
+      bar.remove();
+    }
     show(idle, !running && !hasContent && state.outcome === 'none');
     setText(idle, idleText(state));
 

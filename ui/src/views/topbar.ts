@@ -53,6 +53,17 @@ export function createTopbar(actions: Actions) {
   const model = select('model', 'Model', []);
   const type = select('type', 'Type', TYPES);
   const length = select('length', 'Length', LENGTHS);
+  const thorough = h('input', { type: 'checkbox', id: 'thorough' }) as HTMLInputElement;
+  const thoroughWrap = h(
+    'label',
+    {
+      class: 'field check',
+      for: 'thorough',
+      title: 'Slower: a long article is read section by section before the summary is written',
+    },
+    thorough,
+    h('span', { class: 'field-label' }, 'Read every paragraph'),
+  );
   const run = h('button', { type: 'button', id: 'summarize', class: 'primary' }, 'Summarize');
   const cancel = h(
     'button',
@@ -72,6 +83,7 @@ export function createTopbar(actions: Actions) {
       model.wrap,
       type.wrap,
       length.wrap,
+      thoroughWrap,
       h('div', { class: 'run' }, run, cancel),
     ),
   );
@@ -82,6 +94,7 @@ export function createTopbar(actions: Actions) {
   cancel.addEventListener('click', () => actions.cancel());
   type.el.addEventListener('change', () => actions.setType(type.el.value as SummaryType));
   length.el.addEventListener('change', () => actions.setLength(length.el.value as Length));
+  thorough.addEventListener('change', () => actions.setThorough(thorough.checked));
   let currentModel = '';
   model.el.addEventListener('change', () => {
     const value = model.el.value;
@@ -100,6 +113,7 @@ export function createTopbar(actions: Actions) {
     historyToggle.setAttribute('aria-expanded', String(state.history.open));
     type.el.value = state.settings.type;
     length.el.value = state.settings.length;
+    thorough.checked = state.settings.thorough;
 
     const name = selectedModelName(state) ?? '';
     if (state.models !== lastModels || name !== lastSelected) {
