@@ -63,7 +63,8 @@ fn article_budget(
     opts: &SummarizeOptions,
     ask: Option<Ask>,
 ) -> Result<usize> {
-    let frame = generator.template.render(&messages_in(title, "", opts.kind, opts.length, ask.map(Ask::insisting)))?;
+    let firm = ask.map(|a| a.insisting(Language::ENGLISH));
+    let frame = generator.template.render(&messages_in(title, "", opts.kind, opts.length, firm))?;
     let overhead = generator.tokenizer.encode(&frame, true, true)?.len();
     let context = generator.props.context_length;
     let room = context.saturating_sub(overhead + opts.generate.max_tokens + 8);
@@ -201,8 +202,10 @@ struct Checked {
 
 /// Words (as `article::count_words` counts them) of the summary before its language is judged
 /// while it streams: enough for whatlang to tell languages apart, few enough that holding them
-/// back is not noticed.
+/// back is hardly noticed.
 const JUDGE_AFTER_WORDS: usize = 10;
+/// The language is judged after this many bytes of answer at the latest, whatever they are.
+const JUDGE_AFTER_BYTES: usize = 240;
 
 /// Holds an answer back until its language is known: text in the language asked for is passed
 /// on (what was held, then the rest as it comes); text in another language is not shown, and
@@ -228,7 +231,7 @@ impl Gate<'_> {
             None => {
                 self.held.push_str(delta);
                 let summary = parse_answer(&self.text).summary;
-                if crate::article::count_words(&summary) >= JUDGE_AFTER_WORDS {
+                if crate::article::count_words(&summary) >= JUDGE_AFTER_WORDS || self.text.len() >= JUDGE_AFTER_BYTES {
                     self.decide(&summary, on_step);
                 }
             }
@@ -236,7 +239,11 @@ impl Gate<'_> {
     }
 
     fn decide(&mut self, summary: &str, on_step: &mut dyn FnMut(Step<'_>)) {
-        let verdict = language::judge(summary, self.check.expected, self.check.source);
+        let verdict = match language::judge(summary, self.check.expected, self.check.source) {
+            // As much as is judged at all and still too short to tell: it is shown.
+            Verdict::TooShort => Verdict::Matches,
+            v => v,
+        };
         match verdict {
             Verdict::Differs(_) if self.stop_on_mismatch => self.attempt.cancel(),
             _ => {
@@ -273,10 +280,12 @@ impl Gate<'_> {
     }
 }
 
-/// Generates the answer to `messages` and checks its language (see `Gate`): an answer in
-/// another language than `check.expected` is asked for once more with `ask` made firm, and
-/// a second miss is kept and reported as a mismatch. Without a language to check, the answer
-/// streams as it comes. The cost of a first attempt is added to `earlier`.
+/// Generates the answer to `messages` and checks its language. When `ask` names a language, the
+/// answer is held back until its language is judged (see `Gate`): one in another language than
+/// `check.expected` is asked for once more with `ask` made firm, and a second miss is kept and
+/// reported as a mismatch. Without `ask` (an English article summarized in English, or nothing
+/// known), the answer streams as it comes, as it always did, and is judged once written: a
+/// miss is reported. The cost of a first attempt is added to `earlier`.
 #[allow(clippy::too_many_arguments)]
 fn write_checked(
     generator: &mut Generator,
@@ -289,15 +298,16 @@ fn write_checked(
     earlier: &mut Earlier,
 ) -> Result<Checked> {
     let mut asking = ask;
+    let gated = ask.is_some() && check.expected.is_known();
     for attempt in 0..2 {
-        let last = attempt == 1 || !check.expected.is_known();
+        let last = attempt == 1 || !gated;
         let ids = generator.tokenizer.encode(&generator.template.render(&messages(asking))?, true, true)?;
         let attempt_cancel = cancel.child();
         let mut gate = Gate {
             check,
             text: String::new(),
             held: String::new(),
-            verdict: (!check.expected.is_known()).then_some(Verdict::Matches),
+            verdict: (!gated).then_some(Verdict::Matches),
             stop_on_mismatch: !last,
             attempt: &attempt_cancel,
         };
@@ -310,15 +320,10 @@ fn write_checked(
             Verdict::Differs(found) if !last => {
                 tracing::info!(%found, expected = %check.expected, "the answer is in another language; asking again");
                 earlier.add(&run);
-                // The English model name an unknown language needs, and the firm request.
-                asking = Some(
-                    asking
-                        .unwrap_or(Ask { language: check.expected, article: check.source, insist: false })
-                        .insisting(),
-                );
+                asking = asking.map(|a| a.insisting(found));
             }
             Verdict::Differs(found) => {
-                tracing::warn!(%found, expected = %check.expected, "the answer is in another language even when asked again");
+                tracing::warn!(%found, expected = %check.expected, "the answer is not in the language asked for");
                 return Ok(Checked { run, mismatch: true });
             }
             _ => return Ok(Checked { run, mismatch: false }),

@@ -25,6 +25,8 @@ pub struct Ask {
     pub article: Language,
     /// Ask firmly: the first answer came in another language.
     pub insist: bool,
+    /// The language the first answer came in, which the firm request names.
+    pub avoid: Language,
 }
 
 impl Ask {
@@ -35,12 +37,13 @@ impl Ask {
         if !language.is_known() || (language.is_english() && (article.is_english() || !article.is_known())) {
             return None;
         }
-        Some(Ask { language, article, insist: false })
+        Some(Ask { language, article, insist: false, avoid: Language::UNKNOWN })
     }
 
-    /// The same request, made firmly.
-    pub fn insisting(self) -> Ask {
-        Ask { insist: true, ..self }
+    /// The same request, made firmly: the first answer came in `avoid` (unknown when it could not
+    /// be told).
+    pub fn insisting(self, avoid: Language) -> Ask {
+        Ask { insist: true, avoid, ..self }
     }
 
     /// The sentences that end the user's message: which language to write `what` in, and when
@@ -289,7 +292,7 @@ mod tests {
         ));
         assert!(user(Ask::new(Language::ENGLISH, de))
             .ends_with("Write the summary in English, although the article is in German."));
-        let firm = user(Ask::new(de, de).map(Ask::insisting));
+        let firm = user(Ask::new(de, de).map(|a| a.insisting(Language::ENGLISH)));
         assert!(
             firm.ends_with("Every word of the answer must be German; do not write in English. Antworte auf Deutsch."),
             "{firm}"
