@@ -47,7 +47,12 @@ pub async fn history_open(state: State<'_, AppState>, id: i64) -> Result<History
     Ok(HistoryEntry {
         id: entry.id,
         created_at: entry.created_at,
-        settings: Settings { kind: entry.kind, length: entry.length, model: Some(entry.summary.model.clone()) },
+        settings: Settings {
+            kind: entry.kind,
+            length: entry.length,
+            model: Some(entry.summary.model.clone()),
+            language: None,
+        },
         article: ArticleView::new(entry.source, entry.article),
         summary: entry.summary,
     })

@@ -1,5 +1,5 @@
-// Owns settings and models: loading both at start, the model list, the type / length / model
-// pickers, adding a GGUF file (from the dialog or a confirmed drop), and downloading the selected
+// Owns settings and models: loading both at start, the model list, the type / length / language /
+// model pickers, adding a GGUF file (from the dialog or a confirmed drop), and downloading the selected
 // model with its progress. A download is a task in a lane, so its progress stops counting once
 // it has ended.
 
@@ -80,7 +80,14 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
 
   const actions: Pick<
     Actions,
-    'setType' | 'setLength' | 'setModel' | 'chooseModelFile' | 'confirmModel' | 'fetchModel' | 'cancelFetch'
+    | 'setType'
+    | 'setLength'
+    | 'setLanguage'
+    | 'setModel'
+    | 'chooseModelFile'
+    | 'confirmModel'
+    | 'fetchModel'
+    | 'cancelFetch'
   > = {
     setType(type) {
       changeSettings({ type });
@@ -88,6 +95,10 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
 
     setLength(length) {
       changeSettings({ length });
+    },
+
+    setLanguage(language) {
+      changeSettings({ language });
     },
 
     setModel(name) {
