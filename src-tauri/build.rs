@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "pick_save_path",
     "summarize",
     "cancel_job",
+    "translate_points",
     "list_models",
     "fetch_model",
     "cancel_fetch",

@@ -1,6 +1,7 @@
-//! The model's own thread and the cheap handle that talks to it. Each job goes in with its own
-//! event channel and cancellation token; the worker keeps the loaded generator and embedder
-//! between jobs, so only a change of model pays the load again. Nothing here blocks the caller.
+//! The model's own thread and the cheap handle that talks to it. Each job (a summary, or the
+//! translation of a summary's key points) goes in with its own event channel and cancellation
+//! token; the worker keeps the loaded generator and embedder between jobs, so only a change of
+//! model pays the load again. Nothing here blocks the caller.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::article::Article;
 use crate::error::{Error, Result};
+use crate::language::Language;
 use crate::llm::embed::Embedder;
 use crate::llm::{CancelToken, Generator, StopReason};
 use crate::store::history::ListItem;
@@ -39,6 +41,9 @@ pub enum Event {
     Partial { delta: String, summary: String, bullets: Vec<Bullet> },
     /// The finished summary.
     Done { summary: Summary },
+    /// The key points of a translation job, each with its translation (when the model gave one
+    /// in the language asked for).
+    Translated { bullets: Vec<Bullet> },
     /// The same article was summarized with the same model and options before: the stored
     /// result, sent instead of running the model (the shell looks it up in the history).
     Remembered { summary: Summary, entry: ListItem },
@@ -80,8 +85,22 @@ impl SummarizeJob {
     }
 }
 
+/// A job that translates a summary's key points (the article's own sentences) into another
+/// language.
+#[derive(Debug, Clone)]
+pub struct TranslateJob {
+    pub model_name: String,
+    pub model_path: PathBuf,
+    pub bullets: Vec<Bullet>,
+    /// The article's language.
+    pub from: Language,
+    /// The language to translate into.
+    pub to: Language,
+}
+
 enum Request {
     Summarize { job: Box<SummarizeJob>, events: Sender<Event>, cancel: CancelToken },
+    Translate { job: Box<TranslateJob>, events: Sender<Event>, cancel: CancelToken },
 }
 
 /// A cheap, cloneable handle to the model thread.
@@ -137,6 +156,20 @@ impl Engine {
         }
         JobHandle { events: rx, cancel }
     }
+
+    /// Queues a translation job that `cancel` stops; it ends with `Translated`, `Cancelled` or
+    /// `Failed`.
+    pub fn translate_with(&self, job: TranslateJob, cancel: CancelToken) -> JobHandle {
+        let (events, rx) = mpsc::channel();
+        let request = Request::Translate { job: Box::new(job), events: events.clone(), cancel: cancel.clone() };
+        if self.requests.send(request).is_err() {
+            let _ = events.send(Event::Failed {
+                code: "internal".into(),
+                message: "the model thread has stopped; restart Precis".into(),
+            });
+        }
+        JobHandle { events: rx, cancel }
+    }
 }
 
 #[derive(Default)]
@@ -180,8 +213,39 @@ impl Worker {
                     };
                     send(last);
                 }
+                Request::Translate { job, events, cancel } => {
+                    if cancel.is_cancelled() {
+                        let _ = events.send(Event::Cancelled { summary: None });
+                        continue;
+                    }
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.translate(&job, &cancel, &events)
+                    }));
+                    let last = match outcome {
+                        Ok(Ok(bullets)) => Event::Translated { bullets },
+                        Ok(Err(Error::Cancelled)) => Event::Cancelled { summary: None },
+                        Ok(Err(e)) => Event::Failed { code: e.code().into(), message: e.to_string() },
+                        Err(_) => {
+                            self.loaded = None;
+                            Event::Failed {
+                                code: "internal".into(),
+                                message: "the model stopped unexpectedly; try again".into(),
+                            }
+                        }
+                    };
+                    let _ = events.send(last);
+                }
             }
         }
+    }
+
+    fn translate(&mut self, job: &TranslateJob, cancel: &CancelToken, events: &Sender<Event>) -> Result<Vec<Bullet>> {
+        if self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path) {
+            let _ = events.send(Event::Stage { stage: Stage::LoadingModel, progress: None });
+        }
+        let generator = load(&mut self.loaded, &job.model_path)?;
+        let _ = events.send(Event::Stage { stage: Stage::Writing, progress: None });
+        summary::translate_points(generator, &job.bullets, job.from, job.to, cancel)
     }
 
     /// The embedder at `path`, loaded once; `None` (with a log line) when it cannot be loaded.
@@ -208,12 +272,7 @@ impl Worker {
         }
         self.embedder(job.embedder_path.as_ref());
         let embedder = self.embedder.as_ref().map(|(_, e)| e);
-        if self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path) {
-            self.loaded = None;
-            let g = Generator::load(&job.model_path)?;
-            self.loaded = Some((job.model_path.clone(), g));
-        }
-        let generator = &mut self.loaded.as_mut().expect("just loaded").1;
+        let generator = load(&mut self.loaded, &job.model_path)?;
         if !fresh {
             // The load happened for an earlier job; this one did not wait for it.
             generator.load_time = std::time::Duration::ZERO;
@@ -244,4 +303,13 @@ impl Worker {
             },
         )
     }
+}
+
+/// The generator at `path` in `slot`, loaded unless it is the one already there.
+fn load<'a>(slot: &'a mut Option<(PathBuf, Generator)>, path: &PathBuf) -> Result<&'a mut Generator> {
+    if slot.as_ref().is_none_or(|(p, _)| p != path) {
+        *slot = None;
+        *slot = Some((path.clone(), Generator::load(path)?));
+    }
+    Ok(&mut slot.as_mut().expect("just loaded").1)
 }

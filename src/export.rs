@@ -1,5 +1,6 @@
 //! Summaries as text to copy or save: Markdown (`- ` items under the title as a heading),
-//! plain text, and an HTML fragment with every piece of model output escaped.
+//! plain text, and an HTML fragment with every piece of model output escaped. A key point with
+//! a translation has it under it, marked as the model's translation.
 
 use crate::summary::{Bullet, Summary};
 
@@ -14,7 +15,7 @@ pub enum Format {
 
 /// The whole summary: title, the summary text, then the key points.
 pub fn format_summary(summary: &Summary, format: Format) -> String {
-    let bullets: Vec<&str> = summary.bullets.iter().map(|b| b.text.as_str()).collect();
+    let bullets = &summary.bullets;
     let title = summary.title.as_deref().filter(|t| !t.trim().is_empty());
     let text = summary.summary.trim();
     match format {
@@ -26,8 +27,11 @@ pub fn format_summary(summary: &Summary, format: Format) -> String {
             if !text.is_empty() {
                 out.push_str(&format!("{text}\n\n"));
             }
-            for b in &bullets {
-                out.push_str(&format!("- {}\n", one_line(b)));
+            for b in bullets {
+                out.push_str(&format!("- {}\n", one_line(&b.text)));
+                if let Some(t) = &b.translation {
+                    out.push_str(&format!("  - *Translation ({}):* {}\n", t.language, one_line(&t.text)));
+                }
             }
             out.trim_end().to_string() + "\n"
         }
@@ -40,7 +44,7 @@ pub fn format_summary(summary: &Summary, format: Format) -> String {
                 parts.push(text.to_string());
             }
             if !bullets.is_empty() {
-                parts.push(bullets.iter().map(|b| format!("• {}", one_line(b))).collect::<Vec<_>>().join("\n"));
+                parts.push(bullets.iter().map(|b| format!("• {}", plain_point(b))).collect::<Vec<_>>().join("\n"));
             }
             parts.join("\n\n") + "\n"
         }
@@ -54,8 +58,8 @@ pub fn format_summary(summary: &Summary, format: Format) -> String {
             }
             if !bullets.is_empty() {
                 out.push_str("<ul>");
-                for b in &bullets {
-                    out.push_str(&format!("<li>{}</li>", escape(b)));
+                for b in bullets {
+                    out.push_str(&format!("<li>{}</li>", html_point(b)));
                 }
                 out.push_str("</ul>");
             }
@@ -67,9 +71,36 @@ pub fn format_summary(summary: &Summary, format: Format) -> String {
 /// One key point on its own.
 pub fn format_bullet(bullet: &Bullet, format: Format) -> String {
     match format {
-        Format::Markdown => format!("- {}", one_line(&bullet.text)),
-        Format::Plain => one_line(&bullet.text),
-        Format::Html => format!("<ul><li>{}</li></ul>", escape(&bullet.text)),
+        Format::Markdown => match &bullet.translation {
+            None => format!("- {}", one_line(&bullet.text)),
+            Some(t) => {
+                format!("- {}\n  - *Translation ({}):* {}", one_line(&bullet.text), t.language, one_line(&t.text))
+            }
+        },
+        Format::Plain => plain_point(bullet),
+        Format::Html => format!("<ul><li>{}</li></ul>", html_point(bullet)),
+    }
+}
+
+/// A key point as plain text, its translation on the next line.
+fn plain_point(b: &Bullet) -> String {
+    match &b.translation {
+        None => one_line(&b.text),
+        Some(t) => format!("{}\n  Translation ({}): {}", one_line(&b.text), t.language, one_line(&t.text)),
+    }
+}
+
+/// A key point as escaped HTML, its translation after a line break.
+fn html_point(b: &Bullet) -> String {
+    match &b.translation {
+        None => escape(&b.text),
+        Some(t) => format!(
+            "{}<br><i>Translation ({}):</i> <span lang=\"{}\">{}</span>",
+            escape(&b.text),
+            escape(t.language.code()),
+            escape(t.language.code()),
+            escape(&t.text)
+        ),
     }
 }
 
@@ -103,6 +134,23 @@ mod tests {
             bullets: vec![Bullet::new("Twelve new routes & more."), Bullet::new("Starts\nMarch 1.")],
             ..Summary::new("m", Some("Night <buses>".into()), "")
         }
+    }
+
+    #[test]
+    fn translations_follow_their_point() {
+        let mut s = summary();
+        s.bullets[0].translation = Some(crate::summary::Translation {
+            text: "Zwölf neue <Linien>.".into(),
+            language: crate::language::Language::parse("de").unwrap(),
+        });
+        let md = format_summary(&s, Format::Markdown);
+        assert!(
+            md.contains("- Twelve new routes & more.\n  - *Translation (de):* Zwölf neue <Linien>.\n- Starts"),
+            "{md}"
+        );
+        assert!(format_summary(&s, Format::Plain).contains("• Twelve new routes & more.\n  Translation (de): Zwölf"));
+        assert!(format_summary(&s, Format::Html)
+            .contains("<li>Twelve new routes &amp; more.<br><i>Translation (de):</i> <span lang=\"de\">Zwölf neue &lt;Linien&gt;.</span></li>"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use precis::store::fetch::FetchProgress;
 use precis::store::history::{ListItem, SearchHit, Stats};
 use precis::summary::ground::SUPPORT_THRESHOLD;
 use precis::summary::sentences::Span;
-use precis::summary::{Bullet, Length, Progress, Ranker, Stage, Summary, SummaryType, Timings};
+use precis::summary::{Bullet, Length, Progress, Ranker, Stage, Summary, SummaryType, Timings, Translation};
 use ts_rs::{Config, TS};
 
 use crate::commands::article::{ArticleView, DroppedView};
@@ -64,6 +64,7 @@ pub fn typescript() -> String {
     add(Summary::decl(&cfg));
     add(SummaryType::decl(&cfg));
     add(Timings::decl(&cfg));
+    add(Translation::decl(&cfg));
     let codes: Vec<String> = AppError::codes().iter().map(|c| format!("'{c}'")).collect();
     out.push_str(&format!(
         "\n/** Every error code a command or a job can report. */\nexport const ERROR_CODES = [{}] as const;\n\nexport type ErrorCode = (typeof ERROR_CODES)[number];\n",

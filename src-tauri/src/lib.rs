@@ -45,6 +45,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::dialogs::pick_save_path,
         commands::summary::summarize,
         commands::summary::cancel_job,
+        commands::summary::translate_points,
         commands::models::list_models,
         commands::models::fetch_model,
         commands::models::cancel_fetch,

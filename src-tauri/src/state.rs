@@ -1,5 +1,5 @@
 //! What the app keeps while it runs: the engine handle, the cancel token of each running job
-//! keyed by job id, the person's settings (output type, length, model, added models), saved as
+//! keyed by job id, the person's settings (output type, length, language, model, added models), saved as
 //! JSON in the app's config directory, and the files the person chose — the only ones the shell
 //! reads or writes when the page asks.
 
@@ -11,7 +11,7 @@ use precis::engine::Engine;
 use precis::llm::CancelToken;
 use precis::store::history::History;
 use precis::store::recall::HistoryAccess;
-use precis::summary::{Length, SummaryType};
+use precis::summary::{Length, OutputLanguage, SummaryType};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Result};
@@ -27,11 +27,16 @@ pub struct Settings {
     /// Read every paragraph of a long article (slower; see `SummarizeOptions::thorough`).
     #[serde(default)]
     pub thorough: bool,
+    /// The language summaries are written in: `auto` (the article's) or a language code.
+    /// Settings saved before there was a choice read as `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub language: Option<OutputLanguage>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { kind: SummaryType::KeyPoints, length: Length::Medium, model: None, thorough: false }
+        Settings { kind: SummaryType::KeyPoints, length: Length::Medium, model: None, thorough: false, language: None }
     }
 }
 

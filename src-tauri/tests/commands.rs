@@ -539,3 +539,58 @@ fn an_added_model_is_chosen_by_its_id_and_older_settings_by_its_name() {
         assert_eq!(end["data"]["summary"]["model"], "tiny-qwen2");
     }
 }
+
+#[test]
+fn the_summary_language_is_a_setting_and_key_points_are_translated_by_a_job_of_their_own() {
+    let f = fixture();
+    let chosen = json!({"type": "key-points", "length": "short", "model": null, "thorough": false, "language": "de"});
+    call(&f, "save_settings", json!({ "settings": chosen })).unwrap();
+    assert_eq!(call(&f, "get_settings", json!({})).unwrap(), chosen);
+    // The article view says which language the article is in.
+    assert_eq!(article_view().language.code(), "en");
+
+    let model = tiny_model(f.dir.path());
+    f.app.state::<AppState>().choose_to_read([model.clone()]);
+    let added = call(&f, "add_model", json!({ "path": model })).unwrap();
+    let state = f.app.state::<AppState>();
+    let bullets = vec![
+        precis::summary::Bullet::new("Der Rat stimmte dem Plan zu."),
+        precis::summary::Bullet::new("Er kostet 4 Euro."),
+    ];
+    let de = precis::language::Language::parse("de").unwrap();
+    let (ch, events) = channel();
+    tauri::async_runtime::block_on(precis_app::commands::summary::translate_points(
+        f.app.handle().clone(),
+        state.clone(),
+        7,
+        bullets.clone(),
+        de,
+        precis::language::Language::ENGLISH,
+        Some(added["id"].as_str().unwrap().to_string()),
+        ch,
+    ))
+    .unwrap();
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        if let Some(e) = events.lock().unwrap().last() {
+            if matches!(e["event"].as_str(), Some("translated" | "cancelled" | "failed")) {
+                last = e.clone();
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The tiny model writes noise: no translation passes the language check, and the points stay
+    // the article's own.
+    assert_eq!(last["event"], "translated", "{:?}", events.lock().unwrap());
+    let texts: Vec<&str> =
+        last["data"]["bullets"].as_array().unwrap().iter().map(|b| b["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Der Rat stimmte dem Plan zu.", "Er kostet 4 Euro."]);
+    for _ in 0..200 {
+        if !precis_app::state::lock(&state.jobs).contains_key(&7) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!precis_app::state::lock(&state.jobs).contains_key(&7), "the finished job is forgotten");
+}

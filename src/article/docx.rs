@@ -264,10 +264,9 @@ mod tests {
 
     #[test]
     fn many_ampersands_are_read_in_one_pass() {
+        // Searching to the end of the text for every `&` would not finish this test.
         let text = "&".repeat(4 << 20);
-        let start = std::time::Instant::now();
         assert_eq!(unescape(&text).len(), text.len());
-        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `precis extract`: the article text Precis would summarize, with its title and metadata,
-//! without a model.
+//! `precis extract`: the article text Precis would summarize, with its title, metadata and
+//! language, without a model.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -28,6 +28,7 @@ enum ExtractFormat {
 
 pub fn run(args: ExtractArgs) -> Result<ExitCode> {
     let article = read_article(&args.input)?;
+    let detected = precis::language::detect(&article.text);
     let mut out = std::io::stdout().lock();
     let io = stdout_error;
     match args.format {
@@ -38,6 +39,9 @@ pub fn run(args: ExtractArgs) -> Result<ExitCode> {
                 "byline": article.byline,
                 "site": article.site,
                 "published": article.published,
+                "language": detected.language,
+                "language_confidence": detected.confidence,
+                "words": article.word_count(),
                 "text": article.text,
                 "paragraphs": article.paragraphs().collect::<Vec<_>>(),
             });

@@ -198,6 +198,7 @@ fn stress(history: &mut History, paragraphs: usize, out: &mut impl Write) -> Res
                 text: format!("Entry {n} begins."),
                 sources: vec![precis::summary::sentences::Span { start: 0, end: first }],
                 support: 1.0,
+                translation: None,
             }],
             ..Summary::new("stress", article.title.clone(), article.text.clone())
         };

@@ -15,8 +15,9 @@ pub enum Style {
     Text,
 }
 
-/// Characters of a line needed before its kind is decided (enough for "Key points:").
-const DECIDE_AFTER: usize = 14;
+/// Characters of a line needed before its kind is decided (enough for "Key points:" and for
+/// most labels in other languages, such as "Zusammenfassung:").
+const DECIDE_AFTER: usize = 22;
 
 pub struct StreamRenderer<W: Write> {
     out: W,
@@ -188,14 +189,28 @@ impl<W: Write> StreamRenderer<W> {
     }
 }
 
+/// The key points of a summary as printed: each point, and under it its translation when there
+/// is one, marked as the model's translation.
+pub fn point_lines(style: Style, s: &Summary) -> Vec<String> {
+    s.bullets
+        .iter()
+        .map(|b| match &b.translation {
+            None => b.text.clone(),
+            Some(t) => match style {
+                Style::Markdown => format!("{}\n  *Translation ({}):* {}", b.text, t.language, t.text),
+                Style::Text => format!("{}\n  Translation ({}): {}", b.text, t.language, t.text),
+            },
+        })
+        .collect()
+}
+
 /// A stored summary on a writer: the title, the summary and the key points.
 pub fn render_summary(out: &mut impl Write, style: Style, s: &Summary) -> std::io::Result<()> {
     let mut renderer = StreamRenderer::new(&mut *out, style, s.title.as_deref())?.hold_points();
     if !s.summary.is_empty() {
         renderer.push(&format!("Summary: {}\n", s.summary))?;
     }
-    let points: Vec<String> = s.bullets.iter().map(|b| b.text.clone()).collect();
-    renderer.finish_with_points(&points)?;
+    renderer.finish_with_points(&point_lines(style, s))?;
     Ok(())
 }
 
@@ -220,6 +235,24 @@ mod tests {
         assert_eq!(
             render(Style::Markdown, &refs),
             "# Buses\n\n## Summary\n\nThe city adds bus routes.\n\n## Key points\n\n- Twelve new routes.\n- Service until midnight.\n"
+        );
+    }
+
+    #[test]
+    fn translations_are_printed_under_their_point() {
+        let mut s = Summary::new("m", None, "Der Rat stimmte zu.");
+        s.bullets = vec![precis::summary::Bullet {
+            translation: Some(precis::summary::Translation {
+                text: "The council agreed.".into(),
+                language: precis::language::Language::ENGLISH,
+            }),
+            ..precis::summary::Bullet::new("Der Rat stimmte zu.")
+        }];
+        let mut out = Vec::new();
+        render_summary(&mut out, Style::Markdown, &s).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "## Key points\n\n- Der Rat stimmte zu.\n  *Translation (en):* The council agreed.\n"
         );
     }
 

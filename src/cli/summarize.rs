@@ -16,10 +16,10 @@ use precis::llm::{CancelToken, GenerateOptions, Generator};
 use precis::store::catalog::Catalog;
 use precis::store::history::History;
 use precis::store::recall::{summarize_remembered, HistoryAccess, Remembered, Request};
-use precis::summary::{self, Length, Models, Stage, Step, SummarizeOptions, Summary, SummaryType};
+use precis::summary::{self, Length, Models, OutputLanguage, Stage, Step, SummarizeOptions, Summary, SummaryType};
 use precis::{Error, Result};
 
-use super::render::{render_summary, StreamRenderer, Style};
+use super::render::{point_lines, render_summary, StreamRenderer, Style};
 use super::{progress, read_article, stdout_error};
 
 #[derive(Args)]
@@ -79,6 +79,16 @@ pub struct SummarizeArgs {
     /// Rank sentences by position and TF-IDF even when the embedder is downloaded
     #[arg(long)]
     no_embedder: bool,
+
+    /// The language to write the summary in: auto (the article's own), or a language code or
+    /// name (en, de, fr, es, pt, ru, zh, ja, ko, ...)
+    #[arg(long, value_name = "auto|CODE", default_value = "auto")]
+    language: OutputLanguage,
+
+    /// Key points of an article in another language than --language: print the model's
+    /// translation of each under it (marked as a translation)
+    #[arg(long, conflicts_with = "extractive")]
+    translate_points: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -200,6 +210,8 @@ pub fn run(args: SummarizeArgs, models_dir: &Path, history_path: Option<&Path>) 
         article_tokens: args.article_tokens,
         condense: args.condense,
         thorough: args.thorough,
+        language: args.language,
+        translate_points: args.translate_points,
         ..SummarizeOptions::default()
     };
     let mut s = Summarizer {
@@ -245,6 +257,7 @@ fn summarize_one(s: &mut Summarizer, input: &str, article: Article, format: Form
         writeln!(out).map_err(stdout_error)?;
     }
     let summary = &outcome.summary;
+    warn_language(summary);
     if summary.unsupported > 0 {
         tracing::info!(
             unsupported = summary.unsupported,
@@ -282,9 +295,18 @@ fn stream(s: &mut Summarizer, article: &Article, style: Style, spinner: &Progres
     if s.generator.is_none() && !summary.summary.is_empty() {
         renderer.push(&format!("Summary: {}\n", summary.summary)).map_err(stdout_error)?;
     }
-    let points: Vec<String> = summary.bullets.iter().map(|b| b.text.clone()).collect();
-    drop(renderer.finish_with_points(&points).map_err(stdout_error)?);
+    drop(renderer.finish_with_points(&point_lines(style, &summary)).map_err(stdout_error)?);
     Ok(summary)
+}
+
+/// Says on standard error when the summary is not in the language it was asked in.
+fn warn_language(summary: &Summary) {
+    if summary.language_mismatch {
+        eprintln!(
+            "note: the summary is not in {} as asked, even when the model was asked again (\"language_mismatch\" in the JSON output)",
+            summary.output_language.english_name()
+        );
+    }
 }
 
 /// Several articles in turn, with a progress bar on stderr. A file that cannot be read or
@@ -305,6 +327,9 @@ fn summarize_batch(s: &mut Summarizer, inputs: &[String], format: Format) -> Res
                 s.run(&article, &CancelToken::new(), &mut |step| spinner_step(&bar, &step))
             })
         });
+        if let Ok(o) = &attempt {
+            bar.suspend(|| warn_language(&o.summary));
+        }
         match attempt {
             Ok(o) => match format.style() {
                 None => {

@@ -1,9 +1,12 @@
 //! The history of summaries: one SQLite file that remembers every finished summary (where the
 //! article came from, the article itself, the options, the result with its bullets and source
-//! spans, timings and the date), answers repeated requests from the cache, and searches titles,
-//! article text and bullets with FTS5. The schema is versioned with `PRAGMA user_version`; a
-//! file that is damaged, is not a database, or was written by a newer Precis is reported and
-//! left exactly as it is.
+//! spans, timings, the article's language and the date), answers repeated requests from the
+//! cache, and searches titles, article text and bullets with FTS5: by words (accents ignored)
+//! for text written with spaces, and by any run of characters (the trigram index) when the query
+//! has Chinese, Japanese, Korean or Thai in it, whose words are not set apart by spaces. The
+//! schema is versioned with `PRAGMA user_version`, and an older file is brought up to date when
+//! it is opened (its entries kept, their languages detected); a file that is damaged, is not a
+//! database, or was written by a newer Precis is reported and left exactly as it is.
 //!
 //! A caller summarizing through the engine looks the job up first (`History::cached` with
 //! `SummarizeJob::cache_key`, unless the person asked to summarize again) and records the
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::article::{Article, Kind};
 use crate::error::{Error, Result};
+use crate::language::{self, Language};
 use crate::summary::{Length, SummarizeOptions, Summary, SummaryType};
 
 /// Overrides where the history is kept (a file path).
@@ -73,7 +77,40 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO entries_fts (rowid, title, text, summary, bullets)
         VALUES (new.id, new.title, new.text, new.summary, new.bullets);
     END;",
+    // 2: the article's language (detected for the entries already there, see `migrate`), and a
+    // trigram index of the same columns, which finds any run of three or more characters: the
+    // word index cannot find a word inside Chinese or Japanese text, which has no spaces. The
+    // word index is kept in sync only when the indexed columns change.
+    "ALTER TABLE entries ADD COLUMN language TEXT NOT NULL DEFAULT '';
+    CREATE VIRTUAL TABLE entries_trigram USING fts5(
+        title, text, summary, bullets,
+        content = 'entries', content_rowid = 'id',
+        tokenize = 'trigram remove_diacritics 1'
+    );
+    INSERT INTO entries_trigram (entries_trigram) VALUES ('rebuild');
+    DROP TRIGGER entries_au;
+    CREATE TRIGGER entries_au AFTER UPDATE OF title, text, summary, bullets ON entries BEGIN
+        INSERT INTO entries_fts (entries_fts, rowid, title, text, summary, bullets)
+        VALUES ('delete', old.id, old.title, old.text, old.summary, old.bullets);
+        INSERT INTO entries_fts (rowid, title, text, summary, bullets)
+        VALUES (new.id, new.title, new.text, new.summary, new.bullets);
+        INSERT INTO entries_trigram (entries_trigram, rowid, title, text, summary, bullets)
+        VALUES ('delete', old.id, old.title, old.text, old.summary, old.bullets);
+        INSERT INTO entries_trigram (rowid, title, text, summary, bullets)
+        VALUES (new.id, new.title, new.text, new.summary, new.bullets);
+    END;
+    CREATE TRIGGER entries_trigram_ai AFTER INSERT ON entries BEGIN
+        INSERT INTO entries_trigram (rowid, title, text, summary, bullets)
+        VALUES (new.id, new.title, new.text, new.summary, new.bullets);
+    END;
+    CREATE TRIGGER entries_trigram_ad AFTER DELETE ON entries BEGIN
+        INSERT INTO entries_trigram (entries_trigram, rowid, title, text, summary, bullets)
+        VALUES ('delete', old.id, old.title, old.text, old.summary, old.bullets);
+    END;",
 ];
+
+/// The schema version that added the `language` column, whose old entries get theirs detected.
+const LANGUAGE_VERSION: i64 = 2;
 
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -112,6 +149,8 @@ pub struct ListItem {
     pub bullet_count: usize,
     pub words: usize,
     pub total_ms: u64,
+    /// The article's language (`unknown` when it could not be told).
+    pub language: Language,
 }
 
 /// A search result: the entry and the best-matching passage.
@@ -259,7 +298,9 @@ fn from_text<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
 
 /// Columns of a list item, in the order `list_item` reads them.
 const ITEM_COLUMNS: &str = "e.id, strftime('%Y-%m-%dT%H:%M:%fZ', e.created_ms / 1000.0, 'unixepoch'), e.source, \
-     e.title, e.model, e.kind, e.length, e.summary, e.bullets, e.text, e.total_ms";
+     e.title, e.model, e.kind, e.length, e.summary, e.bullets, e.text, e.total_ms, e.language";
+/// The column after `ITEM_COLUMNS`.
+const AFTER_ITEM: usize = 12;
 
 fn list_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListItem> {
     let summary: String = row.get(7)?;
@@ -282,6 +323,7 @@ fn list_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListItem> {
         bullet_count: bullets.lines().filter(|l| !l.is_empty()).count(),
         words: crate::article::count_words(&text),
         total_ms: row.get::<_, i64>(10)?.max(0) as u64,
+        language: Language::parse(&row.get::<_, String>(11)?).unwrap_or_default(),
     })
 }
 
@@ -355,12 +397,29 @@ impl History {
             for step in MIGRATIONS.iter().skip(now.max(0) as usize) {
                 self.conn.execute_batch(step)?;
             }
+            if now < LANGUAGE_VERSION {
+                self.detect_languages()?;
+            }
             self.conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             self.conn.execute_batch("COMMIT")
         })();
         if let Err(e) = result {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(err(e));
+        }
+        Ok(())
+    }
+
+    /// Detects the language of every entry that has none recorded (those written before
+    /// Precis knew languages).
+    fn detect_languages(&self) -> rusqlite::Result<()> {
+        let mut read = self.conn.prepare("SELECT id, text FROM entries WHERE language = ''")?;
+        let found: Vec<(i64, Language)> = read
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, language::detect(&r.get::<_, String>(1)?).language)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut write = self.conn.prepare("UPDATE entries SET language = ?1 WHERE id = ?2")?;
+        for (id, language) in found {
+            write.execute(params![language.code(), id])?;
         }
         Ok(())
     }
@@ -390,8 +449,8 @@ impl History {
         let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO entries (created_ms, source, cache_key, model, kind, length, article_kind, title, \
-             byline, site, published, text, summary, bullets, result, total_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             byline, site, published, text, summary, bullets, result, total_ms, language) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 now_ms(),
                 entry.source,
@@ -409,6 +468,7 @@ impl History {
                 bullets.join("\n"),
                 result,
                 entry.summary.timings.total_ms as i64,
+                entry.summary.language.code(),
             ],
         )
         .map_err(|e| db_error(&self.path, e))?;
@@ -448,6 +508,9 @@ impl History {
     /// Entries whose title, article text, summary or bullets match `query` (words and "quoted
     /// phrases", all of which must match, accents ignored), best match first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        if query.chars().any(written_without_spaces) {
+            return self.search_characters(query, limit);
+        }
         let Some(fts) = fts_query(query) else {
             return Ok(Vec::new());
         };
@@ -461,10 +524,62 @@ impl History {
             .query_map(
                 params![fts, MARK_START.to_string(), MARK_END.to_string(), limit.min(i64::MAX as usize) as i64],
                 |row| {
-                    let (snippet, highlights) = highlights(&row.get::<_, String>(11)?);
+                    let (snippet, highlights) = highlights(&row.get::<_, String>(AFTER_ITEM)?);
                     Ok(SearchHit { item: list_item(row)?, snippet, highlights })
                 },
             )
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.error(e))
+    }
+
+    /// `search` for a query with Chinese, Japanese, Korean or Thai in it: every term must occur
+    /// as a run of characters (case and accents ignored) in the title, text, summary or bullets.
+    /// Terms of three characters or more are found through the trigram index; shorter ones (most
+    /// Chinese and Korean words are two characters) by a scan, which a history of thousands of
+    /// entries takes in milliseconds. The snippet is the text around the first match.
+    fn search_characters(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let terms: Vec<String> = query_terms(query).into_iter().map(|t| t.to_lowercase()).collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (long, short): (Vec<&String>, Vec<&String>) = terms.iter().partition(|t| t.chars().count() >= 3);
+        let mut conditions = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        if !long.is_empty() {
+            conditions.push("t.entries_trigram MATCH ?".to_string());
+            values.push(long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" "));
+        }
+        for t in &short {
+            conditions.push(
+                "(instr(lower(e.title), ?1) OR instr(lower(e.text), ?1) OR instr(lower(e.summary), ?1) \
+                 OR instr(lower(e.bullets), ?1))"
+                    .replace("?1", &format!("?{}", values.len() + 1)),
+            );
+            values.push((*t).clone());
+        }
+        let conditions: Vec<String> = conditions
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 && !long.is_empty() { c.replace('?', "?1") } else { c })
+            .collect();
+        let order =
+            if long.is_empty() { "e.id DESC" } else { "bm25(t.entries_trigram, 10.0, 1.0, 4.0, 4.0), e.id DESC" };
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM entries_trigram t JOIN entries e ON e.id = t.rowid WHERE {} ORDER BY {order} LIMIT {}",
+            conditions.join(" AND "),
+            limit.min(i64::MAX as usize)
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+                let item = list_item(row)?;
+                let fields: Vec<String> = [3, 7, 8, 9]
+                    .into_iter()
+                    .map(|i| row.get::<_, Option<String>>(i).map(Option::unwrap_or_default))
+                    .collect::<rusqlite::Result<_>>()?;
+                let (snippet, highlights) = character_snippet(&fields, &terms);
+                Ok(SearchHit { item, snippet, highlights })
+            })
             .map_err(|e| self.error(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.error(e))
     }
@@ -475,7 +590,8 @@ impl History {
             .conn
             .query_row(
                 "SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch'), source, kind, length, \
-                 cache_key, article_kind, title, byline, site, published, text, result FROM entries WHERE id = ?1",
+                 cache_key, article_kind, title, byline, site, published, text, result, language FROM entries \
+                 WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
@@ -483,7 +599,7 @@ impl History {
                         (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
                         (r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?),
                         (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?),
-                        (r.get::<_, String>(11)?, r.get::<_, String>(12)?),
+                        (r.get::<_, String>(11)?, r.get::<_, String>(12)?, r.get::<_, String>(13)?),
                     ))
                 },
             )
@@ -495,13 +611,17 @@ impl History {
             (kind, length, cache_key),
             (article_kind, title, byline),
             (site, published),
-            (text, result),
+            (text, result, language),
         ) = row;
         let mut summary: Summary = serde_json::from_str(&result).map_err(|e| Error::HistoryCorrupt {
             path: self.path.clone(),
             reason: format!("entry {id} cannot be read ({e})"),
         })?;
         summary.text = text.clone();
+        if !summary.language.is_known() {
+            // Entries from before languages were known have theirs in the column only.
+            summary.language = Language::parse(&language).unwrap_or_default();
+        }
         Ok(Entry {
             id,
             created_at,
@@ -555,6 +675,72 @@ impl History {
     }
 }
 
+/// Whether a character belongs to a script written without spaces between words (or, for
+/// Korean, with particles joined to its words): a query with one is searched by characters.
+fn written_without_spaces(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF
+        | 0xAC00..=0xD7AF | 0x0E00..=0x0E7F)
+}
+
+/// The words and "quoted phrases" of a query, as `fts_query` reads them.
+fn query_terms(input: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut rest = input;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        if let Some(after) = rest.strip_prefix('"') {
+            let end = after.find('"').unwrap_or(after.len());
+            terms.push(after[..end].trim().to_string());
+            rest = after.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(rest.len());
+            terms.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    terms.retain(|t| t.chars().any(char::is_alphanumeric));
+    terms
+}
+
+/// Characters of context on each side of the first match in a character search's snippet.
+const SNIPPET_CONTEXT_CHARS: usize = 40;
+
+/// A snippet for a character search: the first of `fields` (title, summary, bullets, text) that
+/// has a term, cut around its first match, with every match of a term in it as a highlight.
+fn character_snippet(fields: &[String], terms: &[String]) -> (String, Vec<[usize; 2]>) {
+    let order = [0, 1, 2, 3];
+    for &f in &order {
+        let Some(field) = fields.get(f) else { continue };
+        let lower = field.to_lowercase();
+        // Lower-casing may change byte lengths; look for matches only where it does not.
+        if lower.len() != field.len() {
+            continue;
+        }
+        let Some(first) = terms.iter().filter_map(|t| lower.find(t.as_str())).min() else { continue };
+        let start = field[..first].char_indices().rev().nth(SNIPPET_CONTEXT_CHARS).map_or(0, |(i, _)| i);
+        let end = field[first..].char_indices().nth(SNIPPET_CONTEXT_CHARS * 2).map_or(field.len(), |(i, _)| first + i);
+        let mut snippet = String::new();
+        if start > 0 {
+            snippet.push('…');
+        }
+        let offset = snippet.len();
+        snippet.push_str(&field[start..end]);
+        let piece = &lower[start..end];
+        let mut ranges: Vec<[usize; 2]> = Vec::new();
+        for t in terms {
+            for (i, _) in piece.match_indices(t.as_str()) {
+                ranges.push([offset + i, offset + i + t.len()]);
+            }
+        }
+        ranges.sort_unstable();
+        if end < field.len() {
+            snippet.push('…');
+        }
+        return (snippet.split('\n').collect::<Vec<_>>().join(" "), ranges);
+    }
+    (fields.get(1).cloned().unwrap_or_default().chars().take(SNIPPET_CONTEXT_CHARS * 2).collect(), Vec::new())
+}
+
 /// Takes the match markers out of a snippet and returns where they were.
 fn highlights(marked: &str) -> (String, Vec<[usize; 2]>) {
     let mut out = String::with_capacity(marked.len());
@@ -597,6 +783,16 @@ mod tests {
         assert_eq!(fts_query("\"unclosed phrase").as_deref(), Some("\"unclosed phrase\""));
         assert_eq!(fts_query("  - * : ( ) \"\" "), None);
         assert_eq!(fts_query(""), None);
+    }
+
+    #[test]
+    fn character_snippets_mark_every_match() {
+        let fields = ["標題".to_string(), "图书馆将开放到午夜。".to_string(), String::new(), String::new()];
+        let (snippet, ranges) = character_snippet(&fields, &["午夜".to_string(), "图书".to_string()]);
+        assert_eq!(snippet, "图书馆将开放到午夜。");
+        let marked: Vec<&str> = ranges.iter().map(|[a, b]| &snippet[*a..*b]).collect();
+        assert_eq!(marked, ["图书", "午夜"]);
+        assert_eq!(query_terms("图书馆 \"午 夜\" -"), ["图书馆", "午 夜"]);
     }
 
     #[test]

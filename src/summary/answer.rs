@@ -1,6 +1,7 @@
 //! Reading the model's answer: each line classified (summary label, key-points label, list
 //! item, text) and the whole parsed forgivingly into a summary and points, so a small model's
-//! malformed answer still gives what is usable.
+//! malformed answer still gives what is usable. A model asked for another language than English
+//! sometimes writes the labels in that language too ("Zusammenfassung:", "摘要：").
 
 use serde::Serialize;
 
@@ -26,15 +27,70 @@ pub enum Line<'a> {
     Text(&'a str),
 }
 
+/// Labels of a summary, in English and the languages small models translate it into.
+const SUMMARY_LABELS: &[&str] = &[
+    "summary",
+    "tl;dr",
+    "tldr",
+    "zusammenfassung",
+    "résumé",
+    "resume",
+    "resumen",
+    "resumo",
+    "riassunto",
+    "sommario",
+    "samenvatting",
+    "streszczenie",
+    "shrnutí",
+    "sammanfattning",
+    "özet",
+    "tóm tắt",
+    "ringkasan",
+    "резюме",
+    "краткое содержание",
+    "итог",
+    "摘要",
+    "总结",
+    "概要",
+    "要約",
+    "まとめ",
+    "요약",
+];
+
+/// Labels of the key points, likewise.
+const KEY_POINTS_LABELS: &[&str] = &[
+    "key points",
+    "key point",
+    "keypoints",
+    "key takeaways",
+    "main points",
+    "highlights",
+    "kernpunkte",
+    "wichtigste punkte",
+    "points clés",
+    "puntos clave",
+    "pontos-chave",
+    "pontos principais",
+    "punti chiave",
+    "ключевые моменты",
+    "основные моменты",
+    "要点",
+    "重点",
+    "ポイント",
+    "핵심 내용",
+    "주요 내용",
+];
+
 /// Classifies one line of a model's answer.
 pub fn classify(line: &str) -> Line<'_> {
     let trimmed = line.trim();
     let bare = trimmed.trim_start_matches(['#', '*', '_', ' ']);
     let lower = bare.to_lowercase();
-    for label in ["summary", "tl;dr", "tldr"] {
-        if lower.starts_with(label) {
-            let rest = bare[label.len()..].trim_start_matches(['*', '_', ' ']);
-            if let Some(after) = rest.strip_prefix(':') {
+    for label in SUMMARY_LABELS {
+        // Lower-casing keeps the byte length of every label's letters, so `bare` is cut right.
+        if lower.starts_with(label) && lower.len() == bare.len() {
+            let rest = bare[label.len()..].trim_start_matches(['*', '_', ' ', '\u{a0}']);
+            if let Some(after) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
                 return Line::SummaryLabel(after.trim_start_matches(['*', '_']).trim());
             }
             if rest.is_empty() {
@@ -42,9 +98,9 @@ pub fn classify(line: &str) -> Line<'_> {
             }
         }
     }
-    for label in ["key points", "key point", "keypoints", "key takeaways", "main points", "highlights"] {
-        if lower.starts_with(label) {
-            let rest = bare[label.len()..].trim_matches(['*', '_', ' ', ':']);
+    for label in KEY_POINTS_LABELS {
+        if lower.starts_with(label) && lower.len() == bare.len() {
+            let rest = bare[label.len()..].trim_matches(['*', '_', ' ', ':', '：', '\u{a0}']);
             if rest.is_empty() {
                 return Line::KeyPointsLabel;
             }
@@ -92,6 +148,11 @@ pub fn parse_answer(text: &str) -> Answer {
         match classify(line) {
             Line::SummaryLabel(rest) => {
                 in_points = false;
+                // "Summary: Zusammenfassung: ...": the label asked for, then the model's own.
+                let rest = match classify(rest) {
+                    Line::SummaryLabel(inner) => inner,
+                    _ => rest,
+                };
                 if !rest.is_empty() {
                     summary_parts.push(clean(rest));
                 }
@@ -184,6 +245,17 @@ mod tests {
         assert_eq!(a.summary, "Cut off mid");
         assert!(a.bullets.is_empty());
         assert_eq!(parse_answer(""), Answer::default());
+    }
+
+    #[test]
+    fn labels_in_other_languages() {
+        assert_eq!(parse_answer("摘要：河滨市议会决定开放。").summary, "河滨市议会决定开放。");
+        assert_eq!(parse_answer("Summary: 摘要：河滨市议会决定开放。").summary, "河滨市议会决定开放。");
+        assert_eq!(classify("**Zusammenfassung:** Der Rat"), Line::SummaryLabel("Der Rat"));
+        assert_eq!(classify("Résumé : La ville"), Line::SummaryLabel("La ville"));
+        assert_eq!(classify("요약: 시의회는"), Line::SummaryLabel("시의회는"));
+        assert_eq!(classify("Kernpunkte:"), Line::KeyPointsLabel);
+        assert_eq!(classify("Resumen del plan de la ciudad"), Line::Text("Resumen del plan de la ciudad"));
     }
 
     #[test]

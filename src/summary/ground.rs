@@ -7,7 +7,8 @@
 
 use std::collections::HashSet;
 
-use crate::summary::lexical::{checkable_tokens, content_words, vocabulary};
+use crate::language::Language;
+use crate::summary::lexical::{checkable_tokens_in, content_words_in, vocabulary_in};
 use crate::summary::sentences::{Sentence, Span};
 
 /// Bullets with at least this support are shown as generated; the others are replaced by their
@@ -42,6 +43,7 @@ pub struct Grounding {
 /// The article as the grounding check sees it, computed once per article.
 pub struct Evidence<'a> {
     text: &'a str,
+    language: Language,
     sentences: &'a [Sentence],
     words: Vec<HashSet<String>>,
     vocabulary: HashSet<String>,
@@ -51,11 +53,25 @@ pub struct Evidence<'a> {
 impl<'a> Evidence<'a> {
     /// `vectors`, when given, are the sentences' normalized embeddings.
     pub fn new(text: &'a str, sentences: &'a [Sentence], vectors: Option<&'a [Vec<f32>]>) -> Self {
+        Evidence::in_language(text, sentences, vectors, Language::UNKNOWN)
+    }
+
+    /// `new` for an article in `language`, whose words are read as that language's.
+    pub fn in_language(
+        text: &'a str,
+        sentences: &'a [Sentence],
+        vectors: Option<&'a [Vec<f32>]>,
+        language: Language,
+    ) -> Self {
         Evidence {
             text,
+            language,
             sentences,
-            words: sentences.iter().map(|s| content_words(s.span.of(text)).into_iter().collect()).collect(),
-            vocabulary: vocabulary(text),
+            words: sentences
+                .iter()
+                .map(|s| content_words_in(s.span.of(text), language).into_iter().collect())
+                .collect(),
+            vocabulary: vocabulary_in(text, language),
             vectors,
         }
     }
@@ -63,8 +79,8 @@ impl<'a> Evidence<'a> {
     /// Grounds one bullet; `vector` is its embedding when the sentences have theirs.
     pub fn ground(&self, bullet: &str, vector: Option<&[f32]>) -> Grounding {
         let missing: Vec<String> =
-            checkable_tokens(bullet).into_iter().filter(|t| !self.vocabulary.contains(t)).collect();
-        let words: HashSet<String> = content_words(bullet).into_iter().collect();
+            checkable_tokens_in(bullet, self.language).into_iter().filter(|t| !self.vocabulary.contains(t)).collect();
+        let words: HashSet<String> = content_words_in(bullet, self.language).into_iter().collect();
         if words.is_empty() || self.sentences.is_empty() {
             return Grounding { sources: Vec::new(), sentences: Vec::new(), support: 0.0, coverage: 0.0, missing };
         }
@@ -125,7 +141,7 @@ impl<'a> Evidence<'a> {
         if sentence.is_empty() {
             return true;
         }
-        let kept: HashSet<String> = content_words(bullet).into_iter().collect();
+        let kept: HashSet<String> = content_words_in(bullet, self.language).into_iter().collect();
         sentence.iter().filter(|w| kept.contains(*w)).count() as f32 / sentence.len() as f32 >= CONDENSATION_KEEP
     }
 
@@ -138,11 +154,16 @@ impl<'a> Evidence<'a> {
 /// Whether two bullets say the same thing: most content words shared (Jaccard at least 0.5, or
 /// one's words nearly all inside the other's), or embeddings at least 0.9 alike.
 pub fn same_point(a: &str, b: &str, cosine: Option<f32>) -> bool {
+    same_point_in(a, b, cosine, Language::UNKNOWN)
+}
+
+/// `same_point` for bullets in `language`.
+pub fn same_point_in(a: &str, b: &str, cosine: Option<f32>, language: Language) -> bool {
     if cosine.is_some_and(|c| c >= 0.9) {
         return true;
     }
-    let wa: HashSet<String> = content_words(a).into_iter().collect();
-    let wb: HashSet<String> = content_words(b).into_iter().collect();
+    let wa: HashSet<String> = content_words_in(a, language).into_iter().collect();
+    let wb: HashSet<String> = content_words_in(b, language).into_iter().collect();
     if wa.is_empty() || wb.is_empty() {
         return wa.is_empty() && wb.is_empty();
     }

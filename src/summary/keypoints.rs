@@ -3,7 +3,7 @@
 //! grounded against those sentences, standing for one only when it is a faithful
 //! condensation of it (`ground_bullets`).
 
-use super::ground::{same_point, Evidence, SUPPORT_THRESHOLD};
+use super::ground::{same_point_in, Evidence, SUPPORT_THRESHOLD};
 use super::options::{word_budget, Length};
 use super::rank::{self, Picks, RankOptions};
 use super::sentences::{self, Sentence};
@@ -11,6 +11,7 @@ use super::structure::{self, Structure};
 use super::trim::{self, TrimRules};
 use super::{Bullet, Ranker};
 use crate::error::{Error, Result};
+use crate::language::{self, Language};
 use crate::llm::embed::{Embedder, MAX_TEXT_BYTES};
 use crate::llm::CancelToken;
 
@@ -31,6 +32,8 @@ pub struct Extraction {
     pub ranker: Ranker,
     /// What is trimmed from the chosen sentences to make the key points.
     pub trim: TrimRules,
+    /// The language the article was read in.
+    pub language: Language,
 }
 
 impl Extraction {
@@ -43,7 +46,7 @@ impl Extraction {
     /// bytes of the article.
     pub(crate) fn bullet(&self, text: &str, i: usize) -> Bullet {
         let sources = trim::key_point(text, self.sentences[i].span, self.trim);
-        Bullet { text: trim::joined(text, self.sentences[i].span, &sources), sources, support: 1.0 }
+        Bullet { text: trim::joined(text, self.sentences[i].span, &sources), sources, support: 1.0, translation: None }
     }
 }
 
@@ -56,10 +59,8 @@ impl Extraction {
 /// feature of 5,000 words about 30 KB, so every ordinary article is still embedded.
 pub const MAX_EMBEDDED_BYTES: usize = 64 * 1024;
 
-/// Splits and ranks `text` and picks up to `k` key sentences. Without an embedder, if it fails,
-/// or for an article of more than `MAX_EMBEDDED_BYTES` of sentences, the ranking is lexical
-/// (TF-IDF); a log line says so. Every step looks at `cancel`, and time and memory grow linearly
-/// with the text.
+/// Splits and ranks `text` and picks up to `k` key sentences, in the language detected in it
+/// (see `extract_in`).
 pub fn extract(
     text: &str,
     title: Option<&str>,
@@ -69,9 +70,34 @@ pub fn extract(
     opts: &RankOptions,
     cancel: &CancelToken,
 ) -> Result<Extraction> {
-    let sentences = sentences::split_until(text, cancel).ok_or(Error::Cancelled)?;
+    extract_in(text, title, language::detect(text).language, embedder, k, length, opts, cancel)
+}
+
+/// Splits `text` with the sentence rules of `language`, ranks its sentences and picks up to `k`
+/// key sentences. The embedder (an English model) ranks English text and text of unknown
+/// language only; other languages, an article of more than `MAX_EMBEDDED_BYTES` of sentences,
+/// or a failing embedder are ranked lexically (TF-IDF, with that language's words); a log line
+/// says so. Lengths are counted in English-word equivalents (`language::words`), and only the
+/// trimming rules that know the language apply. Every step looks at `cancel`, and time and
+/// memory grow linearly with the text.
+#[allow(clippy::too_many_arguments)]
+pub fn extract_in(
+    text: &str,
+    title: Option<&str>,
+    language: Language,
+    embedder: Option<&Embedder>,
+    k: usize,
+    length: Length,
+    opts: &RankOptions,
+    cancel: &CancelToken,
+) -> Result<Extraction> {
+    let sentences = sentences::split_until_in(text, language, cancel).ok_or(Error::Cancelled)?;
     let to_embed: usize = sentences.iter().map(|s| (s.span.end - s.span.start).min(MAX_TEXT_BYTES)).sum();
     let vectors = match embedder {
+        Some(_) if language.is_known() && !language.is_english() => {
+            tracing::info!(%language, "the embedder reads English only; ranking the sentences by position and TF-IDF");
+            None
+        }
         Some(_) if to_embed > MAX_EMBEDDED_BYTES => {
             tracing::info!(
                 bytes = to_embed,
@@ -96,9 +122,9 @@ pub fn extract(
             None
         }
     };
-    let sim = rank::Similarity::new(text, &sentences, vectors.as_deref(), opts.lexical_mix, cancel)
+    let sim = rank::Similarity::in_language(text, &sentences, language, vectors.as_deref(), opts.lexical_mix, cancel)
         .ok_or(Error::Cancelled)?;
-    let structure = structure::analyze(text, title, &sentences);
+    let structure = structure::analyze(text, title, language, &sentences);
     let salience = rank::salience(text, &sentences, &sim, opts, &structure);
     // A long read has more ground to cover than a news story (several sections, each with its
     // own findings): its key points get the room and the count of the next length up.
@@ -120,7 +146,8 @@ pub fn extract(
         vectors,
         chosen,
         points: k,
-        trim: opts.trim,
+        trim: opts.trim.for_language(language),
+        language,
     })
 }
 
@@ -138,7 +165,8 @@ pub fn ground_bullets(
     generated: Vec<Bullet>,
     k: usize,
 ) -> (Vec<Bullet>, usize) {
-    let evidence = Evidence::new(text, &extraction.sentences, extraction.vectors.as_deref());
+    let evidence =
+        Evidence::in_language(text, &extraction.sentences, extraction.vectors.as_deref(), extraction.language);
     let vectors: Option<Vec<Vec<f32>>> = match (embedder, &extraction.vectors) {
         (Some(e), Some(_)) => {
             let texts: Vec<&str> = generated.iter().map(|b| b.text.as_str()).collect();
@@ -162,7 +190,10 @@ pub fn ground_bullets(
                 g.sentences.iter().filter_map(|i| chosen.iter().position(|c| c == i)).find(|&slot| free(slot))
             });
         match slot.filter(|&slot| evidence.condenses(&g, &b.text, chosen[slot])) {
-            Some(slot) => condensed[slot] = Some(Bullet { text: b.text, sources: g.sources, support: g.support }),
+            Some(slot) => {
+                condensed[slot] =
+                    Some(Bullet { text: b.text, sources: g.sources, support: g.support, translation: None })
+            }
             None => {
                 tracing::debug!(bullet = %b.text, support = g.support, coverage = g.coverage, missing = ?g.missing, "generated point not shown")
             }
@@ -171,7 +202,7 @@ pub fn ground_bullets(
     let mut out: Vec<Bullet> = Vec::new();
     for (slot, &i) in chosen.iter().enumerate() {
         let b = condensed[slot].take().unwrap_or_else(|| extraction.bullet(text, i));
-        if out.len() < k && !out.iter().any(|o| same_point(&o.text, &b.text, None)) {
+        if out.len() < k && !out.iter().any(|o| same_point_in(&o.text, &b.text, None, extraction.language)) {
             out.push(b);
         }
     }
@@ -201,6 +232,7 @@ The new routes start on March 1 and run until 2 a.m. every night.";
             points: 3,
             ranker: Ranker::Lexical,
             trim: TrimRules::NONE,
+            language: Language::ENGLISH,
         };
         let generated = [
             // Faithful, but it drops most of the sentence's facts.

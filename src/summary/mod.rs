@@ -5,7 +5,9 @@
 //! a prompt of those sentences and their neighbours (`prompts`; an article too long for the
 //! prompt is summarized section by section first), its answer is parsed (`answer`), and any
 //! point it writes is checked against the article (`ground`). `pipeline` runs the stages in
-//! order; `options` holds what a person can choose. The result types live here.
+//! order; `options` holds what a person can choose. Each stage reads the article in its
+//! language (`crate::language`); the prompts ask for the summary in the article's language or
+//! the chosen one, and the answer's language is checked. The result types live here.
 
 pub mod answer;
 pub mod ground;
@@ -21,13 +23,14 @@ pub mod trim;
 
 use serde::{Deserialize, Serialize};
 
+use crate::language::Language;
 use crate::llm::StopReason;
 use sentences::Span;
 
 pub use answer::{parse_answer, Answer};
 pub use keypoints::{extract, Extraction};
-pub use options::{answer_tokens, Length, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS};
-pub use pipeline::{summarize, Models, Progress, Stage, Step, LONG_READ_PROMPT_TOKENS};
+pub use options::{answer_tokens, Length, OutputLanguage, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS};
+pub use pipeline::{summarize, translate_points, Models, Progress, Stage, Step, LONG_READ_PROMPT_TOKENS};
 
 /// One key point, with the article sentences that support it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -41,12 +44,25 @@ pub struct Bullet {
     /// How well the sources support the bullet, in [0, 1]; 1 for text taken from the article itself.
     #[serde(default)]
     pub support: f32,
+    /// The generator's translation of the bullet into the summary's language, when the article
+    /// is in another one and a translation was asked for. It cites the same `sources`; only
+    /// `text` is the article's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub translation: Option<Translation>,
+}
+
+/// A key point in another language, written by the generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Translation {
+    pub text: String,
+    pub language: Language,
 }
 
 impl Bullet {
     /// A bullet not yet grounded.
     pub fn new(text: impl Into<String>) -> Bullet {
-        Bullet { text: text.into(), sources: Vec::new(), support: 0.0 }
+        Bullet { text: text.into(), sources: Vec::new(), support: 0.0, translation: None }
     }
 }
 
@@ -96,6 +112,20 @@ pub struct Summary {
     /// Generated bullets that were not supported by the article and were replaced or dropped.
     #[serde(default)]
     pub unsupported: usize,
+    /// The article's language as detected (`unknown` when its text is too short or mixed).
+    #[serde(default)]
+    pub language: Language,
+    /// How sure the detection is, in [0, 1].
+    #[serde(default)]
+    pub language_confidence: f32,
+    /// The language the summary was asked for (`unknown`: the article's language is not
+    /// known and none was chosen, so the model chose).
+    #[serde(default)]
+    pub output_language: Language,
+    /// The summary is not in `output_language`, even after asking again: shown for what it is
+    /// rather than as if it were fine.
+    #[serde(default)]
+    pub language_mismatch: bool,
 }
 
 impl Summary {
@@ -113,6 +143,10 @@ impl Summary {
             ranker: Ranker::default(),
             sections: 0,
             unsupported: 0,
+            language: Language::UNKNOWN,
+            language_confidence: 0.0,
+            output_language: Language::UNKNOWN,
+            language_mismatch: false,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! What a person can choose about a summary: its type and length (as in Chrome's Summarizer
-//! API), how many tokens the answer and the article may take, and the ranking settings; and
-//! the budgets each choice implies.
+//! API), the language it is written in, how many tokens the answer and the article may take,
+//! and the ranking settings; and the budgets each choice implies.
 
 use serde::{Deserialize, Serialize};
 
 use super::rank::RankOptions;
+use crate::language::Language;
 use crate::llm::GenerateOptions;
 
 /// Article tokens one prompt may hold by default; a longer article is summarized by sections.
@@ -32,6 +33,12 @@ pub struct SummarizeOptions {
     /// the article. Off by default: the generator reads the most salient sentences of every
     /// section, so the time to a summary does not grow with the article.
     pub thorough: bool,
+    /// The language the summary is written in: the article's (`Auto`) or a chosen one.
+    pub language: OutputLanguage,
+    /// Key points in another language than the chosen one: also let the generator translate
+    /// each into the chosen language (shown beside the article's sentence, marked as a
+    /// translation).
+    pub translate_points: bool,
 }
 
 impl Default for SummarizeOptions {
@@ -44,7 +51,80 @@ impl Default for SummarizeOptions {
             rank: RankOptions::default(),
             condense: false,
             thorough: false,
+            language: OutputLanguage::Auto,
+            translate_points: false,
         }
+    }
+}
+
+/// The language a summary is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputLanguage {
+    /// The article's own language (as detected; when it is unknown, the model's choice).
+    #[default]
+    Auto,
+    /// This language, whatever the article's.
+    Chosen(Language),
+}
+
+impl OutputLanguage {
+    /// The language to write in for an article in `article`: unknown when the choice is
+    /// `Auto` and the article's language is not known.
+    pub fn resolve(self, article: Language) -> Language {
+        match self {
+            OutputLanguage::Auto => article,
+            OutputLanguage::Chosen(l) => l,
+        }
+    }
+
+    /// `auto`, or the chosen language's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            OutputLanguage::Auto => "auto",
+            OutputLanguage::Chosen(l) => l.code(),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputLanguage {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(OutputLanguage::Auto);
+        }
+        match Language::parse(s) {
+            Some(l) if l.is_known() => Ok(OutputLanguage::Chosen(l)),
+            _ => Err(format!(
+                "`{s}` is not a language Precis knows; use auto, or a code such as en, de, fr, es, pt, ru, zh, ja or ko"
+            )),
+        }
+    }
+}
+
+impl Serialize for OutputLanguage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for OutputLanguage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // A setting this version cannot read is the default.
+        Ok(String::deserialize(d)?.parse().unwrap_or_default())
+    }
+}
+
+impl ts_rs::TS for OutputLanguage {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+
+    fn name(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+
+    fn inline(_: &ts_rs::Config) -> String {
+        "string".into()
     }
 }
 

@@ -10,6 +10,7 @@
 //! and maximal marginal relevance needs a sentence's similarity only to the few already chosen,
 //! each computed once when that one is chosen.
 
+use crate::language::{self, Language};
 use crate::llm::CancelToken;
 use crate::summary::lexical::{sparse_dot, tfidf, SparseVector};
 use crate::summary::sentences::Sentence;
@@ -70,6 +71,8 @@ impl Default for RankOptions {
 /// The similarities between the sentences of one article: the cosine of their embeddings, of
 /// their TF-IDF vectors, or a mix of both, computed on demand.
 pub struct Similarity<'a> {
+    /// The article's language: how its words are read and counted.
+    language: Language,
     dense: Option<&'a [Vec<f32>]>,
     lexical: Vec<SparseVector>,
     /// Share of the TF-IDF cosine when there are embeddings too.
@@ -86,18 +89,35 @@ impl<'a> Similarity<'a> {
         mix: f32,
         cancel: &CancelToken,
     ) -> Option<Similarity<'a>> {
+        Similarity::in_language(text, sentences, Language::UNKNOWN, dense, mix, cancel)
+    }
+
+    /// `new` for an article in `language` (its words read and counted as that language's).
+    pub fn in_language(
+        text: &str,
+        sentences: &[Sentence],
+        language: Language,
+        dense: Option<&'a [Vec<f32>]>,
+        mix: f32,
+        cancel: &CancelToken,
+    ) -> Option<Similarity<'a>> {
         let lexical = if dense.is_none() || mix > 0.0 {
             let words = sentences.iter().enumerate().map(|(i, s)| {
                 if i % 4096 == 0 && cancel.is_cancelled() {
                     return None;
                 }
-                Some(crate::summary::lexical::content_words(s.span.of(text)))
+                Some(crate::summary::lexical::content_words_in(s.span.of(text), language))
             });
             tfidf(words)?
         } else {
             Vec::new()
         };
-        Some(Similarity { dense, lexical, mix: if dense.is_some() { mix } else { 1.0 } })
+        Some(Similarity { language, dense, lexical, mix: if dense.is_some() { mix } else { 1.0 } })
+    }
+
+    /// Words of `sentence` in English-word equivalents (see `language::words`).
+    fn words(&self, sentence: &str) -> usize {
+        language::words(sentence, self.language)
     }
 
     fn len(&self) -> usize {
@@ -165,8 +185,11 @@ pub fn salience(
     structure: &Structure,
 ) -> Vec<f32> {
     let n = sentences.len();
-    let mut candidate: Vec<bool> =
-        sentences.iter().zip(&structure.excluded).map(|(s, &ex)| !ex && is_candidate(s.span.of(text), opts)).collect();
+    let mut candidate: Vec<bool> = sentences
+        .iter()
+        .zip(&structure.excluded)
+        .map(|(s, &ex)| !ex && is_candidate(s.span.of(text), sim, opts))
+        .collect();
     if !candidate.contains(&true) {
         // A text of only short lines (a list, a poem) still has key points, furniture aside.
         candidate = structure.excluded.iter().map(|&ex| !ex).collect();
@@ -200,8 +223,8 @@ pub fn salience(
         .collect()
 }
 
-fn is_candidate(sentence: &str, opts: &RankOptions) -> bool {
-    let words = sentence.split_whitespace().count();
+fn is_candidate(sentence: &str, sim: &Similarity<'_>, opts: &RankOptions) -> bool {
+    let words = sim.words(sentence);
     words >= opts.min_words && words <= opts.max_words && !sentence.starts_with('#') && !sentence.ends_with('?')
 }
 
@@ -262,7 +285,7 @@ pub fn select_until(
             })
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let Some((i, _)) = best else { break };
-        let w = sentences[i].span.of(text).split_whitespace().count();
+        let w = sim.words(sentences[i].span.of(text));
         if !chosen.is_empty() && words + w > word_budget {
             break;
         }

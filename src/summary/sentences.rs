@@ -1,11 +1,14 @@
 //! Sentences with positions: the article text cut into paragraphs and sentences, each kept as a
 //! byte span into the text, so a key point can always point back at where it came from.
-//! Sentence boundaries come from `sentencex` (Wikimedia's rule-based segmenter, English rules),
-//! run one paragraph at a time; a small post-pass joins the few breaks it gets wrong in news
-//! text (a sentence that starts in lower case, or one cut after a lone initial).
+//! Sentence boundaries come from `sentencex` (Wikimedia's rule-based segmenter) with the rules of
+//! the article's language (English rules when it is unknown), run one paragraph at a time; a
+//! small post-pass joins the few breaks it gets wrong in news text (a sentence that starts in
+//! lower case, or one cut after a lone initial). Chinese and Japanese full stops end a sentence
+//! with no space after them; Thai, which marks no sentence end but a space, is cut at its spaces.
 
 use serde::{Deserialize, Serialize};
 
+use crate::language::{Language, Script};
 use crate::llm::CancelToken;
 
 /// A byte range `start..end` into the article text.
@@ -36,12 +39,24 @@ pub fn split(text: &str) -> Vec<Sentence> {
     split_until(text, &CancelToken::new()).unwrap_or_default()
 }
 
+/// `split` with the rules of `language`.
+pub fn split_in(text: &str, language: Language) -> Vec<Sentence> {
+    split_until_in(text, language, &CancelToken::new()).unwrap_or_default()
+}
+
 /// Units (paragraphs, list items, headings) segmented between two looks at the cancel token.
 const UNITS_PER_CHECK: usize = 256;
 
 /// `split`, looking at `cancel` as it goes: `None` once it is cancelled. The work is linear in
 /// the text: each unit is segmented once and wrong breaks are joined in one pass.
 pub fn split_until(text: &str, cancel: &CancelToken) -> Option<Vec<Sentence>> {
+    split_until_in(text, Language::UNKNOWN, cancel)
+}
+
+/// `split_until` with the sentence rules of `language`.
+pub fn split_until_in(text: &str, language: Language, cancel: &CancelToken) -> Option<Vec<Sentence>> {
+    let rules = language.sentence_rules();
+    let spaced_clauses = matches!(language.script(), Some(Script::Thai | Script::Khmer));
     let mut out: Vec<Sentence> = Vec::new();
     let mut paragraph = 0;
     let mut offset = 0;
@@ -91,8 +106,12 @@ pub fn split_until(text: &str, cancel: &CancelToken) -> Option<Vec<Sentence>> {
         // Line breaks inside a unit are spaces to the segmenter (same byte length, same spans).
         let flat = text[start..end].replace(['\n', '\r'], " ");
         let first = out.len();
-        for b in sentencex::get_sentence_boundaries("en", &flat) {
-            push_trimmed(text, start + b.start_byte, start + b.end_byte, paragraph, &mut out);
+        if spaced_clauses {
+            push_clauses(text, start, end, paragraph, &mut out);
+        } else {
+            for b in sentencex::get_sentence_boundaries(rules, &flat) {
+                push_full_stops(text, start + b.start_byte, start + b.end_byte, paragraph, &mut out);
+            }
         }
         if out.len() == first {
             push_trimmed(text, start, end, paragraph, &mut out);
@@ -111,6 +130,88 @@ fn push_trimmed(text: &str, start: usize, end: usize, paragraph: usize, out: &mu
     }
     let s = start + lead;
     out.push(Sentence { span: Span { start: s, end: s + trimmed.len() }, paragraph });
+}
+
+/// Full stops of Chinese and Japanese (and their exclamation and question marks) end a sentence
+/// even with no space after them, which the segmenter may not see; a closing bracket or quotation
+/// mark right after one stays with its sentence, and a quotation followed by a particle
+/// (「…。」と話した) goes on.
+const CJK_STOPS: [char; 3] = ['。', '！', '？'];
+const CJK_CLOSERS: [char; 6] = ['」', '』', '）', '”', '’', '"'];
+
+/// Pushes the sentence at `start..end`, cut after each CJK full stop inside it.
+fn push_full_stops(text: &str, start: usize, end: usize, paragraph: usize, out: &mut Vec<Sentence>) {
+    let piece = &text[start..end];
+    let mut from = 0;
+    let mut chars = piece.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !CJK_STOPS.contains(&c) {
+            continue;
+        }
+        let mut cut = i + c.len_utf8();
+        while let Some(&(j, next)) = chars.peek() {
+            if CJK_CLOSERS.contains(&next) || CJK_STOPS.contains(&next) {
+                cut = j + next.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if cut < piece.len() && !continues_quotation(&piece[..cut], &piece[cut..]) {
+            push_trimmed(text, start + from, start + cut, paragraph, out);
+            from = cut;
+        }
+    }
+    push_trimmed(text, start + from, end, paragraph, out);
+}
+
+/// Whether text after a Japanese quotation goes on with its sentence: the quotation closes with a
+/// bracket and a hiragana particle follows (「…。」と話した).
+fn continues_quotation(before: &str, after: &str) -> bool {
+    before.ends_with(['」', '』']) && after.chars().next().is_some_and(|c| ('\u{3041}'..='\u{309F}').contains(&c))
+}
+
+/// Thai and Khmer mark the end of a sentence (or a clause) with a space: each stretch between
+/// spaces is a sentence, and one of fewer than `MIN_CLAUSE_CHARS` letters joins the next (the
+/// last one joins the one before).
+fn push_clauses(text: &str, start: usize, end: usize, paragraph: usize, out: &mut Vec<Sentence>) {
+    const MIN_CLAUSE_CHARS: usize = 20;
+    let unit = &text[start..end];
+    // (start, end, letters) of each stretch between spaces.
+    let mut clauses: Vec<(usize, usize, usize)> = Vec::new();
+    let mut current: Option<(usize, usize, usize)> = None;
+    for (i, c) in unit.char_indices() {
+        if c.is_whitespace() {
+            clauses.extend(current.take());
+            continue;
+        }
+        let (_, e, letters) = current.get_or_insert((i, i, 0));
+        *e = i + c.len_utf8();
+        *letters += usize::from(c.is_alphanumeric());
+    }
+    clauses.extend(current);
+    let mut merged: Vec<(usize, usize, usize)> = Vec::new();
+    let mut pending: Option<(usize, usize, usize)> = None;
+    for (a, b, n) in clauses {
+        let (a, n) = pending.take().map_or((a, n), |(pa, _, pn)| (pa, pn + n));
+        if n < MIN_CLAUSE_CHARS {
+            pending = Some((a, b, n));
+        } else {
+            merged.push((a, b, n));
+        }
+    }
+    if let Some((a, b, n)) = pending {
+        match merged.last_mut() {
+            Some(last) => {
+                last.1 = b;
+                last.2 += n;
+            }
+            None => merged.push((a, b, n)),
+        }
+    }
+    for (a, b, _) in merged {
+        push_trimmed(text, start + a, start + b, paragraph, out);
+    }
 }
 
 /// Joins a sentence to the one before it (within one paragraph) when the break cannot be real:
@@ -149,7 +250,7 @@ fn is_wrong_break(prev: &str, next: &str) -> bool {
     let Some(first) = next.chars().find(|c| !matches!(c, '"' | '\'' | '“' | '‘' | '(' | '[')) else {
         return true;
     };
-    if first.is_lowercase() {
+    if first.is_lowercase() || continues_quotation(prev, next) {
         return true;
     }
     let Some(body) = prev.strip_suffix('.') else {
@@ -224,6 +325,22 @@ mod tests {
         );
         let p: Vec<usize> = split(t).iter().map(|s| s.paragraph).collect();
         assert_eq!(p, [0, 0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn cjk_full_stops_and_thai_spaces() {
+        let zh = "河滨市议会周二作出决定。每晚约有240人使用阅览室！图书馆还将出借电脑吗？是的。";
+        let got: Vec<&str> = split_in(zh, Language::parse("zh").unwrap()).iter().map(|s| s.span.of(zh)).collect();
+        assert_eq!(got, ["河滨市议会周二作出决定。", "每晚约有240人使用阅览室！", "图书馆还将出借电脑吗？", "是的。"]);
+        let ja = "市長は「延長します。」と話した。利用者は増えた。";
+        let got: Vec<&str> = split_in(ja, Language::parse("ja").unwrap()).iter().map(|s| s.span.of(ja)).collect();
+        assert_eq!(got, ["市長は「延長します。」と話した。", "利用者は増えた。"]);
+        let ko = "시의회는 화요일 계획을 승인했다. 약 240명이 열람실을 이용했다.";
+        let got: Vec<&str> = split_in(ko, Language::parse("ko").unwrap()).iter().map(|s| s.span.of(ko)).collect();
+        assert_eq!(got, ["시의회는 화요일 계획을 승인했다.", "약 240명이 열람실을 이용했다."]);
+        let th = "ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี";
+        let got: Vec<&str> = split_in(th, Language::parse("th").unwrap()).iter().map(|s| s.span.of(th)).collect();
+        assert_eq!(got, ["ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน", "สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use super::lexical::content_words;
 use super::sentences::Sentence;
+use crate::language::{self, Language};
 
 /// Words from which an article counts as a long read even without headings. Hard news, which
 /// puts the story first (the dev set's 48 CNN/DailyMail articles run 284 to 966 words), is
@@ -59,8 +60,9 @@ impl Structure {
     }
 }
 
-/// Reads the structure of `text` (split into `sentences`), whose title is `title`.
-pub fn analyze(text: &str, title: Option<&str>, sentences: &[Sentence]) -> Structure {
+/// Reads the structure of `text` (split into `sentences`), whose title is `title`, in `language`
+/// (lengths are counted in English-word equivalents).
+pub fn analyze(text: &str, title: Option<&str>, language: Language, sentences: &[Sentence]) -> Structure {
     let n = sentences.len();
     let heading: Vec<bool> = (0..n).map(|i| is_heading(text, sentences, i)).collect();
     let title_words: HashSet<String> = title.map(|t| content_words(t).into_iter().collect()).unwrap_or_default();
@@ -70,7 +72,7 @@ pub fn analyze(text: &str, title: Option<&str>, sentences: &[Sentence]) -> Struc
             heading[i] || restates(s, &title_words) || is_furniture(s)
         })
         .collect();
-    let words: usize = sentences.iter().map(|s| s.span.of(text).split_whitespace().count()).sum();
+    let words: usize = sentences.iter().map(|s| language::words(s.span.of(text), language)).sum();
     let headings = heading.iter().filter(|&&h| h).count();
     let long_read = words >= LONG_READ_WORDS || headings >= MIN_HEADINGS;
     let (section, by_headings) = if headings >= 2 {
@@ -208,7 +210,7 @@ something odd. It looked like a tuft cell.\n\nA Surprise in the Gut\n\nTuft cell
 receptors that detect parasites. They raise the alarm.\n\nWhat Comes Next\n\nThe team now studies \
 the airways of people. Results are due next year.";
         let s = split(text);
-        let st = analyze(text, Some("Cells That Taste Danger Set Off Immune Responses"), &s);
+        let st = analyze(text, Some("Cells That Taste Danger Set Off Immune Responses"), Language::ENGLISH, &s);
         assert!(st.by_headings && st.long_read);
         assert_eq!(st.sections, 3);
         let shown: Vec<(&str, usize, bool)> =
@@ -232,7 +234,7 @@ the airways of people. Results are due next year.";
 2.3. How patches get into the Kernel¶\n\nA patch goes through review. Maintainers pick it up.\n\n\
 Section 2.3. of the guide says more. It has examples.";
         let s = split(text);
-        let st = analyze(text, None, &s);
+        let st = analyze(text, None, Language::ENGLISH, &s);
         let excluded: Vec<&str> =
             s.iter().enumerate().filter(|(i, _)| st.excluded[*i]).map(|(_, x)| x.span.of(text)).collect();
         assert_eq!(excluded, ["Process", "2.2.", "The big picture", "2.3.", "How patches get into the Kernel¶"]);
@@ -245,13 +247,13 @@ Section 2.3. of the guide says more. It has examples.";
         let news = "The council voted on Tuesday to expand the night buses. The plan costs four million a year. \
 Two members voted against it.";
         let s = split(news);
-        let st = analyze(news, None, &s);
+        let st = analyze(news, None, Language::ENGLISH, &s);
         assert!(!st.long_read && !st.by_headings);
         assert_eq!((st.sections, st.excluded.iter().filter(|&&e| e).count()), (1, 0));
 
         let long = "This sentence is one of many in a long essay about rivers and towns. ".repeat(200);
         let s = split(&long);
-        let st = analyze(&long, None, &s);
+        let st = analyze(&long, None, Language::ENGLISH, &s);
         assert!(st.long_read && !st.by_headings);
         assert_eq!(st.sections, 3);
         assert_eq!((st.section[0], st.section[s.len() / 2], st.section[s.len() - 1]), (0, 1, 2));
@@ -263,7 +265,7 @@ Two members voted against it.";
 Photo: Anna Berg / Reuters. The turbines sit under the old ferry pier and turn twice a day. \
 Read more about the project here.";
         let s = split(text);
-        let st = analyze(text, Some("Harbour town opens tidal power station"), &s);
+        let st = analyze(text, Some("Harbour town opens tidal power station"), Language::ENGLISH, &s);
         let excluded: Vec<&str> =
             s.iter().zip(&st.excluded).filter(|(_, &e)| e).map(|(x, _)| x.span.of(text)).collect();
         assert_eq!(

@@ -5,6 +5,10 @@
 //! one or more spans of the sentence, so a trimmed key point still points at exactly what it
 //! shows and stays as grounded as the sentence. The rules are conservative: when a cut would
 //! leave a quotation open or too little of the sentence, the sentence is kept whole.
+//!
+//! The connective, attribution and picture rules are English word lists; for an article in
+//! another language only the dateline rule (an agency in parentheses) applies
+//! (`TrimRules::for_language`).
 
 use crate::summary::lexical::{closes_quote, opens_quote};
 use crate::summary::sentences::Span;
@@ -31,6 +35,15 @@ impl Default for TrimRules {
 }
 
 impl TrimRules {
+    /// The rules that apply to an article in `language`: all of these for English or an
+    /// unknown language; for others only the dateline, as the other rules know English words only.
+    pub fn for_language(self, language: crate::language::Language) -> TrimRules {
+        if language.is_english() || !language.is_known() {
+            return self;
+        }
+        TrimRules { dateline: self.dateline, ..TrimRules::NONE }
+    }
+
     /// No trimming at all: the sentence as it is.
     pub const ALL: TrimRules = TrimRules { dateline: true, connective: true, attribution: true, picture: true };
     pub const NONE: TrimRules = TrimRules { dateline: false, connective: false, attribution: false, picture: false };

@@ -65,14 +65,12 @@ fn html_with_a_declared_legacy_charset() {
 }
 
 #[test]
-fn hostile_nesting_is_refused_quickly() {
+fn hostile_nesting_is_refused() {
     let page = format!("<!doctype html><html><body>{}<p>{ARTICLE}</p></body></html>", "<div>".repeat(100_000));
-    let start = std::time::Instant::now();
     match article::from_bytes("deep.html", page.as_bytes(), None).unwrap_err() {
         Error::Input { reason: InputProblem::TooDeep { .. }, name } => assert_eq!(name, "deep.html"),
         other => panic!("unexpected {other}"),
     }
-    assert!(start.elapsed().as_secs() < 5);
 }
 
 #[test]
@@ -547,16 +545,15 @@ fn pdf_text_inside_nested_forms_is_read() {
     assert!(flat.contains("The end of the story."), "{}", a.text);
 }
 
-/// Asserts that reading `doc` is refused as a damaged PDF whose detail mentions `detail`, quickly.
+/// Asserts that reading `doc` is refused as a damaged PDF whose detail mentions `detail` (how
+/// quickly is measured in docs/robustness.md, not asserted here).
 fn assert_damaged_pdf(doc: &[u8], detail: &str) {
-    let start = std::time::Instant::now();
     match article::from_bytes("hostile.pdf", doc, None).unwrap_err() {
         Error::Input { reason: InputProblem::Broken { format: "PDF", detail: shown }, .. } => {
             assert!(shown.contains(detail), "{shown}")
         }
         other => panic!("unexpected {other}"),
     }
-    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod history;
 mod history_cli;
 mod hostile;
 mod intake;
+mod language;
 mod pipeline;
 mod real_model;
 mod tokenizer;

@@ -37,6 +37,7 @@ import type {
   Summary,
   SummaryType,
   Timings,
+  Translation,
 } from './bindings.ts';
 import { ERROR_CODES } from './bindings.ts';
 
@@ -59,6 +60,7 @@ export type {
   Summary,
   SummaryType,
   Timings,
+  Translation,
 };
 export { ERROR_CODES, SUPPORT_THRESHOLD } from './bindings.ts';
 
@@ -119,6 +121,23 @@ export function summarize(
 ): Promise<void> {
   const channel = new Channel<JobEvent>(onEvent);
   return call('summarize', { jobId, article, options, again, onEvent: channel });
+}
+
+/**
+ * Starts a job that translates a summary's key points (the article's sentences, in `from`) into
+ * `to`. It is a job like a summary: `cancelJob` stops it, and its events (`stage`, then
+ * `translated`, `cancelled` or `failed`) arrive on a Channel of its own.
+ */
+export function translatePoints(
+  jobId: number,
+  bullets: Bullet[],
+  from: string,
+  to: string,
+  model: string | null,
+  onEvent: (event: JobEvent) => void,
+): Promise<void> {
+  const channel = new Channel<JobEvent>(onEvent);
+  return call('translate_points', { jobId, bullets, from, to, model, onEvent: channel });
 }
 
 export function cancelJob(jobId: number): Promise<void> {

@@ -5,13 +5,13 @@ export type AppError = { code: ErrorCode, message: string, };
 
 export type Article = { kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
 
-export type ArticleView = { source: string, wordCount: number, readingMinutes: number, kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
+export type ArticleView = { source: string, wordCount: number, readingMinutes: number, language: string, languageConfidence: number, kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
 
-export type Bullet = { text: string, sources: Array<Span>, support: number, };
+export type Bullet = { text: string, sources: Array<Span>, support: number, translation?: Translation, };
 
 export type DroppedView = { "article": ArticleView } | { "files": Array<string> };
 
-export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "plan", "data": { sections: number, seconds: number, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
+export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "plan", "data": { sections: number, seconds: number, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "translated", "data": { bullets: Array<Bullet>, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
 
 export type FetchProgress = { "event": "alreadyPresent" } | { "event": "waiting" } | { "event": "started", "data": { total: number, } } | { "event": "downloading", "data": { package: string, part: number, parts: number, } } | { "event": "bytes", "data": { done: number, total: number, } } | { "event": "verifying" } | { "event": "done", "data": { path: string, } };
 
@@ -23,7 +23,7 @@ export type Kind = "text" | "markdown" | "html" | "docx" | "pdf";
 
 export type Length = "short" | "medium" | "long";
 
-export type ListItem = { id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
+export type ListItem = { id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, language: string, };
 
 export type ModelView = { id: string, name: string, description: string, role: Role, architecture: string, size: number, present: boolean, path: string | null, custom: boolean, };
 
@@ -35,9 +35,9 @@ export type Ranker = "embedding" | "lexical";
 
 export type Role = "generator" | "embedder";
 
-export type SearchHit = { snippet: string, highlights: Array<[number, number]>, id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
+export type SearchHit = { snippet: string, highlights: Array<[number, number]>, id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, language: string, };
 
-export type Settings = { type: SummaryType, length: Length, model: string | null, thorough: boolean, };
+export type Settings = { type: SummaryType, length: Length, model: string | null, thorough: boolean, language?: string, };
 
 export type Span = { start: number, end: number, };
 
@@ -47,11 +47,13 @@ export type Stats = { path: string, count: number, bytes: number, };
 
 export type StopReason = "end_of_turn" | "stop_string" | "max_tokens" | "cancelled";
 
-export type Summary = { title: string | null, summary: string, bullets: Array<Bullet>, model: string, stop_reason: StopReason, timings: Timings, text: string, ranker: Ranker, sections: number, unsupported: number, };
+export type Summary = { title: string | null, summary: string, bullets: Array<Bullet>, model: string, stop_reason: StopReason, timings: Timings, text: string, ranker: Ranker, sections: number, unsupported: number, language: string, language_confidence: number, output_language: string, language_mismatch: boolean, };
 
 export type SummaryType = "key-points" | "tldr" | "headline";
 
 export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens: number, prefill_ms: number, generated_tokens: number, decode_ms: number, total_ms: number, };
+
+export type Translation = { text: string, language: string, };
 
 /** Every error code a command or a job can report. */
 export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'prompt_too_long', 'unknown_model'] as const;

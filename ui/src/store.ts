@@ -97,11 +97,13 @@ export interface State {
   history: HistoryState;
   /** The summary on screen was read from the history, not written by this job. */
   fromHistory: FromHistory | null;
+  /** The key points are being translated (a job of its own, in `job`). */
+  translating: boolean;
 }
 
 export const initialState: State = {
   ready: false,
-  settings: { type: 'key-points', length: 'medium', model: null, thorough: false },
+  settings: { type: 'key-points', length: 'medium', model: null, thorough: false, language: 'auto' },
   models: null,
   article: null,
   next: [],
@@ -131,6 +133,7 @@ export const initialState: State = {
     confirmClear: false,
   },
   fromHistory: null,
+  translating: false,
 };
 
 export interface Actions {
@@ -147,6 +150,10 @@ export interface Actions {
   setLength(length: Length): void;
   setThorough(thorough: boolean): void;
   setModel(name: string): void;
+  /** The language summaries are written in: `auto` (the article's) or a language code. */
+  setLanguage(language: string): void;
+  /** Asks the model to translate the key points into the summary's language. */
+  translatePoints(): void;
   chooseModelFile(): void;
   confirmModel(add: boolean): void;
   fetchModel(): void;
@@ -290,6 +297,17 @@ export function selectedModelName(state: State): string | null {
 export function modelReady(state: State): boolean {
   if (!state.models) return state.ready;
   return selectedModel(state)?.present === true;
+}
+
+/**
+ * The summary on screen is in another language than its article and its key points (the
+ * article's own sentences) have no translations yet: the model can be asked for them.
+ */
+export function canTranslate(state: State): boolean {
+  const s = state.summary;
+  if (!s || state.job || !s.language || !s.output_language) return false;
+  if (s.language === 'unknown' || s.output_language === 'unknown' || s.language === s.output_language) return false;
+  return state.bullets.length > 0 && state.bullets.every((b) => !b.translation);
 }
 
 /** The bullets on screen: generated ones once there are any, else the extractive ones. */

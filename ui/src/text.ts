@@ -151,6 +151,42 @@ export function formatCount(n: number): string {
   return numberFormat.format(n);
 }
 
+/** Languages a summary can be written in, with their names, as the language picker lists them. */
+export const OUTPUT_LANGUAGES: [string, string][] = [
+  ['en', 'English'],
+  ['de', 'German'],
+  ['fr', 'French'],
+  ['es', 'Spanish'],
+  ['pt', 'Portuguese'],
+  ['it', 'Italian'],
+  ['nl', 'Dutch'],
+  ['pl', 'Polish'],
+  ['ru', 'Russian'],
+  ['uk', 'Ukrainian'],
+  ['tr', 'Turkish'],
+  ['ar', 'Arabic'],
+  ['zh', 'Chinese'],
+  ['ja', 'Japanese'],
+  ['ko', 'Korean'],
+  ['vi', 'Vietnamese'],
+  ['th', 'Thai'],
+  ['id', 'Indonesian'],
+];
+
+/** The English name of a language code ("German" for "de"); `null` when it is not known. */
+export function languageName(code: string | null | undefined): string | null {
+  if (!code || code === 'unknown' || code === 'auto') return null;
+  const listed = OUTPUT_LANGUAGES.find(([c]) => c === code);
+  if (listed) return listed[1];
+  try {
+    const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(code);
+    if (name && name !== code) return name;
+  } catch {
+    // Not a code the browser knows: show it as it is.
+  }
+  return code;
+}
+
 export function formatWords(n: number): string {
   return n === 1 ? '1 word' : `${formatCount(n)} words`;
 }

@@ -65,6 +65,7 @@ const defaults: Record<string, Handler> = {
     ],
   }),
   summarize: () => null,
+  translate_points: () => null,
   cancel_job: () => null,
   format_summary: (a) => `formatted summary as ${a.format}`,
   format_bullet: (a) => `formatted bullet as ${a.format}`,
@@ -92,7 +93,7 @@ const mock = {
 
   async handle(cmd: string, args: Args = {}): Promise<unknown> {
     mock.calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
-    if (cmd === 'summarize') mock.jobs.set(args.jobId as number, new FakeSender(args.onEvent as ChannelLike));
+    if (cmd === 'summarize' || cmd === 'translate_points') mock.jobs.set(args.jobId as number, new FakeSender(args.onEvent as ChannelLike));
     if (cmd === 'fetch_model') mock.fetch = new FakeSender(args.onProgress as ChannelLike);
     const handler = mock.handlers[cmd] ?? defaults[cmd];
     if (!handler) throw { code: 'internal', message: `The test did not mock ${cmd}.` };

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use precis::article::{self, Article, Dropped};
+use precis::language::{self as lang, Language};
 use serde::{Deserialize, Serialize};
 
 use tauri::State;
@@ -11,8 +12,8 @@ use super::blocking;
 use crate::error::Result;
 use crate::state::AppState;
 
-/// An article as the window shows it: the article, where it came from, and its length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+/// An article as the window shows it: the article, where it came from, its length and language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleView {
     /// Where it came from: the file name, or "pasted text".
@@ -23,11 +24,24 @@ pub struct ArticleView {
     pub word_count: usize,
     #[serde(default)]
     pub reading_minutes: usize,
+    /// The language detected in the text (`unknown` when it is too short or mixed).
+    #[serde(default)]
+    pub language: Language,
+    #[serde(default)]
+    pub language_confidence: f32,
 }
 
 impl ArticleView {
     pub fn new(source: String, article: Article) -> Self {
-        ArticleView { word_count: article.word_count(), reading_minutes: article.reading_minutes(), source, article }
+        let detected = lang::detect(&article.text);
+        ArticleView {
+            word_count: article.word_count(),
+            reading_minutes: article.reading_minutes(),
+            language: detected.language,
+            language_confidence: detected.confidence,
+            source,
+            article,
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! Summary jobs: start one (it replaces any running job) with its events streamed to the
 //! window over a channel, and cancel one by its id. A summary made before for the same article,
-//! model and options is answered from the history; a finished one is stored there.
+//! model and options is answered from the history; a finished one is stored there. A summary's
+//! key points can be translated afterwards by a job of their own.
 
-use precis::engine::{Event, SummarizeJob};
+use precis::engine::{Event, SummarizeJob, TranslateJob};
+use precis::language::Language;
 use precis::llm::{CancelToken, GenerateOptions};
 use precis::store::recall::{summarize_remembered, Remembered};
+use precis::summary::Bullet;
 use precis::summary::{self, SummarizeOptions};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -40,6 +43,7 @@ pub async fn summarize<R: Runtime>(
                 ..GenerateOptions::default()
             },
             thorough: options.thorough,
+            language: options.language.unwrap_or_default(),
             ..SummarizeOptions::default()
         },
     };
@@ -112,6 +116,50 @@ fn run_job(
         Ok(Remembered { summary, .. }) => send(Event::Done { summary }),
         Err(_) => {}
     }
+}
+
+/// Translates key points (the article's sentences, in `from`) into `to` with the chosen model,
+/// as a job of its own that `cancel_job` stops and a new summary replaces. Its events are
+/// `stage`, then one of `translated` (the bullets, each with its translation when the model gave
+/// one in `to`), `cancelled` or `failed`.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn translate_points<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    job_id: u32,
+    bullets: Vec<Bullet>,
+    from: Language,
+    to: Language,
+    model: Option<String>,
+    on_event: Channel<Event>,
+) -> Result<()> {
+    let model = models::resolve(&state, model.as_deref())?;
+    state.cancel_all();
+    let token = CancelToken::new();
+    lock(&state.jobs).insert(job_id, token.clone());
+    let job = TranslateJob { model_name: model.name, model_path: model.path, bullets, from, to };
+    let handle = state.engine.translate_with(job, token.clone());
+    std::thread::Builder::new()
+        .name(format!("precis-translate-{job_id}"))
+        .spawn(move || {
+            for event in handle.events.iter() {
+                if on_event.send(event).is_err() {
+                    // The window is gone: stop working for it.
+                    handle.cancel.cancel();
+                }
+            }
+            let state = app.state::<AppState>();
+            let mut jobs = lock(&state.jobs);
+            if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
+                jobs.remove(&job_id);
+            }
+        })
+        .map_err(|e| {
+            lock(&state.jobs).remove(&job_id);
+            crate::error::AppError::internal(format!("could not start the job: {e}"))
+        })?;
+    Ok(())
 }
 
 #[tauri::command]

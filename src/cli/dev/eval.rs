@@ -194,7 +194,12 @@ fn predict(
             s.bullets = summary::sentences::split(text)
                 .iter()
                 .take(*lead)
-                .map(|x| Bullet { text: x.span.of(text).to_string(), sources: vec![x.span], support: 1.0 })
+                .map(|x| Bullet {
+                    text: x.span.of(text).to_string(),
+                    sources: vec![x.span],
+                    support: 1.0,
+                    translation: None,
+                })
                 .collect();
             s
         }

@@ -1,6 +1,6 @@
 // Owns summary jobs: starting one for the open article (at once, or as soon as a model is
 // ready), applying its events, cancelling it, and the Summarize / Summarize again / Cancel
-// actions.
+// actions; and the job that translates the key points of the summary on screen.
 //
 // Each job is a task in one lane (lane.ts) with its own id and Channel. Cancelling it, starting
 // another or reaching its last event makes it stale at once, so nothing it sends later can reach
@@ -8,7 +8,7 @@
 
 import * as api from '../api.ts';
 import type { Bullet, JobEvent, Summary } from '../api.ts';
-import { type Actions, type State, modelReady, shownBullets } from '../store.ts';
+import { type Actions, type State, canTranslate, modelReady, shownBullets } from '../store.ts';
 import type { Context } from './context.ts';
 import { Lane, type Task } from './lane.ts';
 
@@ -21,6 +21,7 @@ export const NO_RESULT = {
   selected: null,
   error: null,
   fromHistory: null,
+  translating: false,
 } satisfies Partial<State>;
 
 /** What a job tells the rest of the window when it learns something. */
@@ -111,6 +112,56 @@ export function createJobs({ get, set, say, fail }: Context, hooks: JobHooks) {
     }
   }
 
+  /** Applies an event of the translation job `job` (see `translate`). */
+  function onTranslateEvent(job: Task, event: JobEvent) {
+    switch (event.event) {
+      case 'stage':
+        set({ job: { id: job.id, stage: event.data.stage, progress: event.data.progress ?? null, plan: null } });
+        break;
+      case 'translated': {
+        const bullets = event.data.bullets;
+        const summary = get().summary;
+        end(job, { translating: false, bullets, ...(summary ? { summary: { ...summary, bullets } } : {}) });
+        say(bullets.some((b) => b.translation) ? 'Key points translated.' : 'The model gave no translation.');
+        break;
+      }
+      case 'cancelled':
+        end(job, { translating: false });
+        break;
+      case 'failed':
+        end(job, { translating: false });
+        fail(event.data);
+        if (event.data.code === 'model_missing') hooks.modelMissing();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Asks the model to translate the key points on screen into the summary's language. */
+  function translate() {
+    const state = get();
+    const summary = state.summary;
+    if (!summary || !canTranslate(state)) return;
+    const job = lane.start();
+    set({ job: { id: job.id, stage: null, progress: null, plan: null }, translating: true });
+    api
+      .translatePoints(
+        job.id,
+        state.bullets,
+        summary.language,
+        summary.output_language,
+        state.settings.model,
+        job.guard((event) => onTranslateEvent(job, event)),
+      )
+      .catch(
+        job.guard((err) => {
+          end(job, { translating: false });
+          fail(err);
+        }),
+      );
+  }
+
   /** Runs a summary of the open article; `again` asks for a new one even if the history has it. */
   function start(again: boolean) {
     const state = get();
@@ -130,7 +181,7 @@ export function createJobs({ get, set, say, fail }: Context, hooks: JobHooks) {
       );
   }
 
-  const actions: Pick<Actions, 'summarize' | 'summarizeAgain' | 'cancel'> = {
+  const actions: Pick<Actions, 'summarize' | 'summarizeAgain' | 'cancel' | 'translatePoints'> = {
     summarize() {
       // Pressing it after a summary is on screen (or stopped, or failed) asks for a new one.
       start(get().outcome !== 'none');
@@ -139,10 +190,15 @@ export function createJobs({ get, set, say, fail }: Context, hooks: JobHooks) {
       start(true);
     },
     cancel() {
+      const translating = get().translating;
       if (stop()) {
-        set({ outcome: 'stopped' });
+        // A stopped translation leaves the summary as it was.
+        set(translating ? { translating: false } : { outcome: 'stopped' });
         say('Stopped.');
       }
+    },
+    translatePoints() {
+      translate();
     },
   };
 

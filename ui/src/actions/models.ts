@@ -1,5 +1,5 @@
-// Owns settings and models: loading both at start, the model list, the type / length / model
-// pickers, adding a GGUF file (from the dialog or a confirmed drop), and downloading the selected
+// Owns settings and models: loading both at start, the model list, the type / length / language /
+// model pickers, adding a GGUF file (from the dialog or a confirmed drop), and downloading the selected
 // model with its progress. A download is a task in a lane, so its progress stops counting once
 // it has ended.
 
@@ -83,6 +83,7 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
     | 'setType'
     | 'setLength'
     | 'setThorough'
+    | 'setLanguage'
     | 'setModel'
     | 'chooseModelFile'
     | 'confirmModel'
@@ -99,6 +100,10 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
 
     setThorough(thorough) {
       changeSettings({ thorough });
+    },
+
+    setLanguage(language) {
+      changeSettings({ language });
     },
 
     setModel(name) {

@@ -45,6 +45,10 @@ export function createOutput({ get, set, say, fail }: Context) {
       ranker: 'lexical',
       sections: 0,
       unsupported: 0,
+      language: state.article?.language ?? 'unknown',
+      language_confidence: state.article?.languageConfidence ?? 0,
+      output_language: 'unknown',
+      language_mismatch: false,
     };
   }
 

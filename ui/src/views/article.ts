@@ -1,5 +1,5 @@
-// The article pane: title, where it comes from, its length, the clean text in paragraphs, and
-// the "next" files waiting to be opened. Highlights the selected bullet's source spans.
+// The article pane: title, where it comes from, its length and language, the clean text in
+// paragraphs, and the "next" files waiting to be opened. Highlights the selected bullet's source spans.
 //
 // Article text is untrusted: it only ever reaches the page as text nodes.
 
@@ -12,6 +12,7 @@ import {
   baseName,
   formatReadingTime,
   formatWords,
+  languageName,
   layoutParagraphs,
   spanToRanges,
 } from '../text.ts';
@@ -119,7 +120,14 @@ export function createArticlePane(actions: Actions) {
     const m = metaLine(a);
     setText(meta, m);
     show(meta, m !== '');
-    setText(stats, `${formatWords(a.wordCount)} · ${formatReadingTime(a.readingMinutes)}`);
+    const lang = languageName(a.language);
+    const parts = [formatWords(a.wordCount), formatReadingTime(a.readingMinutes)];
+    // A shell that detects no language sends none; `unknown` is a text too short or mixed to tell.
+    if (typeof a.language === 'string') parts.push(lang ?? 'language unknown');
+    setText(stats, parts.join(' · '));
+    // Screen readers and fonts read the text as its language.
+    if (lang && a.language) body.setAttribute('lang', a.language);
+    else body.removeAttribute('lang');
     root.scrollTop = 0;
   }
 

@@ -8,7 +8,7 @@
 import type { AppError, ListItem, SearchHit } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
 import type { Actions, HistoryState, State, StateKey } from '../store.ts';
-import { baseName, formatBytes, formatCount, formatDate, formatDay, splitByteRanges } from '../text.ts';
+import { baseName, formatBytes, formatCount, formatDate, formatDay, languageName, splitByteRanges } from '../text.ts';
 
 const KINDS: Record<ListItem['kind'], string> = {
   'key-points': 'Key points',
@@ -170,7 +170,8 @@ export function createHistorySidebar(actions: Actions) {
   function item(entry: ListItem | SearchHit): HTMLLIElement {
     const title = itemTitle(entry);
     const points = entry.bulletCount === 1 ? '1 point' : `${formatCount(entry.bulletCount)} points`;
-    const meta = [formatDay(entry.createdAt), KINDS[entry.kind] ?? entry.kind, points].join(' · ');
+    const language = languageName(entry.language);
+    const meta = [formatDay(entry.createdAt), KINDS[entry.kind] ?? entry.kind, points, ...(language ? [language] : [])].join(' · ');
     const text = isHit(entry)
       ? h('span', { class: 'history-snippet' }, ...snippetNodes(entry))
       : h('span', { class: 'history-preview' }, entry.preview);

@@ -1,6 +1,9 @@
 // The summary panel: what the job is doing, the tl;dr, the bullets (each one a button that
-// shows its source in the article, with its own copy button), where the summary came from when
-// the history answered (with "Summarize again"), and copy / export.
+// shows its source in the article, with its own copy button, and under it the model's
+// translation when one was asked for, marked as such), the summary's language when it is not
+// the article's (with "Translate key points") or not the one asked for, where the summary came
+// from when the history answered (with "Summarize again"), copy / export, and the language
+// summaries are written in (the article's own, or a chosen one).
 //
 // Model output is untrusted: it only ever reaches the page as text nodes (see dom.ts).
 
@@ -13,10 +16,11 @@ import {
   MODEL_KEYS,
   type State,
   type StateKey,
+  canTranslate,
   modelReady,
   shownBullets,
 } from '../store.ts';
-import { formatCount, formatDate, formatSeconds } from '../text.ts';
+import { OUTPUT_LANGUAGES, formatCount, formatDate, formatSeconds, languageName } from '../text.ts';
 import { SUPPORT_THRESHOLD } from '../bindings.ts';
 
 /** A bullet the engine could not match to the article. */
@@ -54,6 +58,19 @@ function idleText(state: State): string {
   return 'Press Summarize to write a summary.';
 }
 
+/** What to say about the summary's language: written in another than the article's, or not in the one asked for. */
+function languageNotes(state: State): string[] {
+  const s = state.summary;
+  if (!s) return [];
+  const asked = languageName(s.output_language);
+  const article = languageName(s.language);
+  if (s.language_mismatch) {
+    return [`This summary is not in ${asked ?? 'the language asked for'}: the model wrote in another language even when asked twice.`];
+  }
+  if (asked && article && asked !== article) return [`Written in ${asked}; the article is in ${article}.`];
+  return [];
+}
+
 function notes(state: State): string[] {
   const out: string[] = [];
   const s = state.summary;
@@ -63,6 +80,7 @@ function notes(state: State): string[] {
     out.push(`Written by ${s.model} in ${formatSeconds(s.timings.total_ms)}.`);
     if (s.stop_reason === 'max_tokens') out.push('The model ran out of room; the last point may be cut short.');
   }
+  if (s && state.outcome !== 'failed') out.push(...languageNotes(state));
   return out;
 }
 
@@ -97,7 +115,16 @@ export function createSummaryPane(actions: Actions) {
   const copyMd = h('button', { type: 'button', id: 'copy-markdown', 'aria-keyshortcuts': 'Control+Shift+C' }, 'Copy as Markdown');
   const copyPlain = h('button', { type: 'button', id: 'copy-plain' }, 'Copy as text');
   const exportBtn = h('button', { type: 'button', id: 'export' }, 'Export…');
-  const actionsRow = h('div', { class: 'summary-actions', hidden: true }, copyMd, copyPlain, exportBtn);
+  const translate = h('button', { type: 'button', id: 'translate-points', hidden: true }, 'Translate key points');
+  const actionsRow = h('div', { class: 'summary-actions', hidden: true }, copyMd, copyPlain, exportBtn, translate);
+  // `auto` writes in the article's own language.
+  const language = h('select', { id: 'language', title: 'The language summaries are written in' });
+  for (const [value, text] of [['auto', 'As the article'], ...OUTPUT_LANGUAGES]) language.append(h('option', { value }, text));
+  const languageRow = h(
+    'div',
+    { class: 'summary-options' },
+    h('label', { class: 'field', for: 'language' }, h('span', { class: 'field-label' }, 'Summary language'), language),
+  );
 
   const root = h(
     'section',
@@ -110,12 +137,15 @@ export function createSummaryPane(actions: Actions) {
     listBox,
     meta,
     actionsRow,
+    languageRow,
   );
 
   copyMd.addEventListener('click', () => actions.copyAll('markdown'));
   copyPlain.addEventListener('click', () => actions.copyAll('plain'));
   exportBtn.addEventListener('click', () => actions.exportMarkdown());
   again.addEventListener('click', () => actions.summarizeAgain());
+  translate.addEventListener('click', () => actions.translatePoints());
+  language.addEventListener('change', () => actions.setLanguage(language.value));
 
   let lastBullets: Bullet[] | null = null;
   let lastRunning: boolean | null = null;
@@ -137,6 +167,21 @@ export function createSummaryPane(actions: Actions) {
     text.addEventListener('click', () => actions.selectBullet(index, true));
     text.addEventListener('focus', () => actions.selectBullet(index, false));
     const item = h('li', { class: flagged ? 'bullet unverified' : 'bullet' }, text);
+    if (bullet.translation) {
+      // The model's words, not the article's: marked, in their own language, and pointing at the
+      // same place in the article as the sentence they translate.
+      const t = bullet.translation;
+      const label = `Translation (${languageName(t.language) ?? t.language})`;
+      const translated = h(
+        'button',
+        { type: 'button', class: 'bullet-translation', lang: t.language, 'data-index': index },
+        h('span', { class: 'translation-mark', lang: 'en' }, label),
+        ' ',
+        t.text,
+      );
+      translated.addEventListener('click', () => actions.selectBullet(index, true));
+      item.append(translated);
+    }
     if (flagged) {
       item.append(h('span', { class: 'flag', id: flagId }, 'Not found in the article — check before using'));
     }
@@ -179,7 +224,7 @@ export function createSummaryPane(actions: Actions) {
     if (from) setText(fromDate, ` · ${formatDate(from.createdAt)}`);
 
     show(progress, running);
-    if (state.job) setText(progress, progressText(state.job));
+    if (state.job) setText(progress, state.translating ? 'Translating the key points…' : progressText(state.job));
     const parts = state.job?.progress;
     // In the page only while there are parts to count, so it is the only bar a job shows.
     if (parts && parts.total > 0) {
@@ -214,11 +259,29 @@ export function createSummaryPane(actions: Actions) {
     replace(meta, ...lines.map((line) => h('p', {}, line)));
 
     show(actionsRow, !running && hasContent);
+    language.value = state.settings.language ?? 'auto';
+    const offer = canTranslate(state);
+    show(translate, offer);
+    if (offer) {
+      const name = languageName(state.summary?.output_language);
+      setText(translate, name ? `Translate key points into ${name}` : 'Translate key points');
+    }
   }
 
   return {
     root,
-    reads: ['job', 'tldr', 'summary', 'selected', 'outcome', 'opening', 'fromHistory', ...BULLET_KEYS, ...MODEL_KEYS] satisfies StateKey[],
+    reads: [
+      'job',
+      'tldr',
+      'summary',
+      'selected',
+      'outcome',
+      'opening',
+      'fromHistory',
+      'translating',
+      ...BULLET_KEYS,
+      ...MODEL_KEYS,
+    ] satisfies StateKey[],
     render,
   };
 }
