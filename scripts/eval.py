@@ -27,7 +27,6 @@ ROOT = os.path.dirname(HERE)
 SUPPORT_THRESHOLD = 0.6
 MODES = {
     "lead3": ["--lead", "3"],
-    "lexical": ["--extractive", "--no-embedder"],
     "extractive": ["--extractive"],
     "full": [],
     "condense": ["--condense"],

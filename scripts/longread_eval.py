@@ -26,7 +26,7 @@ skipped; the averages are over the articles that ran.
   pip install rouge-score nltk
   scripts/longread_eval.py                                  # target/debug/precis, full pipeline
   scripts/longread_eval.py --arg=--extractive               # ranking only
-  scripts/longread_eval.py --precis target/release/precis --arg=--extractive --arg=--no-embedder
+  scripts/longread_eval.py --precis target/release/precis --arg=--extractive
   scripts/longread_eval.py --only git-bisect-lk2009 --json-out /tmp/longreads.jsonl
 """
 import argparse

@@ -1,6 +1,6 @@
 //! The model's own thread and the cheap handle that talks to it. Each job (a summary, or the
 //! translation of a summary's key points) goes in with its own event channel and cancellation
-//! token; the worker keeps the loaded generator and embedder between jobs, so only a change of
+//! token; the worker keeps the loaded generator between jobs, so only a change of
 //! model pays the load again. Nothing here blocks the caller.
 
 use std::path::PathBuf;
@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::article::Article;
 use crate::error::{Error, Result};
 use crate::language::Language;
-use crate::llm::embed::Embedder;
 use crate::llm::{CancelToken, Generator, StopReason};
 use crate::store::history::ListItem;
 use crate::store::recall;
@@ -63,9 +62,6 @@ pub struct SummarizeJob {
     /// Display name of the model (catalog name or file stem).
     pub model_name: String,
     pub model_path: PathBuf,
-    /// Folder of the sentence embedder (see `embed`); without it, or when it cannot be loaded,
-    /// sentences are ranked lexically.
-    pub embedder_path: Option<PathBuf>,
     pub article: Article,
     pub options: SummarizeOptions,
 }
@@ -79,7 +75,6 @@ impl SummarizeJob {
             article: &self.article,
             model_name: &self.model_name,
             model_file: Some(&self.model_path),
-            ranks_with_embedder: self.embedder_path.is_some(),
             options: &self.options,
         }
     }
@@ -175,7 +170,6 @@ impl Engine {
 #[derive(Default)]
 struct Worker {
     loaded: Option<(PathBuf, Generator)>,
-    embedder: Option<(PathBuf, Embedder)>,
 }
 
 impl Worker {
@@ -204,7 +198,6 @@ impl Worker {
                         Err(_) => {
                             // The model's state is unknown after a panic: load it afresh next time.
                             self.loaded = None;
-                            self.embedder = None;
                             Event::Failed {
                                 code: "internal".into(),
                                 message: "the model stopped unexpectedly; try again".into(),
@@ -248,30 +241,11 @@ impl Worker {
         summary::translate_points(generator, &job.bullets, job.from, job.to, cancel)
     }
 
-    /// The embedder at `path`, loaded once; `None` (with a log line) when it cannot be loaded.
-    fn embedder(&mut self, path: Option<&PathBuf>) -> Option<&Embedder> {
-        let path = path?;
-        if self.embedder.as_ref().is_none_or(|(p, _)| p != path) {
-            self.embedder = None;
-            match Embedder::load(path) {
-                Ok(e) => self.embedder = Some((path.clone(), e)),
-                Err(err) => {
-                    tracing::warn!(%err, "the embedder could not be loaded; ranking sentences lexically");
-                    return None;
-                }
-            }
-        }
-        self.embedder.as_ref().map(|(_, e)| e)
-    }
-
     fn summarize(&mut self, job: &SummarizeJob, cancel: &CancelToken, send: &dyn Fn(Event)) -> Result<Summary> {
-        let fresh = self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path)
-            || job.embedder_path.as_ref().is_some_and(|e| self.embedder.as_ref().is_none_or(|(p, _)| p != e));
+        let fresh = self.loaded.as_ref().is_none_or(|(p, _)| *p != job.model_path);
         if fresh {
             send(Event::Stage { stage: Stage::LoadingModel, progress: None });
         }
-        self.embedder(job.embedder_path.as_ref());
-        let embedder = self.embedder.as_ref().map(|(_, e)| e);
         let generator = load(&mut self.loaded, &job.model_path)?;
         if !fresh {
             // The load happened for an earlier job; this one did not wait for it.
@@ -282,7 +256,7 @@ impl Worker {
         }
         let mut text = String::new();
         summary::summarize(
-            Models { generator: Some(generator), embedder, name: &job.model_name },
+            Models { generator: Some(generator), name: &job.model_name },
             &job.article,
             &job.options,
             cancel,

@@ -12,7 +12,7 @@ use precis::store::fetch::FetchProgress;
 use precis::store::history::{ListItem, SearchHit, Stats};
 use precis::summary::ground::SUPPORT_THRESHOLD;
 use precis::summary::sentences::Span;
-use precis::summary::{Bullet, Length, Progress, Ranker, Stage, Summary, SummaryType, Timings, Translation};
+use precis::summary::{Bullet, Length, Progress, Stage, Summary, SummaryType, Timings, Translation};
 use ts_rs::{Config, TS};
 
 use crate::commands::article::{ArticleView, DroppedView};
@@ -53,7 +53,6 @@ pub fn typescript() -> String {
     add(ModelView::decl(&cfg));
     add(ModelsView::decl(&cfg));
     add(Progress::decl(&cfg));
-    add(Ranker::decl(&cfg));
     add(Role::decl(&cfg));
     add(SearchHit::decl(&cfg));
     add(Settings::decl(&cfg));

@@ -45,7 +45,7 @@ fn list_models(models_dir: &Path) -> Result<ExitCode> {
     writeln!(out, "Models directory: {}", models_dir.display()).map_err(io)?;
     for m in &catalog.models {
         let mut tags = Vec::new();
-        if m.name == catalog.default_generator || m.name == catalog.default_embedder {
+        if m.name == catalog.default_generator {
             tags.push("default");
         }
         tags.push(if m.is_present(models_dir) { "downloaded" } else { "not downloaded" });

@@ -11,7 +11,6 @@ use clap::{Args, ValueEnum};
 use indicatif::ProgressBar;
 use precis::article::Article;
 use precis::error::InputProblem;
-use precis::llm::embed::Embedder;
 use precis::llm::{CancelToken, GenerateOptions, Generator};
 use precis::store::catalog::Catalog;
 use precis::store::history::History;
@@ -76,10 +75,6 @@ pub struct SummarizeArgs {
     #[arg(long, conflicts_with = "extractive")]
     thorough: bool,
 
-    /// Rank sentences by position and TF-IDF even when the embedder is downloaded
-    #[arg(long)]
-    no_embedder: bool,
-
     /// The language to write the summary in: auto (the article's own), or a language code or
     /// name (en, de, fr, es, pt, ru, zh, ja, ko, ...)
     #[arg(long, value_name = "auto|CODE", default_value = "auto")]
@@ -124,12 +119,11 @@ impl HistoryAccess for CliHistory {
 }
 
 /// Everything the articles of one run share: the model (loaded when the first article the
-/// history does not hold needs it), the embedder and the options.
+/// history does not hold needs it) and the options.
 struct Summarizer {
     /// Catalog name (or file stem) and file of the generator; `None` for extractive runs.
     model: Option<(String, PathBuf)>,
     generator: Option<Generator>,
-    embedder: Option<Embedder>,
     opts: SummarizeOptions,
     history: CliHistory,
     again: bool,
@@ -161,14 +155,7 @@ impl Summarizer {
     ) -> Result<Remembered> {
         let (name, opts) = (self.model_name().to_string(), self.opts.clone());
         let file = self.model.as_ref().map(|(_, path)| path.clone());
-        let request = Request {
-            source,
-            article,
-            model_name: &name,
-            model_file: file.as_deref(),
-            ranks_with_embedder: self.embedder.is_some(),
-            options: &opts,
-        };
+        let request = Request { source, article, model_name: &name, model_file: file.as_deref(), options: &opts };
         let history = std::mem::replace(&mut self.history, CliHistory(RefCell::new(None)));
         let outcome = summarize_remembered(&history, &request, self.again, || fresh(self));
         self.history = history;
@@ -178,7 +165,7 @@ impl Summarizer {
     /// Summarizes the article with the loaded model (or extractively).
     fn run(&mut self, article: &Article, cancel: &CancelToken, on_step: &mut dyn FnMut(Step<'_>)) -> Result<Summary> {
         let name = self.model_name().to_string();
-        let models = Models { generator: self.generator.as_mut(), embedder: self.embedder.as_ref(), name: &name };
+        let models = Models { generator: self.generator.as_mut(), name: &name };
         summary::summarize(models, article, &self.opts, cancel, on_step)
     }
 }
@@ -214,14 +201,8 @@ pub fn run(args: SummarizeArgs, models_dir: &Path, history_path: Option<&Path>) 
         translate_points: args.translate_points,
         ..SummarizeOptions::default()
     };
-    let mut s = Summarizer {
-        model,
-        generator: None,
-        embedder: load_embedder(args.no_embedder, models_dir),
-        opts,
-        history: CliHistory(RefCell::new(history)),
-        again: args.again,
-    };
+    let mut s =
+        Summarizer { model, generator: None, opts, history: CliHistory(RefCell::new(history)), again: args.again };
     match single {
         Some(article) => summarize_one(&mut s, &inputs[0], article, args.format),
         None => summarize_batch(&mut s, &inputs, args.format),
@@ -439,29 +420,5 @@ fn duration(seconds: u64) -> String {
         0..=59 => format!("{seconds} seconds"),
         60..=119 => "a minute".to_string(),
         _ => format!("{} minutes", seconds.div_ceil(60)),
-    }
-}
-
-/// The catalog's embedder when it is downloaded and loads; otherwise a note, and ranking falls
-/// back to TF-IDF.
-pub fn load_embedder(disabled: bool, models_dir: &Path) -> Option<Embedder> {
-    if disabled {
-        return None;
-    }
-    let catalog = Catalog::builtin();
-    let Some(location) = catalog.embedder_in(models_dir) else {
-        tracing::info!(
-            embedder = %catalog.default_embedder,
-            "the embedder is not downloaded; ranking sentences by position and TF-IDF (`precis models fetch {}` gets it)",
-            catalog.default_embedder
-        );
-        return None;
-    };
-    match Embedder::load(&location) {
-        Ok(e) => Some(e),
-        Err(err) => {
-            tracing::warn!(%err, "the embedder could not be loaded; ranking sentences by position and TF-IDF");
-            None
-        }
     }
 }

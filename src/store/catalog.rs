@@ -17,8 +17,8 @@ pub const MODELS_DIR_ENV: &str = "PRECIS_MODELS_DIR";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Writes summaries.
     Generator,
-    Embedder,
 }
 
 /// One file of a model, as it ends up in the models directory.
@@ -108,7 +108,6 @@ impl ModelEntry {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Catalog {
     pub default_generator: String,
-    pub default_embedder: String,
     #[serde(rename = "model")]
     pub models: Vec<ModelEntry>,
 }
@@ -123,10 +122,9 @@ impl Catalog {
     /// Parses a catalog and checks that it is consistent.
     pub fn parse(text: &str) -> Result<Catalog> {
         let catalog: Catalog = toml::from_str(text).map_err(|e| Error::Catalog(e.to_string()))?;
-        for name in [&catalog.default_generator, &catalog.default_embedder] {
-            if catalog.get(name).is_none() {
-                return Err(Error::Catalog(format!("default model `{name}` has no entry")));
-            }
+        let name = &catalog.default_generator;
+        if catalog.get(name).is_none() {
+            return Err(Error::Catalog(format!("default model `{name}` has no entry")));
         }
         for m in &catalog.models {
             if m.files.is_empty() {
@@ -153,12 +151,6 @@ impl Catalog {
 
     fn names(&self) -> String {
         self.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
-    }
-
-    /// The default sentence embedder's folder in `models_dir`, when it is downloaded; without
-    /// it sentences are ranked lexically.
-    pub fn embedder_in(&self, models_dir: &Path) -> Option<PathBuf> {
-        self.get(&self.default_embedder).filter(|e| e.is_present(models_dir)).map(|e| e.location(models_dir))
     }
 
     /// Resolves a `--model` argument to a generator file on disk: a catalog name (fetched or
@@ -216,9 +208,6 @@ mod tests {
         assert_eq!(g.role, Role::Generator);
         assert_eq!(g.architecture, "qwen2");
         assert_eq!(g.size(), 1_117_320_768);
-        let e = c.entry(&c.default_embedder).unwrap();
-        assert_eq!(e.role, Role::Embedder);
-        assert_eq!(e.files.len(), 3);
         for m in &c.models {
             for f in &m.files {
                 assert_eq!(f.sha256.len(), 64, "{}", m.name);
@@ -260,7 +249,7 @@ mod tests {
 
     #[test]
     fn inconsistent_catalog_is_rejected() {
-        let text = "default_generator = \"a\"\ndefault_embedder = \"a\"\nmodel = []\n";
+        let text = "default_generator = \"a\"\nmodel = []\n";
         assert!(Catalog::parse(text).unwrap_err().to_string().contains("`a` has no entry"));
     }
 }

@@ -210,16 +210,10 @@ pub fn default_path() -> PathBuf {
 
 /// The cache key of a summary: a SHA-256 over everything that decides the result — the article
 /// title and text, the model (its name, and the size and date of its file when there is one),
-/// whether an embedder ranks the sentences, every summarize option and the Precis version (a
+/// every summarize option and the Precis version (a
 /// new version may summarize differently). Options are hashed through their `Debug` form so a
 /// new option changes the key without anyone remembering to add it here.
-pub fn cache_key(
-    article: &Article,
-    model_name: &str,
-    model_file: Option<&Path>,
-    embedder: bool,
-    options: &SummarizeOptions,
-) -> String {
+pub fn cache_key(article: &Article, model_name: &str, model_file: Option<&Path>, options: &SummarizeOptions) -> String {
     let mut h = Sha256::new();
     let mut field = |name: &str, value: &[u8]| {
         h.update(name.as_bytes());
@@ -234,7 +228,6 @@ pub fn cache_key(
         let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
         field("model-file", format!("{} {modified}", meta.len()).as_bytes());
     }
-    field("embedder", if embedder { b"yes" } else { b"no" });
     field("options", format!("{options:?}").as_bytes());
     hex(&h.finalize())
 }

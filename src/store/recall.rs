@@ -21,15 +21,13 @@ pub struct Request<'a> {
     pub model_name: &'a str,
     /// The model's file, whose size and date are part of the key.
     pub model_file: Option<&'a Path>,
-    /// Whether the sentence embedder ranks the sentences.
-    pub ranks_with_embedder: bool,
     pub options: &'a SummarizeOptions,
 }
 
 impl Request<'_> {
     /// The summary's key in the history (see `history::cache_key`).
     pub fn cache_key(&self) -> String {
-        history::cache_key(self.article, self.model_name, self.model_file, self.ranks_with_embedder, self.options)
+        history::cache_key(self.article, self.model_name, self.model_file, self.options)
     }
 }
 

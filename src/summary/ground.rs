@@ -1,8 +1,7 @@
 //! The grounding check: which article sentences support a bullet, and how well. A bullet's
-//! support combines the share of its content words found in its best one or two source
-//! sentences with, when an embedder is loaded, their embedding cosine; a number or a name that
-//! appears nowhere in the article caps the support far below the threshold, since that is the
-//! mark of an invented fact. Also the near-duplicate test that keeps two bullets from saying
+//! support is the share of its content words found in its best one or two source sentences; a
+//! number or a name that appears nowhere in the article caps the support far below the
+//! threshold, since that is the mark of an invented fact. Also the near-duplicate test that keeps two bullets from saying
 //! the same thing.
 
 use std::collections::HashSet;
@@ -47,22 +46,16 @@ pub struct Evidence<'a> {
     sentences: &'a [Sentence],
     words: Vec<HashSet<String>>,
     vocabulary: HashSet<String>,
-    vectors: Option<&'a [Vec<f32>]>,
 }
 
 impl<'a> Evidence<'a> {
-    /// `vectors`, when given, are the sentences' normalized embeddings.
-    pub fn new(text: &'a str, sentences: &'a [Sentence], vectors: Option<&'a [Vec<f32>]>) -> Self {
-        Evidence::in_language(text, sentences, vectors, Language::UNKNOWN)
+    /// The evidence of an article whose language is not known.
+    pub fn new(text: &'a str, sentences: &'a [Sentence]) -> Self {
+        Evidence::in_language(text, sentences, Language::UNKNOWN)
     }
 
     /// `new` for an article in `language`, whose words are read as that language's.
-    pub fn in_language(
-        text: &'a str,
-        sentences: &'a [Sentence],
-        vectors: Option<&'a [Vec<f32>]>,
-        language: Language,
-    ) -> Self {
+    pub fn in_language(text: &'a str, sentences: &'a [Sentence], language: Language) -> Self {
         Evidence {
             text,
             language,
@@ -72,12 +65,11 @@ impl<'a> Evidence<'a> {
                 .map(|s| content_words_in(s.span.of(text), language).into_iter().collect())
                 .collect(),
             vocabulary: vocabulary_in(text, language),
-            vectors,
         }
     }
 
-    /// Grounds one bullet; `vector` is its embedding when the sentences have theirs.
-    pub fn ground(&self, bullet: &str, vector: Option<&[f32]>) -> Grounding {
+    /// Grounds one bullet.
+    pub fn ground(&self, bullet: &str) -> Grounding {
         let missing: Vec<String> =
             checkable_tokens_in(bullet, self.language).into_iter().filter(|t| !self.vocabulary.contains(t)).collect();
         let words: HashSet<String> = content_words_in(bullet, self.language).into_iter().collect();
@@ -86,14 +78,7 @@ impl<'a> Evidence<'a> {
         }
         let coverage =
             |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count() as f32 / words.len() as f32;
-        let cosine = |i: usize| match (self.vectors, vector) {
-            (Some(vs), Some(v)) => Some(crate::llm::embed::dot(&vs[i], v).max(0.0)),
-            _ => None,
-        };
-        let score = |i: usize| {
-            let lex = coverage(&self.words[i]);
-            cosine(i).map_or(lex, |c| 0.6 * lex + 0.4 * c)
-        };
+        let score = |i: usize| coverage(&self.words[i]);
         let best = (0..self.sentences.len()).max_by(|&a, &b| score(a).total_cmp(&score(b))).expect("non-empty");
         let mut chosen = vec![best];
         let mut lex = coverage(&self.words[best]);
@@ -113,10 +98,7 @@ impl<'a> Evidence<'a> {
                 }
             }
         }
-        let mut support = match chosen.iter().filter_map(|&i| cosine(i)).reduce(f32::max) {
-            Some(c) => 0.6 * lex + 0.4 * c,
-            None => lex,
-        };
+        let mut support = lex;
         if !missing.is_empty() {
             support = support.min(UNSUPPORTED_FACT_CAP);
         }
@@ -152,16 +134,13 @@ impl<'a> Evidence<'a> {
 }
 
 /// Whether two bullets say the same thing: most content words shared (Jaccard at least 0.5, or
-/// one's words nearly all inside the other's), or embeddings at least 0.9 alike.
-pub fn same_point(a: &str, b: &str, cosine: Option<f32>) -> bool {
-    same_point_in(a, b, cosine, Language::UNKNOWN)
+/// one's words nearly all inside the other's).
+pub fn same_point(a: &str, b: &str) -> bool {
+    same_point_in(a, b, Language::UNKNOWN)
 }
 
 /// `same_point` for bullets in `language`.
-pub fn same_point_in(a: &str, b: &str, cosine: Option<f32>, language: Language) -> bool {
-    if cosine.is_some_and(|c| c >= 0.9) {
-        return true;
-    }
+pub fn same_point_in(a: &str, b: &str, language: Language) -> bool {
     let wa: HashSet<String> = content_words_in(a, language).into_iter().collect();
     let wb: HashSet<String> = content_words_in(b, language).into_iter().collect();
     if wa.is_empty() || wb.is_empty() {
@@ -182,13 +161,13 @@ The plan, proposed by transit director Maria Okafor, will cost about $4.2 millio
 The new routes start on March 1.";
 
     fn ev(s: &[Sentence]) -> Evidence<'_> {
-        Evidence::new(ARTICLE, s, None)
+        Evidence::new(ARTICLE, s)
     }
 
     #[test]
     fn a_faithful_paraphrase_is_supported_by_its_sentence() {
         let s = split(ARTICLE);
-        let g = ev(&s).ground("Transit director Maria Okafor's plan will cost $4.2 million a year.", None);
+        let g = ev(&s).ground("Transit director Maria Okafor's plan will cost $4.2 million a year.");
         assert!(g.support >= SUPPORT_THRESHOLD, "{g:?}");
         assert_eq!(g.sentences, [1]);
         assert_eq!(g.sources[0].of(ARTICLE), s[1].span.of(ARTICLE));
@@ -197,7 +176,7 @@ The new routes start on March 1.";
     #[test]
     fn a_bullet_fusing_two_sentences_cites_both() {
         let s = split(ARTICLE);
-        let g = ev(&s).ground("The council expanded the night bus network; new routes start March 1.", None);
+        let g = ev(&s).ground("The council expanded the night bus network; new routes start March 1.");
         assert_eq!(g.sentences, [0, 2], "{g:?}");
         assert!(g.support >= SUPPORT_THRESHOLD, "{g:?}");
     }
@@ -206,12 +185,12 @@ The new routes start on March 1.";
     fn invented_numbers_names_and_content_are_not_supported() {
         let s = split(ARTICLE);
         let e = ev(&s);
-        let g = e.ground("The plan will cost about $6.5 million a year.", None);
+        let g = e.ground("The plan will cost about $6.5 million a year.");
         assert_eq!(g.missing, ["6.5"]);
         assert!(g.support < SUPPORT_THRESHOLD, "{g:?}");
-        let g = e.ground("Mayor John Smith opposed the night bus network.", None);
+        let g = e.ground("Mayor John Smith opposed the night bus network.");
         assert!(g.support < SUPPORT_THRESHOLD, "{g:?}");
-        let g = e.ground("Residents complained about noise from the airport.", None);
+        let g = e.ground("Residents complained about noise from the airport.");
         assert!(g.support < SUPPORT_THRESHOLD, "{g:?}");
     }
 
@@ -220,19 +199,18 @@ The new routes start on March 1.";
         let s = split(ARTICLE);
         let e = ev(&s);
         let bullet = "The council voted 7 to 2 to expand the night bus network.";
-        assert!(e.condenses(&e.ground(bullet, None), bullet, 0));
+        assert!(e.condenses(&e.ground(bullet), bullet, 0));
         // Supported, but "approved", "service" and "evenings" are the model's words, not the article's.
         let bullet = "The council approved more night bus service for evenings by 7 to 2.";
-        let g = e.ground(bullet, None);
+        let g = e.ground(bullet);
         assert!(g.support >= SUPPORT_THRESHOLD * 0.5 && !e.condenses(&g, bullet, 0), "{g:?}");
         let bullet = "The plan will cost about $6.5 million a year.";
-        assert!(!e.condenses(&e.ground(bullet, None), bullet, 1));
+        assert!(!e.condenses(&e.ground(bullet), bullet, 1));
     }
 
     #[test]
     fn near_duplicates() {
-        assert!(same_point("The council voted 7 to 2 for night buses.", "Night buses: the council voted 7-2.", None));
-        assert!(!same_point("The council voted 7 to 2 for night buses.", "The routes start on March 1.", None));
-        assert!(same_point("a", "b", Some(0.95)));
+        assert!(same_point("The council voted 7 to 2 for night buses.", "Night buses: the council voted 7-2."));
+        assert!(!same_point("The council voted 7 to 2 for night buses.", "The routes start on March 1."));
     }
 }

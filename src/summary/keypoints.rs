@@ -9,27 +9,22 @@ use super::rank::{self, Picks, RankOptions};
 use super::sentences::{self, Sentence};
 use super::structure::{self, Structure};
 use super::trim::{self, TrimRules};
-use super::{Bullet, Ranker};
+use super::Bullet;
 use crate::error::{Error, Result};
 use crate::language::{self, Language};
-use crate::llm::embed::{Embedder, MAX_TEXT_BYTES};
 use crate::llm::CancelToken;
 
-/// Ranking of one article: its sentences, their structure, vectors and salience, and the chosen
-/// ones.
+/// Ranking of one article: its sentences, their structure and salience, and the chosen ones.
 pub struct Extraction {
     pub sentences: Vec<Sentence>,
     /// Headings, furniture and sections (see `structure`).
     pub structure: Structure,
     /// Each sentence's salience (-1 for those that are not candidates).
     pub salience: Vec<f32>,
-    /// Normalized sentence embeddings (none when ranked lexically).
-    pub vectors: Option<Vec<Vec<f32>>>,
     /// Chosen sentences, in article order.
     pub chosen: Vec<usize>,
     /// Most key points asked for: `k`, or more for a long read (see `extract`).
     pub points: usize,
-    pub ranker: Ranker,
     /// What is trimmed from the chosen sentences to make the key points.
     pub trim: TrimRules,
     /// The language the article was read in.
@@ -50,34 +45,21 @@ impl Extraction {
     }
 }
 
-/// Most text the embedder is asked to embed, in bytes (each sentence counted up to the
-/// embedder's own cut, `embed::MAX_TEXT_BYTES`). Embedding costs time in proportion to the text:
-/// measured on the release build, two cores embed 6.6 KB (while busy with a build) to 14 KB of
-/// news sentences a second, so this much takes 5 to 10 seconds. An article with more is ranked by TF-IDF alone, which on the
-/// dev set scores as well as the embeddings (ROUGE-1/2/Lsum 44.7/21.3/40.5 against
-/// 44.7/21.2/40.4) at a thousandth of the cost. The longest dev-set article is 5.8 KB and a long
-/// feature of 5,000 words about 30 KB, so every ordinary article is still embedded.
-pub const MAX_EMBEDDED_BYTES: usize = 64 * 1024;
-
 /// Splits and ranks `text` and picks up to `k` key sentences, in the language detected in it
 /// (see `extract_in`).
 pub fn extract(
     text: &str,
     title: Option<&str>,
-    embedder: Option<&Embedder>,
     k: usize,
     length: Length,
     opts: &RankOptions,
     cancel: &CancelToken,
 ) -> Result<Extraction> {
-    extract_in(text, title, language::detect(text).language, embedder, k, length, opts, cancel)
+    extract_in(text, title, language::detect(text).language, k, length, opts, cancel)
 }
 
 /// Splits `text` with the sentence rules of `language`, ranks its sentences and picks up to `k`
-/// key sentences. The embedder (an English model) ranks English text and text of unknown
-/// language only; other languages, an article of more than `MAX_EMBEDDED_BYTES` of sentences,
-/// or a failing embedder are ranked lexically (TF-IDF, with that language's words); a log line
-/// says so. Lengths are counted in English-word equivalents (`language::words`), and only the
+/// key sentences, by position and TF-IDF centrality with that language's words. Lengths are counted in English-word equivalents (`language::words`), and only the
 /// trimming rules that know the language apply. Every step looks at `cancel`, and time and
 /// memory grow linearly with the text.
 #[allow(clippy::too_many_arguments)]
@@ -85,45 +67,13 @@ pub fn extract_in(
     text: &str,
     title: Option<&str>,
     language: Language,
-    embedder: Option<&Embedder>,
     k: usize,
     length: Length,
     opts: &RankOptions,
     cancel: &CancelToken,
 ) -> Result<Extraction> {
     let sentences = sentences::split_until_in(text, language, cancel).ok_or(Error::Cancelled)?;
-    let to_embed: usize = sentences.iter().map(|s| (s.span.end - s.span.start).min(MAX_TEXT_BYTES)).sum();
-    let vectors = match embedder {
-        Some(_) if language.is_known() && !language.is_english() => {
-            tracing::info!(%language, "the embedder reads English only; ranking the sentences by position and TF-IDF");
-            None
-        }
-        Some(_) if to_embed > MAX_EMBEDDED_BYTES => {
-            tracing::info!(
-                bytes = to_embed,
-                limit = MAX_EMBEDDED_BYTES,
-                "too much text to embed; ranking the sentences by position and TF-IDF centrality"
-            );
-            None
-        }
-        Some(e) => {
-            let pieces: Vec<&str> = sentences.iter().map(|s| s.span.of(text)).collect();
-            match e.embed_until(&pieces, cancel) {
-                Ok(Some(v)) => Some(v),
-                Ok(None) => return Err(Error::Cancelled),
-                Err(err) => {
-                    tracing::warn!(%err, "embedding the sentences failed; ranking them by TF-IDF instead");
-                    None
-                }
-            }
-        }
-        None => {
-            tracing::info!("no embedder loaded; ranking sentences by position and TF-IDF centrality");
-            None
-        }
-    };
-    let sim = rank::Similarity::in_language(text, &sentences, language, vectors.as_deref(), opts.lexical_mix, cancel)
-        .ok_or(Error::Cancelled)?;
+    let sim = rank::Similarity::in_language(text, &sentences, language, cancel).ok_or(Error::Cancelled)?;
     let structure = structure::analyze(text, title, language, &sentences);
     let salience = rank::salience(text, &sentences, &sim, opts, &structure);
     // A long read has more ground to cover than a news story (several sections, each with its
@@ -139,11 +89,9 @@ pub fn extract_in(
     chosen.sort_unstable();
     drop(sim);
     Ok(Extraction {
-        ranker: if vectors.is_some() { Ranker::Embedding } else { Ranker::Lexical },
         sentences,
         structure,
         salience,
-        vectors,
         chosen,
         points: k,
         trim: opts.trim.for_language(language),
@@ -158,27 +106,13 @@ pub fn extract_in(
 /// Points the model added beyond the key sentences, rewrites that drift from their sentence
 /// and unsupported points are not shown, and no two points say the same thing. Returns at most
 /// `k` bullets and how many generated points the article did not support at all.
-pub fn ground_bullets(
-    text: &str,
-    extraction: &Extraction,
-    embedder: Option<&Embedder>,
-    generated: Vec<Bullet>,
-    k: usize,
-) -> (Vec<Bullet>, usize) {
-    let evidence =
-        Evidence::in_language(text, &extraction.sentences, extraction.vectors.as_deref(), extraction.language);
-    let vectors: Option<Vec<Vec<f32>>> = match (embedder, &extraction.vectors) {
-        (Some(e), Some(_)) => {
-            let texts: Vec<&str> = generated.iter().map(|b| b.text.as_str()).collect();
-            e.embed(&texts).ok()
-        }
-        _ => None,
-    };
+pub fn ground_bullets(text: &str, extraction: &Extraction, generated: Vec<Bullet>, k: usize) -> (Vec<Bullet>, usize) {
+    let evidence = Evidence::in_language(text, &extraction.sentences, extraction.language);
     let chosen = &extraction.chosen;
     let mut condensed: Vec<Option<Bullet>> = vec![None; chosen.len()];
     let mut unsupported = 0;
     for (n, b) in generated.into_iter().enumerate() {
-        let g = evidence.ground(&b.text, vectors.as_ref().map(|v| v[n].as_slice()));
+        let g = evidence.ground(&b.text);
         if g.support < SUPPORT_THRESHOLD {
             unsupported += 1;
         }
@@ -202,7 +136,7 @@ pub fn ground_bullets(
     let mut out: Vec<Bullet> = Vec::new();
     for (slot, &i) in chosen.iter().enumerate() {
         let b = condensed[slot].take().unwrap_or_else(|| extraction.bullet(text, i));
-        if out.len() < k && !out.iter().any(|o| same_point_in(&o.text, &b.text, None, extraction.language)) {
+        if out.len() < k && !out.iter().any(|o| same_point_in(&o.text, &b.text, extraction.language)) {
             out.push(b);
         }
     }
@@ -227,10 +161,8 @@ The new routes start on March 1 and run until 2 a.m. every night.";
             sentences,
             structure: Structure::one_piece(n),
             salience: vec![1.0; n],
-            vectors: None,
             chosen: vec![0, 2, 4],
             points: 3,
-            ranker: Ranker::Lexical,
             trim: TrimRules::NONE,
             language: Language::ENGLISH,
         };
@@ -249,7 +181,7 @@ The new routes start on March 1 and run until 2 a.m. every night.";
         ]
         .map(Bullet::new)
         .to_vec();
-        let (bullets, unsupported) = ground_bullets(text, &extraction, None, generated, 5);
+        let (bullets, unsupported) = ground_bullets(text, &extraction, generated, 5);
         let shown: Vec<&str> = bullets.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(
             shown,
@@ -264,7 +196,7 @@ The new routes start on March 1 and run until 2 a.m. every night.";
         assert_eq!(bullets[1].support, 1.0);
         assert_eq!(unsupported, 1, "only the invented point is unsupported");
         // The list never exceeds k.
-        let (bullets, _) = ground_bullets(text, &extraction, None, Vec::new(), 2);
+        let (bullets, _) = ground_bullets(text, &extraction, Vec::new(), 2);
         assert_eq!(bullets.len(), 2);
     }
 
@@ -274,14 +206,13 @@ The new routes start on March 1 and run until 2 a.m. every night.";
 Residents had asked the council for later buses for years. \
 But the plan will cost the city about $4.2 million a year, a council spokesman said.";
         // By default the attribution stays: the key point is what the spokesman said.
-        let plain = extract(text, None, None, 3, Length::Medium, &RankOptions::default(), &CancelToken::new())
-            .unwrap()
-            .bullets(text);
+        let plain =
+            extract(text, None, 3, Length::Medium, &RankOptions::default(), &CancelToken::new()).unwrap().bullets(text);
         assert_eq!(plain[2].text, "The plan will cost the city about $4.2 million a year, a council spokesman said.");
         assert_eq!(plain[2].sources.len(), 1);
         // With every rule, the attribution goes too.
         let all = RankOptions { trim: TrimRules::ALL, ..RankOptions::default() };
-        let extraction = extract(text, None, None, 3, Length::Medium, &all, &CancelToken::new()).unwrap();
+        let extraction = extract(text, None, 3, Length::Medium, &all, &CancelToken::new()).unwrap();
         assert_eq!(extraction.chosen, [0, 1, 2]);
         let bullets = extraction.bullets(text);
         let shown: Vec<&str> = bullets.iter().map(|b| b.text.as_str()).collect();
@@ -296,18 +227,17 @@ But the plan will cost the city about $4.2 million a year, a council spokesman s
         // The last one cites the kept clause and the sentence's own full stop.
         let cited: Vec<&str> = bullets[2].sources.iter().map(|s| s.of(text)).collect();
         assert_eq!(cited, ["the plan will cost the city about $4.2 million a year", "."]);
-        let evidence = Evidence::new(text, &extraction.sentences, None);
+        let evidence = Evidence::new(text, &extraction.sentences);
         for b in &bullets {
             let kept: Vec<&str> = b.sources.iter().map(|s| s.of(text)).collect();
             assert_eq!(b.text.to_lowercase(), kept.join(" ").replace(" .", ".").to_lowercase());
-            let g = evidence.ground(&b.text, None);
+            let g = evidence.ground(&b.text);
             assert!(g.support >= SUPPORT_THRESHOLD && g.missing.is_empty(), "{b:?} {g:?}");
             assert_eq!(b.support, 1.0);
         }
         // Without trimming, the key points are the sentences as they are.
         let whole = extract(
             text,
-            None,
             None,
             3,
             Length::Medium,

@@ -1,7 +1,7 @@
 //! Words for ranking and grounding without a neural model: lower-cased, lightly stemmed content
 //! words, the numbers and names of a text (the tokens an invented fact shows up in), and TF-IDF
-//! vectors with their cosine (compact, with terms numbered), the fallback when no embedder is
-//! downloaded. English text (and text of unknown language) is read as it always was: English
+//! vectors with their cosine (compact, with terms numbered), by which sentences are ranked.
+//! English text (and text of unknown language) is read as it always was: English
 //! stop words and stems. Other languages lose their own most common words and are not stemmed;
 //! scripts written without spaces between words (Chinese, Japanese, Thai) and Korean, whose
 //! words carry their particles, are read as overlapping pairs of characters (bigrams), the usual

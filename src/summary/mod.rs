@@ -66,17 +66,6 @@ impl Bullet {
     }
 }
 
-/// How the sentences were ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
-#[serde(rename_all = "lowercase")]
-pub enum Ranker {
-    /// Sentence embeddings from the embedder.
-    #[default]
-    Embedding,
-    /// TF-IDF vectors (no embedder available).
-    Lexical,
-}
-
 /// How long each stage took.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Timings {
@@ -103,8 +92,6 @@ pub struct Summary {
     /// The article text that bullet sources point into.
     #[serde(default)]
     pub text: String,
-    #[serde(default)]
-    pub ranker: Ranker,
     /// Sections summarized separately because the article did not fit the model's context
     /// (0: it fit).
     #[serde(default)]
@@ -140,7 +127,6 @@ impl Summary {
             stop_reason: StopReason::EndOfTurn,
             timings: Timings::default(),
             text: text.into(),
-            ranker: Ranker::default(),
             sections: 0,
             unsupported: 0,
             language: Language::UNKNOWN,

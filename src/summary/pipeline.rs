@@ -19,7 +19,6 @@ use super::{Bullet, Summary, Timings, Translation};
 use crate::article::Article;
 use crate::error::{Error, Result};
 use crate::language::{self, Language, Verdict};
-use crate::llm::embed::Embedder;
 use crate::llm::{generate, CancelToken, GenerateOptions, Generation, Generator, StopReason};
 
 /// Fewer article tokens than this would not make a useful summary.
@@ -83,11 +82,9 @@ fn article_budget(
     Ok(opts.article_tokens.min(room))
 }
 
-/// The models a summary runs on. Without a generator the summary is extractive; without an
-/// embedder the sentences are ranked lexically.
+/// The models a summary runs on. Without a generator the summary is extractive.
 pub struct Models<'a> {
     pub generator: Option<&'a mut Generator>,
-    pub embedder: Option<&'a Embedder>,
     /// The generator's name as the summary reports it (catalog name or file stem).
     pub name: &'a str,
 }
@@ -95,7 +92,7 @@ pub struct Models<'a> {
 impl<'a> Models<'a> {
     /// Ranking alone, without a generator, reported as `name`.
     pub fn extractive(name: &'a str) -> Models<'a> {
-        Models { generator: None, embedder: None, name }
+        Models { generator: None, name }
     }
 }
 
@@ -115,14 +112,13 @@ pub fn summarize(
     let target = opts.language.resolve(detected.language);
     let k = opts.length.max_bullets();
     let title = article.title.as_deref();
-    let extraction = extract_in(text, title, detected.language, models.embedder, k, opts.length, &opts.rank, cancel)?;
+    let extraction = extract_in(text, title, detected.language, k, opts.length, &opts.rank, cancel)?;
     let extractive = extraction.bullets(text);
     let first_bullet_ms = ms(start.elapsed());
     if opts.kind == SummaryType::KeyPoints {
         on_step(Step::Extractive(&extractive));
     }
     let mut summary = Summary::new(models.name, article.title.clone(), text);
-    summary.ranker = extraction.ranker;
     summary.timings.first_bullet_ms = first_bullet_ms;
     summary.language = detected.language;
     summary.language_confidence = detected.confidence;
@@ -169,7 +165,7 @@ pub fn summarize(
     let run = checked.run;
     summary.stop_reason = run.stop;
     summary.language_mismatch = checked.mismatch;
-    take_answer(&mut summary, &run.text, &extraction, models.embedder, opts);
+    take_answer(&mut summary, &run.text, &extraction, opts);
     if opts.translate_points
         && opts.kind == SummaryType::KeyPoints
         && run.stop != StopReason::Cancelled
@@ -598,13 +594,7 @@ fn summarize_sections(
 /// Fills the summary from the generator's answer: the summary text, and for key points the key
 /// sentences (each replaced by the model's shortening only when `condense` asked for one and it
 /// passed the grounding check); a headline is held to its word limit.
-fn take_answer(
-    summary: &mut Summary,
-    answer: &str,
-    extraction: &Extraction,
-    embedder: Option<&Embedder>,
-    opts: &SummarizeOptions,
-) {
+fn take_answer(summary: &mut Summary, answer: &str, extraction: &Extraction, opts: &SummarizeOptions) {
     let answer = parse_answer(answer);
     summary.summary = answer.summary;
     match opts.kind {
@@ -612,8 +602,7 @@ fn take_answer(
             // Without condensing, the key points are the key sentences; anything the model
             // listed besides the summary is not used.
             let generated = if opts.condense { answer.bullets } else { Vec::new() };
-            let (bullets, unsupported) =
-                ground_bullets(&summary.text, extraction, embedder, generated, extraction.points);
+            let (bullets, unsupported) = ground_bullets(&summary.text, extraction, generated, extraction.points);
             summary.bullets = bullets;
             summary.unsupported = unsupported;
         }

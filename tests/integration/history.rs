@@ -22,7 +22,7 @@ pub fn extractive(name: &str, text: &str, opts: &SummarizeOptions) -> (Article, 
 fn remember(h: &mut History, source: &str, text: &str) -> i64 {
     let opts = SummarizeOptions::default();
     let (article, summary) = extractive(source, text, &opts);
-    let key = history::cache_key(&article, "extractive", None, false, &opts);
+    let key = history::cache_key(&article, "extractive", None, &opts);
     h.record(&NewEntry { source, article: &article, options: &opts, cache_key: &key, summary: &summary }).unwrap()
 }
 
@@ -88,7 +88,7 @@ fn an_entry_keeps_the_article_options_and_spans() {
 fn the_cache_key_follows_text_model_and_options() {
     let opts = SummarizeOptions::default();
     let (article, _) = extractive("a.txt", ARTICLE, &opts);
-    let key = |a: &Article, model: &str, o: &SummarizeOptions| history::cache_key(a, model, None, false, o);
+    let key = |a: &Article, model: &str, o: &SummarizeOptions| history::cache_key(a, model, None, o);
     let base = key(&article, "m", &opts);
     assert_eq!(base.len(), 64);
     assert_eq!(base, key(&article, "m", &opts));
@@ -99,7 +99,6 @@ fn the_cache_key_follows_text_model_and_options() {
     let mut fewer_tokens = opts.clone();
     fewer_tokens.generate.max_tokens += 1;
     assert_ne!(base, key(&article, "m", &fewer_tokens));
-    assert_ne!(base, history::cache_key(&article, "m", None, true, &opts));
     let mut edited = article.clone();
     edited.text.push_str(" One more sentence.");
     assert_ne!(base, key(&edited, "m", &opts));
@@ -111,7 +110,7 @@ fn a_cached_summary_is_found_by_its_key() {
     let mut h = History::open(dir.path().join("h.sqlite3")).unwrap();
     let opts = SummarizeOptions::default();
     let (article, summary) = extractive("a.txt", ARTICLE, &opts);
-    let key = history::cache_key(&article, "extractive", None, false, &opts);
+    let key = history::cache_key(&article, "extractive", None, &opts);
     assert!(h.cached(&key).unwrap().is_none());
     let first = h
         .record(&NewEntry { source: "a.txt", article: &article, options: &opts, cache_key: &key, summary: &summary })

@@ -112,7 +112,7 @@ fn remember(h: &mut History, code: &str) -> i64 {
     let opts = SummarizeOptions::default();
     let a = article::from_path(&article_path(code)).unwrap();
     let s = summary::summarize(Models::extractive("extractive"), &a, &opts, &CancelToken::new(), &mut |_| {}).unwrap();
-    let key = history::cache_key(&a, "extractive", None, false, &opts);
+    let key = history::cache_key(&a, "extractive", None, &opts);
     h.record(&NewEntry { source: code, article: &a, options: &opts, cache_key: &key, summary: &s }).unwrap()
 }
 

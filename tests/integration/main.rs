@@ -6,7 +6,6 @@ mod common;
 
 mod cli;
 mod decoder;
-mod embedder;
 mod engine;
 mod fetch;
 mod history;

@@ -43,7 +43,7 @@ fn an_article_longer_than_the_context_is_read_from_a_bounded_excerpt() {
     let article = article::from_bytes("long", long_article(30).as_bytes(), Some("txt")).unwrap();
     let mut planned = false;
     let s = summary::summarize(
-        Models { generator: Some(&mut generator), embedder: None, name: "tiny" },
+        Models { generator: Some(&mut generator), name: "tiny" },
         &article,
         &opts(3000, 8),
         &CancelToken::new(),
@@ -73,7 +73,7 @@ fn a_thorough_summary_reads_an_article_longer_than_the_context_section_by_sectio
     let mut extractive_first = None;
     let mut plan = None;
     let s = summary::summarize(
-        Models { generator: Some(&mut generator), embedder: None, name: "tiny" },
+        Models { generator: Some(&mut generator), name: "tiny" },
         &article,
         &SummarizeOptions { thorough: true, ..opts(3000, 8) },
         &CancelToken::new(),
@@ -137,7 +137,6 @@ fn the_worker_sends_extractive_points_before_the_generated_ones() {
     let job = SummarizeJob {
         model_name: "tiny".into(),
         model_path: model,
-        embedder_path: Some(dir.path().join("no-such-embedder")),
         article: article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap(),
         options: opts(3000, 6),
     };

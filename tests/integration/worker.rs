@@ -16,7 +16,6 @@ fn job(model: &Path, max_tokens: usize) -> SummarizeJob {
     SummarizeJob {
         model_name: "tiny".into(),
         model_path: model.to_path_buf(),
-        embedder_path: None,
         article: article::from_bytes("test", ARTICLE.as_bytes(), None).unwrap(),
         options: SummarizeOptions {
             generate: GenerateOptions { max_tokens, ..GenerateOptions::default() },

@@ -31,9 +31,7 @@ export type ModelsView = { modelsDir: string, defaultModel: string, models: Arra
 
 export type Progress = { done: number, total: number, };
 
-export type Ranker = "embedding" | "lexical";
-
-export type Role = "generator" | "embedder";
+export type Role = "generator";
 
 export type SearchHit = { snippet: string, highlights: Array<[number, number]>, id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, language: string, };
 
@@ -47,7 +45,7 @@ export type Stats = { path: string, count: number, bytes: number, };
 
 export type StopReason = "end_of_turn" | "stop_string" | "max_tokens" | "cancelled";
 
-export type Summary = { title: string | null, summary: string, bullets: Array<Bullet>, model: string, stop_reason: StopReason, timings: Timings, text: string, ranker: Ranker, sections: number, unsupported: number, language: string, language_confidence: number, output_language: string, language_mismatch: boolean, };
+export type Summary = { title: string | null, summary: string, bullets: Array<Bullet>, model: string, stop_reason: StopReason, timings: Timings, text: string, sections: number, unsupported: number, language: string, language_confidence: number, output_language: string, language_mismatch: boolean, };
 
 export type SummaryType = "key-points" | "tldr" | "headline";
 

@@ -147,7 +147,7 @@ test('settings load at start and every change is saved, without running again', 
   assert.equal(await page.locator('#type').inputValue(), 'tldr');
   assert.equal(await page.locator('#length').inputValue(), 'long');
   assert.equal(await page.locator('#model').inputValue(), 'qwen2.5-test');
-  // Generators only: the embedder is not offered.
+  // The catalog's models, then the way to add a file.
   const options = await page.locator('#model option').allTextContents();
   assert.deepEqual(options, ['qwen2.5-test', 'Add a GGUF file…']);
 

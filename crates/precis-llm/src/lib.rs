@@ -1,13 +1,12 @@
 //! Precis's inference engine: runs a local transformer model on the CPU. It reads GGUF files
 //! (`gguf`), rebuilds their tokenizer and chat template from the metadata (`tokenizer`,
 //! `template`), loads the weights onto Precis's decoder (`decoder`, on its own quantized matrix
-//! kernels in `kernels`) or candle's models (`generator`), generates text with greedy lookahead
-//! (`generate`), and embeds sentences with a BERT encoder (`embed`). It knows nothing of
-//! articles or summaries; the `precis` crate builds those on top of it.
+//! kernels in `kernels`) or candle's models (`generator`) and generates text with greedy
+//! lookahead (`generate`). It knows nothing of articles or summaries; the `precis` crate builds
+//! those on top of it.
 
 pub mod cancel;
 mod decoder;
-pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod generator;

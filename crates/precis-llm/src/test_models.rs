@@ -1,7 +1,7 @@
 //! Tiny GGUF generators with random weights, written on the spot for tests and benchmarks of
 //! the machinery (loading, tokenizer, templates, generation, stop conditions) without any
 //! download. Each supported architecture can be written; the vocabulary is a small byte-level
-//! BPE with ChatML special tokens. A tiny BERT sentence encoder can be written too.
+//! BPE with ChatML special tokens.
 
 use std::path::Path;
 
@@ -227,97 +227,4 @@ impl Lcg {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
-}
-
-/// Words of the tiny BERT's vocabulary (after `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`).
-pub const TINY_BERT_WORDS: &[&str] = &[
-    "the", "council", "voted", "for", "night", "buses", "on", "tuesday", "plan", "costs", "million", "a", "year",
-    "bakery", "won", "prize", "bread", "library", "budget", "new", "routes", "start", "in", "march", ".", ",",
-];
-
-/// Writes a tiny random-weight BERT sentence encoder into `dir` (`model.safetensors`,
-/// `tokenizer.json` with a lower-casing word-level vocabulary, `config.json`), in the layout of
-/// the catalog's embedder, for tests of the embedding machinery without a download.
-pub fn write_tiny_bert(dir: &Path, seed: u64) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let (hidden, layers, heads, inner, positions) = (16usize, 2usize, 2usize, 32usize, 64usize);
-    let mut vocab = serde_json::Map::new();
-    for (i, w) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]"].iter().chain(TINY_BERT_WORDS).enumerate() {
-        vocab.insert((*w).to_string(), serde_json::json!(i));
-    }
-    let vocab_size = vocab.len();
-    let tokenizer = serde_json::json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": [],
-        "normalizer": {"type": "Lowercase"},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-            "special_tokens": {
-                "[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
-                "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}
-            }
-        },
-        "decoder": null,
-        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
-    });
-    let config = serde_json::json!({
-        "architectures": ["BertModel"], "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-        "hidden_size": hidden, "initializer_range": 0.02, "intermediate_size": inner,
-        "layer_norm_eps": 1e-12, "max_position_embeddings": positions, "model_type": "bert",
-        "num_attention_heads": heads, "num_hidden_layers": layers, "pad_token_id": 0,
-        "position_embedding_type": "absolute", "type_vocab_size": 2, "vocab_size": vocab_size
-    });
-    let write = |name: &str, value: &serde_json::Value| {
-        let path = dir.join(name);
-        let json = serde_json::to_vec_pretty(value).map_err(|e| Error::io(&path, e.into()))?;
-        std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
-    };
-    write("tokenizer.json", &tokenizer)?;
-    write("config.json", &config)?;
-
-    let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut random = |shape: &[usize]| -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((rng >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 0.4
-            })
-            .collect();
-        Ok(Tensor::from_vec(v, shape, &Device::Cpu)?)
-    };
-    let ones = |n: usize| Tensor::ones(n, candle_core::DType::F32, &Device::Cpu);
-    let zeros = |n: usize| Tensor::zeros(n, candle_core::DType::F32, &Device::Cpu);
-    let mut t: std::collections::HashMap<String, Tensor> = std::collections::HashMap::new();
-    t.insert("embeddings.word_embeddings.weight".into(), random(&[vocab_size, hidden])?);
-    t.insert("embeddings.position_embeddings.weight".into(), random(&[positions, hidden])?);
-    t.insert("embeddings.token_type_embeddings.weight".into(), random(&[2, hidden])?);
-    t.insert("embeddings.LayerNorm.weight".into(), ones(hidden)?);
-    t.insert("embeddings.LayerNorm.bias".into(), zeros(hidden)?);
-    for l in 0..layers {
-        let p = format!("encoder.layer.{l}.");
-        for (name, out, inp) in [
-            ("attention.self.query", hidden, hidden),
-            ("attention.self.key", hidden, hidden),
-            ("attention.self.value", hidden, hidden),
-            ("attention.output.dense", hidden, hidden),
-            ("intermediate.dense", inner, hidden),
-            ("output.dense", hidden, inner),
-        ] {
-            t.insert(format!("{p}{name}.weight"), random(&[out, inp])?);
-            t.insert(format!("{p}{name}.bias"), random(&[out])?);
-        }
-        for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            t.insert(format!("{p}{name}.weight"), ones(hidden)?);
-            t.insert(format!("{p}{name}.bias"), zeros(hidden)?);
-        }
-    }
-    let path = dir.join("model.safetensors");
-    candle_core::safetensors::save(&t, &path)?;
-    Ok(())
 }

@@ -85,12 +85,6 @@ pub fn resolve(state: &AppState, choice: Option<&str>) -> Result<ResolvedModel> 
     Ok(Catalog::builtin().resolve_generator(choice, &state.models_dir)?)
 }
 
-/// The catalog's sentence embedder, when it is downloaded; without it sentences are ranked
-/// lexically.
-pub fn embedder(state: &AppState) -> Option<PathBuf> {
-    Catalog::builtin().embedder_in(&state.models_dir)
-}
-
 /// The catalog with what is downloaded (checking a model's sha256 the first time it is seen), and
 /// the added files.
 #[tauri::command]

@@ -33,7 +33,6 @@ pub async fn summarize<R: Runtime>(
     let job = SummarizeJob {
         model_name: model.name,
         model_path: model.path,
-        embedder_path: models::embedder(&state),
         article: article.article,
         options: SummarizeOptions {
             kind: options.kind,

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 use precis::article;
-use precis::llm::embed::Embedder;
 use precis::llm::{CancelToken, Generator};
 use precis::store::catalog::Catalog;
 use precis::summary::keypoints::ground_bullets;
@@ -18,7 +17,6 @@ use precis::summary::{self, extract, parse_answer, Bullet, Length, Models, Summa
 use precis::Result;
 
 use crate::cli::stdout_error;
-use crate::cli::summarize::load_embedder;
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -36,10 +34,6 @@ pub struct EvalArgs {
     /// Key points from ranking alone, without the generator
     #[arg(long)]
     extractive: bool,
-
-    /// Rank sentences by TF-IDF even when the embedder is downloaded
-    #[arg(long)]
-    no_embedder: bool,
 
     /// Grounding only: take the generator's answers from an earlier `precis eval` output (its
     /// `answer` field) instead of running the model, to compare grounding rules
@@ -69,8 +63,6 @@ pub struct EvalArgs {
     lambda: Option<f32>,
     #[arg(long, hide = true)]
     budget_scale: Option<f32>,
-    #[arg(long, hide = true)]
-    lexical_mix: Option<f32>,
     /// Key points: which trimming rules run (comma-separated: dateline, connective,
     /// attribution, picture; `none` for none)
     #[arg(long, hide = true, value_name = "RULES")]
@@ -96,7 +88,6 @@ enum Method {
 /// writes one prediction per line, with its timing, for `scripts/eval.py` to score.
 pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
     let input = std::fs::read_to_string(&args.input).map_err(|e| precis::Error::io(&args.input, e))?;
-    let embedder = if args.lead.is_some() { None } else { load_embedder(args.no_embedder, models_dir) };
     let mut method = match (args.lead, &args.replay) {
         (Some(n), _) => Method::Lead(n),
         (None, Some(path)) => Method::Replay(read_answers(path)?),
@@ -117,14 +108,13 @@ pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
         let text = record["article"].as_str().unwrap_or_default();
         let article = article::from_bytes(&id, text.as_bytes(), Some("txt"))?;
         let start = std::time::Instant::now();
-        let (summary, answer) = predict(&mut method, embedder.as_ref(), &id, &article, &opts)?;
+        let (summary, answer) = predict(&mut method, &id, &article, &opts)?;
         let elapsed = start.elapsed().as_millis() as u64;
         let row = serde_json::json!({
             "id": id,
             "summary": summary.summary,
             "bullets": summary.bullets,
             "unsupported": summary.unsupported,
-            "ranker": summary.ranker,
             "sections": summary.sections,
             "ms": elapsed,
             "first_bullet_ms": summary.timings.first_bullet_ms,
@@ -156,7 +146,6 @@ fn options(args: &EvalArgs) -> SummarizeOptions {
     r.position_scale = args.position_scale.unwrap_or(r.position_scale);
     r.lambda = args.lambda.unwrap_or(r.lambda);
     r.budget_scale = args.budget_scale.unwrap_or(r.budget_scale);
-    r.lexical_mix = args.lexical_mix.unwrap_or(r.lexical_mix);
     r.trim = args.trim.unwrap_or(r.trim);
     r.quote_penalty = args.quote_penalty.unwrap_or(r.quote_penalty);
     opts.generate.lookahead = args.lookahead.unwrap_or(opts.generate.lookahead);
@@ -180,7 +169,6 @@ fn read_answers(path: &Path) -> Result<HashMap<String, String>> {
 /// measuring what grounding changes; empty without a generator).
 fn predict(
     method: &mut Method,
-    embedder: Option<&Embedder>,
     id: &str,
     article: &article::Article,
     opts: &SummarizeOptions,
@@ -205,21 +193,19 @@ fn predict(
         }
         Method::Replay(answers) => {
             let k = opts.length.max_bullets();
-            let extraction =
-                extract(text, article.title.as_deref(), embedder, k, opts.length, &opts.rank, &CancelToken::new())?;
+            let extraction = extract(text, article.title.as_deref(), k, opts.length, &opts.rank, &CancelToken::new())?;
             answer = answers.get(id).cloned().unwrap_or_default();
             let parsed = parse_answer(&answer);
-            let (bullets, unsupported) = ground_bullets(text, &extraction, embedder, parsed.bullets, k);
+            let (bullets, unsupported) = ground_bullets(text, &extraction, parsed.bullets, extraction.points);
             Summary {
                 summary: parsed.summary,
                 bullets,
                 unsupported,
-                ranker: extraction.ranker,
                 ..Summary::new("replay", article.title.clone(), text)
             }
         }
         Method::Pipeline { generator, name } => summary::summarize(
-            Models { generator: generator.as_deref_mut(), embedder, name },
+            Models { generator: generator.as_deref_mut(), name },
             article,
             opts,
             &CancelToken::new(),

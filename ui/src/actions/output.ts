@@ -42,7 +42,6 @@ export function createOutput({ get, set, say, fail }: Context) {
       },
       // Only the title, summary and bullets are formatted.
       text: state.article?.text ?? '',
-      ranker: 'lexical',
       sections: 0,
       unsupported: 0,
       language: state.article?.language ?? 'unknown',
