@@ -4,6 +4,7 @@
 const COMMANDS: &[&str] = &[
     "open_article",
     "article_from_text",
+    "take_opened_files",
     "pick_article",
     "pick_model",
     "pick_save_path",
@@ -15,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "add_model",
     "get_settings",
     "save_settings",
+    "get_preferences",
+    "save_preferences",
     "format_summary",
     "format_bullet",
     "save_text",

@@ -19,7 +19,7 @@ use crate::commands::article::{ArticleView, DroppedView};
 use crate::commands::history::HistoryEntry;
 use crate::commands::models::{ModelView, ModelsView};
 use crate::error::AppError;
-use crate::state::Settings;
+use crate::state::{Preferences, Settings};
 
 /// Where the generated file lives, from the shell's folder.
 pub const PATH: &str = "../ui/src/bindings.ts";
@@ -52,6 +52,7 @@ pub fn typescript() -> String {
     add(ListItem::decl(&cfg));
     add(ModelView::decl(&cfg));
     add(ModelsView::decl(&cfg));
+    add(Preferences::decl(&cfg));
     add(Progress::decl(&cfg));
     add(Ranker::decl(&cfg));
     add(Role::decl(&cfg));

@@ -1,7 +1,8 @@
 //! What the app keeps while it runs: the engine handle, the cancel token of each running job
-//! keyed by job id, the person's settings (output type, length, model, added models), saved as
-//! JSON in the app's config directory, and the files the person chose — the only ones the shell
-//! reads or writes when the page asks.
+//! keyed by job id, the person's settings (output type, length, model, added models) and window
+//! preferences (the sidebar), saved as JSON in the app's config directory, the files
+//! the person chose — the only ones the shell reads or writes when the page asks — and the files
+//! handed over on the command line that the window has not opened yet.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,15 @@ impl Default for Settings {
     }
 }
 
+/// How the window was left, remembered between runs (apart from `Settings`, which are the
+/// summary's own options).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Preferences {
+    /// The history sidebar was open.
+    pub sidebar_open: bool,
+}
+
 /// The settings file's contents.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +51,8 @@ pub struct Stored {
     /// GGUF files the person added, by path.
     #[serde(default)]
     pub custom_models: Vec<PathBuf>,
+    #[serde(default)]
+    pub preferences: Preferences,
 }
 
 pub struct AppState {
@@ -58,6 +70,9 @@ pub struct AppState {
     /// Files the person chose to open (dropped on the window, picked in the open dialog, given
     /// on the command line) and to save to (picked in the save dialog).
     chosen: Mutex<Chosen>,
+    /// Files given on the command line (this launch's or a later one's), chosen already and
+    /// waiting for the window to open them.
+    opened: Mutex<Vec<PathBuf>>,
 }
 
 /// Files the person chose, by canonical path.
@@ -84,6 +99,7 @@ impl AppState {
             history_path,
             history: Mutex::new(None),
             chosen: Mutex::new(Chosen::default()),
+            opened: Mutex::new(Vec::new()),
         }
     }
 
@@ -126,6 +142,18 @@ impl AppState {
         for path in paths {
             chosen.read.insert(canonical(&path));
         }
+    }
+
+    /// Files the person gave on the command line ("Open with Precis", or `precis-app FILE…`):
+    /// chosen to read, and queued until the window takes them.
+    pub fn hand_over(&self, paths: Vec<PathBuf>) {
+        self.choose_to_read(paths.iter().cloned());
+        lock(&self.opened).extend(paths);
+    }
+
+    /// The files handed over and not yet taken by the window, in the order given.
+    pub fn take_opened(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *lock(&self.opened))
     }
 
     /// Remembers a file the person chose in the save dialog.

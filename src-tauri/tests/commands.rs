@@ -539,3 +539,31 @@ fn an_added_model_is_chosen_by_its_id_and_older_settings_by_its_name() {
         assert_eq!(end["data"]["summary"]["model"], "tiny-qwen2");
     }
 }
+
+#[test]
+fn preferences_default_save_and_persist() {
+    let f = fixture();
+    assert_eq!(call(&f, "get_preferences", json!({})).unwrap(), json!({"sidebarOpen": false}));
+    let chosen = json!({"sidebarOpen": true});
+    call(&f, "save_preferences", json!({ "preferences": chosen })).unwrap();
+    assert_eq!(call(&f, "get_preferences", json!({})).unwrap(), chosen);
+    // Beside the settings, which are unchanged.
+    assert_eq!(call(&f, "get_settings", json!({})).unwrap()["type"], "key-points");
+    let (engine, _w) = precis::engine::Engine::start();
+    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"), "h".into());
+    assert!(again.stored().preferences.sidebar_open);
+}
+
+#[test]
+fn files_from_the_command_line_are_chosen_and_taken_once() {
+    let f = fixture();
+    let path = f.dir.path().join("given.txt");
+    std::fs::write(&path, format!("Given On The Command Line\n\n{ARTICLE}")).unwrap();
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([]));
+    let args = ["precis-app", "given.txt"].map(std::ffi::OsString::from);
+    f.app.state::<AppState>().hand_over(precis_app::launch::files_in_args(args, f.dir.path()));
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([path]));
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([]));
+    // Handed over means chosen: the window may open it.
+    assert_eq!(call(&f, "open_article", json!({ "path": path })).unwrap()["title"], "Given On The Command Line");
+}

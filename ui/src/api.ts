@@ -5,6 +5,7 @@
 // into an `AppError` ({ code, message }) so the rest of the UI never sees a raw IPC error.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeHtml, writeText } from '@tauri-apps/plugin-clipboard-manager';
 
@@ -27,6 +28,7 @@ import type {
   ListItem,
   ModelsView,
   ModelView,
+  Preferences,
   Progress,
   SearchHit,
   Settings,
@@ -50,6 +52,7 @@ export type {
   ListItem,
   ModelsView,
   ModelView,
+  Preferences,
   Progress,
   SearchHit,
   Settings,
@@ -151,6 +154,15 @@ export function saveSettings(settings: Settings): Promise<void> {
   return call('save_settings', { settings });
 }
 
+/** How the window was left (the history sidebar). */
+export function getPreferences(): Promise<Preferences> {
+  return call('get_preferences', {});
+}
+
+export function savePreferences(preferences: Preferences): Promise<void> {
+  return call('save_preferences', { preferences });
+}
+
 export function formatSummary(summary: Summary, format: CopyFormat): Promise<string> {
   return call('format_summary', { summary, format });
 }
@@ -225,6 +237,22 @@ export function pickModelFile(): Promise<string | null> {
 /** The save dialog for a Markdown export, suggesting `name`; `null` when the person cancels. */
 export function pickSavePath(name: string): Promise<string | null> {
   return call('pick_save_path', { name });
+}
+
+// ---- Files from the command line ----
+//
+// `precis-app FILE…` (what "Open with Precis" runs), this launch's or a later one's: the shell
+// queues the files as chosen and says so with the `files-opened` event.
+
+/** The files given on the command line that the window has not opened yet. */
+export function takeOpenedFiles(): Promise<string[]> {
+  return call('take_opened_files', {});
+}
+
+/** Calls `handler` whenever more files were given on the command line. Resolves to an unlisten function. */
+export async function onFilesOpened(handler: () => void): Promise<() => void> {
+  const unlisten = await listen('files-opened', () => handler());
+  return () => void unlisten();
 }
 
 // ---- Native file drops ----

@@ -29,6 +29,8 @@ export type ModelView = { id: string, name: string, description: string, role: R
 
 export type ModelsView = { modelsDir: string, defaultModel: string, models: Array<ModelView>, };
 
+export type Preferences = { sidebarOpen: boolean, };
+
 export type Progress = { done: number, total: number, };
 
 export type Ranker = "embedding" | "lexical";

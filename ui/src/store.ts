@@ -15,6 +15,7 @@ import type {
   Length,
   ListItem,
   ModelsView,
+  Preferences,
   Progress,
   Settings,
   Stage,
@@ -68,6 +69,8 @@ export type Outcome = 'none' | 'running' | 'done' | 'stopped' | 'failed';
 export interface State {
   ready: boolean;
   settings: Settings;
+  /** How the window was left, remembered between runs. */
+  preferences: Preferences;
   models: ModelsView | null;
   article: ArticleView | null;
   /** Files dropped together with the open one, waiting to be opened. */
@@ -92,6 +95,8 @@ export interface State {
   fetchError: AppError | null;
   /** A .gguf file dropped on the window, waiting for the person to confirm adding it. */
   pendingModel: string | null;
+  /** The last change of preferences could not be saved. */
+  preferencesError: AppError | null;
   history: HistoryState;
   /** The summary on screen was read from the history, not written by this job. */
   fromHistory: FromHistory | null;
@@ -100,6 +105,7 @@ export interface State {
 export const initialState: State = {
   ready: false,
   settings: { type: 'key-points', length: 'medium', model: null },
+  preferences: { sidebarOpen: false },
   models: null,
   article: null,
   next: [],
@@ -118,6 +124,7 @@ export const initialState: State = {
   fetch: null,
   fetchError: null,
   pendingModel: null,
+  preferencesError: null,
   history: {
     open: false,
     query: '',
@@ -137,6 +144,8 @@ export interface Actions {
   openText(text: string): void;
   openNext(index: number): void;
   droppedPaths(paths: string[]): void;
+  /** Opens the files given on the command line that are waiting (as if dropped together). */
+  openHandedOver(): void;
   summarize(): void;
   /** Writes a new summary even if the history holds one for this article and these options. */
   summarizeAgain(): void;

@@ -1,4 +1,5 @@
-//! Bringing an article in: a file path (dropped or chosen) or dropped/pasted text.
+//! Bringing an article in: a file path (dropped, chosen, or given on the command line) or
+//! dropped/pasted text.
 
 use std::path::PathBuf;
 
@@ -58,4 +59,11 @@ pub async fn article_from_text(text: String) -> Result<DroppedView> {
         })
     })
     .await
+}
+
+/// The files given on the command line that the window has not opened yet (see `launch`); the
+/// window asks at start and whenever the `files-opened` event says more arrived.
+#[tauri::command]
+pub fn take_opened_files(state: State<'_, AppState>) -> Vec<PathBuf> {
+    state.take_opened()
 }

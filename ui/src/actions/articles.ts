@@ -1,7 +1,8 @@
 // Owns opening articles: the file dialog, dropped or pasted paths and text (a .gguf among them
-// waits for the person to confirm adding it), the queue of files dropped together, the drop
-// overlay, and putting an article on screen. Only the newest read counts, whether of a file,
-// of text or of a history entry (`open`).
+// waits for the person to confirm adding it), files given on the command line (opened as if
+// dropped together), the queue of files dropped together, the drop overlay, and putting an
+// article on screen. Only the newest read counts, whether of a file, of text or of a history
+// entry (`open`).
 
 import * as api from '../api.ts';
 import type { ArticleView } from '../api.ts';
@@ -69,7 +70,7 @@ export function createArticles({ get, set, fail }: Context, jobs: Jobs) {
 
   const actions: Pick<
     Actions,
-    'chooseFile' | 'openPath' | 'openText' | 'openNext' | 'droppedPaths' | 'setDragging'
+    'chooseFile' | 'openPath' | 'openText' | 'openNext' | 'droppedPaths' | 'openHandedOver' | 'setDragging'
   > = {
     chooseFile() {
       api
@@ -93,6 +94,15 @@ export function createArticles({ get, set, fail }: Context, jobs: Jobs) {
     },
 
     droppedPaths,
+
+    openHandedOver() {
+      api
+        .takeOpenedFiles()
+        .then((paths) => {
+          if (paths.length > 0) droppedPaths(paths);
+        })
+        .catch(fail);
+    },
 
     setDragging(dragging) {
       if (get().dragging !== dragging) set({ dragging });
