@@ -23,8 +23,9 @@ pub enum Error {
     Input { name: String, reason: InputProblem },
 
     #[error(
-        "{url} is a link, and Precis works offline, so it cannot open web pages. Open the page in \
-         your browser, save it with File > Save Page As, and drop the saved file here"
+        "{url} is a link to a web page. Precis fetches a page only when you ask it to (summarizing \
+         stays on this computer); or open the page in your browser, save it with File > Save Page As, \
+         and drop the saved file here"
     )]
     Link { url: String },
 

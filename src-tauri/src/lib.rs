@@ -1,8 +1,10 @@
 //! The Precis desktop shell (Tauri 2): builds the app — plugins, managed state, commands — in
 //! one function that the tests call with Tauri's mock runtime, and runs it with what only a real
-//! desktop has: one instance (`launch`) and the window's remembered place (`window`).
+//! desktop has: one instance (`launch`), the window's remembered place (`window`), the global
+//! shortcut that summarizes the clipboard (`clipboard`).
 
 pub mod bindings;
+pub mod clipboard;
 pub mod commands;
 pub mod error;
 pub mod launch;
@@ -46,6 +48,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::article::open_article,
         commands::article::article_from_text,
         commands::article::take_opened_files,
+        commands::article::fetch_article,
         commands::dialogs::pick_article,
         commands::dialogs::pick_model,
         commands::dialogs::pick_save_path,
@@ -59,6 +62,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::save_settings,
         commands::settings::get_preferences,
         commands::settings::save_preferences,
+        commands::settings::read_clipboard,
         commands::export::format_summary,
         commands::export::format_bullet,
         commands::export::save_text,
@@ -102,8 +106,16 @@ pub fn run() {
             );
             let cwd = std::env::current_dir().unwrap_or_default();
             state.hand_over(launch::files_in_args(std::env::args_os(), &cwd));
+            let shortcut = state.stored().preferences.shortcut;
             app.manage(state);
             app.manage(window::Memory::default());
+            // A desktop without global shortcuts still gets its window.
+            let shortcuts = app.handle().plugin(clipboard::shortcut_plugin()).map_err(|e| e.to_string());
+            if let Err(e) =
+                shortcuts.and_then(|()| clipboard::apply(app.handle(), shortcut.as_deref()).map_err(|e| e.message))
+            {
+                eprintln!("warning: the clipboard shortcut is not available: {e}");
+            }
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -1,6 +1,6 @@
 //! What the app keeps while it runs: the engine handle, the cancel token of each running job
 //! keyed by job id, the person's settings (output type, length, model, added models) and window
-//! preferences (the sidebar), saved as JSON in the app's config directory, the files
+//! preferences (sidebar, links, shortcut), saved as JSON in the app's config directory, the files
 //! the person chose — the only ones the shell reads or writes when the page asks — and the files
 //! handed over on the command line that the window has not opened yet.
 
@@ -33,13 +33,37 @@ impl Default for Settings {
     }
 }
 
-/// How the window was left, remembered between runs (apart from `Settings`, which are the
-/// summary's own options).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+/// How the window was left and how it behaves, remembered between runs (apart from `Settings`,
+/// which are the summary's own options).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Preferences {
     /// The history sidebar was open.
     pub sidebar_open: bool,
+    /// What a dropped or pasted link does.
+    pub links: LinkPolicy,
+    /// The global shortcut that summarizes the clipboard (`Ctrl+Alt+S`), or `None` for none.
+    pub shortcut: Option<String>,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            sidebar_open: false,
+            links: LinkPolicy::Ask,
+            shortcut: Some(crate::clipboard::DEFAULT_SHORTCUT.to_string()),
+        }
+    }
+}
+
+/// Whether a dropped or pasted `http(s)` link is fetched: after asking each time, always, or never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkPolicy {
+    #[default]
+    Ask,
+    Always,
+    Never,
 }
 
 /// The settings file's contents.
@@ -73,6 +97,8 @@ pub struct AppState {
     /// Files given on the command line (this launch's or a later one's), chosen already and
     /// waiting for the window to open them.
     opened: Mutex<Vec<PathBuf>>,
+    /// Links the person dropped or pasted: the only pages the shell fetches.
+    offered_links: Mutex<HashSet<String>>,
 }
 
 /// Files the person chose, by canonical path.
@@ -100,6 +126,7 @@ impl AppState {
             history: Mutex::new(None),
             chosen: Mutex::new(Chosen::default()),
             opened: Mutex::new(Vec::new()),
+            offered_links: Mutex::new(HashSet::new()),
         }
     }
 
@@ -154,6 +181,26 @@ impl AppState {
     /// The files handed over and not yet taken by the window, in the order given.
     pub fn take_opened(&self) -> Vec<PathBuf> {
         std::mem::take(&mut *lock(&self.opened))
+    }
+
+    /// Remembers a link the person dropped or pasted (or put on the clipboard and asked for).
+    pub fn offer_link(&self, url: &str) {
+        lock(&self.offered_links).insert(url.to_string());
+    }
+
+    /// `url` when the person offered it and their preferences allow fetching pages, else an
+    /// error: the page never gets to fetch an address on its own.
+    pub fn fetchable(&self, url: &str) -> Result<()> {
+        if self.stored().preferences.links == LinkPolicy::Never {
+            return Err(precis::Error::Link { url: url.to_string() }.into());
+        }
+        if !lock(&self.offered_links).contains(url) {
+            return Err(AppError::new(
+                "not_chosen",
+                format!("Precis fetches only pages you ask for: drop or paste the link; {url} was not given"),
+            ));
+        }
+        Ok(())
     }
 
     /// Remembers a file the person chose in the save dialog.

@@ -25,6 +25,7 @@ import type {
   Format,
   HistoryEntry,
   Length,
+  LinkPolicy,
   ListItem,
   ModelsView,
   ModelView,
@@ -49,6 +50,7 @@ export type {
   ErrorCode,
   HistoryEntry,
   Length,
+  LinkPolicy,
   ListItem,
   ModelsView,
   ModelView,
@@ -109,6 +111,14 @@ export function articleFromText(text: string): Promise<Dropped> {
 }
 
 /**
+ * Fetches the page of a link the person dropped or pasted (article_from_text refused it with
+ * code `link`) and reads its article. Only after the person agreed, or set links to be fetched.
+ */
+export function fetchArticle(url: string): Promise<ArticleView> {
+  return call('fetch_article', { url });
+}
+
+/**
  * Starts a summary job. Returns once the Rust side has accepted it; events arrive on a Channel
  * of their own, so a later job can never receive this job's events. With `again` false a summary
  * the history already holds comes back as one `remembered` event; `again` true writes a new one.
@@ -154,7 +164,7 @@ export function saveSettings(settings: Settings): Promise<void> {
   return call('save_settings', { settings });
 }
 
-/** How the window was left (the history sidebar). */
+/** How the window was left and behaves (the sidebar, links, the global shortcut). */
 export function getPreferences(): Promise<Preferences> {
   return call('get_preferences', {});
 }
@@ -237,6 +247,27 @@ export function pickModelFile(): Promise<string | null> {
 /** The save dialog for a Markdown export, suggesting `name`; `null` when the person cancels. */
 export function pickSavePath(name: string): Promise<string | null> {
   return call('pick_save_path', { name });
+}
+
+/** The text on the clipboard (or the primary selection), for the Clipboard button. */
+export function readClipboard(): Promise<string> {
+  return call('read_clipboard', {});
+}
+
+/**
+ * Calls `onText` with the clipboard's text when the global shortcut was pressed (the shell read
+ * it and brought the window forward), or `onError` when the clipboard held nothing to read.
+ */
+export async function onClipboardShortcut(
+  onText: (text: string) => void,
+  onError: (error: AppError) => void,
+): Promise<() => void> {
+  const unText = await listen<string>('clipboard-text', (e) => onText(e.payload));
+  const unError = await listen<unknown>('clipboard-failed', (e) => onError(toAppError(e.payload)));
+  return () => {
+    unText();
+    unError();
+  };
 }
 
 // ---- Files from the command line ----

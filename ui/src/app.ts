@@ -24,12 +24,15 @@ export function createApp(store: Store): App {
   });
   const models = createModels(ctx, jobs);
   const preferences = createPreferences(ctx);
-  const articles = createArticles(ctx, jobs);
+  const articles = createArticles(ctx, jobs, preferences);
   const history = createHistory(ctx, jobs, articles, preferences);
   const output = createOutput(ctx);
 
   return {
-    dismissError: () => ctx.set({ error: null }),
+    dismissError: () => ctx.set({ error: null, pendingLink: null }),
+    togglePreferences: (open) => ctx.set({ preferencesOpen: open }),
+    setLinkPolicy: (links) => preferences.update({ links }),
+    setShortcut: (shortcut) => preferences.update({ shortcut }),
     async start() {
       const [, prefs] = await Promise.all([models.load(), preferences.load()]);
       // The sidebar as it was left.

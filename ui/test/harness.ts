@@ -36,7 +36,7 @@ function internals(): Internals {
 const defaults: Record<string, Handler> = {
   get_settings: () => ({ type: 'key-points', length: 'medium', model: null }),
   save_settings: () => null,
-  get_preferences: () => ({ sidebarOpen: false }),
+  get_preferences: () => ({ sidebarOpen: false, links: 'ask', shortcut: 'Ctrl+Alt+S' }),
   save_preferences: () => null,
   take_opened_files: () => [],
   list_models: () => ({

@@ -1,7 +1,8 @@
 //! The person's choices, remembered between runs: output type, length and model (`Settings`),
-//! and how the window is left (`Preferences`: the history sidebar).
+//! and how the window is left and behaves (`Preferences`: the sidebar, links, the clipboard
+//! shortcut); and reading the clipboard when the person asks.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::error::Result;
 use crate::state::{AppState, Preferences, Settings};
@@ -22,7 +23,24 @@ pub async fn get_preferences(state: State<'_, AppState>) -> Result<Preferences> 
     Ok(state.stored().preferences)
 }
 
+/// Saves the preferences; a changed shortcut is set first, and one that cannot be set (not a
+/// shortcut, or taken by another program) is an error and nothing is saved.
 #[tauri::command]
-pub async fn save_preferences(state: State<'_, AppState>, preferences: Preferences) -> Result<()> {
+pub async fn save_preferences<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    preferences: Preferences,
+) -> Result<()> {
+    let shortcut = preferences.shortcut.clone();
+    if shortcut != state.stored().preferences.shortcut {
+        crate::clipboard::apply(&app, shortcut.as_deref())?;
+    }
     state.update(|s| s.preferences = preferences)
+}
+
+/// The text on the clipboard (the primary selection on X11 when the clipboard has none), for
+/// the window's Clipboard button.
+#[tauri::command]
+pub async fn read_clipboard() -> Result<String> {
+    super::blocking(crate::clipboard::read).await
 }

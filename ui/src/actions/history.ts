@@ -1,8 +1,8 @@
-// Owns the history sidebar: opening and closing it (remembered in the preferences), the list and the search (only the newest
-// answer is shown), older pages, opening a stored entry, deleting one and clearing all. The list
-// is reloaded when the sidebar opens, after a summary finishes and after a delete or clear. Its
-// failures stay in the sidebar (`history.error`), so summarizing works whatever state the
-// history file is in.
+// Owns the history sidebar: opening and closing it (remembered in the preferences), the list and
+// the search (only the newest answer is shown), older pages, opening a stored entry, deleting one
+// and clearing all. The list is reloaded when the sidebar opens, after a summary finishes and
+// after a delete or clear. Its failures stay in the sidebar (`history.error`), so summarizing
+// works whatever state the history file is in.
 
 import * as api from '../api.ts';
 import type { HistoryEntry } from '../api.ts';

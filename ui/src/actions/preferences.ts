@@ -1,6 +1,7 @@
-// Owns the preferences: how the window was left (the history sidebar open or not), loaded as the
+// Owns the preferences: how the window was left and behaves (the history sidebar open or not,
+// whether links are fetched, the global shortcut that summarizes the clipboard), loaded as the
 // window opens and saved on every change. Separate from the summary's settings. A change the
-// shell refuses is undone and its error kept in `preferencesError`.
+// shell refuses (a shortcut it cannot set) is undone and its error shown in the dialog.
 
 import * as api from '../api.ts';
 import type { Preferences } from '../api.ts';
