@@ -49,6 +49,12 @@ ensure_desktop_test_packages() {
         imagemagick fonts-dejavu-core dbus-x11 at-spi2-core
 }
 
+# What the installed package's test uses: desktop-file-validate and the desktop database
+# (desktop-file-utils), xdg-mime (xdg-utils).
+ensure_package_test_packages() {
+    ensure_apt desktop-file-utils xdg-utils
+}
+
 # Node.js and npm for the web front end (Debian's, when the machine has none).
 ensure_node() {
     command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm

@@ -4,6 +4,8 @@
 const COMMANDS: &[&str] = &[
     "open_article",
     "article_from_text",
+    "take_opened_files",
+    "fetch_article",
     "pick_article",
     "pick_model",
     "pick_save_path",
@@ -16,6 +18,9 @@ const COMMANDS: &[&str] = &[
     "add_model",
     "get_settings",
     "save_settings",
+    "get_preferences",
+    "save_preferences",
+    "read_clipboard",
     "format_summary",
     "format_bullet",
     "save_text",

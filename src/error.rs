@@ -1,6 +1,6 @@
 //! The `precis` crate's one error type: every failure a caller can see, each worded for the
 //! person who reads it, naming the file, model or limit involved and, where there is one, what
-//! to do next. The variants name the layer that failed: article intake (`Input`, `Link`), the
+//! to do next. The variants name the layer that failed: article intake (`Input`, `Link`, `Web`), the
 //! model store (`UnknownModel`, `ModelMissing`, `Catalog`, `Fetch`, `Checksum`, `History*`),
 //! the summary pipeline (`ContextTooSmall`, `Cancelled`) and the inference engine (`Model`).
 
@@ -23,10 +23,15 @@ pub enum Error {
     Input { name: String, reason: InputProblem },
 
     #[error(
-        "{url} is a link, and Precis works offline, so it cannot open web pages. Open the page in \
-         your browser, save it with File > Save Page As, and drop the saved file here"
+        "{url} is a link to a web page. Precis fetches a page only when you ask it to (summarizing \
+         stays on this computer); or open the page in your browser, save it with File > Save Page As, \
+         and drop the saved file here"
     )]
     Link { url: String },
+
+    /// A web page the person asked for could not be fetched or is not an article.
+    #[error("{url}: {problem}")]
+    Web { url: String, problem: WebProblem },
 
     #[error("unknown model `{name}`; known models: {known}. Or pass the path of a .gguf file")]
     UnknownModel { name: String, known: String },
@@ -113,6 +118,45 @@ pub struct Mismatch {
     pub actual: String,
 }
 
+/// Why a web page the person asked for could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WebProblem {
+    #[error("this is not a web address Precis can fetch; only http:// and https:// links are read")]
+    BadLink,
+    #[error("the page was not found (the server answered {status}); check the link")]
+    NotFound { status: u16 },
+    #[error("the server answered {status} instead of the page; try again later, or save the page from your browser and drop the file here")]
+    Status { status: u16 },
+    #[error(
+        "the link leads to {}, not an article; Precis reads web pages (HTML), plain text, PDFs and \
+         Word documents (DOCX)",
+        if content_type.is_empty() { "something the server did not name" } else { content_type.as_str() }
+    )]
+    NotAnArticle { content_type: String },
+    #[error("the page is over the limit of {limit} bytes; save the article alone, or its text, and drop that here")]
+    TooLarge { limit: u64 },
+    #[error("the page could not be fetched: {detail}; check the network connection and the link")]
+    Offline { detail: String },
+    #[error("the page did not arrive within {seconds} s; try again later, or save it from your browser and drop the file here")]
+    TimedOut { seconds: f32 },
+    #[error("the link redirects more than {limit} times; open it in your browser and save the page it ends on")]
+    TooManyRedirects { limit: u32 },
+}
+
+impl WebProblem {
+    /// The problem's code, as `Error::code` gives it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebProblem::BadLink | WebProblem::TooManyRedirects { .. } | WebProblem::Status { .. } => "page_failed",
+            WebProblem::NotFound { .. } => "page_not_found",
+            WebProblem::NotAnArticle { .. } => "page_not_article",
+            WebProblem::TooLarge { .. } => "page_too_large",
+            WebProblem::Offline { .. } => "offline",
+            WebProblem::TimedOut { .. } => "timed_out",
+        }
+    }
+}
+
 /// Why an article could not be taken in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputProblem {
@@ -187,6 +231,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Input { .. } => "input",
             Error::Link { .. } => "link",
+            Error::Web { problem, .. } => problem.code(),
             Error::UnknownModel { .. } => "unknown_model",
             Error::ModelMissing { .. } | Error::ModelDamaged { .. } | Error::ModelFileMissing { .. } => "model_missing",
             Error::Model(e) => e.code(),
@@ -208,6 +253,12 @@ impl Error {
             "io",
             "input",
             "link",
+            "page_failed",
+            "page_not_found",
+            "page_not_article",
+            "page_too_large",
+            "offline",
+            "timed_out",
             "unknown_model",
             "model_missing",
             "catalog",
@@ -238,6 +289,12 @@ mod tests {
             Error::io("x", std::io::Error::other("x")),
             Error::Input { name: "x".into(), reason: InputProblem::Empty },
             Error::Link { url: "x".into() },
+            Error::Web { url: "x".into(), problem: WebProblem::BadLink },
+            Error::Web { url: "x".into(), problem: WebProblem::NotFound { status: 404 } },
+            Error::Web { url: "x".into(), problem: WebProblem::NotAnArticle { content_type: "image/png".into() } },
+            Error::Web { url: "x".into(), problem: WebProblem::TooLarge { limit: 1 } },
+            Error::Web { url: "x".into(), problem: WebProblem::Offline { detail: "x".into() } },
+            Error::Web { url: "x".into(), problem: WebProblem::TimedOut { seconds: 1.0 } },
             Error::UnknownModel { name: "x".into(), known: "y".into() },
             Error::ModelMissing { name: "x".into(), path: path.clone() },
             Error::ModelFileMissing { path: path.clone() },

@@ -19,7 +19,7 @@ use crate::commands::article::{ArticleView, DroppedView};
 use crate::commands::history::HistoryEntry;
 use crate::commands::models::{ModelView, ModelsView};
 use crate::error::AppError;
-use crate::state::Settings;
+use crate::state::{LinkPolicy, Preferences, Settings};
 
 /// Where the generated file lives, from the shell's folder.
 pub const PATH: &str = "../ui/src/bindings.ts";
@@ -49,9 +49,11 @@ pub fn typescript() -> String {
     add(HistoryEntry::decl(&cfg));
     add(Kind::decl(&cfg));
     add(Length::decl(&cfg));
+    add(LinkPolicy::decl(&cfg));
     add(ListItem::decl(&cfg));
     add(ModelView::decl(&cfg));
     add(ModelsView::decl(&cfg));
+    add(Preferences::decl(&cfg));
     add(Progress::decl(&cfg));
     add(Role::decl(&cfg));
     add(SearchHit::decl(&cfg));

@@ -1,5 +1,6 @@
 //! The shell's one error type: what crosses the bridge to the web UI as `{ code, message }`,
-//! with the same codes the engine uses plus the shell's own (`busy`, `internal`).
+//! with the same codes the engine uses plus the shell's own (`busy`, `not_chosen`, `clipboard`,
+//! `shortcut`).
 
 use serde::Serialize;
 
@@ -23,12 +24,15 @@ impl AppError {
         AppError::new("internal", message)
     }
 
-    /// Every code the window can receive: the library's, and the shell's own `busy` and
-    /// `not_chosen` (a path the person did not choose).
+    /// Every code the window can receive: the library's, and the shell's own `busy`,
+    /// `not_chosen` (a path or link the person did not give), `clipboard` (nothing to read) and
+    /// `shortcut` (a global shortcut that cannot be set).
     pub fn codes() -> Vec<&'static str> {
         let mut codes = precis::Error::codes();
         codes.push("busy");
         codes.push("not_chosen");
+        codes.push("clipboard");
+        codes.push("shortcut");
         codes.sort_unstable();
         codes.dedup();
         codes

@@ -1,12 +1,17 @@
 //! The Precis desktop shell (Tauri 2): builds the app — plugins, managed state, commands — in
-//! one function that the tests call with Tauri's mock runtime, and runs it.
+//! one function that the tests call with Tauri's mock runtime, and runs it with what only a real
+//! desktop has: one instance (`launch`), the window's remembered place (`window`), the global
+//! shortcut that summarizes the clipboard (`clipboard`).
 
 pub mod bindings;
+pub mod clipboard;
 pub mod commands;
 pub mod error;
+pub mod launch;
 pub mod state;
+pub mod window;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tauri::{Builder, DragDropEvent, Manager, Runtime, WebviewEvent, WindowEvent};
 
@@ -23,12 +28,14 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .plugin(tauri_plugin_dialog::init())
         // A webview window reports drops as window events, a webview inside a window as webview
         // events; either way the shell hears of a drop before the page can ask for the file.
-        .on_window_event(|window, event| {
-            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+        .on_window_event(|window, event| match event {
+            WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
                 if let Some(state) = window.try_state::<AppState>() {
                     state.choose_to_read(paths.iter().cloned());
                 }
             }
+            WindowEvent::Moved(_) | WindowEvent::Resized(_) => window::moved(window),
+            _ => {}
         })
         .on_webview_event(|webview, event| {
             if let WebviewEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
@@ -40,6 +47,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::article::open_article,
         commands::article::article_from_text,
+        commands::article::take_opened_files,
+        commands::article::fetch_article,
         commands::dialogs::pick_article,
         commands::dialogs::pick_model,
         commands::dialogs::pick_save_path,
@@ -52,6 +61,9 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::models::add_model,
         commands::settings::get_settings,
         commands::settings::save_settings,
+        commands::settings::get_preferences,
+        commands::settings::save_preferences,
+        commands::settings::read_clipboard,
         commands::export::format_summary,
         commands::export::format_bullet,
         commands::export::save_text,
@@ -64,21 +76,28 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     ])
 }
 
-/// Where settings live: `$PRECIS_CONFIG_DIR`, else the platform's config directory for the app.
-fn config_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
-    std::env::var_os(CONFIG_DIR_ENV)
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| app.path().app_config_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("."))
+/// `$PRECIS_CONFIG_DIR`, when set.
+fn config_dir_from_env() -> Option<PathBuf> {
+    std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()).map(PathBuf::from)
 }
 
-/// Starts the engine thread and runs the window until it is closed.
+/// Where settings live: `$PRECIS_CONFIG_DIR`, else the platform's config directory for the app.
+fn config_dir<R: Runtime>(app: &tauri::App<R>) -> PathBuf {
+    config_dir_from_env().or_else(|| app.path().app_config_dir().ok()).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Starts the engine thread and runs the window until it is closed. A second launch hands its
+/// files to the running window and exits (the single-instance plugin must come first).
 pub fn run() {
     // Before any thread starts: it may set an environment variable candle reads.
     precis::llm::prefer_compact_kernels();
     let (engine, _worker) = precis::engine::Engine::start();
-    let app = builder(tauri::Builder::default())
+    let desktop = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, argv, cwd| {
+            launch::hand_over(app, argv.into_iter().map(Into::into), Path::new(&cwd));
+        }))
+        .plugin(window::state_plugin(config_dir_from_env().as_deref()));
+    let app = builder(desktop)
         .setup(move |app| {
             let state = AppState::new(
                 engine.clone(),
@@ -86,7 +105,18 @@ pub fn run() {
                 &config_dir(app),
                 precis::store::history::default_path(),
             );
+            let cwd = std::env::current_dir().unwrap_or_default();
+            state.hand_over(launch::files_in_args(std::env::args_os(), &cwd));
+            let shortcut = state.stored().preferences.shortcut;
             app.manage(state);
+            app.manage(window::Memory::default());
+            // A desktop without global shortcuts still gets its window.
+            let shortcuts = app.handle().plugin(clipboard::shortcut_plugin()).map_err(|e| e.to_string());
+            if let Err(e) =
+                shortcuts.and_then(|()| clipboard::apply(app.handle(), shortcut.as_deref()).map_err(|e| e.message))
+            {
+                eprintln!("warning: the clipboard shortcut is not available: {e}");
+            }
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -1,7 +1,8 @@
 //! What the app keeps while it runs: the engine handle, the cancel token of each running job
-//! keyed by job id, the person's settings (output type, length, language, model, added models), saved as
-//! JSON in the app's config directory, and the files the person chose — the only ones the shell
-//! reads or writes when the page asks.
+//! keyed by job id, the person's settings (output type, length, language, model, added models) and
+//! window preferences (sidebar, links, shortcut), saved as JSON in the app's config directory, the
+//! files the person chose — the only ones the shell reads or writes when the page asks — and the
+//! files handed over on the command line that the window has not opened yet.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,39 @@ impl Default for Settings {
     }
 }
 
+/// How the window was left and how it behaves, remembered between runs (apart from `Settings`,
+/// which are the summary's own options).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Preferences {
+    /// The history sidebar was open.
+    pub sidebar_open: bool,
+    /// What a dropped or pasted link does.
+    pub links: LinkPolicy,
+    /// The global shortcut that summarizes the clipboard (`Ctrl+Alt+S`), or `None` for none.
+    pub shortcut: Option<String>,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            sidebar_open: false,
+            links: LinkPolicy::Ask,
+            shortcut: Some(crate::clipboard::DEFAULT_SHORTCUT.to_string()),
+        }
+    }
+}
+
+/// Whether a dropped or pasted `http(s)` link is fetched: after asking each time, always, or never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkPolicy {
+    #[default]
+    Ask,
+    Always,
+    Never,
+}
+
 /// The settings file's contents.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +83,8 @@ pub struct Stored {
     /// GGUF files the person added, by path.
     #[serde(default)]
     pub custom_models: Vec<PathBuf>,
+    #[serde(default)]
+    pub preferences: Preferences,
 }
 
 pub struct AppState {
@@ -66,6 +102,11 @@ pub struct AppState {
     /// Files the person chose to open (dropped on the window, picked in the open dialog, given
     /// on the command line) and to save to (picked in the save dialog).
     chosen: Mutex<Chosen>,
+    /// Files given on the command line (this launch's or a later one's), chosen already and
+    /// waiting for the window to open them.
+    opened: Mutex<Vec<PathBuf>>,
+    /// Links the person dropped or pasted: the only pages the shell fetches.
+    offered_links: Mutex<HashSet<String>>,
 }
 
 /// Files the person chose, by canonical path.
@@ -92,6 +133,8 @@ impl AppState {
             history_path,
             history: Mutex::new(None),
             chosen: Mutex::new(Chosen::default()),
+            opened: Mutex::new(Vec::new()),
+            offered_links: Mutex::new(HashSet::new()),
         }
     }
 
@@ -134,6 +177,38 @@ impl AppState {
         for path in paths {
             chosen.read.insert(canonical(&path));
         }
+    }
+
+    /// Files the person gave on the command line ("Open with Precis", or `precis-app FILE…`):
+    /// chosen to read, and queued until the window takes them.
+    pub fn hand_over(&self, paths: Vec<PathBuf>) {
+        self.choose_to_read(paths.iter().cloned());
+        lock(&self.opened).extend(paths);
+    }
+
+    /// The files handed over and not yet taken by the window, in the order given.
+    pub fn take_opened(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *lock(&self.opened))
+    }
+
+    /// Remembers a link the person dropped or pasted (or put on the clipboard and asked for).
+    pub fn offer_link(&self, url: &str) {
+        lock(&self.offered_links).insert(url.to_string());
+    }
+
+    /// `url` when the person offered it and their preferences allow fetching pages, else an
+    /// error: the page never gets to fetch an address on its own.
+    pub fn fetchable(&self, url: &str) -> Result<()> {
+        if self.stored().preferences.links == LinkPolicy::Never {
+            return Err(precis::Error::Link { url: url.to_string() }.into());
+        }
+        if !lock(&self.offered_links).contains(url) {
+            return Err(AppError::new(
+                "not_chosen",
+                format!("Precis fetches only pages you ask for: drop or paste the link; {url} was not given"),
+            ));
+        }
+        Ok(())
     }
 
     /// Remembers a file the person chose in the save dialog.

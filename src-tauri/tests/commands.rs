@@ -594,3 +594,92 @@ fn the_summary_language_is_a_setting_and_key_points_are_translated_by_a_job_of_t
     }
     assert!(!precis_app::state::lock(&state.jobs).contains_key(&7), "the finished job is forgotten");
 }
+
+#[test]
+fn preferences_default_save_and_persist() {
+    let f = fixture();
+    assert_eq!(
+        call(&f, "get_preferences", json!({})).unwrap(),
+        json!({"sidebarOpen": false, "links": "ask", "shortcut": "Ctrl+Alt+S"})
+    );
+    let chosen = json!({"sidebarOpen": true, "links": "never", "shortcut": null});
+    call(&f, "save_preferences", json!({ "preferences": chosen })).unwrap();
+    assert_eq!(call(&f, "get_preferences", json!({})).unwrap(), chosen);
+    // Beside the settings, which are unchanged.
+    assert_eq!(call(&f, "get_settings", json!({})).unwrap()["type"], "key-points");
+    let (engine, _w) = precis::engine::Engine::start();
+    let again = AppState::new(engine, f.dir.path().join("models"), &f.dir.path().join("config"), "h".into());
+    assert!(again.stored().preferences.sidebar_open);
+    // A shortcut that is not one is refused, and nothing is saved.
+    let err = call(
+        &f,
+        "save_preferences",
+        json!({ "preferences": {"sidebarOpen": true, "links": "never", "shortcut": "Ctrl+Nope"} }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "shortcut");
+    assert_eq!(call(&f, "get_preferences", json!({})).unwrap(), chosen);
+}
+
+#[test]
+fn files_from_the_command_line_are_chosen_and_taken_once() {
+    let f = fixture();
+    let path = f.dir.path().join("given.txt");
+    std::fs::write(&path, format!("Given On The Command Line\n\n{ARTICLE}")).unwrap();
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([]));
+    let args = ["precis-app", "given.txt"].map(std::ffi::OsString::from);
+    f.app.state::<AppState>().hand_over(precis_app::launch::files_in_args(args, f.dir.path()));
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([path]));
+    assert_eq!(call(&f, "take_opened_files", json!({})).unwrap(), json!([]));
+    // Handed over means chosen: the window may open it.
+    assert_eq!(call(&f, "open_article", json!({ "path": path })).unwrap()["title"], "Given On The Command Line");
+}
+
+/// A web server on 127.0.0.1 that answers every request with `page` as HTML, counting requests.
+fn one_page_server(page: String) -> (String, Arc<Mutex<usize>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/story.html", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            *seen.lock().unwrap() += 1;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                page.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(page.as_bytes()));
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_link_is_fetched_only_once_given_and_not_when_links_are_refused() {
+    let f = fixture();
+    let page = format!("<html><head><title>Tide Power Comes Home</title></head><body><article><h1>Tide Power Comes Home</h1><p>{ARTICLE}</p></article></body></html>");
+    let (url, requests) = one_page_server(page);
+    // The page cannot fetch an address nobody gave.
+    let err = call(&f, "fetch_article", json!({ "url": url })).unwrap_err();
+    assert_eq!(err["code"], "not_chosen", "{err}");
+    assert_eq!(*requests.lock().unwrap(), 0);
+    // Pasted, the link is refused as text (code `link`) and may then be fetched.
+    let err = call(&f, "article_from_text", json!({ "text": format!("{url}\n") })).unwrap_err();
+    assert_eq!(err["code"], "link");
+    let v = call(&f, "fetch_article", json!({ "url": url })).unwrap();
+    assert_eq!(v["title"], "Tide Power Comes Home");
+    assert_eq!(v["source"], url.as_str());
+    assert_eq!(*requests.lock().unwrap(), 1);
+    // Links set to "never": nothing is fetched, even a link given before.
+    call(&f, "save_preferences", json!({ "preferences": {"sidebarOpen": false, "links": "never", "shortcut": null} }))
+        .unwrap();
+    let err = call(&f, "fetch_article", json!({ "url": url })).unwrap_err();
+    assert_eq!(err["code"], "link");
+    assert_eq!(*requests.lock().unwrap(), 1);
+}

@@ -3,7 +3,7 @@
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
 //! (saved web pages), `docx` (Word documents), `pdf` (the text layer and properties of PDFs) and
 //! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output);
-//! plain text is read here.
+//! plain text is read here. `web` fetches a page the person asked for and reads it the same way.
 
 use std::io::Read;
 use std::path::Path;
@@ -18,6 +18,7 @@ mod inflate;
 pub mod markdown;
 pub mod nesting;
 pub mod pdf;
+pub mod web;
 
 /// Inputs larger than this are refused before they are read.
 pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
@@ -262,18 +263,15 @@ pub enum Dropped {
 }
 
 /// Takes dropped or pasted text: a `file://` URI list becomes files to read (a URI naming another
-/// machine is refused), an `http(s)` link is refused with advice (Precis never goes online),
-/// anything else is the article.
+/// machine is refused), an `http(s)` link is refused with advice (`Error::Link`: Precis fetches a
+/// page only when the person asks, through `web::fetch`), anything else is the article.
 pub fn from_dropped_text(text: &str) -> Result<Dropped> {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     if !lines.is_empty() && lines.iter().all(|l| l.starts_with("file://")) {
         return lines.iter().map(|l| file_uri_path(l)).collect::<Result<_>>().map(Dropped::Files);
     }
-    if let [only] = lines.as_slice() {
-        let lower = only.to_ascii_lowercase();
-        if (lower.starts_with("http://") || lower.starts_with("https://")) && !only.contains(char::is_whitespace) {
-            return Err(Error::Link { url: only.to_string() });
-        }
+    if let Some(url) = web::link_in(text) {
+        return Err(Error::Link { url: url.to_string() });
     }
     from_bytes("dropped text", text.as_bytes(), None).map(Dropped::Article)
 }

@@ -99,10 +99,13 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// The article in a file, or on standard input for `-`.
+/// The article in a file, on standard input for `-`, or at an `http(s)` address (fetched: the
+/// person named it).
 fn read_article(input: &str) -> Result<article::Article> {
     if input == "-" {
         article::from_reader("standard input", std::io::stdin().lock())
+    } else if article::web::link_in(input) == Some(input) {
+        article::web::fetch(input)
     } else {
         article::from_path(std::path::Path::new(input))
     }

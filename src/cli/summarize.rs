@@ -24,9 +24,9 @@ use super::{progress, read_article, stdout_error};
 #[derive(Args)]
 pub struct SummarizeArgs {
     /// The articles: files (text, Markdown, HTML, DOCX, PDF), folders (every file directly in
-    /// them), or `-` for standard input. With several, each is summarized in turn and a file
-    /// that fails is reported and skipped
-    #[arg(value_name = "FILE|DIR|-", default_value = "-")]
+    /// them), http(s) links (the page is fetched once), or `-` for standard input. With several,
+    /// each is summarized in turn and one that fails is reported and skipped
+    #[arg(value_name = "FILE|DIR|URL|-", default_value = "-")]
     inputs: Vec<String>,
 
     /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]

@@ -16,4 +16,5 @@ mod language;
 mod pipeline;
 mod real_model;
 mod tokenizer;
+mod web;
 mod worker;

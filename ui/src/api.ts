@@ -5,6 +5,7 @@
 // into an `AppError` ({ code, message }) so the rest of the UI never sees a raw IPC error.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeHtml, writeText } from '@tauri-apps/plugin-clipboard-manager';
 
@@ -24,9 +25,11 @@ import type {
   Format,
   HistoryEntry,
   Length,
+  LinkPolicy,
   ListItem,
   ModelsView,
   ModelView,
+  Preferences,
   Progress,
   SearchHit,
   Settings,
@@ -48,9 +51,11 @@ export type {
   ErrorCode,
   HistoryEntry,
   Length,
+  LinkPolicy,
   ListItem,
   ModelsView,
   ModelView,
+  Preferences,
   Progress,
   SearchHit,
   Settings,
@@ -105,6 +110,14 @@ export function openArticle(path: string): Promise<ArticleView> {
 
 export function articleFromText(text: string): Promise<Dropped> {
   return call('article_from_text', { text });
+}
+
+/**
+ * Fetches the page of a link the person dropped or pasted (article_from_text refused it with
+ * code `link`) and reads its article. Only after the person agreed, or set links to be fetched.
+ */
+export function fetchArticle(url: string): Promise<ArticleView> {
+  return call('fetch_article', { url });
 }
 
 /**
@@ -168,6 +181,15 @@ export function getSettings(): Promise<Settings> {
 
 export function saveSettings(settings: Settings): Promise<void> {
   return call('save_settings', { settings });
+}
+
+/** How the window was left and behaves (the sidebar, links, the global shortcut). */
+export function getPreferences(): Promise<Preferences> {
+  return call('get_preferences', {});
+}
+
+export function savePreferences(preferences: Preferences): Promise<void> {
+  return call('save_preferences', { preferences });
 }
 
 export function formatSummary(summary: Summary, format: CopyFormat): Promise<string> {
@@ -244,6 +266,43 @@ export function pickModelFile(): Promise<string | null> {
 /** The save dialog for a Markdown export, suggesting `name`; `null` when the person cancels. */
 export function pickSavePath(name: string): Promise<string | null> {
   return call('pick_save_path', { name });
+}
+
+/** The text on the clipboard (or the primary selection), for the Clipboard button. */
+export function readClipboard(): Promise<string> {
+  return call('read_clipboard', {});
+}
+
+/**
+ * Calls `onText` with the clipboard's text when the global shortcut was pressed (the shell read
+ * it and brought the window forward), or `onError` when the clipboard held nothing to read.
+ */
+export async function onClipboardShortcut(
+  onText: (text: string) => void,
+  onError: (error: AppError) => void,
+): Promise<() => void> {
+  const unText = await listen<string>('clipboard-text', (e) => onText(e.payload));
+  const unError = await listen<unknown>('clipboard-failed', (e) => onError(toAppError(e.payload)));
+  return () => {
+    unText();
+    unError();
+  };
+}
+
+// ---- Files from the command line ----
+//
+// `precis-app FILE…` (what "Open with Precis" runs), this launch's or a later one's: the shell
+// queues the files as chosen and says so with the `files-opened` event.
+
+/** The files given on the command line that the window has not opened yet. */
+export function takeOpenedFiles(): Promise<string[]> {
+  return call('take_opened_files', {});
+}
+
+/** Calls `handler` whenever more files were given on the command line. Resolves to an unlisten function. */
+export async function onFilesOpened(handler: () => void): Promise<() => void> {
+  const unlisten = await listen('files-opened', () => handler());
+  return () => void unlisten();
 }
 
 // ---- Native file drops ----

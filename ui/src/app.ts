@@ -7,10 +7,11 @@ import { createHistory } from './actions/history.ts';
 import { createJobs } from './actions/jobs.ts';
 import { createModels } from './actions/models.ts';
 import { createOutput } from './actions/output.ts';
+import { createPreferences } from './actions/preferences.ts';
 import type { Actions, Store } from './store.ts';
 
 export interface App extends Actions {
-  /** Loads the settings and the model list as the window opens. */
+  /** Loads the settings, the preferences and the model list as the window opens. */
   start(): Promise<void>;
 }
 
@@ -22,13 +23,21 @@ export function createApp(store: Store): App {
     modelMissing: () => void models.refresh(),
   });
   const models = createModels(ctx, jobs);
-  const articles = createArticles(ctx, jobs);
-  const history = createHistory(ctx, jobs, articles);
+  const preferences = createPreferences(ctx);
+  const articles = createArticles(ctx, jobs, preferences);
+  const history = createHistory(ctx, jobs, articles, preferences);
   const output = createOutput(ctx);
 
   return {
-    start: models.load,
-    dismissError: () => ctx.set({ error: null }),
+    dismissError: () => ctx.set({ error: null, pendingLink: null }),
+    togglePreferences: (open) => ctx.set({ preferencesOpen: open }),
+    setLinkPolicy: (links) => preferences.update({ links }),
+    setShortcut: (shortcut) => preferences.update({ shortcut }),
+    async start() {
+      const [, prefs] = await Promise.all([models.load(), preferences.load()]);
+      // The sidebar as it was left.
+      if (prefs.sidebarOpen) history.actions.toggleHistory(true);
+    },
     ...articles.actions,
     ...jobs.actions,
     ...models.actions,

@@ -23,11 +23,15 @@ export type Kind = "text" | "markdown" | "html" | "docx" | "pdf";
 
 export type Length = "short" | "medium" | "long";
 
+export type LinkPolicy = "ask" | "always" | "never";
+
 export type ListItem = { id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, language: string, };
 
 export type ModelView = { id: string, name: string, description: string, role: Role, architecture: string, size: number, present: boolean, path: string | null, custom: boolean, };
 
 export type ModelsView = { modelsDir: string, defaultModel: string, models: Array<ModelView>, };
+
+export type Preferences = { sidebarOpen: boolean, links: LinkPolicy, shortcut: string | null, };
 
 export type Progress = { done: number, total: number, };
 
@@ -54,7 +58,7 @@ export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens:
 export type Translation = { text: string, language: string, };
 
 /** Every error code a command or a job can report. */
-export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
+export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'clipboard', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'offline', 'page_failed', 'page_not_article', 'page_not_found', 'page_too_large', 'prompt_too_long', 'shortcut', 'timed_out', 'unknown_model'] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

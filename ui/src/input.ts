@@ -1,7 +1,9 @@
-// Ways in that are not buttons: native file drops, HTML5 drops of text or links, paste, and
-// the keyboard shortcuts (Ctrl+O open, Ctrl+Shift+C copy all, Ctrl+H history, Escape cancel).
+// Ways in that are not buttons: native file drops, HTML5 drops of text or links, paste, files
+// given on the command line (at start or by a later launch), the global clipboard shortcut
+// (pressed anywhere; the shell reads the clipboard), and the keyboard shortcuts (Ctrl+O open,
+// Ctrl+Shift+C copy all, Ctrl+H history, Escape cancel).
 
-import { onNativeDrag } from './api.ts';
+import { onClipboardShortcut, onFilesOpened, onNativeDrag } from './api.ts';
 import type { Actions, Store } from './store.ts';
 import type { Layout } from './views/layout.ts';
 
@@ -87,6 +89,14 @@ export async function installInput(store: Store, actions: Actions, layout: Layou
       }
     }
   });
+
+  // Files from a later `precis-app FILE…` (the shell brings the window forward).
+  await onFilesOpened(() => actions.openHandedOver());
+  // The global shortcut: the clipboard's text, read by the shell, opened as if pasted.
+  await onClipboardShortcut(
+    (text) => actions.openText(text),
+    (error) => store.set({ error }),
+  );
 
   // Files dragged from the desktop. Installed last, so the rest works even if this fails.
   await onNativeDrag((drag) => {

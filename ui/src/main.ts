@@ -15,6 +15,8 @@ async function main() {
   const [input] = await Promise.allSettled([installInput(store, app, layout), app.start()]);
   if (input.status === 'rejected') console.error('Precis: native file drops are not available.', input.reason);
   store.set({ ready: true });
+  // Files this launch was given on the command line ("Open with Precis").
+  app.openHandedOver();
 }
 
 void main();

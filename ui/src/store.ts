@@ -13,8 +13,10 @@ import type {
   CopyFormat,
   HistoryStats,
   Length,
+  LinkPolicy,
   ListItem,
   ModelsView,
+  Preferences,
   Progress,
   Settings,
   Stage,
@@ -70,6 +72,8 @@ export type Outcome = 'none' | 'running' | 'done' | 'stopped' | 'failed';
 export interface State {
   ready: boolean;
   settings: Settings;
+  /** How the window was left and behaves, remembered between runs. */
+  preferences: Preferences;
   models: ModelsView | null;
   article: ArticleView | null;
   /** Files dropped together with the open one, waiting to be opened. */
@@ -94,6 +98,12 @@ export interface State {
   fetchError: AppError | null;
   /** A .gguf file dropped on the window, waiting for the person to confirm adding it. */
   pendingModel: string | null;
+  /** A dropped or pasted link, waiting for the person to say whether to fetch its page. */
+  pendingLink: string | null;
+  /** The preferences dialog is open. */
+  preferencesOpen: boolean;
+  /** The last change of preferences failed (a shortcut that cannot be set); shown in the dialog. */
+  preferencesError: AppError | null;
   history: HistoryState;
   /** The summary on screen was read from the history, not written by this job. */
   fromHistory: FromHistory | null;
@@ -104,6 +114,7 @@ export interface State {
 export const initialState: State = {
   ready: false,
   settings: { type: 'key-points', length: 'medium', model: null, thorough: false, language: 'auto' },
+  preferences: { sidebarOpen: false, links: 'ask', shortcut: 'Ctrl+Alt+S' },
   models: null,
   article: null,
   next: [],
@@ -122,6 +133,9 @@ export const initialState: State = {
   fetch: null,
   fetchError: null,
   pendingModel: null,
+  pendingLink: null,
+  preferencesOpen: false,
+  preferencesError: null,
   history: {
     open: false,
     query: '',
@@ -142,6 +156,20 @@ export interface Actions {
   openText(text: string): void;
   openNext(index: number): void;
   droppedPaths(paths: string[]): void;
+  /** Opens the files given on the command line that are waiting (as if dropped together). */
+  openHandedOver(): void;
+  /**
+   * Answers "Fetch this page?" for the pending link: `once` fetches it, `always` fetches it and
+   * every later link without asking, `never` fetches nothing and stops asking.
+   */
+  answerLink(answer: 'once' | LinkPolicy): void;
+  /** Shows or hides the preferences dialog. */
+  togglePreferences(open: boolean): void;
+  setLinkPolicy(policy: LinkPolicy): void;
+  /** Sets the global shortcut that summarizes the clipboard; `null` turns it off. */
+  setShortcut(shortcut: string | null): void;
+  /** Opens the text or link on the clipboard (the Clipboard button, and the global shortcut). */
+  summarizeClipboard(): void;
   summarize(): void;
   /** Writes a new summary even if the history holds one for this article and these options. */
   summarizeAgain(): void;

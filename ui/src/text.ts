@@ -248,3 +248,13 @@ export function exportFileName(title: string | null): string {
     .trim();
   return `${cleaned || 'Summary'}.md`;
 }
+
+/** The link in `text` when it is one http(s) address alone (as the shell decides it). */
+export function linkIn(text: string): string | null {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  if (lines.length !== 1 || /\s/.test(lines[0])) return null;
+  return /^https?:\/\//i.test(lines[0]) ? lines[0] : null;
+}

@@ -36,6 +36,9 @@ function internals(): Internals {
 const defaults: Record<string, Handler> = {
   get_settings: () => ({ type: 'key-points', length: 'medium', model: null }),
   save_settings: () => null,
+  get_preferences: () => ({ sidebarOpen: false, links: 'ask', shortcut: 'Ctrl+Alt+S' }),
+  save_preferences: () => null,
+  take_opened_files: () => [],
   list_models: () => ({
     modelsDir: '/home/test/.local/share/precis/models',
     defaultModel: 'qwen2.5-test',

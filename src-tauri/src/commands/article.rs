@@ -1,4 +1,5 @@
-//! Bringing an article in: a file path (dropped or chosen) or dropped/pasted text.
+//! Bringing an article in: a file path (dropped, chosen, or given on the command line),
+//! dropped/pasted text, or the web page of a dropped/pasted link once the person agrees.
 
 use std::path::PathBuf;
 
@@ -62,9 +63,13 @@ pub async fn open_article(state: State<'_, AppState>, path: PathBuf) -> Result<A
 }
 
 /// Reads dropped or pasted text: the article itself, or the files a `file://` list names (which
-/// the shell opens only when the person also dropped or chose them).
+/// the shell opens only when the person also dropped or chose them). A link is refused with code
+/// `link` and remembered as offered, so `fetch_article` may then fetch it if the person agrees.
 #[tauri::command]
-pub async fn article_from_text(text: String) -> Result<DroppedView> {
+pub async fn article_from_text(state: State<'_, AppState>, text: String) -> Result<DroppedView> {
+    if let Some(url) = article::web::link_in(&text) {
+        state.offer_link(url);
+    }
     blocking(move || {
         Ok(match article::from_dropped_text(&text)? {
             Dropped::Article(a) => DroppedView::Article(ArticleView::new("pasted text".into(), a)),
@@ -72,4 +77,19 @@ pub async fn article_from_text(text: String) -> Result<DroppedView> {
         })
     })
     .await
+}
+
+/// Fetches the page of a link the person dropped or pasted (and agreed to fetch, or set to be
+/// fetched always) and reads its article; the link is its source in the history.
+#[tauri::command]
+pub async fn fetch_article(state: State<'_, AppState>, url: String) -> Result<ArticleView> {
+    state.fetchable(&url)?;
+    blocking(move || Ok(ArticleView::new(url.clone(), article::web::fetch(&url)?))).await
+}
+
+/// The files given on the command line that the window has not opened yet (see `launch`); the
+/// window asks at start and whenever the `files-opened` event says more arrived.
+#[tauri::command]
+pub fn take_opened_files(state: State<'_, AppState>) -> Vec<PathBuf> {
+    state.take_opened()
 }

@@ -1,8 +1,8 @@
-// Owns the history sidebar: opening and closing it, the list and the search (only the newest
-// answer is shown), older pages, opening a stored entry, deleting one and clearing all. The list
-// is reloaded when the sidebar opens, after a summary finishes and after a delete or clear. Its
-// failures stay in the sidebar (`history.error`), so summarizing works whatever state the
-// history file is in.
+// Owns the history sidebar: opening and closing it (remembered in the preferences), the list and
+// the search (only the newest answer is shown), older pages, opening a stored entry, deleting one
+// and clearing all. The list is reloaded when the sidebar opens, after a summary finishes and
+// after a delete or clear. Its failures stay in the sidebar (`history.error`), so summarizing
+// works whatever state the history file is in.
 
 import * as api from '../api.ts';
 import type { HistoryEntry } from '../api.ts';
@@ -11,13 +11,19 @@ import type { Articles } from './articles.ts';
 import type { Context } from './context.ts';
 import type { Jobs } from './jobs.ts';
 import { Lane } from './lane.ts';
+import type { PreferencesModule } from './preferences.ts';
 
 const HISTORY_PAGE = 50;
 const SEARCH_DEBOUNCE_MS = 150;
 
 export type History = ReturnType<typeof createHistory>;
 
-export function createHistory({ get, set, say }: Context, jobs: Jobs, articles: Articles) {
+export function createHistory(
+  { get, set, say }: Context,
+  jobs: Jobs,
+  articles: Articles,
+  preferences: PreferencesModule,
+) {
   /** Loads of the list, its search hits and its older pages: only the newest answer is shown. */
   const lists = new Lane();
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -135,6 +141,7 @@ export function createHistory({ get, set, say }: Context, jobs: Jobs, articles: 
       const next = open ?? !get().history.open;
       if (next === get().history.open) return;
       setHistory({ open: next });
+      preferences.update({ sidebarOpen: next });
       if (next) refresh();
     },
 

@@ -1,13 +1,15 @@
 // Puts the window together: top bar, the history sidebar beside the main area (notices, the
-// empty state or the two panes), the drop overlay and the status line; and subscribes each part
-// to the state keys it reads, so it re-renders only when one of them changes.
+// empty state or the two panes), the drop overlay, the status bar and the preferences dialog; and
+// subscribes each part to the state keys it reads, so it re-renders only when one of them changes.
 
-import { h, setText, show } from '../dom.ts';
+import { h, show } from '../dom.ts';
 import type { Actions, Store } from '../store.ts';
 import { createArticlePane } from './article.ts';
 import { createEmptyState } from './empty.ts';
 import { createHistorySidebar } from './history.ts';
 import { createNotices } from './notices.ts';
+import { createPreferences } from './preferences.ts';
+import { createStatusbar } from './statusbar.ts';
 import { createSummaryPane } from './summary.ts';
 import { createTopbar } from './topbar.ts';
 
@@ -20,19 +22,20 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
   const topbar = createTopbar(actions);
   const history = createHistorySidebar(actions);
   const notices = createNotices(actions);
+  const preferences = createPreferences(actions);
   const empty = createEmptyState(actions);
   const summary = createSummaryPane(actions);
   const article = createArticlePane(actions);
   const panes = h('div', { class: 'panes', hidden: true }, summary.root, article.root);
   const main = h('main', { id: 'main', class: 'main' }, notices.root, empty.root, panes);
-  const status = h('p', { id: 'status', class: 'status', role: 'status' });
+  const statusbar = createStatusbar(actions);
   const dropzone = h(
     'div',
     { class: 'dropzone', id: 'dropzone', 'aria-hidden': 'true', hidden: true },
     h('div', { class: 'dropzone-inner' }, 'Drop to open'),
   );
   const workspace = h('div', { class: 'workspace' }, history.root, main);
-  container.append(topbar.root, workspace, h('footer', { class: 'statusbar' }, status), dropzone);
+  container.append(topbar.root, workspace, statusbar.root, dropzone, preferences.root);
 
   // Each part re-renders only when a key it reads changes, in this order (see store.ts).
   store.subscribe(topbar.reads, (state) => topbar.render(state));
@@ -44,6 +47,7 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
   });
   store.subscribe(notices.reads, (state) => notices.render(state));
   store.subscribe(empty.reads, (state) => empty.render(state));
+  store.subscribe(preferences.reads, (state) => preferences.render(state));
   store.subscribe(['article'], (state) => {
     const hasArticle = state.article !== null;
     // The empty state's button goes away when an article opens: keep the keyboard in the page.
@@ -61,7 +65,7 @@ export function mountLayout(container: HTMLElement, store: Store, actions: Actio
   store.subscribe([...article.reads, 'article'], (state) => {
     if (state.article) article.render(state);
   });
-  store.subscribe(['status'], (state) => setText(status, state.status));
+  store.subscribe(statusbar.reads, (state) => statusbar.render(state));
   store.subscribe(['dragging'], (state) => show(dropzone, state.dragging));
   store.subscribe(['job'], (state) => document.body.classList.toggle('busy', state.job !== null));
   store.subscribe(['ready'], (state) => {

@@ -1,5 +1,6 @@
-// What the window needs to tell the person outside the two panes: an inline error, the
-// "no model yet" card with its download progress, and the confirm dialog for a dropped .gguf.
+// What the window needs to tell the person outside the two panes: an inline error (for a
+// dropped or pasted link, with the question whether to fetch its page), the "no model yet" card
+// with its download progress, and the confirm dialog for a dropped .gguf.
 
 import { h, setText, show } from '../dom.ts';
 import { type Actions, MODEL_KEYS, type State, type StateKey, modelReady, selectedModel, selectedModelName } from '../store.ts';
@@ -8,13 +9,26 @@ import { baseName, formatBytes } from '../text.ts';
 function createError(actions: Actions) {
   const message = h('p', { class: 'notice-text' });
   const dismiss = h('button', { type: 'button', class: 'quiet' }, 'Dismiss');
-  const root = h('div', { class: 'notice error', id: 'error', role: 'alert', hidden: true }, message, dismiss);
+  const once = h('button', { type: 'button', class: 'primary', id: 'fetch-link' }, 'Fetch page');
+  const always = h('button', { type: 'button', id: 'fetch-link-always' }, 'Always fetch links');
+  const never = h('button', { type: 'button', id: 'fetch-link-never' }, 'Never fetch links');
+  const question = h(
+    'div',
+    { class: 'link-question', id: 'link-question', hidden: true },
+    h('p', { class: 'question-text' }, 'Fetch this page? Precis will download it once; summarizing stays on this computer.'),
+    h('div', { class: 'buttons' }, once, always, never),
+  );
+  const root = h('div', { class: 'notice error', id: 'error', role: 'alert', hidden: true }, message, question, dismiss);
   dismiss.addEventListener('click', () => actions.dismissError());
+  once.addEventListener('click', () => actions.answerLink('once'));
+  always.addEventListener('click', () => actions.answerLink('always'));
+  never.addEventListener('click', () => actions.answerLink('never'));
   return {
     root,
     render(state: State) {
       show(root, state.error !== null);
       setText(message, state.error?.message ?? '');
+      show(question, state.error !== null && state.pendingLink !== null);
     },
   };
 }
@@ -144,7 +158,7 @@ export function createNotices(actions: Actions) {
   const root = h('div', { class: 'notices' }, error.root, card.root, confirm.root);
   return {
     root,
-    reads: ['error', 'fetch', 'fetchError', 'pendingModel', ...MODEL_KEYS] satisfies StateKey[],
+    reads: ['error', 'pendingLink', 'fetch', 'fetchError', 'pendingModel', ...MODEL_KEYS] satisfies StateKey[],
     render(state: State) {
       error.render(state);
       card.render(state);
