@@ -54,7 +54,7 @@ export type SummaryType = "key-points" | "tldr" | "headline";
 export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens: number, prefill_ms: number, generated_tokens: number, decode_ms: number, total_ms: number, };
 
 /** Every error code a command or a job can report. */
-export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
+export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'kernels', 'link', 'model_invalid', 'model_missing', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

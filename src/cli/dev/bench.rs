@@ -65,6 +65,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     let load = LoadOptions {
         backend: if args.candle { Backend::Candle } else { Backend::Precis },
         layout: if args.no_repack { WeightLayout::AsStored } else { WeightLayout::Tiled },
+        kernels: None,
     };
     let mut generator = Generator::load_with(&resolved.path, load)?;
     let prompt = generator.template.render(&messages(
