@@ -4,6 +4,9 @@
 const COMMANDS: &[&str] = &[
     "open_article",
     "article_from_text",
+    "pick_article",
+    "pick_model",
+    "pick_save_path",
     "summarize",
     "cancel_job",
     "list_models",

@@ -37,6 +37,13 @@ pub enum Error {
     )]
     ModelMissing { name: String, path: PathBuf },
 
+    #[error(
+        "model `{name}` at {} does not match its catalog sha256 (damaged or replaced); fetch it again \
+         with `precis models fetch {name}`, which replaces it",
+        path.display()
+    )]
+    ModelDamaged { name: String, path: PathBuf },
+
     #[error("model file {} does not exist; check the path, or pass a catalog name", path.display())]
     ModelFileMissing { path: PathBuf },
 
@@ -123,6 +130,11 @@ pub enum InputProblem {
     )]
     TooDeep { depth: usize, limit: usize },
     #[error(
+        "building the page's structure took over {seconds} s, far longer than any ordinary web page \
+         needs; save the article again from your browser, or copy its text into a .txt file"
+    )]
+    TooComplex { seconds: u64 },
+    #[error(
         "no article text was found in it; a web page may be an index page, need JavaScript to show \
          its text, or hold only pictures. Copy the article's text into a .txt file instead"
     )]
@@ -145,6 +157,18 @@ pub enum InputProblem {
     #[error("the file is {size} bytes, over the limit of {limit} bytes; split it or pass only the article")]
     TooLarge { size: u64, limit: u64 },
     #[error(
+        "the text it holds is {size} bytes once extracted, over the limit of {limit} bytes; split the \
+         document or pass only the article"
+    )]
+    TextTooLarge { size: u64, limit: u64 },
+    #[error("this is {what}, not a file; pass or drop the article's file itself")]
+    NotAFile { what: &'static str },
+    #[error(
+        "the link names a file on another computer (`{host}`), which Precis does not open; copy the \
+         file to this computer and drop the copy here"
+    )]
+    OtherMachine { host: String },
+    #[error(
         "the text has only {words} words, too short to summarize (at least {min} are needed); pass the \
          whole article, not a headline or an excerpt"
     )]
@@ -164,7 +188,7 @@ impl Error {
             Error::Input { .. } => "input",
             Error::Link { .. } => "link",
             Error::UnknownModel { .. } => "unknown_model",
-            Error::ModelMissing { .. } | Error::ModelFileMissing { .. } => "model_missing",
+            Error::ModelMissing { .. } | Error::ModelDamaged { .. } | Error::ModelFileMissing { .. } => "model_missing",
             Error::Model(e) => e.code(),
             Error::Catalog(_) => "catalog",
             Error::Fetch { .. } | Error::Checksum { .. } => "fetch",

@@ -23,10 +23,12 @@ impl AppError {
         AppError::new("internal", message)
     }
 
-    /// Every code the window can receive: the library's, and the shell's own `busy`.
+    /// Every code the window can receive: the library's, and the shell's own `busy` and
+    /// `not_chosen` (a path the person did not choose).
     pub fn codes() -> Vec<&'static str> {
         let mut codes = precis::Error::codes();
         codes.push("busy");
+        codes.push("not_chosen");
         codes.sort_unstable();
         codes.dedup();
         codes

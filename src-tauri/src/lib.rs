@@ -8,38 +8,59 @@ pub mod state;
 
 use std::path::PathBuf;
 
-use tauri::{Builder, Manager, Runtime};
+use tauri::{Builder, DragDropEvent, Manager, Runtime, WebviewEvent, WindowEvent};
 
 use crate::state::AppState;
 
 /// Environment variable that moves the settings file (for tests and portable set-ups).
 pub const CONFIG_DIR_ENV: &str = "PRECIS_CONFIG_DIR";
 
-/// Adds Precis's plugins and commands to a builder of any runtime.
+/// Adds Precis's plugins and commands to a builder of any runtime. Files dropped on the window
+/// are remembered as chosen (the shell reads only files the person chose).
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.plugin(tauri_plugin_clipboard_manager::init()).plugin(tauri_plugin_dialog::init()).invoke_handler(
-        tauri::generate_handler![
-            commands::article::open_article,
-            commands::article::article_from_text,
-            commands::summary::summarize,
-            commands::summary::cancel_job,
-            commands::models::list_models,
-            commands::models::fetch_model,
-            commands::models::cancel_fetch,
-            commands::models::add_model,
-            commands::settings::get_settings,
-            commands::settings::save_settings,
-            commands::export::format_summary,
-            commands::export::format_bullet,
-            commands::export::save_text,
-            commands::history::history_list,
-            commands::history::history_search,
-            commands::history::history_open,
-            commands::history::history_delete,
-            commands::history::history_clear,
-            commands::history::history_stats,
-        ],
-    )
+    let builder = builder
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
+        // A webview window reports drops as window events, a webview inside a window as webview
+        // events; either way the shell hears of a drop before the page can ask for the file.
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                if let Some(state) = window.try_state::<AppState>() {
+                    state.choose_to_read(paths.iter().cloned());
+                }
+            }
+        })
+        .on_webview_event(|webview, event| {
+            if let WebviewEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                if let Some(state) = webview.try_state::<AppState>() {
+                    state.choose_to_read(paths.iter().cloned());
+                }
+            }
+        });
+    builder.invoke_handler(tauri::generate_handler![
+        commands::article::open_article,
+        commands::article::article_from_text,
+        commands::dialogs::pick_article,
+        commands::dialogs::pick_model,
+        commands::dialogs::pick_save_path,
+        commands::summary::summarize,
+        commands::summary::cancel_job,
+        commands::models::list_models,
+        commands::models::fetch_model,
+        commands::models::cancel_fetch,
+        commands::models::add_model,
+        commands::settings::get_settings,
+        commands::settings::save_settings,
+        commands::export::format_summary,
+        commands::export::format_bullet,
+        commands::export::save_text,
+        commands::history::history_list,
+        commands::history::history_search,
+        commands::history::history_open,
+        commands::history::history_delete,
+        commands::history::history_clear,
+        commands::history::history_stats,
+    ])
 }
 
 /// Where settings live: `$PRECIS_CONFIG_DIR`, else the platform's config directory for the app.

@@ -1,8 +1,9 @@
 //! What the app keeps while it runs: the engine handle, the cancel token of each running job
-//! keyed by job id, and the person's settings (output type, length, model, added models),
-//! saved as JSON in the app's config directory.
+//! keyed by job id, the person's settings (output type, length, model, added models), saved as
+//! JSON in the app's config directory, and the files the person chose — the only ones the shell
+//! reads or writes when the page asks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -54,6 +55,16 @@ pub struct AppState {
     /// Where the history of summaries lives, and the history once opened.
     pub history_path: PathBuf,
     history: Mutex<Option<History>>,
+    /// Files the person chose to open (dropped on the window, picked in the open dialog, given
+    /// on the command line) and to save to (picked in the save dialog).
+    chosen: Mutex<Chosen>,
+}
+
+/// Files the person chose, by canonical path.
+#[derive(Debug, Default)]
+struct Chosen {
+    read: HashSet<PathBuf>,
+    write: HashSet<PathBuf>,
 }
 
 impl AppState {
@@ -72,6 +83,7 @@ impl AppState {
             fetching: Mutex::new(HashMap::new()),
             history_path,
             history: Mutex::new(None),
+            chosen: Mutex::new(Chosen::default()),
         }
     }
 
@@ -107,6 +119,40 @@ impl AppState {
         work(slot.as_mut().expect("opened above"))
     }
 
+    /// Remembers files (or folders) the person chose to open: dropped on the window, picked in
+    /// the open dialog, or given on the command line.
+    pub fn choose_to_read(&self, paths: impl IntoIterator<Item = PathBuf>) {
+        let mut chosen = lock(&self.chosen);
+        for path in paths {
+            chosen.read.insert(canonical(&path));
+        }
+    }
+
+    /// Remembers a file the person chose in the save dialog.
+    pub fn choose_to_write(&self, path: &Path) {
+        lock(&self.chosen).write.insert(canonical(path));
+    }
+
+    /// `path` when the person chose it to open (or chose the folder it is in), else an error:
+    /// the page never gets to name a file on its own.
+    pub fn readable(&self, path: &Path) -> Result<PathBuf> {
+        let path = canonical(path);
+        let chosen = lock(&self.chosen);
+        if chosen.read.contains(&path) || path.parent().is_some_and(|dir| chosen.read.contains(dir)) {
+            return Ok(path);
+        }
+        Err(not_chosen(&path, "open"))
+    }
+
+    /// `path` when the person chose it in the save dialog, else an error.
+    pub fn writable(&self, path: &Path) -> Result<PathBuf> {
+        let path = canonical(path);
+        if lock(&self.chosen).write.contains(&path) {
+            return Ok(path);
+        }
+        Err(not_chosen(&path, "save to"))
+    }
+
     /// Cancels every running job (a new one is about to replace it).
     pub fn cancel_all(&self) {
         for (_, token) in lock(&self.jobs).drain() {
@@ -120,6 +166,29 @@ impl HistoryAccess for AppState {
     fn with_history<T>(&self, work: impl FnOnce(&mut History) -> precis::Result<T>) -> Option<precis::Result<T>> {
         Some(self.on_history(work))
     }
+}
+
+/// The path with symbolic links and `..` resolved; a file that does not exist yet keeps its name
+/// under its resolved folder.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    match (path.parent().and_then(|p| std::fs::canonicalize(p).ok()), path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn not_chosen(path: &Path, what: &str) -> AppError {
+    AppError::new(
+        "not_chosen",
+        format!(
+            "Precis will only {what} files you choose: drop the file on the window or pick it with \
+             Open…; {} was not chosen",
+            path.display()
+        ),
+    )
 }
 
 /// Locks a mutex, recovering the data if a panic poisoned it: every guarded value here stays

@@ -114,6 +114,7 @@ fn articles_from_files_and_text() {
     let f = fixture();
     let path = f.dir.path().join("story.txt");
     std::fs::write(&path, format!("Tide Power Comes Home\n\n{ARTICLE}")).unwrap();
+    f.app.state::<AppState>().choose_to_read([path.clone(), "/nonexistent/a.txt".into()]);
     let v = call(&f, "open_article", json!({ "path": path })).unwrap();
     assert_eq!(v["source"], "story.txt");
     assert_eq!(v["title"], "Tide Power Comes Home");
@@ -154,8 +155,11 @@ fn format_and_save() {
     );
     assert_eq!(call(&f, "format_bullet", json!({"bullet": {"text": "x"}, "format": "plain"})).unwrap(), "x");
     let out = f.dir.path().join("out.md");
+    let state = f.app.state::<AppState>();
+    state.choose_to_write(&out);
     call(&f, "save_text", json!({"path": out, "contents": "# hi\n"})).unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "# hi\n");
+    state.choose_to_write(Path::new("/nonexistent/dir/x.md"));
     let err = call(&f, "save_text", json!({"path": "/nonexistent/dir/x.md", "contents": ""})).unwrap_err();
     assert_eq!(err["code"], "io");
 }
@@ -165,9 +169,10 @@ fn models_are_added_and_bad_files_refused() {
     let f = fixture();
     let junk = f.dir.path().join("junk.gguf");
     std::fs::write(&junk, b"not a model").unwrap();
+    let model = tiny_model(f.dir.path());
+    f.app.state::<AppState>().choose_to_read([junk.clone(), model.clone()]);
     let err = call(&f, "add_model", json!({ "path": junk })).unwrap_err();
     assert_eq!(err["code"], "model_invalid");
-    let model = tiny_model(f.dir.path());
     let v = call(&f, "add_model", json!({ "path": model })).unwrap();
     assert_eq!(v["name"], "tiny-qwen2");
     assert_eq!(v["architecture"], "qwen2");
@@ -213,13 +218,14 @@ fn article_view() -> ArticleView {
 fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let f = fixture();
     let model = tiny_model(f.dir.path());
-    call(&f, "add_model", json!({ "path": model })).unwrap();
-    let settings =
-        Settings { model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()), ..Settings::default() };
+    f.app.state::<AppState>().choose_to_read([model.clone()]);
+    // The window keeps the added model's `id` as the `model` setting, and so does this test.
+    let added = call(&f, "add_model", json!({ "path": model })).unwrap();
+    let settings = Settings { model: Some(added["id"].as_str().unwrap().to_string()), ..Settings::default() };
     let state = f.app.state::<AppState>();
 
     let (ch1, events1) = channel();
-    precis_app::commands::summary::summarize(
+    tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
         1,
@@ -227,7 +233,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         settings.clone(),
         None,
         ch1,
-    )
+    ))
     .unwrap();
     // Wait until job 1 is writing, then start job 2.
     for _ in 0..600 {
@@ -237,7 +243,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (ch2, events2) = channel();
-    precis_app::commands::summary::summarize(
+    tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
         2,
@@ -245,7 +251,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         settings.clone(),
         None,
         ch2,
-    )
+    ))
     .unwrap();
     let end1 = wait_for_end(&events1);
     assert_eq!(end1["event"], "cancelled", "{end1}");
@@ -273,7 +279,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     assert_eq!(list[0]["source"], "test");
     assert_eq!(list[0]["model"], "tiny-qwen2");
     let (ch_cached, events_cached) = channel();
-    precis_app::commands::summary::summarize(
+    tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
         4,
@@ -281,7 +287,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         settings.clone(),
         None,
         ch_cached,
-    )
+    ))
     .unwrap();
     // The lookup runs on the job's thread; once the job is gone from the state it sends nothing more.
     wait_for_end(&events_cached);
@@ -304,7 +310,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
 
     // "Summarize again" (and cancel by id).
     let (ch3, events3) = channel();
-    precis_app::commands::summary::summarize(
+    tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
         3,
@@ -312,7 +318,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         settings,
         Some(true),
         ch3,
-    )
+    ))
     .unwrap();
     call(&f, "cancel_job", json!({ "jobId": 3 })).unwrap();
     assert_eq!(wait_for_end(&events3)["event"], "cancelled");
@@ -324,7 +330,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
 fn summarize_without_the_model_says_how_to_get_it() {
     let f = fixture();
     let (ch, _events) = channel();
-    let err = precis_app::commands::summary::summarize(
+    let err = tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         f.app.state::<AppState>(),
         1,
@@ -332,7 +338,7 @@ fn summarize_without_the_model_says_how_to_get_it() {
         Settings::default(),
         None,
         ch,
-    )
+    ))
     .unwrap_err();
     assert_eq!(err.code, "model_missing");
     assert!(err.message.contains("precis models fetch qwen2.5-coder-1.5b-instruct-q4_k_m"), "{}", err.message);
@@ -444,11 +450,12 @@ fn a_damaged_history_is_reported_and_summaries_still_run() {
     let err = call(&f, "history_list", json!({ "before": null, "limit": 50 })).unwrap_err();
     assert_eq!(err["code"], "history_corrupt", "{err}");
     let model = tiny_model(f.dir.path());
+    f.app.state::<AppState>().choose_to_read([model.clone()]);
     call(&f, "add_model", json!({ "path": model })).unwrap();
     let settings =
         Settings { model: Some(std::fs::canonicalize(&model).unwrap().display().to_string()), ..Settings::default() };
     let (ch, events) = channel();
-    precis_app::commands::summary::summarize(
+    tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         f.app.state::<AppState>(),
         1,
@@ -456,8 +463,79 @@ fn a_damaged_history_is_reported_and_summaries_still_run() {
         settings,
         None,
         ch,
-    )
+    ))
     .unwrap();
     assert_eq!(wait_for_end(&events)["event"], "done");
     assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, and must not be overwritten");
+}
+
+#[test]
+fn the_shell_touches_no_file_the_person_did_not_choose() {
+    let f = fixture();
+    let secret = f.dir.path().join("secret.txt");
+    std::fs::write(&secret, format!("Private Notes\n\n{ARTICLE}")).unwrap();
+    let model = tiny_model(f.dir.path());
+    let target = f.dir.path().join("bashrc");
+    std::fs::write(&target, "untouched").unwrap();
+    // The page names files nobody dropped or picked: every command refuses, and nothing is read
+    // or written.
+    for (cmd, args) in [
+        ("open_article", json!({ "path": secret })),
+        ("add_model", json!({ "path": model })),
+        ("save_text", json!({ "path": target, "contents": "rm -rf ~" })),
+    ] {
+        let err = call(&f, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "not_chosen", "{cmd}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("drop the file on the window"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    let list = call(&f, "list_models", json!({})).unwrap();
+    assert!(!list["models"].as_array().unwrap().iter().any(|m| m["custom"] == true), "{list}");
+    // A path dressed up to reach a chosen file's folder from elsewhere does not pass either.
+    let state = f.app.state::<AppState>();
+    state.choose_to_read([f.dir.path().join("inbox")]);
+    std::fs::create_dir(f.dir.path().join("inbox")).unwrap();
+    let sneaky = f.dir.path().join("inbox").join("..").join("secret.txt");
+    assert_eq!(call(&f, "open_article", json!({ "path": sneaky })).unwrap_err()["code"], "not_chosen");
+    // Chosen, the same calls work: a dropped file, a file in a dropped folder, a picked save path.
+    std::fs::copy(&secret, f.dir.path().join("inbox").join("notes.txt")).unwrap();
+    let v = call(&f, "open_article", json!({ "path": f.dir.path().join("inbox").join("notes.txt") })).unwrap();
+    assert_eq!(v["title"], "Private Notes");
+    state.choose_to_read([secret.clone()]);
+    assert_eq!(call(&f, "open_article", json!({ "path": secret })).unwrap()["source"], "secret.txt");
+    state.choose_to_write(&target);
+    call(&f, "save_text", json!({ "path": target, "contents": "# ok" })).unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "# ok");
+}
+
+#[test]
+fn an_added_model_is_chosen_by_its_id_and_older_settings_by_its_name() {
+    let f = fixture();
+    let model = tiny_model(f.dir.path());
+    f.app.state::<AppState>().choose_to_read([model.clone()]);
+    let added = call(&f, "add_model", json!({ "path": model })).unwrap();
+    let list = call(&f, "list_models", json!({})).unwrap();
+    let listed = list["models"].as_array().unwrap().iter().find(|m| m["custom"] == true).unwrap().clone();
+    assert_eq!(listed["id"], added["id"]);
+    assert_eq!(listed["name"], "tiny-qwen2");
+    assert_eq!(listed["architecture"], "qwen2");
+    // What the window saves when this model is picked (its id), and what earlier versions saved
+    // (its name), both run it.
+    for choice in [added["id"].as_str().unwrap(), "tiny-qwen2"] {
+        let settings = Settings { model: Some(choice.to_string()), ..Settings::default() };
+        let (ch, events) = channel();
+        tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
+            f.app.handle().clone(),
+            f.app.state::<AppState>(),
+            1,
+            article_view(),
+            settings,
+            Some(true),
+            ch,
+        ))
+        .unwrap();
+        let end = wait_for_end(&events);
+        assert_eq!(end["event"], "done", "{choice}: {end}");
+        assert_eq!(end["data"]["summary"]["model"], "tiny-qwen2");
+    }
 }

@@ -2,13 +2,20 @@
 //! Heading styles kept as structure, and the title, author and creation date from
 //! `docProps/core.xml`. The XML is read with a small scanner over the few elements that carry
 //! text; nothing else in the package (macros, images, links) is opened.
+//!
+//! The work is bounded by the input: a part is inflated as a stream and refused as damaged as
+//! soon as it would pass `MAX_PART_BYTES` (never inflated whole first), the scanner makes one
+//! pass with no backtracking (an entity is looked for in the next few bytes only), and the text
+//! is refused once it passes the 50 MB every format is held to.
 
 use std::io::Read;
 
 use crate::error::InputProblem;
 
-/// Most bytes of XML read from one part of the package, so a zip bomb cannot exhaust memory.
-const MAX_PART_BYTES: u64 = 200 * 1024 * 1024;
+/// Most bytes of XML one part of the package may inflate to; a part that would inflate past it
+/// is refused as damaged, so a zip bomb cannot exhaust memory. Word's markup is about four to
+/// ten times the text it holds, so this leaves room for a document of 50 MB of text.
+pub const MAX_PART_BYTES: u64 = 200 * 1024 * 1024;
 
 /// What a Word document holds, before the shared checks.
 pub struct Extracted {
@@ -36,6 +43,7 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
 
     let mut paragraphs: Vec<(Option<String>, String)> = Vec::new();
     let (mut style, mut text, mut in_text, mut in_para) = (None::<String>, String::new(), false, false);
+    let mut total = 0usize;
     for item in scan(&body) {
         match item {
             Item::Open("w:p", tag) => {
@@ -48,6 +56,15 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             }
             Item::Close(name) if name == "w:p" && in_para => {
                 in_para = false;
+                // Empty paragraphs are never shown, and a hostile part can hold millions.
+                if text.trim().is_empty() {
+                    text.clear();
+                    continue;
+                }
+                total += text.len();
+                if total as u64 > super::MAX_INPUT_BYTES {
+                    return Err(InputProblem::TextTooLarge { size: total as u64, limit: super::MAX_INPUT_BYTES });
+                }
                 paragraphs.push((style.take(), std::mem::take(&mut text)));
             }
             Item::Open("w:pStyle", tag) => style = attr(tag, "w:val"),
@@ -55,7 +72,13 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             Item::Close("w:t") => in_text = false,
             Item::Open(name, _) if name == "w:tab" && in_para => text.push('\t'),
             Item::Open(name, _) if (name == "w:br" || name == "w:cr") && in_para => text.push('\n'),
-            Item::Text(t) if in_text => text.push_str(&unescape(t)),
+            Item::Text(t) if in_text => {
+                text.push_str(&unescape(t));
+                if (total + text.len()) as u64 > super::MAX_INPUT_BYTES {
+                    let size = (total + text.len()) as u64;
+                    return Err(InputProblem::TextTooLarge { size, limit: super::MAX_INPUT_BYTES });
+                }
+            }
             _ => {}
         }
     }
@@ -92,7 +115,8 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     })
 }
 
-/// A part of the package as text; `None` when the package has no such part.
+/// A part of the package as text; `None` when the package has no such part. A part that says
+/// or turns out to inflate past `MAX_PART_BYTES` is refused as soon as that is known.
 fn read_part<R: Read + std::io::Seek>(
     zip: &mut zip::ZipArchive<R>,
     name: &str,
@@ -102,8 +126,15 @@ fn read_part<R: Read + std::io::Seek>(
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(broken(e)),
     };
-    let mut xml = Vec::new();
-    file.take(MAX_PART_BYTES).read_to_end(&mut xml).map_err(|e| broken(format!("{name}: {e}")))?;
+    let too_big = || broken(format!("{name} would inflate to over {} MB", MAX_PART_BYTES >> 20));
+    if file.size() > MAX_PART_BYTES {
+        return Err(too_big());
+    }
+    let mut xml = Vec::with_capacity(file.size() as usize);
+    file.take(MAX_PART_BYTES + 1).read_to_end(&mut xml).map_err(|e| broken(format!("{name}: {e}")))?;
+    if xml.len() as u64 > MAX_PART_BYTES {
+        return Err(too_big());
+    }
     String::from_utf8(xml).map(Some).map_err(|_| broken(format!("{name} is not UTF-8 XML")))
 }
 
@@ -143,12 +174,22 @@ fn scan(xml: &str) -> impl Iterator<Item = Item<'_>> {
     })
 }
 
-/// The value of attribute `name` in the rest of a tag.
+/// The value of attribute `name` in the rest of a tag: the first `name=` that starts an attribute
+/// (after white space) and is followed by a quotation mark.
 fn attr(tag: &str, name: &str) -> Option<String> {
-    let at = tag.find(&format!("{name}="))? + name.len() + 1;
-    let quoted = &tag[at..];
-    let q = quoted.chars().next()?;
-    quoted[1..].split(q).next().map(unescape)
+    let key = format!("{name}=");
+    let mut from = 0;
+    while let Some(pos) = tag[from..].find(&key) {
+        let at = from + pos;
+        from = at + key.len();
+        if at != 0 && !tag[..at].ends_with(|c: char| c.is_ascii_whitespace()) {
+            continue;
+        }
+        let quoted = &tag[from..];
+        let Some(q) = quoted.chars().next().filter(|c| matches!(c, '"' | '\'')) else { continue };
+        return quoted[q.len_utf8()..].split(q).next().map(unescape);
+    }
+    None
 }
 
 /// The text of the first element called `name`, unescaped.
@@ -176,7 +217,9 @@ fn unescape(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let Some(semi) = rest.find(';').filter(|&s| s <= 12) else {
+        // An entity is short: look for its `;` in the next 12 bytes only, so a text of many `&`
+        // is read in one pass.
+        let Some(semi) = rest.as_bytes().iter().take(13).position(|&b| b == b';') else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -217,6 +260,23 @@ mod tests {
     #[test]
     fn unescapes_entities() {
         assert_eq!(unescape("a &amp; b &lt;c&gt; &#233;&#x2013; & x"), "a & b <c> é– & x");
+    }
+
+    #[test]
+    fn many_ampersands_are_read_in_one_pass() {
+        let text = "&".repeat(4 << 20);
+        let start = std::time::Instant::now();
+        assert_eq!(unescape(&text).len(), text.len());
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn an_attribute_is_found_only_where_one_starts() {
+        // `w:val=` inside another attribute's value, before a multi-byte character.
+        assert_eq!(attr(r#" w:x="aw:val=é" w:val="Heading1""#, "w:val").as_deref(), Some("Heading1"));
+        assert_eq!(attr(r#" w:x="w:val=é""#, "w:val"), None);
+        assert_eq!(attr(r#" w:val=é"#, "w:val"), None);
+        assert_eq!(attr(r#" w:val='Title'"#, "w:val").as_deref(), Some("Title"));
     }
 
     #[test]

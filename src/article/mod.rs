@@ -14,7 +14,9 @@ use crate::error::{Error, InputProblem, Result};
 
 pub mod docx;
 pub mod html;
+mod inflate;
 pub mod markdown;
+pub mod nesting;
 pub mod pdf;
 
 /// Inputs larger than this are refused before they are read.
@@ -64,20 +66,73 @@ impl Article {
     }
 }
 
-/// Reads an article from a file, refusing oversized files before reading them.
+/// Reads an article from a file. Only a regular file is read: a folder, a named pipe (FIFO), a
+/// device or a socket is refused at once, and the file is opened without blocking (a FIFO with
+/// no writer would otherwise wait forever). At most `MAX_INPUT_BYTES` + 1 bytes are read, whatever
+/// the file's metadata says its size is.
 pub fn from_path(path: &Path) -> Result<Article> {
     let name = path.display().to_string();
-    let problem = |reason| Error::Input { name: name.clone(), reason };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(problem(InputProblem::NotFound)),
-        Err(e) => return Err(Error::io(path, e)),
+    let bytes = read_file(path, &name)?;
+    from_bytes(&name, &bytes, path.extension().and_then(|e| e.to_str()))
+}
+
+/// The bytes of the regular file at `path`, at most `MAX_INPUT_BYTES`.
+fn read_file(path: &Path, name: &str) -> Result<Vec<u8>> {
+    let problem = |reason| Error::Input { name: name.to_string(), reason };
+    let not_found = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => problem(InputProblem::NotFound),
+        _ => Error::io(path, e),
     };
+    // The kind is checked before opening (opening a socket fails, a FIFO may block) and again on
+    // the opened file, which is what is read.
+    check_kind(&std::fs::metadata(path).map_err(not_found)?).map_err(problem)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(not_found)?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    check_kind(&meta).map_err(problem)?;
     if meta.len() > MAX_INPUT_BYTES {
         return Err(problem(InputProblem::TooLarge { size: meta.len(), limit: MAX_INPUT_BYTES }));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&name, &bytes, path.extension().and_then(|e| e.to_str()))
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(problem(InputProblem::TooLarge { size: bytes.len() as u64, limit: MAX_INPUT_BYTES }));
+    }
+    Ok(bytes)
+}
+
+/// Refuses what is not a regular file, naming what it is.
+fn check_kind(meta: &std::fs::Metadata) -> std::result::Result<(), InputProblem> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a folder"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if kind.is_fifo() {
+                "a named pipe (FIFO)"
+            } else if kind.is_socket() {
+                "a socket"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        "not a regular file"
+    };
+    Err(InputProblem::NotAFile { what })
 }
 
 /// Reads an article from a stream (standard input), with the same size limit.
@@ -115,6 +170,8 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return from_html(name, bytes);
     }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
+    // A legacy encoding can take up to three bytes of UTF-8 for each byte of the file.
+    check_text_size(&raw).map_err(problem)?;
     let markdown =
         matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd")) || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
@@ -161,6 +218,7 @@ fn finish(
     text: &str,
 ) -> Result<Article> {
     let problem = |reason| Error::Input { name: name.to_string(), reason };
+    check_text_size(text).map_err(problem)?;
     let text = normalize(text);
     let words = count_words(&text);
     if words == 0 {
@@ -170,6 +228,15 @@ fn finish(
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
     Ok(Article { kind, title, byline, site, published, text })
+}
+
+/// Refuses a text longer than `MAX_INPUT_BYTES`: the text that comes out of any format is held
+/// to the same limit as the file it came from.
+pub(crate) fn check_text_size(text: &str) -> std::result::Result<(), InputProblem> {
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputProblem::TextTooLarge { size: text.len() as u64, limit: MAX_INPUT_BYTES });
+    }
+    Ok(())
 }
 
 /// Counts words: runs of text between spaces, except that each Chinese, Japanese or Korean
@@ -194,12 +261,13 @@ pub enum Dropped {
     Files(Vec<std::path::PathBuf>),
 }
 
-/// Takes dropped or pasted text: a `file://` URI list becomes files to read, an `http(s)` link
-/// is refused with advice (Precis never goes online), anything else is the article.
+/// Takes dropped or pasted text: a `file://` URI list becomes files to read (a URI naming another
+/// machine is refused), an `http(s)` link is refused with advice (Precis never goes online),
+/// anything else is the article.
 pub fn from_dropped_text(text: &str) -> Result<Dropped> {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     if !lines.is_empty() && lines.iter().all(|l| l.starts_with("file://")) {
-        return Ok(Dropped::Files(lines.iter().map(|l| file_uri_path(l)).collect()));
+        return lines.iter().map(|l| file_uri_path(l)).collect::<Result<_>>().map(Dropped::Files);
     }
     if let [only] = lines.as_slice() {
         let lower = only.to_ascii_lowercase();
@@ -210,12 +278,19 @@ pub fn from_dropped_text(text: &str) -> Result<Dropped> {
     from_bytes("dropped text", text.as_bytes(), None).map(Dropped::Article)
 }
 
-/// The local path of a `file://` URI, with percent-escapes decoded.
-fn file_uri_path(uri: &str) -> std::path::PathBuf {
+/// The local path of a `file://` URI, with percent-escapes decoded. Only an empty host or
+/// `localhost` names this machine; a URI with any other host is refused.
+fn file_uri_path(uri: &str) -> Result<std::path::PathBuf> {
     let rest = &uri["file://".len()..];
-    // `file://host/path`: only an empty host or localhost names this machine.
-    let path = rest.strip_prefix("localhost").unwrap_or(rest);
-    let bytes = path.as_bytes();
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+        return Err(Error::Input {
+            name: uri.to_string(),
+            reason: InputProblem::OtherMachine { host: host.to_string() },
+        });
+    }
+    let bytes = &rest.as_bytes()[host_end..];
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -230,7 +305,7 @@ fn file_uri_path(uri: &str) -> std::path::PathBuf {
         out.push(bytes[i]);
         i += 1;
     }
-    std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned())
+    Ok(std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned()))
 }
 
 /// Decodes text in any common encoding: a byte-order mark decides first; then UTF-16 without a

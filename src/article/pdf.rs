@@ -5,6 +5,18 @@
 //! parsed document. A PDF without a text layer (a scan) or one that needs a password is a clear
 //! error, never an empty article. The reader is run under `catch_unwind`, so a malformed file it
 //! cannot handle is an error, not a crash.
+//!
+//! lopdf inflates a stream whole when asked (at load for object and cross-reference streams;
+//! pdf-extract asks for page contents, forms, fonts and more), with no budget, and running out
+//! of memory is not a panic `catch_unwind` could catch. So every stream is measured first, by
+//! decoding it as a stream under a byte budget (`inflate`): the object and cross-reference
+//! streams in the raw file before lopdf loads it, every other stream but images (which nothing
+//! here decodes) once it is loaded and decrypted. A stream that would inflate past
+//! `MAX_STREAM_BYTES`, or streams past `MAX_INFLATED_BYTES` together, are refused as damaged
+//! before anything inflates them whole; so is content that pages and forms would draw past
+//! their budgets (a stream drawn many times is counted each time), and the text is read page by
+//! page under a time budget. What stays unbounded: the one encrypted case where lopdf decrypts
+//! an object stream before it can be measured (the stream is encrypted in the raw file).
 
 use lopdf::{Document, Object};
 
@@ -31,6 +43,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The document's properties and its text, paragraphs separated by blank lines.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let encrypted = find(bytes, b"/Encrypt").is_some();
+    check_load_streams(bytes).map_err(broken)?;
     let read = std::panic::catch_unwind(|| -> Result<(Info, Vec<String>), InputProblem> {
         let unreadable = |e: lopdf::Error| if encrypted { InputProblem::Encrypted } else { broken(e) };
         let mut doc = Document::load_mem(bytes).map_err(unreadable)?;
@@ -38,8 +51,9 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             // Many PDFs are encrypted only to set permissions, with an empty user password.
             doc.decrypt("").map_err(unreadable)?;
         }
-        check_structure(&doc).map_err(broken)?;
-        Ok((Info::of(&doc), pages(&doc)))
+        let sizes = stream_sizes(&doc).map_err(broken)?;
+        check_structure(&doc, &sizes).map_err(broken)?;
+        Ok((Info::of(&doc), pages(&doc)?))
     });
     let (info, pages) = match read {
         Ok(read) => read?,
@@ -60,10 +74,107 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     Ok(Extracted { title: info.title, byline: info.author, published: info.created, text })
 }
 
-/// The text of each page in order, up to the first page the extractor cannot read.
-fn pages(doc: &Document) -> Vec<String> {
+/// Most bytes one stream may inflate to: a page's content or a font is rarely over a few MB.
+pub const MAX_STREAM_BYTES: usize = 64 << 20;
+/// Most bytes all the streams of a document but its images may inflate to, each counted once.
+pub const MAX_INFLATED_BYTES: usize = 512 << 20;
+/// Most bytes of page content the text extractor may read, a stream counted each time a page
+/// uses it.
+pub const MAX_PAGE_CONTENT_BYTES: usize = 256 << 20;
+/// Time the text extractor may take, checked between pages: a real document of 50 MB is read
+/// in well under this on two cores.
+pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Measures, under the byte budget, the streams lopdf inflates while loading (object streams
+/// and cross-reference streams), found in the raw file by their `stream` keyword.
+fn check_load_streams(bytes: &[u8]) -> Result<(), String> {
+    let mut total = 0usize;
+    let mut at = 0;
+    while let Some(pos) = find(&bytes[at..], b"stream") {
+        let keyword = at + pos;
+        at = keyword + 6;
+        if keyword >= 3 && &bytes[keyword - 3..keyword] == b"end" {
+            continue;
+        }
+        let data_start = match &bytes[at..] {
+            [b'\r', b'\n', ..] => at + 2,
+            [b'\n', ..] | [b'\r', ..] => at + 1,
+            _ => continue,
+        };
+        // The stream's dictionary: back to the object's start, at most 64 KB before.
+        let window = &bytes[keyword.saturating_sub(64 * 1024)..keyword];
+        let dict = find_last(window, b" obj").map_or(window, |p| &window[p..]);
+        if find(dict, b"/ObjStm").is_none() && find(dict, b"/XRef").is_none() {
+            continue;
+        }
+        let end = find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
+        let filters = filter_names(dict);
+        let inflated = super::inflate::decode(&filters, &bytes[data_start..end], MAX_STREAM_BYTES)
+            .map_err(|_| format!("a stream would inflate to over {} MB", MAX_STREAM_BYTES >> 20))?;
+        total += inflated.len();
+        if total > MAX_INFLATED_BYTES {
+            return Err(format!("its streams would inflate to over {} MB", MAX_INFLATED_BYTES >> 20));
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// The filter names in a stream dictionary's raw bytes: `/Filter /Name` or `/Filter [/A /B]`.
+fn filter_names(dict: &[u8]) -> Vec<Vec<u8>> {
+    let Some(p) = find(dict, b"/Filter") else { return Vec::new() };
+    let rest = &dict[p + 7..];
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len())..];
+    let list = match rest.first() {
+        Some(b'[') => &rest[1..rest.iter().position(|&b| b == b']').unwrap_or(rest.len())],
+        Some(b'/') => {
+            &rest[..rest[1..]
+                .iter()
+                .position(|&b| b == b'/' || b == b'>' || b.is_ascii_whitespace())
+                .map_or(rest.len(), |e| e + 1)]
+        }
+        _ => return Vec::new(),
+    };
+    list.split(|&b| b == b'/' || b.is_ascii_whitespace()).filter(|n| !n.is_empty()).map(<[u8]>::to_vec).collect()
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The inflated size of every stream of the loaded document but images, measured under the
+/// byte budget; refuses a stream or a total past it.
+fn stream_sizes(doc: &Document) -> Result<std::collections::HashMap<lopdf::ObjectId, usize>, String> {
+    let mut sizes = std::collections::HashMap::new();
+    let mut total = 0usize;
+    for (&id, object) in &doc.objects {
+        let Object::Stream(stream) = object else { continue };
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|n| n == b"Image") {
+            continue;
+        }
+        let filters: Vec<Vec<u8>> =
+            stream.filters().map(|f| f.into_iter().map(<[u8]>::to_vec).collect()).unwrap_or_default();
+        let len = super::inflate::decode(&filters, &stream.content, MAX_STREAM_BYTES)
+            .map_err(|_| format!("object {} would inflate to over {} MB", id.0, MAX_STREAM_BYTES >> 20))?
+            .len();
+        total += len;
+        if total > MAX_INFLATED_BYTES {
+            return Err(format!("its streams would inflate to over {} MB", MAX_INFLATED_BYTES >> 20));
+        }
+        sizes.insert(id, len);
+    }
+    Ok(sizes)
+}
+
+/// The text of each page in order, up to the first page the extractor cannot read; refused once
+/// reading takes longer than `READ_BUDGET`.
+fn pages(doc: &Document) -> Result<Vec<String>, InputProblem> {
+    let start = std::time::Instant::now();
     let mut pages = Vec::new();
     for number in 1.. {
+        if start.elapsed() > READ_BUDGET {
+            return Err(broken(format!("reading its text took over {} s", READ_BUDGET.as_secs())));
+        }
         let mut text = String::new();
         let mut output = pdf_extract::PlainTextOutput::new(&mut text);
         if pdf_extract::output_doc_page(doc, &mut output, number).is_err() {
@@ -71,7 +182,7 @@ fn pages(doc: &Document) -> Vec<String> {
         }
         pages.push(text);
     }
-    pages
+    Ok(pages)
 }
 
 /// Most levels of the page tree above a page; real documents use a handful.
@@ -88,9 +199,24 @@ const DRAW_COST: usize = 256;
 /// loop or run too deep (it climbs them for a page's resources and media box), and XObjects that
 /// draw themselves, nest too deep or multiply (it reads an XObject's content each time it is
 /// drawn, with that XObject's resources or else the drawing content's, as followed here).
-fn check_structure(doc: &Document) -> Result<(), String> {
+fn check_structure(doc: &Document, sizes: &std::collections::HashMap<lopdf::ObjectId, usize>) -> Result<(), String> {
     let mut budget = FormBudget { doc, drawn: std::collections::HashMap::new(), bytes: 0 };
+    let mut content = 0usize;
     for &page in doc.get_pages().values() {
+        // The page's content streams, counted each time (many pages can share one).
+        if let Ok(dict) = doc.get_dictionary(page) {
+            let ids: Vec<lopdf::ObjectId> = match dict.get(b"Contents") {
+                Ok(Object::Reference(id)) => vec![*id],
+                Ok(Object::Array(items)) => items.iter().filter_map(|o| o.as_reference().ok()).collect(),
+                _ => Vec::new(),
+            };
+            for id in ids {
+                content = content.saturating_add(sizes.get(&id).copied().unwrap_or(0));
+            }
+            if content > MAX_PAGE_CONTENT_BYTES {
+                return Err(format!("its pages would draw over {} MB of content", MAX_PAGE_CONTENT_BYTES >> 20));
+            }
+        }
         let (mut id, mut seen) = (page, std::collections::HashSet::new());
         let mut resources = None;
         loop {
@@ -138,6 +264,10 @@ impl<'a> FormBudget<'a> {
         let xobjects = deref(doc, resources.get(b"XObject").ok()).and_then(|o| o.as_dict().ok());
         let Some(entry) = xobjects.and_then(|x| x.get(name).ok()) else { return Ok(()) };
         let Ok((Some(id), Object::Stream(stream))) = doc.dereference(entry) else { return Ok(()) };
+        // Images are not drawn as content, and nothing here decodes them.
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|n| n == b"Image") {
+            return Ok(());
+        }
         if depth > MAX_FORM_DEPTH {
             return Err(format!("its XObjects draw themselves or nest over {MAX_FORM_DEPTH} levels deep"));
         }

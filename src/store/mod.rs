@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod fetch;
 pub mod history;
 pub mod recall;
+pub mod verified;

@@ -1,6 +1,7 @@
 //! Words for ranking and grounding without a neural model: lower-cased, lightly stemmed content
 //! words, the numbers and names of a text (the tokens an invented fact shows up in), and TF-IDF
-//! vectors with their cosine, the fallback when no embedder is downloaded.
+//! vectors with their cosine (compact, with terms numbered), the fallback when no embedder is
+//! downloaded.
 
 use std::collections::{HashMap, HashSet};
 
@@ -245,40 +246,71 @@ pub fn quoted_share(text: &str) -> f32 {
     }
 }
 
-/// TF-IDF vectors of `docs` (sub-linear tf, smoothed idf), L2-normalized.
-pub fn tfidf(docs: &[Vec<String>]) -> Vec<HashMap<String, f32>> {
-    let n = docs.len() as f32;
-    let mut df: HashMap<&str, f32> = HashMap::new();
-    for d in docs {
-        let unique: HashSet<&str> = d.iter().map(String::as_str).collect();
-        for w in unique {
-            *df.entry(w).or_default() += 1.0;
-        }
-    }
-    docs.iter()
-        .map(|d| {
-            let mut tf: HashMap<String, f32> = HashMap::new();
-            for w in d {
-                *tf.entry(w.clone()).or_default() += 1.0;
+/// A sparse vector: `(term, weight)` pairs in increasing term order.
+pub type SparseVector = Box<[(u32, f32)]>;
+
+/// TF-IDF vectors of `docs` (sub-linear tf, smoothed idf), L2-normalized, with each term
+/// numbered once; `None` as soon as `docs` yields `None` (the caller was cancelled). Memory is a
+/// few bytes per word of the documents.
+pub fn tfidf(docs: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<SparseVector>> {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut df: Vec<f32> = Vec::new();
+    let mut counts: Vec<SparseVector> = Vec::new();
+    for doc in docs {
+        let mut tf: Vec<(u32, f32)> = Vec::with_capacity(doc.as_ref()?.len());
+        for w in doc? {
+            let next = ids.len() as u32;
+            let id = *ids.entry(w).or_insert(next);
+            if id as usize == df.len() {
+                df.push(0.0);
             }
-            let mut v: HashMap<String, f32> = tf
-                .into_iter()
-                .map(|(w, c)| {
-                    let idf = ((1.0 + n) / (1.0 + df[w.as_str()])).ln() + 1.0;
-                    (w, (1.0 + c.ln()) * idf)
-                })
-                .collect();
-            let norm = v.values().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-            v.values_mut().for_each(|x| *x /= norm);
-            v
-        })
-        .collect()
+            tf.push((id, 1.0));
+        }
+        tf.sort_unstable_by_key(|&(id, _)| id);
+        let mut merged: Vec<(u32, f32)> = Vec::with_capacity(tf.len());
+        for (id, c) in tf {
+            match merged.last_mut() {
+                Some(last) if last.0 == id => last.1 += c,
+                _ => merged.push((id, c)),
+            }
+        }
+        for &(id, _) in &merged {
+            df[id as usize] += 1.0;
+        }
+        counts.push(merged.into_boxed_slice());
+    }
+    let n = counts.len() as f32;
+    Some(
+        counts
+            .into_iter()
+            .map(|mut v| {
+                for (id, x) in v.iter_mut() {
+                    let idf = ((1.0 + n) / (1.0 + df[*id as usize])).ln() + 1.0;
+                    *x = (1.0 + x.ln()) * idf;
+                }
+                let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt().max(1e-9);
+                v.iter_mut().for_each(|(_, x)| *x /= norm);
+                v
+            })
+            .collect(),
+    )
 }
 
 /// Cosine of two normalized sparse vectors.
-pub fn sparse_dot(a: &HashMap<String, f32>, b: &HashMap<String, f32>) -> f32 {
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    small.iter().filter_map(|(w, x)| large.get(w).map(|y| x * y)).sum()
+pub fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
 }
 
 #[cfg(test)]

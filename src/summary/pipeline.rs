@@ -94,7 +94,7 @@ pub fn summarize(
     let text = article.text.as_str();
     on_step(Step::Stage { stage: Stage::Ranking, progress: None });
     let k = opts.length.max_bullets();
-    let extraction = extract(text, models.embedder, k, opts.length, &opts.rank);
+    let extraction = extract(text, models.embedder, k, opts.length, &opts.rank, cancel)?;
     let extractive = extraction.bullets(text);
     let first_bullet_ms = ms(start.elapsed());
     if opts.kind == SummaryType::KeyPoints {

@@ -3,7 +3,15 @@
 //! an embedder, TF-IDF vectors) and a lead-position prior, less a penalty for words in quotation
 //! marks, and sentences are picked greedily by maximal marginal relevance, so a point close to
 //! one already chosen is passed over.
+//!
+//! Time and memory grow linearly with the number of sentences: no table of all pairs is built.
+//! The vectors are unit-normalised, so a sentence's summed cosine to all the others is its dot
+//! product with the sum of all vectors (the centroid, times n) less its dot product with itself;
+//! and maximal marginal relevance needs a sentence's similarity only to the few already chosen,
+//! each computed once when that one is chosen.
 
+use crate::llm::CancelToken;
+use crate::summary::lexical::{sparse_dot, tfidf, SparseVector};
 use crate::summary::sentences::Sentence;
 
 /// How a ranking is tuned. The defaults were chosen on the CNN/DailyMail dev set only.
@@ -49,22 +57,106 @@ impl Default for RankOptions {
     }
 }
 
+/// The similarities between the sentences of one article: the cosine of their embeddings, of
+/// their TF-IDF vectors, or a mix of both, computed on demand.
+pub struct Similarity<'a> {
+    dense: Option<&'a [Vec<f32>]>,
+    lexical: Vec<SparseVector>,
+    /// Share of the TF-IDF cosine when there are embeddings too.
+    mix: f32,
+}
+
+impl<'a> Similarity<'a> {
+    /// By embeddings (`dense`, normalized) mixed with `mix` of the TF-IDF cosine; by TF-IDF alone
+    /// without embeddings. `None` when `cancel` was cancelled on the way.
+    pub fn new(
+        text: &str,
+        sentences: &[Sentence],
+        dense: Option<&'a [Vec<f32>]>,
+        mix: f32,
+        cancel: &CancelToken,
+    ) -> Option<Similarity<'a>> {
+        let lexical = if dense.is_none() || mix > 0.0 {
+            let words = sentences.iter().enumerate().map(|(i, s)| {
+                if i % 4096 == 0 && cancel.is_cancelled() {
+                    return None;
+                }
+                Some(crate::summary::lexical::content_words(s.span.of(text)))
+            });
+            tfidf(words)?
+        } else {
+            Vec::new()
+        };
+        Some(Similarity { dense, lexical, mix: if dense.is_some() { mix } else { 1.0 } })
+    }
+
+    fn len(&self) -> usize {
+        self.dense.map_or(self.lexical.len(), <[_]>::len)
+    }
+
+    /// The similarity of sentences `i` and `j`.
+    pub fn between(&self, i: usize, j: usize) -> f32 {
+        let lexical = || sparse_dot(&self.lexical[i], &self.lexical[j]);
+        match self.dense {
+            Some(v) if self.mix > 0.0 => (1.0 - self.mix) * crate::llm::embed::dot(&v[i], &v[j]) + self.mix * lexical(),
+            Some(v) => crate::llm::embed::dot(&v[i], &v[j]),
+            None => lexical(),
+        }
+    }
+
+    /// Each sentence's summed similarity to all the others: its dot product with the sum of all
+    /// vectors, less its dot product with itself (summed in f64, so the difference keeps its
+    /// precision).
+    fn summed(&self) -> Vec<f64> {
+        let n = self.len();
+        let mut out = vec![0f64; n];
+        if let Some(v) = self.dense {
+            let dim = v.first().map_or(0, Vec::len);
+            let mut total = vec![0f64; dim];
+            for row in v {
+                for (t, &x) in total.iter_mut().zip(row) {
+                    *t += f64::from(x);
+                }
+            }
+            let weight = if self.mix > 0.0 { f64::from(1.0 - self.mix) } else { 1.0 };
+            for (o, row) in out.iter_mut().zip(v) {
+                let all: f64 = row.iter().zip(&total).map(|(&x, t)| f64::from(x) * t).sum();
+                let own: f64 = row.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+                *o += weight * (all - own);
+            }
+        }
+        if self.mix > 0.0 && !self.lexical.is_empty() {
+            let terms = self.lexical.iter().flat_map(|v| v.iter().map(|&(t, _)| t as usize + 1)).max().unwrap_or(0);
+            let mut total = vec![0f64; terms];
+            for v in &self.lexical {
+                for &(t, x) in v.iter() {
+                    total[t as usize] += f64::from(x);
+                }
+            }
+            let weight = f64::from(self.mix);
+            for (o, v) in out.iter_mut().zip(&self.lexical) {
+                let all: f64 = v.iter().map(|&(t, x)| f64::from(x) * total[t as usize]).sum();
+                let own: f64 = v.iter().map(|&(_, x)| f64::from(x) * f64::from(x)).sum();
+                *o += weight * (all - own);
+            }
+        }
+        out
+    }
+}
+
 /// Salience of every sentence in [0, 1]; -1 for sentences that are not candidates.
-pub fn salience(text: &str, sentences: &[Sentence], sim: &[Vec<f32>], opts: &RankOptions) -> Vec<f32> {
+pub fn salience(text: &str, sentences: &[Sentence], sim: &Similarity<'_>, opts: &RankOptions) -> Vec<f32> {
     let n = sentences.len();
     let mut candidate: Vec<bool> = sentences.iter().map(|s| is_candidate(s.span.of(text), opts)).collect();
     if !candidate.contains(&true) {
         // A text of only short lines (a list, a poem) still has key points.
         candidate.iter_mut().for_each(|c| *c = true);
     }
-    let centrality: Vec<f32> = (0..n)
-        .map(|i| {
-            if n < 2 {
-                return 1.0;
-            }
-            (0..n).filter(|&j| j != i).map(|j| sim[i][j]).sum::<f32>() / (n - 1) as f32
-        })
-        .collect();
+    let centrality: Vec<f32> = if n < 2 {
+        vec![1.0; n]
+    } else {
+        sim.summed().into_iter().map(|total| (total / (n - 1) as f64) as f32).collect()
+    };
     let (lo, hi) = (0..n)
         .filter(|&i| candidate[i])
         .fold((f32::MAX, f32::MIN), |(lo, hi), i| (lo.min(centrality[i]), hi.max(centrality[i])));
@@ -92,21 +184,41 @@ pub fn select(
     text: &str,
     sentences: &[Sentence],
     salience: &[f32],
-    sim: &[Vec<f32>],
+    sim: &Similarity<'_>,
     k: usize,
     word_budget: usize,
     opts: &RankOptions,
 ) -> Vec<usize> {
+    select_until(text, sentences, salience, sim, k, word_budget, opts, &CancelToken::new()).unwrap_or_default()
+}
+
+/// `select`, looking at `cancel` before each pick: `None` once it is cancelled. Each candidate's
+/// redundancy (its greatest similarity to a chosen sentence) is kept up to date as sentences are
+/// chosen, so each pick costs one similarity per candidate.
+#[allow(clippy::too_many_arguments)]
+pub fn select_until(
+    text: &str,
+    sentences: &[Sentence],
+    salience: &[f32],
+    sim: &Similarity<'_>,
+    k: usize,
+    word_budget: usize,
+    opts: &RankOptions,
+    cancel: &CancelToken,
+) -> Option<Vec<usize>> {
+    let n = sentences.len();
     let mut chosen: Vec<usize> = Vec::new();
+    // Greatest similarity to a chosen sentence, and whether one is too similar to pick.
+    let mut redundancy = vec![0.0f32; n];
+    let mut excluded: Vec<bool> = salience.iter().map(|&s| s < 0.0).collect();
     let mut words = 0;
     while chosen.len() < k {
-        let best = (0..sentences.len())
-            .filter(|i| salience[*i] >= 0.0 && !chosen.contains(i))
-            .filter(|&i| chosen.iter().all(|&j| sim[i][j] < opts.max_similarity))
-            .map(|i| {
-                let redundancy = chosen.iter().map(|&j| sim[i][j]).fold(0.0f32, f32::max);
-                (i, opts.lambda * salience[i] - (1.0 - opts.lambda) * redundancy)
-            })
+        if cancel.is_cancelled() {
+            return None;
+        }
+        let best = (0..n)
+            .filter(|&i| !excluded[i])
+            .map(|i| (i, opts.lambda * salience[i] - (1.0 - opts.lambda) * redundancy[i]))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let Some((i, _)) = best else { break };
         let w = sentences[i].span.of(text).split_whitespace().count();
@@ -115,29 +227,26 @@ pub fn select(
         }
         words += w;
         chosen.push(i);
+        excluded[i] = true;
+        if chosen.len() == k {
+            break;
+        }
+        for j in 0..n {
+            if !excluded[j] {
+                let s = sim.between(j, i);
+                if s.partial_cmp(&opts.max_similarity) != Some(std::cmp::Ordering::Less) {
+                    excluded[j] = true;
+                }
+                redundancy[j] = redundancy[j].max(s);
+            }
+        }
     }
-    chosen
+    Some(chosen)
 }
 
-/// Pairwise cosine similarities of normalized dense vectors.
-pub fn dense_similarity(vectors: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    vectors.iter().map(|a| vectors.iter().map(|b| crate::llm::embed::dot(a, b)).collect()).collect()
-}
-
-/// `(1 - mix) × a + mix × b`, element by element.
-pub fn mix(a: Vec<Vec<f32>>, b: &[Vec<f32>], mix: f32) -> Vec<Vec<f32>> {
-    a.into_iter()
-        .zip(b)
-        .map(|(ra, rb)| ra.into_iter().zip(rb).map(|(x, y)| (1.0 - mix) * x + mix * y).collect())
-        .collect()
-}
-
-/// Pairwise TF-IDF cosine similarities of the sentences' content words.
-pub fn lexical_similarity(text: &str, sentences: &[Sentence]) -> Vec<Vec<f32>> {
-    let docs: Vec<Vec<String>> =
-        sentences.iter().map(|s| crate::summary::lexical::content_words(s.span.of(text))).collect();
-    let v = crate::summary::lexical::tfidf(&docs);
-    v.iter().map(|a| v.iter().map(|b| crate::summary::lexical::sparse_dot(a, b)).collect()).collect()
+/// TF-IDF similarities of the sentences' content words (no embeddings).
+pub fn lexical_similarity<'a>(text: &str, sentences: &[Sentence]) -> Similarity<'a> {
+    Similarity::new(text, sentences, None, 1.0, &CancelToken::new()).expect("never cancelled")
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::llm::CancelToken;
+
 /// A byte range `start..end` into the article text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 pub struct Span {
@@ -31,6 +33,15 @@ pub struct Sentence {
 /// a hard-wrapped line continues its sentence, while a heading or list item (`#`, `-`, `*`, `1.`)
 /// starts a unit of its own. Spans are trimmed of surrounding white space and never empty.
 pub fn split(text: &str) -> Vec<Sentence> {
+    split_until(text, &CancelToken::new()).unwrap_or_default()
+}
+
+/// Units (paragraphs, list items, headings) segmented between two looks at the cancel token.
+const UNITS_PER_CHECK: usize = 256;
+
+/// `split`, looking at `cancel` as it goes: `None` once it is cancelled. The work is linear in
+/// the text: each unit is segmented once and wrong breaks are joined in one pass.
+pub fn split_until(text: &str, cancel: &CancelToken) -> Option<Vec<Sentence>> {
     let mut out: Vec<Sentence> = Vec::new();
     let mut paragraph = 0;
     let mut offset = 0;
@@ -71,6 +82,9 @@ pub fn split(text: &str) -> Vec<Sentence> {
         units.push((a, b, new_paragraph));
     }
     for (i, &(start, end, starts_paragraph)) in units.iter().enumerate() {
+        if i % UNITS_PER_CHECK == 0 && cancel.is_cancelled() {
+            return None;
+        }
         if starts_paragraph && i > 0 {
             paragraph += 1;
         }
@@ -85,7 +99,7 @@ pub fn split(text: &str) -> Vec<Sentence> {
         }
         join_wrong_breaks(text, &mut out, first);
     }
-    out
+    Some(out)
 }
 
 fn push_trimmed(text: &str, start: usize, end: usize, paragraph: usize, out: &mut Vec<Sentence>) {
@@ -102,18 +116,24 @@ fn push_trimmed(text: &str, start: usize, end: usize, paragraph: usize, out: &mu
 /// Joins a sentence to the one before it (within one paragraph) when the break cannot be real:
 /// the next piece starts with a lower-case letter or a digit-less continuation, or the previous
 /// one ends in a lone capital initial ("J.") or a known abbreviation.
+/// The pieces are compacted in place, in one pass: a paragraph of a million wrong breaks costs
+/// a million steps, not a million removals from the middle of a vector.
 fn join_wrong_breaks(text: &str, out: &mut Vec<Sentence>, first: usize) {
-    let mut i = first + 1;
-    while i < out.len() {
-        let prev = out[i - 1].span.of(text);
-        let next = out[i].span.of(text);
-        if is_wrong_break(prev, next) {
-            out[i - 1].span.end = out[i].span.end;
-            out.remove(i);
+    if out.len() <= first + 1 {
+        return;
+    }
+    // `kept` is the last sentence kept so far; each next piece joins it or follows it.
+    let mut kept = first;
+    for i in first + 1..out.len() {
+        let next = out[i].span;
+        if is_wrong_break(out[kept].span.of(text), next.of(text)) {
+            out[kept].span.end = next.end;
         } else {
-            i += 1;
+            kept += 1;
+            out[kept] = out[i].clone();
         }
     }
+    out.truncate(kept + 1);
 }
 
 /// Titles and ranks that stand before a name: a full stop after one never ends a sentence

@@ -129,6 +129,28 @@ fn missing_model_says_how_to_fetch_it() {
 }
 
 #[test]
+fn a_damaged_catalog_model_is_reported_and_models_verify_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    // The catalog's size, other bytes.
+    let file = std::fs::File::create(dir.path().join("smollm2-135m-instruct-q4_1.gguf")).unwrap();
+    file.set_len(98_362_432).unwrap();
+    precis(dir.path())
+        .args(["summarize", "--model", "smollm2-135m-instruct-q4_1"])
+        .arg(&article)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("does not match its catalog sha256"))
+        .stderr(predicate::str::contains("precis models fetch smollm2-135m-instruct-q4_1"));
+    precis(dir.path())
+        .args(["models", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("smollm2-135m-instruct-q4_1").and(predicate::str::contains("DAMAGED")));
+    precis(dir.path()).args(["models", "list"]).assert().success().stdout(predicate::str::contains("not downloaded"));
+}
+
+#[test]
 fn corrupt_model_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny_model(dir.path(), Architecture::Qwen2);

@@ -4,6 +4,7 @@
 
 use precis::llm::embed::{dot, Embedder};
 use precis::llm::test_models::write_tiny_bert;
+use precis::llm::CancelToken;
 use precis::summary::{extract, Length, Ranker};
 
 use crate::common::*;
@@ -37,10 +38,10 @@ fn pipeline_ranks_with_an_embedder_and_without() {
     let e = Embedder::load(dir.path()).unwrap();
     let text = ARTICLE.split_once("\n\n").unwrap().1;
     let opts = precis::summary::rank::RankOptions::default();
-    let with = extract(text, Some(&e), 3, Length::Short, &opts);
+    let with = extract(text, Some(&e), 3, Length::Short, &opts, &CancelToken::new()).unwrap();
     assert_eq!(with.ranker, Ranker::Embedding);
     assert!(!with.chosen.is_empty());
-    let without = extract(text, None, 3, Length::Short, &opts);
+    let without = extract(text, None, 3, Length::Short, &opts, &CancelToken::new()).unwrap();
     assert_eq!(without.ranker, Ranker::Lexical);
     assert!(!without.chosen.is_empty());
 }

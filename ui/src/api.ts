@@ -7,7 +7,6 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeHtml, writeText } from '@tauri-apps/plugin-clipboard-manager';
-import { open, save } from '@tauri-apps/plugin-dialog';
 
 // ---- Types shared with the Rust side ----
 //
@@ -209,32 +208,23 @@ export async function copyHtml(html: string, altText: string): Promise<void> {
 }
 
 // ---- Dialogs ----
+//
+// The open and save dialogs run in the shell, which then opens, adds or writes only the files the
+// person picked (or dropped): the page never names a file on its own.
 
-export const ARTICLE_EXTENSIONS = ['txt', 'md', 'html', 'htm', 'pdf', 'docx'];
-
-async function pickOne(filters: { name: string; extensions: string[] }[]): Promise<string | null> {
-  try {
-    const picked = await open({ multiple: false, directory: false, filters });
-    return typeof picked === 'string' ? picked : null;
-  } catch (err) {
-    throw toAppError(err);
-  }
-}
-
+/** The open dialog for an article; `null` when the person cancels. */
 export function pickArticleFile(): Promise<string | null> {
-  return pickOne([{ name: 'Articles', extensions: ARTICLE_EXTENSIONS }]);
+  return call('pick_article', {});
 }
 
+/** The open dialog for a GGUF model; `null` when the person cancels. */
 export function pickModelFile(): Promise<string | null> {
-  return pickOne([{ name: 'GGUF models', extensions: ['gguf'] }]);
+  return call('pick_model', {});
 }
 
-export async function pickSavePath(defaultPath: string): Promise<string | null> {
-  try {
-    return await save({ defaultPath, filters: [{ name: 'Markdown', extensions: ['md'] }] });
-  } catch (err) {
-    throw toAppError(err);
-  }
+/** The save dialog for a Markdown export, suggesting `name`; `null` when the person cancels. */
+export function pickSavePath(name: string): Promise<string | null> {
+  return call('pick_save_path', { name });
 }
 
 // ---- Native file drops ----

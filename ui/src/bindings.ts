@@ -13,7 +13,7 @@ export type DroppedView = { "article": ArticleView } | { "files": Array<string> 
 
 export type Event = { "event": "stage", "data": { stage: Stage, progress?: Progress, } } | { "event": "extractive", "data": { bullets: Array<Bullet>, } } | { "event": "partial", "data": { delta: string, summary: string, bullets: Array<Bullet>, } } | { "event": "done", "data": { summary: Summary, } } | { "event": "remembered", "data": { summary: Summary, entry: ListItem, } } | { "event": "cancelled", "data": { summary: Summary | null, } } | { "event": "failed", "data": { code: ErrorCode, message: string, } };
 
-export type FetchProgress = { "event": "alreadyPresent" } | { "event": "started", "data": { total: number, } } | { "event": "downloading", "data": { package: string, part: number, parts: number, } } | { "event": "bytes", "data": { done: number, total: number, } } | { "event": "verifying" } | { "event": "done", "data": { path: string, } };
+export type FetchProgress = { "event": "alreadyPresent" } | { "event": "waiting" } | { "event": "started", "data": { total: number, } } | { "event": "downloading", "data": { package: string, part: number, parts: number, } } | { "event": "bytes", "data": { done: number, total: number, } } | { "event": "verifying" } | { "event": "done", "data": { path: string, } };
 
 export type Format = "markdown" | "plain" | "html";
 
@@ -25,7 +25,7 @@ export type Length = "short" | "medium" | "long";
 
 export type ListItem = { id: number, createdAt: string, source: string, title: string | null, model: string, kind: SummaryType, length: Length, preview: string, bulletCount: number, words: number, totalMs: number, };
 
-export type ModelView = { name: string, description: string, role: Role, architecture: string, size: number, present: boolean, path: string | null, custom: boolean, };
+export type ModelView = { id: string, name: string, description: string, role: Role, architecture: string, size: number, present: boolean, path: string | null, custom: boolean, };
 
 export type ModelsView = { modelsDir: string, defaultModel: string, models: Array<ModelView>, };
 
@@ -54,7 +54,7 @@ export type SummaryType = "key-points" | "tldr" | "headline";
 export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens: number, prefill_ms: number, generated_tokens: number, decode_ms: number, total_ms: number, };
 
 /** Every error code a command or a job can report. */
-export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'kernels', 'link', 'model_invalid', 'model_missing', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
+export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'kernels', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'prompt_too_long', 'unknown_model'] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

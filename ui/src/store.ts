@@ -264,12 +264,16 @@ export const MODEL_KEYS = ['ready', 'settings', 'models'] as const satisfies rea
 /** The keys `shownBullets` reads. */
 export const BULLET_KEYS = ['bullets', 'extractive'] as const satisfies readonly StateKey[];
 
-/** The generator the settings point at (or the catalog default), if the list is loaded. */
+/**
+ * The generator the settings point at (or the catalog default), if the list is loaded: by its id,
+ * or by its name as settings from earlier versions hold it.
+ */
 export function selectedModel(state: State) {
   const models = state.models;
   if (!models) return null;
-  const name = state.settings.model ?? models.defaultModel;
-  return models.models.find((m) => m.name === name && m.role === 'generator') ?? null;
+  const chosen = state.settings.model ?? models.defaultModel;
+  const generators = models.models.filter((m) => m.role === 'generator');
+  return generators.find((m) => m.id === chosen) ?? generators.find((m) => m.name === chosen) ?? null;
 }
 
 export function selectedModelName(state: State): string | null {

@@ -130,22 +130,22 @@ test('a dropped list of file URIs opens the files it names', async (t) => {
   assert.equal(await page.locator('#dropzone').isVisible(), false);
 });
 
-test('Ctrl+O and the Open button choose an article file with the dialog', async (t) => {
+test('Ctrl+O and the Open button choose an article file with the shell\'s dialog', async (t) => {
   const page = await openApp(t);
-  await respond(page, 'plugin:dialog|open', '/home/test/picked.md');
+  await respond(page, 'pick_article', '/home/test/picked.md');
   await respond(page, 'open_article', ARTICLE);
   await page.keyboard.press('Control+o');
-  const [open] = await waitForCall(page, 'plugin:dialog|open');
-  assert.deepEqual(open.options.filters, [{ name: 'Articles', extensions: ['txt', 'md', 'html', 'htm', 'pdf', 'docx'] }]);
+  await waitForCall(page, 'pick_article');
   assert.deepEqual(await waitForCall(page, 'open_article'), [{ path: '/home/test/picked.md' }]);
 
   await page.locator('#open').click();
-  await waitForCall(page, 'plugin:dialog|open', 2);
+  await waitForCall(page, 'pick_article', 2);
 });
 
 test('a dropped .gguf file asks, in the page, to add it as a model', async (t) => {
   const page = await openApp(t);
   await respond(page, 'add_model', {
+    id: '/m/my-model.gguf',
     name: 'my-model',
     description: 'Custom model',
     role: 'generator',
@@ -171,7 +171,8 @@ test('a dropped .gguf file asks, in the page, to add it as a model', async (t) =
   await dialog.getByRole('button', { name: 'Add model' }).click();
   assert.deepEqual(await waitForCall(page, 'add_model'), [{ path: '/m/my-model.gguf' }]);
   await waitForCall(page, 'save_settings');
-  assert.equal((await calls(page, 'save_settings')).at(-1).settings.model, 'my-model');
+  // The model's id (its path), which the shell resolves a job's model by.
+  assert.equal((await calls(page, 'save_settings')).at(-1).settings.model, '/m/my-model.gguf');
   await page.locator('#status').getByText('Added the model my-model.').waitFor();
 });
 

@@ -41,6 +41,7 @@ const defaults: Record<string, Handler> = {
     defaultModel: 'qwen2.5-test',
     models: [
       {
+        id: 'qwen2.5-test',
         name: 'qwen2.5-test',
         description: 'Test generator',
         role: 'generator',
@@ -51,6 +52,7 @@ const defaults: Record<string, Handler> = {
         custom: false,
       },
       {
+        id: 'minilm-test',
         name: 'minilm-test',
         description: 'Test embedder',
         role: 'embedder',
@@ -69,8 +71,9 @@ const defaults: Record<string, Handler> = {
   save_text: () => null,
   'plugin:clipboard-manager|write_text': () => null,
   'plugin:clipboard-manager|write_html': () => null,
-  'plugin:dialog|open': () => null,
-  'plugin:dialog|save': () => null,
+  pick_article: () => null,
+  pick_model: () => null,
+  pick_save_path: () => null,
   history_list: () => [],
   history_search: () => [],
   history_stats: () => ({ path: '/home/test/.local/share/precis/history.sqlite', count: 0, bytes: 0 }),

@@ -111,7 +111,7 @@ test('keyboard only: Tab reaches the bullets in order, focus and Enter highlight
 test('keyboard only: Enter on the drop target opens a file, then focus moves to the summary', async (t) => {
   const page = await openApp(t);
   await page.evaluate((article) => {
-    window.__precisMock.handlers['plugin:dialog|open'] = () => '/home/test/picked.md';
+    window.__precisMock.handlers.pick_article = () => '/home/test/picked.md';
     window.__precisMock.handlers.open_article = () => article;
   }, LONG_ARTICLE);
   await page.locator('#drop-target').focus();
@@ -208,7 +208,7 @@ test('screenshots: first-run download card, light and dark, and at 200 %', async
           modelsDir: '/models',
           defaultModel: 'qwen2.5-coder-1.5b-instruct-q4_k_m',
           models: [
-            { name: 'qwen2.5-coder-1.5b-instruct-q4_k_m', description: '', role: 'generator', architecture: 'qwen2', size: 1_117_320_736, present: false, path: null, custom: false },
+            { id: 'qwen2.5-coder-1.5b-instruct-q4_k_m', name: 'qwen2.5-coder-1.5b-instruct-q4_k_m', description: '', role: 'generator', architecture: 'qwen2', size: 1_117_320_736, present: false, path: null, custom: false },
           ],
         });
         m.handlers.fetch_model = () => new Promise(() => {});

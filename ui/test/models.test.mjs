@@ -27,6 +27,7 @@ function missingModel() {
     defaultModel: 'qwen2.5-test',
     models: [
       {
+        id: 'qwen2.5-test',
         name: 'qwen2.5-test',
         description: 'Default generator',
         role: 'generator',
@@ -37,6 +38,7 @@ function missingModel() {
         custom: false,
       },
       {
+        id: 'smollm-test',
         name: 'smollm-test',
         description: 'Small generator',
         role: 'generator',
@@ -155,22 +157,33 @@ test('a download can be cancelled: Rust is asked to stop it, and the card offers
   assert.deepEqual(await page.evaluate(() => window.__precisMock.errors), []);
 });
 
-test('first run: a GGUF file on disk can be used instead', async (t) => {
+test('first run: a GGUF file on disk can be used instead, and jobs name it by its id', async (t) => {
   const page = await openApp(t, { setup: missingModel });
-  await respond(page, 'plugin:dialog|open', '/home/test/own.gguf');
+  await respond(page, 'pick_model', '/home/test/own.gguf');
   await page.evaluate(() => {
     const m = window.__precisMock;
+    const own = (path) => ({
+      id: path, name: 'own', description: path, role: 'generator', architecture: 'llama', size: 1, present: true, path, custom: true,
+    });
+    const list = m.handlers.list_models;
+    m.handlers.list_models = () => {
+      const listed = list();
+      return m.added ? { ...listed, models: [...listed.models, m.added] } : listed;
+    };
     m.handlers.add_model = ({ path }) => {
-      m.modelPresent = true;
-      return { name: 'own', description: '', role: 'generator', architecture: 'llama', size: 1, present: true, path, custom: true };
+      m.added = own(path);
+      return m.added;
     };
   });
   await page.locator('#pick-model').click();
-  const [open] = await waitForCall(page, 'plugin:dialog|open');
-  assert.deepEqual(open.options.filters, [{ name: 'GGUF models', extensions: ['gguf'] }]);
+  await waitForCall(page, 'pick_model');
   assert.deepEqual(await waitForCall(page, 'add_model'), [{ path: '/home/test/own.gguf' }]);
   const saved = await waitForCall(page, 'save_settings');
-  assert.equal(saved.at(-1).settings.model, 'own');
+  // What the shell resolves a job's model by: the id add_model returned, not the display name.
+  assert.equal(saved.at(-1).settings.model, '/home/test/own.gguf');
+  await openArticle(page);
+  const [job] = await calls(page, 'summarize');
+  assert.equal(job.options.model, '/home/test/own.gguf');
 });
 
 test('switching to a present model hides the offer; the choice is saved', async (t) => {
@@ -189,7 +202,7 @@ test('switching to a present model hides the offer; the choice is saved', async 
 test('"Add a GGUF file…" in the model picker opens the file dialog', async (t) => {
   const page = await openApp(t);
   await page.locator('#model').selectOption({ label: 'Add a GGUF file…' });
-  await waitForCall(page, 'plugin:dialog|open');
+  await waitForCall(page, 'pick_model');
   assert.equal(await page.locator('#model').inputValue(), 'qwen2.5-test', 'the picker keeps the current model');
 });
 

@@ -10,12 +10,17 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::Tokenizer;
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 
 /// Longest input, in tokens; longer sentences are cut (as sentence-transformers does).
 pub const MAX_TOKENS: usize = 256;
 /// Sentences embedded in one forward pass.
 const BATCH: usize = 16;
+/// Longest text handed to the tokenizer, in bytes; a longer one is cut (at a character boundary)
+/// first. `MAX_TOKENS` tokens of prose take about 1.5 KB, so this changes nothing an article
+/// says, and a hostile 50 MB "sentence" costs no more to tokenize than this.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
 /// A loaded sentence encoder.
 pub struct Embedder {
@@ -37,8 +42,13 @@ pub fn files(dir: &Path) -> [PathBuf; 3] {
 }
 
 impl Embedder {
-    /// Loads the encoder whose files are in `dir`.
+    /// Loads the encoder whose files are in `dir`; files that make the model code panic are a
+    /// damaged model.
     pub fn load(dir: &Path) -> Result<Embedder> {
+        crate::generator::contained(dir, || Self::load_unchecked(dir))
+    }
+
+    fn load_unchecked(dir: &Path) -> Result<Embedder> {
         let start = Instant::now();
         let [weights, tokenizer_path, config_path] = files(dir);
         let config_text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
@@ -75,16 +85,26 @@ impl Embedder {
     /// Embeds each text: mean of the last hidden states over its tokens, L2-normalized.
     /// Texts are batched by length, so little time goes into padding.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        Ok(self.embed_until(texts, &CancelToken::new())?.unwrap_or_default())
+    }
+
+    /// `embed`, looking at `cancel` before each batch: `None` once it is cancelled. Each text
+    /// is cut to `MAX_TEXT_BYTES` first.
+    pub fn embed_until(&self, texts: &[&str], cancel: &CancelToken) -> Result<Option<Vec<Vec<f32>>>> {
+        let texts: Vec<&str> = texts.iter().map(|t| cut(t, MAX_TEXT_BYTES)).collect();
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out = vec![Vec::new(); texts.len()];
         for chunk in order.chunks(BATCH) {
+            if cancel.is_cancelled() {
+                return Ok(None);
+            }
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
             for (&i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
                 out[i] = v;
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -118,6 +138,18 @@ impl Embedder {
         let unit = mean.broadcast_div(&norm)?;
         Ok(unit.to_vec2::<f32>()?)
     }
+}
+
+/// The longest start of `text` of at most `max` bytes that ends at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Dot product (the cosine of two normalized vectors).

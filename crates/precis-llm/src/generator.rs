@@ -81,8 +81,14 @@ impl Generator {
     }
 
     /// `load`, choosing the implementation, weight layout and kernels. A kernel path this CPU
-    /// cannot run (asked for here or in `PRECIS_KERNELS`) is an error.
+    /// cannot run (asked for here or in `PRECIS_KERNELS`) is an error. A file that makes the
+    /// model code panic (an assertion in candle that the header checks did not foresee) is a
+    /// damaged model.
     pub fn load_with(path: &Path, options: LoadOptions) -> Result<Generator> {
+        contained(path, || Self::load_unchecked(path, options))
+    }
+
+    fn load_unchecked(path: &Path, options: LoadOptions) -> Result<Generator> {
         let start = Instant::now();
         let kernels = match options.kernels {
             Some(path) => KernelPath::choose(path.name())?,
@@ -108,7 +114,18 @@ impl Generator {
             Backend::Candle => None,
         };
         let weights = if let Some(config) = config {
-            Weights::Precis(Box::new(Decoder::load(path, &content, config, options.layout, kernels)?))
+            let decoder = Decoder::load(path, &content, config, options.layout, kernels)?;
+            if tokenizer.vocab_size() > decoder.vocabulary() {
+                return Err(Error::ModelCorrupt {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "its tokenizer has {} tokens but its token table only {} rows",
+                        tokenizer.vocab_size(),
+                        decoder.vocabulary()
+                    ),
+                });
+            }
+            Weights::Precis(Box::new(decoder))
         } else {
             Self::candle_weights(path, props.architecture, content, &device)?
         };
@@ -278,8 +295,26 @@ impl Generator {
 /// Checks that a file is a GGUF generator this build can run, without loading its weights:
 /// the header is whole, the architecture is supported, and the tokenizer can be built.
 pub fn inspect(path: &Path) -> Result<ModelProps> {
-    let gguf = GgufFile::open(path)?;
-    let props = gguf.props()?;
-    TextTokenizer::from_gguf(&gguf)?;
-    Ok(props)
+    contained(path, || {
+        let gguf = GgufFile::open(path)?;
+        let props = gguf.props()?;
+        TextTokenizer::from_gguf(&gguf)?;
+        Ok(props)
+    })
+}
+
+/// Runs `work` on the model file at `path`; a panic in it (an assertion the file reached) is
+/// reported as a damaged model.
+pub(crate) fn contained<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Error::ModelCorrupt {
+            path: path.to_path_buf(),
+            reason: format!("reading it failed inside the model code ({why})"),
+        })
+    })
 }

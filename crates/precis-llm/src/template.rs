@@ -1,5 +1,10 @@
 //! Chat prompts: renders the model's own chat template (`tokenizer.chat_template`, a Jinja
 //! template) with minijinja, or a bundled fallback for the architecture when the file has none.
+//!
+//! The template comes from the model file, so it is untrusted code: it runs with a fuel limit
+//! (minijinja counts the instructions it executes), a recursion limit and a cap on what it may
+//! write, so a template that loops without end or recurses is an error within a fraction of a
+//! second, never a hang that cannot be cancelled.
 
 use minijinja::{context, Environment, ErrorKind};
 use serde::Serialize;
@@ -32,6 +37,14 @@ const LLAMA3: &str = "{{ bos_token }}{% for message in messages %}{{ '<|start_he
 const LLAMA2: &str = "{% set ns = namespace(system='') %}{% for message in messages %}{% if message.role == 'system' %}{% set ns.system = '<<SYS>>\n' + message.content + '\n<</SYS>>\n\n' %}{% elif message.role == 'user' %}{{ bos_token + '[INST] ' + ns.system + message.content + ' [/INST]' }}{% set ns.system = '' %}{% else %}{{ ' ' + message.content + ' ' + eos_token }}{% endif %}{% endfor %}";
 /// Gemma turns; Gemma has no system role, so the system prompt opens the first user turn.
 const GEMMA: &str = "{{ bos_token }}{% set ns = namespace(system='') %}{% for message in messages %}{% if message.role == 'system' %}{% set ns.system = message.content + '\n\n' %}{% else %}{{ '<start_of_turn>' + ('model' if message.role == 'assistant' else message.role) + '\n' + ns.system + message.content | trim + '<end_of_turn>\n' }}{% set ns.system = '' %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}";
+
+/// Instructions a render may execute. Real templates (Qwen2.5's with its tool branches,
+/// SmolLM2's) need under 1,000 for a conversation of two messages; this is a thousand times more
+/// and burns in about 20 ms.
+pub const FUEL: u64 = 1_000_000;
+/// Deepest recursion (macros calling macros, recursive loops) a render may reach. Chat
+/// templates use none; the model thread's stack takes this many levels with room to spare.
+pub const RECURSION_LIMIT: usize = 64;
 
 /// A chat template ready to render.
 #[derive(Debug, Clone)]
@@ -75,6 +88,8 @@ impl ChatTemplate {
     pub fn render(&self, messages: &[Message]) -> Result<String> {
         let mut env = Environment::new();
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(RECURSION_LIMIT);
         env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
             Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
         });
@@ -83,17 +98,55 @@ impl ChatTemplate {
         let tmpl = env
             .template_from_str(&self.source)
             .map_err(|e| Error::Template(format!("the template does not parse: {e}")))?;
-        tmpl.render(context! {
-            messages => messages
-                .iter()
-                .map(|m| context! { role => m.role, content => m.content.as_str() })
-                .collect::<Vec<_>>(),
-            add_generation_prompt => true,
-            bos_token => &self.bos_token,
-            eos_token => &self.eos_token,
-            tools => (),
-        })
-        .map_err(|e| Error::Template(format!("rendering failed: {e}")))
+        // A prompt is the messages and a little markup around them; a template that writes much
+        // more than that is not a chat template.
+        let limit = 2 * messages.iter().map(|m| m.content.len()).sum::<usize>() + (1 << 20);
+        let mut out = Capped { text: Vec::new(), limit };
+        let rendered = tmpl.render_captured_to(
+            context! {
+                messages => messages
+                    .iter()
+                    .map(|m| context! { role => m.role, content => m.content.as_str() })
+                    .collect::<Vec<_>>(),
+                add_generation_prompt => true,
+                bos_token => &self.bos_token,
+                eos_token => &self.eos_token,
+                tools => (),
+            },
+            &mut out,
+        );
+        match rendered {
+            Ok(_) => String::from_utf8(out.text).map_err(|_| Error::Template("rendering wrote invalid UTF-8".into())),
+            Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(Error::Template(format!(
+                "rendering ran over {FUEL} steps, far more than a chat template needs; it may loop without end"
+            ))),
+            Err(_) if out.text.len() >= out.limit => Err(Error::Template(format!(
+                "rendering wrote over {} bytes for a conversation of far fewer",
+                out.limit
+            ))),
+            Err(e) => Err(Error::Template(format!("rendering failed: {e}"))),
+        }
+    }
+}
+
+/// A writer that refuses to grow past `limit` bytes.
+struct Capped {
+    text: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + buf.len() > self.limit {
+            self.text.extend_from_slice(&buf[..self.limit - self.text.len()]);
+            return Err(std::io::Error::other("the template wrote too much"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -158,6 +211,23 @@ mod tests {
             t.render(&[Message::user("  Hi  ")]).unwrap(),
             "<|im_start|>system\nDefault<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
+    }
+
+    #[test]
+    fn a_template_that_loops_or_recurses_without_end_is_an_error() {
+        let render = |src: &str| {
+            ChatTemplate::new(Some(src), Architecture::Qwen2, |_| false, String::new(), String::new())
+                .render(&msgs())
+                .unwrap_err()
+                .to_string()
+        };
+        // 10^10 iterations.
+        let looping = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+        assert!(render(looping).contains("loop without end"), "{}", render(looping));
+        let recursive = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+        assert!(render(recursive).starts_with("chat template: rendering failed"), "{}", render(recursive));
+        let doubling = "{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}";
+        assert!(render(doubling).starts_with("chat template:"), "{}", render(doubling));
     }
 
     #[test]

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use precis::article::{self, Article, Dropped};
 use serde::{Deserialize, Serialize};
 
+use tauri::State;
+
+use super::blocking;
 use crate::error::Result;
+use crate::state::AppState;
 
 /// An article as the window shows it: the article, where it came from, and its length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -35,16 +39,23 @@ pub enum DroppedView {
     Files(Vec<PathBuf>),
 }
 
+/// Reads the article in a file the person dropped or chose.
 #[tauri::command]
-pub fn open_article(path: PathBuf) -> Result<ArticleView> {
+pub async fn open_article(state: State<'_, AppState>, path: PathBuf) -> Result<ArticleView> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
-    Ok(ArticleView::new(name, article::from_path(&path)?))
+    let path = state.readable(&path)?;
+    blocking(move || Ok(ArticleView::new(name, article::from_path(&path)?))).await
 }
 
+/// Reads dropped or pasted text: the article itself, or the files a `file://` list names (which
+/// the shell opens only when the person also dropped or chose them).
 #[tauri::command]
-pub fn article_from_text(text: String) -> Result<DroppedView> {
-    Ok(match article::from_dropped_text(&text)? {
-        Dropped::Article(a) => DroppedView::Article(ArticleView::new("pasted text".into(), a)),
-        Dropped::Files(files) => DroppedView::Files(files),
+pub async fn article_from_text(text: String) -> Result<DroppedView> {
+    blocking(move || {
+        Ok(match article::from_dropped_text(&text)? {
+            Dropped::Article(a) => DroppedView::Article(ArticleView::new("pasted text".into(), a)),
+            Dropped::Files(files) => DroppedView::Files(files),
+        })
     })
+    .await
 }

@@ -6,11 +6,12 @@ use crate::error::Result;
 use crate::state::{AppState, Settings};
 
 #[tauri::command]
-pub fn get_settings(state: State<'_, AppState>) -> Settings {
-    state.stored().settings
+pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings> {
+    Ok(state.stored().settings)
 }
 
+/// Writes the settings file (off the main thread: it touches the disk).
 #[tauri::command]
-pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<()> {
+pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<()> {
     state.update(|s| s.settings = settings)
 }

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::state::{lock, AppState, Settings};
 
 #[tauri::command]
-pub fn summarize<R: Runtime>(
+pub async fn summarize<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     job_id: u32,
@@ -50,7 +50,15 @@ pub fn summarize<R: Runtime>(
         .name(format!("precis-job-{job_id}"))
         .spawn(move || {
             let state = app.state::<AppState>();
-            run_job(&state, job, source, again, &token, &on_event);
+            // A panic here (the history, the bridge) must end the job with a message, not leave
+            // the window waiting; the engine's own thread catches its panics likewise.
+            let run = std::panic::AssertUnwindSafe(|| run_job(&state, job, source, again, &token, &on_event));
+            if std::panic::catch_unwind(run).is_err() {
+                let _ = on_event.send(Event::Failed {
+                    code: "internal".into(),
+                    message: "the summary stopped unexpectedly; try again".into(),
+                });
+            }
             let mut jobs = lock(&state.jobs);
             if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
                 jobs.remove(&job_id);

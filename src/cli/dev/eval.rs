@@ -200,7 +200,7 @@ fn predict(
         }
         Method::Replay(answers) => {
             let k = opts.length.max_bullets();
-            let extraction = extract(text, embedder, k, opts.length, &opts.rank);
+            let extraction = extract(text, embedder, k, opts.length, &opts.rank, &CancelToken::new())?;
             answer = answers.get(id).cloned().unwrap_or_default();
             let parsed = parse_answer(&answer);
             let (bullets, unsupported) = ground_bullets(text, &extraction, embedder, parsed.bullets, k);

@@ -14,6 +14,9 @@ import { Lane } from './lane.ts';
 function progressed(current: FetchState, event: FetchEvent): FetchState {
   const fetch = { ...current };
   switch (event.event) {
+    case 'waiting':
+      fetch.phase = 'Waiting for another download to finish';
+      break;
     case 'alreadyPresent':
       fetch.phase = 'Already downloaded';
       fetch.done = fetch.total;
@@ -66,7 +69,8 @@ export function createModels({ get, set, say, fail }: Context, jobs: Jobs) {
     try {
       const model = await api.addModel(path);
       await refresh();
-      changeSettings({ model: model.name });
+      // The id is what a job's model setting names (an added file's path).
+      changeSettings({ model: model.id });
       say(`Added the model ${model.name}.`);
       jobs.modelBecameReady();
     } catch (err) {

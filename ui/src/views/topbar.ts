@@ -3,7 +3,15 @@
 
 import type { Length, SummaryType } from '../api.ts';
 import { h, replace, setText, show } from '../dom.ts';
-import { type Actions, MODEL_KEYS, type State, type StateKey, modelReady, selectedModelName } from '../store.ts';
+import {
+  type Actions,
+  MODEL_KEYS,
+  type State,
+  type StateKey,
+  modelReady,
+  selectedModel,
+  selectedModelName,
+} from '../store.ts';
 
 const TYPES: [SummaryType, string][] = [
   ['key-points', 'Key points'],
@@ -99,19 +107,16 @@ export function createTopbar(actions: Actions) {
       lastSelected = name;
       const generators = state.models?.models.filter((m) => m.role === 'generator') ?? [];
       const options = generators.map((m) =>
-        h(
-          'option',
-          { value: m.name },
-          m.present ? m.name : `${m.name} — not downloaded`,
-        ),
+        h('option', { value: m.id, title: m.description }, m.present ? m.name : `${m.name} — not downloaded`),
       );
-      if (name && !generators.some((m) => m.name === name)) {
-        options.unshift(h('option', { value: name }, `${name} (unknown)`));
+      const selected = selectedModel(state)?.id ?? name;
+      if (selected && !generators.some((m) => m.id === selected)) {
+        options.unshift(h('option', { value: selected }, `${selected} (unknown)`));
       }
       options.push(h('option', { value: ADD_MODEL }, 'Add a GGUF file…'));
       replace(model.el, ...options);
-      model.el.value = name;
-      currentModel = name;
+      model.el.value = selected;
+      currentModel = selected;
     }
     model.el.disabled = !state.models;
 

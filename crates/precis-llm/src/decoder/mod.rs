@@ -50,6 +50,8 @@ struct Layer {
 pub struct Decoder {
     pub config: Config,
     embeddings: TokenTable,
+    /// Rows of the token table.
+    vocabulary: usize,
     layers: Vec<Layer>,
     norm: Tensor,
     output: Matrix,
@@ -58,6 +60,72 @@ pub struct Decoder {
     device: Device,
     /// The instruction set of the tiled products and of one-token attention.
     kernels: KernelPath,
+}
+
+/// Checks every tensor the decoder reads against the shape its settings need, so a file whose
+/// metadata and tensors disagree is a damaged model, not a wrong index in a kernel.
+fn check_shapes(src: &TensorSource, c: &Config) -> Result<()> {
+    let q = c.heads * c.head_dim;
+    let kv = c.kv_heads * c.head_dim;
+    let embd = src.info("token_embd.weight")?.shape.dims().to_vec();
+    let (vocab, hidden) = match embd.as_slice() {
+        [vocab, hidden] => (*vocab, *hidden),
+        other => return Err(shape_error(src, "token_embd.weight", other, "two dimensions")),
+    };
+    let ff = match src.info("blk.0.ffn_up.weight").map(|i| i.shape.dims().to_vec()) {
+        Ok(d) if d.len() == 2 => d[0],
+        Ok(d) => return Err(shape_error(src, "blk.0.ffn_up.weight", &d, "two dimensions")),
+        Err(_) if c.layers == 0 => 0,
+        Err(e) => return Err(e),
+    };
+    let mut want: Vec<(String, Vec<usize>)> =
+        vec![("token_embd.weight".into(), vec![vocab, c.hidden]), ("output_norm.weight".into(), vec![c.hidden])];
+    if src.has("output.weight") {
+        want.push(("output.weight".into(), vec![vocab, c.hidden]));
+    }
+    for l in 0..c.layers {
+        let p = format!("blk.{l}");
+        want.extend([
+            (format!("{p}.attn_norm.weight"), vec![c.hidden]),
+            (format!("{p}.attn_q.weight"), vec![q, c.hidden]),
+            (format!("{p}.attn_k.weight"), vec![kv, c.hidden]),
+            (format!("{p}.attn_v.weight"), vec![kv, c.hidden]),
+            (format!("{p}.attn_output.weight"), vec![c.hidden, q]),
+            (format!("{p}.ffn_norm.weight"), vec![c.hidden]),
+            (format!("{p}.ffn_gate.weight"), vec![ff, c.hidden]),
+            (format!("{p}.ffn_up.weight"), vec![ff, c.hidden]),
+            (format!("{p}.ffn_down.weight"), vec![c.hidden, ff]),
+        ]);
+        for (x, width) in [("q", q), ("k", kv), ("v", kv)] {
+            let bias = format!("{p}.attn_{x}.bias");
+            if src.has(&bias) {
+                want.push((bias, vec![width]));
+            }
+        }
+        if c.qk_norm {
+            want.push((format!("{p}.attn_q_norm.weight"), vec![c.head_dim]));
+            want.push((format!("{p}.attn_k_norm.weight"), vec![c.head_dim]));
+        }
+    }
+    if hidden != c.hidden || c.hidden == 0 || c.head_dim == 0 || ff == 0 && c.layers > 0 {
+        return Err(shape_error(src, "token_embd.weight", &embd, &format!("{vocab}×{}", c.hidden)));
+    }
+    for (name, dims) in want {
+        let have = src.info(&name)?.shape.dims();
+        if have != dims.as_slice() {
+            let shown = dims.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
+            return Err(shape_error(src, &name, have, &shown));
+        }
+    }
+    Ok(())
+}
+
+fn shape_error(src: &TensorSource, name: &str, have: &[usize], want: &str) -> Error {
+    let have = have.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
+    Error::ModelCorrupt {
+        path: src.path.to_path_buf(),
+        reason: format!("tensor `{name}` is {have}, but the model's settings need {want}"),
+    }
 }
 
 impl Decoder {
@@ -76,6 +144,8 @@ impl Decoder {
         // model files while they are loaded (a fetch writes a new file and renames it).
         let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
         let src = TensorSource { path, content, map, layout, kernels };
+        check_shapes(&src, &config)?;
+        let vocabulary = src.info("token_embd.weight")?.shape.dims()[0];
         // The token table is looked up row by row and, when there is no separate output
         // matrix, also multiplies the last hidden state; it is kept as stored either way.
         let tied = !src.has("output.weight");
@@ -119,7 +189,12 @@ impl Decoder {
                 values: CacheBuffer::new(config.kv_heads, config.head_dim),
             });
         }
-        Ok(Decoder { config, embeddings, layers, norm, output, cached: 0, device: Device::Cpu, kernels })
+        Ok(Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu, kernels })
+    }
+
+    /// Rows of the token table: token ids must stay below this.
+    pub fn vocabulary(&self) -> usize {
+        self.vocabulary
     }
 
     /// The instruction set of the tiled products and of one-token attention.

@@ -159,15 +159,20 @@ impl TensorSource<'_> {
     pub(super) fn span(&self, name: &str) -> Result<std::ops::Range<usize>> {
         let info = self.info(name)?;
         let dtype = info.ggml_dtype;
-        let size = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
-        let start = (self.content.tensor_data_offset + info.offset) as usize;
-        if self.map.get(start..start + size).is_none() {
-            return Err(Error::ModelCorrupt {
+        // `GgufFile::open` checked all of this; the arithmetic is checked again here, where the
+        // offsets become indices into the map.
+        let size = info.shape.dims().iter().try_fold(1usize, |n, &d| n.checked_mul(d)).map(|n| n / dtype.block_size());
+        let size = size.and_then(|blocks| blocks.checked_mul(dtype.type_size()));
+        let start = self.content.tensor_data_offset.checked_add(info.offset).and_then(|s| usize::try_from(s).ok());
+        match (start, size) {
+            (Some(start), Some(size)) if start.checked_add(size).is_some_and(|end| end <= self.map.len()) => {
+                Ok(start..start + size)
+            }
+            _ => Err(Error::ModelCorrupt {
                 path: self.path.to_path_buf(),
                 reason: format!("tensor `{name}` lies outside the file"),
-            });
+            }),
         }
-        Ok(start..start + size)
     }
 
     /// Drops the map's pages of `span`, once nothing reads them, so the file is never resident

@@ -1,0 +1,289 @@
+//! Hostile inputs, one test for each kind the robustness issue lists, each made on the spot:
+//! every one ends by itself, with an article, a summary or a specific error, never a panic, a
+//! crash or a hang. (No test here times anything; the release-build figures are in
+//! docs/robustness.md.)
+
+use std::io::Write;
+
+use precis::article::{self, Kind, MAX_INPUT_BYTES};
+use precis::error::{Error, InputProblem};
+use precis::llm::{CancelToken, Generator};
+use precis::summary::{summarize, Models, SummarizeOptions};
+
+use crate::common::*;
+
+fn refusal(result: precis::Result<article::Article>) -> InputProblem {
+    match result {
+        Err(Error::Input { reason, .. }) => reason,
+        Ok(a) => panic!("accepted {} bytes of {:?}", a.text.len(), a.kind),
+        Err(other) => panic!("unexpected {other}"),
+    }
+}
+
+/// `n` short sentences of three or four words, on one line.
+fn short_sentences(n: usize) -> String {
+    let words = ["council", "bus", "route", "plan", "night", "station", "harbor", "grant", "vote", "tide"];
+    (0..n)
+        .map(|i| format!("The {} {} {}.", words[i % 10], words[(i / 10) % 10], words[(i / 100) % 10]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn two_hundred_thousand_short_sentences_are_ranked_extractively() {
+    let text = short_sentences(200_000);
+    let a = article::from_bytes("many.txt", text.as_bytes(), Some("txt")).unwrap();
+    let s =
+        summarize(Models::extractive("x"), &a, &SummarizeOptions::default(), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert!(!s.bullets.is_empty());
+    for b in &s.bullets {
+        assert_eq!(b.sources[0].of(&s.text), b.text);
+    }
+}
+
+#[test]
+fn ranking_looks_at_the_cancel_token() {
+    let a = article::from_bytes("a.txt", short_sentences(2_000).as_bytes(), None).unwrap();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let got = summarize(Models::extractive("x"), &a, &SummarizeOptions::default(), &cancel, &mut |_| {});
+    assert!(matches!(got, Err(Error::Cancelled)), "{got:?}");
+}
+
+#[test]
+fn self_closing_divs_count_as_the_divs_a_browser_opens() {
+    let page = format!("<!doctype html><html><body>{}<p>{ARTICLE}</p></body></html>", "<div/>".repeat(200_000));
+    match refusal(article::from_bytes("divs.html", page.as_bytes(), None)) {
+        InputProblem::TooDeep { depth, limit } => assert!(depth >= 200_000 && limit == 1_000, "{depth}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_elements_nested_deep_are_refused_not_a_stack_overflow() {
+    let page = format!("<html><body>{}<p>{ARTICLE}</p></body></html>", "<p.x>".repeat(200_000));
+    assert!(matches!(refusal(article::from_bytes("px.html", page.as_bytes(), None)), InputProblem::TooDeep { .. }));
+}
+
+#[test]
+fn a_page_nested_up_to_the_limit_is_read() {
+    let page =
+        format!("<html><body>{}<p>{}</p></body></html>", "<div>".repeat(990), ARTICLE.replace("\n\n", "</p><p>"));
+    let a = article::from_bytes("deep-ok.html", page.as_bytes(), None).unwrap();
+    assert!(a.text.contains("Riverton City Council"), "{}", a.text);
+}
+
+/// A Word document whose `word/document.xml` is `xml` (with `core` as its properties when given).
+fn raw_docx(xml: &[u8], styles: Option<&str>) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(xml.len() > u32::MAX as usize / 2);
+    zip.start_file("word/document.xml", opts).unwrap();
+    for chunk in xml.chunks(1 << 20) {
+        zip.write_all(chunk).unwrap();
+    }
+    if let Some(styles) = styles {
+        zip.start_file("word/styles.xml", opts).unwrap();
+        zip.write_all(styles.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn paragraphs_xml(body: &str) -> String {
+    let paragraphs: String =
+        ARTICLE.split("\n\n").map(|p| format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", p.trim())).collect();
+    format!("<w:document><w:body>{body}{paragraphs}</w:body></w:document>")
+}
+
+#[test]
+fn docx_style_with_a_stray_value_before_a_multibyte_character_is_read() {
+    let style =
+        r#"<w:p><w:pPr><w:pStyle w:x="aw:val=é" w:val="Heading1"/></w:pPr><w:r><w:t>Night buses</w:t></w:r></w:p>"#;
+    let odd = r#"<w:p><w:pPr><w:pStyle w:x="w:val=ü"/></w:pPr><w:r><w:t>Über</w:t></w:r></w:p>"#;
+    let doc = raw_docx(paragraphs_xml(&format!("{style}{odd}")).as_bytes(), None);
+    let a = article::from_bytes("style.docx", &doc, None).unwrap();
+    assert_eq!(a.kind, Kind::Docx);
+    assert_eq!(a.title.as_deref(), Some("Night buses"));
+}
+
+#[test]
+fn docx_run_of_ampersands_is_read_in_one_pass() {
+    let run = format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", "&".repeat(4 << 20));
+    let doc = raw_docx(paragraphs_xml(&run).as_bytes(), None);
+    let a = article::from_bytes("amp.docx", &doc, None).unwrap();
+    assert!(a.text.starts_with(&"&".repeat(1000)));
+}
+
+#[test]
+fn docx_whose_text_inflates_past_the_input_limit_is_refused() {
+    // 60 MB of text in a document.xml that deflates to well under a megabyte.
+    let line = format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", "word ".repeat(200_000));
+    let xml = paragraphs_xml(&line.repeat(60));
+    let doc = raw_docx(xml.as_bytes(), None);
+    assert!(doc.len() < (MAX_INPUT_BYTES / 10) as usize);
+    match refusal(article::from_bytes("big.docx", &doc, None)) {
+        InputProblem::TextTooLarge { size, limit } => assert!(size > limit && limit == MAX_INPUT_BYTES),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.txt");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a plain mkfifo(3) call on a NUL-terminated path.
+    assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0);
+    // No writer: reading it would block forever.
+    assert_eq!(refusal(article::from_path(&fifo)), InputProblem::NotAFile { what: "a named pipe (FIFO)" });
+    assert_eq!(
+        refusal(article::from_path(std::path::Path::new("/dev/zero"))),
+        InputProblem::NotAFile { what: "a device" }
+    );
+    assert_eq!(refusal(article::from_path(dir.path())), InputProblem::NotAFile { what: "a folder" });
+    let err = precis(dir.path()).arg("extract").arg(&fifo).assert().failure().get_output().stderr.clone();
+    assert!(
+        String::from_utf8_lossy(&err).contains("named pipe (FIFO), not a file"),
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+}
+
+#[cfg(unix)]
+extern "C" {
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}
+
+#[test]
+fn a_file_uri_naming_another_machine_is_refused() {
+    match article::from_dropped_text("file://fileserver/share/article.txt\n") {
+        Err(Error::Input { reason: InputProblem::OtherMachine { host }, .. }) => assert_eq!(host, "fileserver"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(article::from_dropped_text("file://localhost/tmp/a.txt"), Ok(article::Dropped::Files(_))));
+}
+
+/// The bytes of a tiny qwen2 model with `patch` applied to tensor `name`'s dimensions and offset.
+fn patched_model(dir: &std::path::Path, name: &str, patch: impl FnOnce(&mut [u64], &mut u64)) -> std::path::PathBuf {
+    let path = tiny_model(dir, precis::llm::gguf::Architecture::Qwen2);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut key = (name.len() as u64).to_le_bytes().to_vec();
+    key.extend_from_slice(name.as_bytes());
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    let dims = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let mut values: Vec<u64> =
+        (0..dims).map(|i| u64::from_le_bytes(bytes[at + 4 + 8 * i..at + 12 + 8 * i].try_into().unwrap())).collect();
+    let offset_at = at + 4 + 8 * dims + 4;
+    let mut offset = u64::from_le_bytes(bytes[offset_at..offset_at + 8].try_into().unwrap());
+    patch(&mut values, &mut offset);
+    for (i, v) in values.iter().enumerate() {
+        bytes[at + 4 + 8 * i..at + 12 + 8 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    bytes[offset_at..offset_at + 8].copy_from_slice(&offset.to_le_bytes());
+    write(dir, "patched.gguf", bytes)
+}
+
+fn assert_corrupt(path: &std::path::Path, says: &str) {
+    match Generator::load(path) {
+        Err(precis::llm::Error::ModelCorrupt { reason, .. }) => assert!(reason.contains(says), "{reason}"),
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("loaded"),
+    }
+}
+
+#[test]
+fn gguf_alignment_of_zero_is_a_damaged_model() {
+    use precis::llm::test_models::{write_gguf_header, Value};
+    let dir = tempfile::tempdir().unwrap();
+    for alignment in [0u32, 24] {
+        let path = dir.path().join("aligned.gguf");
+        let arch = Value::String("qwen2".into());
+        write_gguf_header(&path, &[("general.architecture", &arch), ("general.alignment", &Value::U32(alignment))])
+            .unwrap();
+        assert_corrupt(&path, &format!("alignment ({alignment}) is not a power of two"));
+    }
+}
+
+#[test]
+fn gguf_offsets_and_sizes_that_overflow_are_a_damaged_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = patched_model(dir.path(), "output_norm.weight", |_, offset| *offset = u64::MAX - 16);
+    assert_corrupt(&path, "lies past any file size");
+    let path = patched_model(dir.path(), "blk.0.attn_q.weight", |dims, _| dims[0] = 1 << 62);
+    assert_corrupt(&path, "more elements than can be counted");
+    let path = patched_model(dir.path(), "blk.0.attn_q.weight", |dims, _| dims[1] = 32);
+    assert_corrupt(&path, "is 32×64, but the model's settings need 64×64");
+}
+
+#[test]
+fn pdf_streams_that_inflate_past_the_budget_are_refused_before_inflating() {
+    let zlib = |data: &[u8]| {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    // 4 GB of page content in a few kilobytes: zeros deflated twice.
+    let mut inner = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..4096 {
+        inner.write_all(&block).unwrap();
+    }
+    let bomb = zlib(&inner.finish().unwrap());
+    let content = |data: &[u8]| {
+        let mut s = format!("<< /Length {} /Filter [/FlateDecode /FlateDecode] >>\nstream\n", data.len()).into_bytes();
+        s.extend_from_slice(data);
+        s.extend_from_slice(b"\nendstream");
+        s
+    };
+    let objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
+        content(&bomb),
+    ];
+    let mut pdf = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(o);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    match refusal(article::from_bytes("bomb.pdf", &pdf, None)) {
+        InputProblem::Broken { format: "PDF", detail } => {
+            assert!(detail.contains("would inflate to over 64 MB"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same in an object stream, which lopdf inflates while loading.
+    let objstm = {
+        let mut s = format!(
+            "<< /Type /ObjStm /N 1 /First 4 /Length {} /Filter [/FlateDecode /FlateDecode] >>\nstream\n",
+            bomb.len()
+        )
+        .into_bytes();
+        s.extend_from_slice(&bomb);
+        s.extend_from_slice(b"\nendstream");
+        s
+    };
+    let mut pdf2 = b"%PDF-1.5\n1 0 obj\n".to_vec();
+    pdf2.extend_from_slice(&objstm);
+    pdf2.extend_from_slice(b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    match refusal(article::from_bytes("objstm.pdf", &pdf2, None)) {
+        InputProblem::Broken { format: "PDF", detail } => {
+            assert!(detail.contains("would inflate to over 64 MB"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
