@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 pub const KERNELS_VAR: &str = "PRECIS_KERNELS";
 
 /// One implementation of the tiled products (and of one-token attention's f32 loops). Every
-/// path gives the same integers; the SIMD paths also give the same floats, bit for bit, and
-/// the portable one differs only in the rounding of a multiply-add.
+/// path gives the same integers and the same floats, bit for bit: none fuses a multiply-add and
+/// all sum in one order, so all give the same tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KernelPath {
     /// 512-bit `vpdpbusd` (AVX-512 VNNI with F, BW and VL), two row groups per instruction:
@@ -57,7 +57,12 @@ impl KernelPath {
 
     /// Whether this CPU runs the path.
     pub fn supported(self) -> bool {
-        self.needs().iter().all(|f| has_feature(f))
+        self.runs_with(&has_feature)
+    }
+
+    /// Whether a CPU with the features `has` says yes to runs the path.
+    fn runs_with(self, has: &dyn Fn(&str) -> bool) -> bool {
+        self.needs().iter().all(|f| has(f))
     }
 
     /// The paths this CPU runs, fastest first (always ending with `Portable`).
@@ -84,20 +89,26 @@ impl KernelPath {
     /// The path `value` (a path's name, or empty or `auto` for the fastest) names, if this CPU
     /// runs it.
     pub fn choose(value: &str) -> Result<KernelPath> {
+        KernelPath::choose_on(value, &has_feature, &cpu_model())
+    }
+
+    /// `choose` for a CPU called `cpu` with the features `has` says yes to.
+    fn choose_on(value: &str, has: &dyn Fn(&str) -> bool, cpu: &str) -> Result<KernelPath> {
+        let runs: Vec<KernelPath> = KernelPath::ALL.into_iter().filter(|p| p.runs_with(has)).collect();
         if value.trim().is_empty() || value.trim().eq_ignore_ascii_case("auto") {
-            return Ok(KernelPath::best());
+            return Ok(runs[0]);
         }
         let names = |paths: &[KernelPath]| paths.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
         let Some(path) = KernelPath::from_name(value) else {
             return Err(Error::UnknownKernelPath { name: value.to_string(), known: names(&KernelPath::ALL) });
         };
-        if !path.supported() {
-            let missing = path.needs().iter().filter(|f| !has_feature(f)).copied().collect::<Vec<_>>().join(", ");
+        if !runs.contains(&path) {
+            let missing = path.needs().iter().filter(|f| !has(f)).copied().collect::<Vec<_>>().join(", ");
             return Err(Error::KernelPathUnsupported {
                 path: path.name(),
-                cpu: cpu_model(),
+                cpu: cpu.to_string(),
                 missing,
-                available: names(&KernelPath::available()),
+                available: names(&runs),
             });
         }
         Ok(path)
@@ -245,6 +256,29 @@ mod tests {
             assert!(message.contains(missing.name()) && message.contains("portable"), "{message}");
             assert!(message.contains(&cpu_model()), "{message}");
         }
+    }
+
+    #[test]
+    fn a_path_the_cpu_lacks_is_refused_with_what_it_lacks_and_what_it_runs() {
+        // An AVX2-only CPU (Zen 2, Skylake) asked for each faster path.
+        let avx2_only = |f: &str| ["avx2", "fma", "f16c"].contains(&f);
+        let cpu = "AMD Ryzen 7 3700X 8-Core Processor";
+        assert_eq!(KernelPath::choose_on("", &avx2_only, cpu).unwrap(), KernelPath::Avx2);
+        assert_eq!(KernelPath::choose_on("AVX2", &avx2_only, cpu).unwrap(), KernelPath::Avx2);
+        let e = KernelPath::choose_on("avx512vnni", &avx2_only, cpu).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "PRECIS_KERNELS=avx512vnni cannot run on this CPU (AMD Ryzen 7 3700X 8-Core Processor): it lacks \
+             avx512f, avx512bw, avx512vl, avx512vnni. This CPU runs: avx2, portable"
+        );
+        assert_eq!(e.code(), "kernels");
+        let e = KernelPath::choose_on("avxvnni", &avx2_only, cpu).unwrap_err();
+        assert!(e.to_string().contains("it lacks avxvnni. This CPU runs: avx2, portable"), "{e}");
+        // A CPU without AVX2 (or not x86 at all) runs only the portable path.
+        let none = |_: &str| false;
+        assert_eq!(KernelPath::choose_on("auto", &none, cpu).unwrap(), KernelPath::Portable);
+        let e = KernelPath::choose_on("avx2", &none, cpu).unwrap_err();
+        assert!(e.to_string().contains("it lacks avx2, fma, f16c. This CPU runs: portable"), "{e}");
     }
 
     #[test]
