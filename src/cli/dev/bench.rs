@@ -56,6 +56,10 @@ pub struct BenchArgs {
     /// cache)
     #[arg(long)]
     no_bandwidth: bool,
+
+    /// Skip timing what reusing a cached prompt prefix saves (four more prefills)
+    #[arg(long)]
+    no_prefix_reuse: bool,
 }
 
 /// The sample article `bench` uses when none is given.
@@ -99,7 +103,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     let decode_tok_s = per_second(run.tokens.len().saturating_sub(1), run.decode_time);
     let peak_rss = peak_rss_mb();
     // candle's models cannot reuse a prefix; timing them again would show nothing.
-    let reuse = if generator.on_precis_decoder() {
+    let reuse = if generator.on_precis_decoder() && !args.no_prefix_reuse {
         bench_prefix_reuse(&mut generator, &article, &ids)?
     } else {
         serde_json::Value::Null
