@@ -24,7 +24,14 @@ instruction set they were built for:
         --llama avx2=~/.cache/precis-bench/avx2/bin/python
 
 A path is compared with the build of its own name, else (for avx512vnni and avxvnni) with
-`native`; the table says which build each row ran. `portable` has no llama.cpp counterpart and
+`native` or `avx512`; the table says which build each row ran. Where `native` crashes (on a
+virtual machine whose CPU reports AMX but does not let a process use it, llama.cpp's AMX kernels
+die of a general protection fault), build `avx512` as `avx2` above with `-DGGML_AVX_VNNI=ON
+-DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_BF16=ON
+-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF` in place of `-DGGML_AVX512=OFF`. On a busy machine,
+`--threads 1` keeps a descheduled thread from stalling the other at every barrier, which swamps
+what the kernels do (both sides' two-thread decode fell from 65-100 to 1-15 tok/s under a load of
+10 on 2 cores). `portable` has no llama.cpp counterpart and
 is compared with the AVX2 build, to show what a CPU without AVX2 would lose.
 """
 import argparse
@@ -105,7 +112,7 @@ def model_path(precis, model):
 
 def llama_build(path, builds):
     """The llama.cpp build a Precis kernel path is compared with."""
-    order = {"avx512vnni": ["avx512vnni", "avx512", "native"], "avxvnni": ["avxvnni", "native"],
+    order = {"avx512vnni": ["avx512vnni", "avx512", "native"], "avxvnni": ["avxvnni", "native", "avx512"],
              "avx2": ["avx2"], "portable": ["avx2", "native"]}.get(path, [path])
     return next((b for b in order if b in builds), None)
 
