@@ -1,6 +1,7 @@
 //! The `precis` command as a process: output shapes and every input or model error path.
 
 use precis::llm::gguf::Architecture;
+use precis::llm::{CpuInfo, KernelPath};
 use predicates::prelude::*;
 
 use crate::common::*;
@@ -175,4 +176,89 @@ fn models_list_shows_the_catalog_and_what_is_downloaded() {
             .and(predicate::str::contains("smollm2-135m-instruct-q4_1"))
             .and(predicate::str::contains("not downloaded")),
     );
+}
+
+#[test]
+fn every_kernel_path_writes_the_same_summary() {
+    // `PRECIS_KERNELS` forces each path this CPU runs; every one gives the same tokens, so the
+    // same summary and key points.
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Qwen2);
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    let summary = |kernels: &str| {
+        let out = stdout_of(
+            precis(dir.path())
+                .env("PRECIS_KERNELS", kernels)
+                .args(["summarize", "--format", "json", "--max-tokens", "24", "--model"])
+                .arg(&model)
+                .arg(&article),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        (v["summary"].clone(), v["bullets"].clone())
+    };
+    let portable = summary("portable");
+    assert!(portable.0.is_string(), "{portable:?}");
+    for path in KernelPath::available() {
+        assert_eq!(summary(path.name()), portable, "PRECIS_KERNELS={path}");
+    }
+}
+
+#[test]
+fn an_unknown_or_unavailable_kernel_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Llama);
+    let article = write(dir.path(), "a.txt", ARTICLE);
+    let refused = |kernels: &str| {
+        let out = precis(dir.path())
+            .env("PRECIS_KERNELS", kernels)
+            .args(["summarize", "--model"])
+            .arg(&model)
+            .arg(&article)
+            .assert()
+            .failure()
+            .get_output()
+            .clone();
+        assert!(out.stdout.is_empty());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let stderr = refused("sse9");
+    assert!(
+        stderr.contains(
+            "PRECIS_KERNELS=sse9 is not a kernel path; use one of avx512vnni, avxvnni, avx2, portable, or unset \
+             it to use the fastest this CPU runs"
+        ),
+        "{stderr}"
+    );
+    // Where this CPU lacks a path (a unit test in kernels/cpu.rs covers CPUs this one is not).
+    for path in KernelPath::ALL.into_iter().filter(|p| !p.supported()) {
+        let stderr = refused(path.name());
+        let runs = KernelPath::available().iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+        assert!(stderr.contains(&format!("PRECIS_KERNELS={path} cannot run on this CPU")), "{stderr}");
+        assert!(stderr.contains(&format!("This CPU runs: {runs}")), "{stderr}");
+    }
+}
+
+#[test]
+fn bench_reports_the_kernel_path_the_cpu_and_the_weights_a_token_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), Architecture::Llama);
+    for path in [KernelPath::best(), KernelPath::Portable] {
+        let out = stdout_of(
+            precis(dir.path())
+                .env("PRECIS_KERNELS", path.name())
+                .args(["bench", "--decode-tokens", "4", "--threads", "1", "--no-bandwidth", "--no-prefix-reuse"])
+                .arg("--model")
+                .arg(&model),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["kernels"], path.name(), "{v}");
+        let available: Vec<&str> = KernelPath::available().iter().map(|p| p.name()).collect();
+        assert_eq!(v["kernels_available"], serde_json::json!(available), "{v}");
+        let cpu = CpuInfo::detect();
+        assert_eq!(v["cpu"]["model"], cpu.model.as_str(), "{v}");
+        assert_eq!(v["cpu"]["features"], cpu.present().as_str(), "{v}");
+        let memory = &v["decode_memory"];
+        assert!(memory["weight_mb_per_token"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(memory.get("read_bandwidth_gb_s").is_none(), "--no-bandwidth: {v}");
+    }
 }

@@ -1,20 +1,29 @@
 //! Precis's llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
-//! on tiny random models and on real ones, the same logits on one thread as on two, generation
-//! that reuses a cached prompt prefix giving exactly the tokens of a fresh run, and guessed
-//! tokens checked in one pass giving exactly the logits and tokens of single steps.
+//! on tiny random models and on real ones, the same logits on one thread as on two and on
+//! every kernel path the CPU runs, generation that reuses a cached prompt prefix giving exactly
+//! the tokens of a fresh run, and guessed tokens checked in one pass giving exactly the logits
+//! and tokens of single steps.
 
 use precis::llm::gguf::Architecture;
 use precis::llm::test_models::{GgmlDType, TinySpec};
 use precis::llm::WeightLayout;
 use precis::llm::{generate, CancelToken, GenerateOptions};
-use precis::llm::{Backend, Generator, LoadOptions};
+use precis::llm::{Backend, Generator, KernelPath, LoadOptions};
 use precis::summary::prompts::messages;
 use precis::summary::{Length, SummaryType};
 
 use crate::common::*;
 
 fn load(path: &std::path::Path, backend: Backend, layout: WeightLayout) -> Generator {
-    Generator::load_with(path, LoadOptions { backend, layout }).unwrap()
+    Generator::load_with(path, LoadOptions { backend, layout, ..LoadOptions::default() }).unwrap()
+}
+
+/// Loads `path` on Precis's decoder with its tiled matrices on `kernels`.
+fn load_on(path: &std::path::Path, kernels: KernelPath) -> Generator {
+    let options = LoadOptions { kernels: Some(kernels), ..LoadOptions::default() };
+    let g = Generator::load_with(path, options).unwrap();
+    assert_eq!(g.kernel_path(), Some(kernels));
+    g
 }
 
 /// The largest difference between two logit vectors, relative to the largest logit.
@@ -231,6 +240,53 @@ fn guessing_ahead_gives_the_same_tokens() {
     let ids = tiny_prompt(&g);
     let opts = GenerateOptions { lookahead: 4, ..greedy(8, false) };
     assert_eq!(generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap().guessed_tokens, 0);
+}
+
+#[test]
+fn every_kernel_path_gives_the_same_logits_and_tokens() {
+    // Every path this CPU runs (`KernelPath::available`: on a Sapphire Rapids all four) computes
+    // the same integers and the same float operations in the same order (no fused
+    // multiply-adds, the same summation order in the attention loops), so the logits agree bit
+    // for bit with the portable path's, over a prompt, single steps and guessed tokens checked
+    // in one pass, and so do the tokens of an answer.
+    let paths = KernelPath::available();
+    eprintln!("kernel paths on this CPU: {paths:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (Architecture::Llama, GgmlDType::Q4_1),
+        (Architecture::Llama, GgmlDType::Q5_0),
+        (Architecture::Qwen2, GgmlDType::Q8_0),
+        (Architecture::Qwen2, GgmlDType::Q4K),
+        (Architecture::Qwen3, GgmlDType::Q6K),
+    ];
+    for (arch, dtype) in cases {
+        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let path = tiny_model_with(dir.path(), spec);
+        let run = |kernels: KernelPath| {
+            let mut g = load_on(&path, kernels);
+            assert!(g.checks_guesses(), "{arch:?} {dtype:?}: every product on the tiled kernels");
+            let ids = tiny_prompt(&g);
+            let mut logits = vec![g.forward(&ids, 0).unwrap()];
+            for (i, t) in [11u32, 42, 7].into_iter().enumerate() {
+                logits.push(g.forward(&[t], ids.len() + i).unwrap());
+            }
+            logits.extend(g.forward_each(&[3, 99, 5, 64], ids.len() + 3).unwrap());
+            let opts = GenerateOptions { no_repeat_ngram: 0, ..greedy(24, false) };
+            let answer = generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap();
+            (logits, answer.tokens)
+        };
+        let (portable, tokens) = run(KernelPath::Portable);
+        assert!(portable.iter().all(|l| l.iter().all(|v| v.is_finite())), "{arch:?} {dtype:?}");
+        for kernels in paths.iter().copied().filter(|&p| p != KernelPath::Portable) {
+            let (logits, answer) = run(kernels);
+            let worst = logits.iter().zip(&portable).map(|(a, b)| relative_diff(a, b)).fold(0f32, f32::max);
+            assert!(
+                logits == portable,
+                "{kernels} {arch:?} {dtype:?}: logits differ from the portable path's by {worst}"
+            );
+            assert_eq!(answer, tokens, "{kernels} {arch:?} {dtype:?}");
+        }
+    }
 }
 
 fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {

@@ -58,7 +58,7 @@ export type Timings = { load_ms: number, first_bullet_ms: number, prompt_tokens:
 export type Translation = { text: string, language: string, };
 
 /** Every error code a command or a job can report. */
-export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'clipboard', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'offline', 'page_failed', 'page_not_article', 'page_not_found', 'page_too_large', 'prompt_too_long', 'shortcut', 'timed_out', 'unknown_model'] as const;
+export const ERROR_CODES = ['busy', 'cancelled', 'catalog', 'clipboard', 'context_too_small', 'empty_prompt', 'fetch', 'history', 'history_corrupt', 'history_too_new', 'inference', 'input', 'internal', 'io', 'kernels', 'link', 'model_invalid', 'model_missing', 'not_chosen', 'not_found', 'offline', 'page_failed', 'page_not_article', 'page_not_found', 'page_too_large', 'prompt_too_long', 'shortcut', 'timed_out', 'unknown_model'] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

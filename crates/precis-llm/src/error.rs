@@ -53,6 +53,16 @@ pub enum Error {
 
     #[error("{0} needs Precis's decoder; this model runs on candle's implementation")]
     NeedsPrecisDecoder(&'static str),
+
+    /// `PRECIS_KERNELS` names no kernel path.
+    #[error(
+        "PRECIS_KERNELS={name} is not a kernel path; use one of {known}, or unset it to use the fastest this CPU runs"
+    )]
+    UnknownKernelPath { name: String, known: String },
+
+    /// A kernel path was forced that this CPU cannot run.
+    #[error("PRECIS_KERNELS={path} cannot run on this CPU ({cpu}): it lacks {missing}. This CPU runs: {available}")]
+    KernelPathUnsupported { path: &'static str, cpu: String, missing: String, available: String },
 }
 
 impl Error {
@@ -74,12 +84,13 @@ impl Error {
             Error::EmptyPrompt => "empty_prompt",
             Error::PromptTooLong { .. } => "prompt_too_long",
             Error::CachePosition { .. } | Error::NeedsPrecisDecoder(_) => "internal",
+            Error::UnknownKernelPath { .. } | Error::KernelPathUnsupported { .. } => "kernels",
         }
     }
 
     /// Every code `code` can give.
     pub const CODES: &'static [&'static str] =
-        &["io", "model_invalid", "inference", "empty_prompt", "prompt_too_long", "internal"];
+        &["io", "model_invalid", "inference", "empty_prompt", "prompt_too_long", "internal", "kernels"];
 }
 
 impl From<candle_core::Error> for Error {
@@ -99,6 +110,7 @@ mod tests {
             Error::PromptTooLong { tokens: 9000, context: 8192 },
             Error::CachePosition { pos: 5, cached: 2 },
             Error::NeedsPrecisDecoder("checking guesses"),
+            Error::UnknownKernelPath { name: "sse9".into(), known: "portable".into() },
         ] {
             assert_ne!(e.code(), "model_invalid", "{e}");
             assert!(Error::CODES.contains(&e.code()));

@@ -16,6 +16,7 @@ use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_q
 use crate::decoder::{self, Decoder, WeightLayout};
 use crate::error::{Error, Result};
 use crate::gguf::{Architecture, GgufFile, ModelProps};
+use crate::kernels::cpu::KernelPath;
 use crate::template::ChatTemplate;
 use crate::tokenizer::TextTokenizer;
 
@@ -57,11 +58,14 @@ pub struct LoadOptions {
     pub backend: Backend,
     /// How Precis's decoder holds the weights (candle's models load them as stored).
     pub layout: WeightLayout,
+    /// The instruction set of Precis's tiled kernels; `None` for what `PRECIS_KERNELS` asks
+    /// for, or else the fastest this CPU runs (`KernelPath::from_env`).
+    pub kernels: Option<KernelPath>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { backend: Backend::Precis, layout: WeightLayout::Tiled }
+        LoadOptions { backend: Backend::Precis, layout: WeightLayout::Tiled, kernels: None }
     }
 }
 
@@ -78,14 +82,20 @@ impl Generator {
         Self::load_with(path, LoadOptions::default())
     }
 
-    /// `load`, choosing the implementation and weight layout. A file that makes the model code
-    /// panic (an assertion in candle that the header checks did not foresee) is a damaged model.
+    /// `load`, choosing the implementation, weight layout and kernels. A kernel path this CPU
+    /// cannot run (asked for here or in `PRECIS_KERNELS`) is an error. A file that makes the
+    /// model code panic (an assertion in candle that the header checks did not foresee) is a
+    /// damaged model.
     pub fn load_with(path: &Path, options: LoadOptions) -> Result<Generator> {
         contained(path, || Self::load_unchecked(path, options))
     }
 
     fn load_unchecked(path: &Path, options: LoadOptions) -> Result<Generator> {
         let start = Instant::now();
+        let kernels = match options.kernels {
+            Some(path) => KernelPath::choose(path.name())?,
+            None => KernelPath::from_env()?,
+        };
         let gguf = GgufFile::open(path)?;
         let props = gguf.props()?;
         let tokenizer = TextTokenizer::from_gguf(&gguf)?;
@@ -106,7 +116,7 @@ impl Generator {
             Backend::Candle => None,
         };
         let weights = if let Some(config) = config {
-            let decoder = Decoder::load(path, &content, config, options.layout)?;
+            let decoder = Decoder::load(path, &content, config, options.layout, kernels)?;
             if tokenizer.vocab_size() > decoder.vocabulary() {
                 return Err(Error::ModelCorrupt {
                     path: path.to_path_buf(),
@@ -179,6 +189,22 @@ impl Generator {
     /// kernels, which give each row of a product the same bits as it would get alone.
     pub fn checks_guesses(&self) -> bool {
         matches!(&self.weights, Weights::Precis(d) if d.all_tiled())
+    }
+
+    /// The instruction set Precis's tiled kernels run on; `None` on candle's models.
+    pub fn kernel_path(&self) -> Option<KernelPath> {
+        match &self.weights {
+            Weights::Precis(d) => Some(d.kernels()),
+            _ => None,
+        }
+    }
+
+    /// Bytes of weights one decoded token reads, on Precis's decoder (`None` on candle's).
+    pub fn step_weight_bytes(&self) -> Option<usize> {
+        match &self.weights {
+            Weights::Precis(d) => Some(d.step_weight_bytes()),
+            _ => None,
+        }
     }
 
     /// The tokens the KV cache holds.

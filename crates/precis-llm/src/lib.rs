@@ -22,3 +22,4 @@ pub use decoder::{prefer_compact_kernels, WeightLayout};
 pub use error::{Error, Result};
 pub use generate::{generate, GenerateOptions, Generation, StopReason, TokenOutputStream};
 pub use generator::{Backend, Generator, LoadOptions};
+pub use kernels::cpu::{CpuInfo, KernelPath, KERNELS_VAR};

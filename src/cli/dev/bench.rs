@@ -1,12 +1,16 @@
 //! `precis bench`: loads a generator and times one summary prompt (load, prefill, decode, peak
-//! memory, and what prefix reuse saves), printing JSON for `scripts/bench_compare.py`.
+//! memory, and what prefix reuse saves), printing JSON for `scripts/bench_compare.py`, with the
+//! kernel path, the CPU (model name and the features the paths use), the weight bytes a decoded
+//! token reads, and how near a decode step comes to the machine's read bandwidth.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use precis::article;
-use precis::llm::{generate, Backend, CancelToken, GenerateOptions, Generator, LoadOptions, WeightLayout};
+use precis::llm::{
+    generate, Backend, CancelToken, CpuInfo, GenerateOptions, Generator, KernelPath, LoadOptions, WeightLayout,
+};
 use precis::store::catalog::Catalog;
 use precis::summary::prompts::messages;
 use precis::summary::{Length, SummaryType};
@@ -47,6 +51,15 @@ pub struct BenchArgs {
     /// decodes one token per pass, as llama.cpp does, for a like-for-like comparison
     #[arg(long, default_value_t = 0)]
     lookahead: usize,
+
+    /// Skip the read-bandwidth test (about a second, and a buffer four times the last-level
+    /// cache)
+    #[arg(long)]
+    no_bandwidth: bool,
+
+    /// Skip timing what reusing a cached prompt prefix saves (four more prefills)
+    #[arg(long)]
+    no_prefix_reuse: bool,
 }
 
 /// The sample article `bench` uses when none is given.
@@ -65,6 +78,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     let load = LoadOptions {
         backend: if args.candle { Backend::Candle } else { Backend::Precis },
         layout: if args.no_repack { WeightLayout::AsStored } else { WeightLayout::Tiled },
+        kernels: None,
     };
     let mut generator = Generator::load_with(&resolved.path, load)?;
     let prompt = generator.template.render(&messages(
@@ -86,28 +100,36 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     };
     let run = generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;
     let per_second = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    let decode_tok_s = per_second(run.tokens.len().saturating_sub(1), run.decode_time);
     let peak_rss = peak_rss_mb();
     // candle's models cannot reuse a prefix; timing them again would show nothing.
-    let reuse = if generator.on_precis_decoder() {
+    let reuse = if generator.on_precis_decoder() && !args.no_prefix_reuse {
         bench_prefix_reuse(&mut generator, &article, &ids)?
     } else {
         serde_json::Value::Null
     };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cpu = CpuInfo::detect();
+    let memory = decode_memory(&generator, decode_tok_s, threads, !args.no_bandwidth);
     let report = serde_json::json!({
         "model": resolved.name,
         "architecture": generator.props.architecture,
-        "threads": args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        "kernels": generator.kernel_path().map(|p| p.name()),
+        "kernels_available": KernelPath::available().iter().map(|p| p.name()).collect::<Vec<_>>(),
+        "cpu": { "model": cpu.model, "features": cpu.present() },
+        "threads": threads,
         "load_ms": generator.load_time.as_millis() as u64,
         "prompt_tokens": run.prompt_tokens,
         "prefill_tok_s": per_second(run.prompt_tokens, run.prefill_time),
         "decode_tokens": run.tokens.len(),
         // The first decoded token comes from the prefill's logits; the rest each cost a pass.
-        "decode_tok_s": per_second(run.tokens.len().saturating_sub(1), run.decode_time),
+        "decode_tok_s": decode_tok_s,
         "decoder": if generator.on_precis_decoder() { "precis" } else { "candle" },
         "lookahead": { "guessed": run.guessed_tokens, "accepted": run.accepted_tokens },
         // Measured after the main run, before the prefix-reuse runs below.
         "peak_rss_mb": peak_rss,
         "prefix_reuse": reuse,
+        "decode_memory": memory,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
@@ -155,6 +177,27 @@ fn bench_prefix_reuse(
         );
     }
     Ok(serde_json::Value::Object(out))
+}
+
+/// The weight bytes a decoded token reads, the rate the decode read them at, and (when
+/// `measure`) the machine's read bandwidth on `threads` threads and the share of it that is.
+/// Measured last: the test's buffer would count in the peak memory.
+fn decode_memory(generator: &Generator, decode_tok_s: f64, threads: usize, measure: bool) -> serde_json::Value {
+    let Some(bytes) = generator.step_weight_bytes() else { return serde_json::Value::Null };
+    let read = bytes as f64 * decode_tok_s;
+    let mut out = serde_json::json!({
+        "weight_mb_per_token": bytes as f64 / 1e6,
+        "weight_gb_s": read / 1e9,
+    });
+    if measure {
+        let bandwidth = super::bandwidth::measure(threads);
+        out["read_bandwidth_gb_s"] = (bandwidth.bytes_per_second / 1e9).into();
+        out["share_of_bandwidth"] = (read / bandwidth.bytes_per_second).into();
+        out["bandwidth_buffer_mb"] = (bandwidth.buffer_bytes as f64 / 1e6).into();
+        out["last_level_cache_mb"] = bandwidth.last_level_cache.map(|c| c as f64 / 1e6).into();
+        out["bandwidth_threads"] = bandwidth.threads.into();
+    }
+    out
 }
 
 /// The process's peak resident memory in MB (Linux; `null` elsewhere).

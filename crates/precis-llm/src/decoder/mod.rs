@@ -22,6 +22,7 @@ use candle_core::quantized::QMatMul;
 use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
+use crate::kernels::cpu::KernelPath;
 use crate::kernels::vector::VectorKernels;
 use attention::{attention, attention_rows, causal_mask, Rope};
 use cache::CacheBuffer;
@@ -57,6 +58,8 @@ pub struct Decoder {
     /// Positions held in every layer's cache.
     cached: usize,
     device: Device,
+    /// The instruction set of the tiled products and of one-token attention.
+    kernels: KernelPath,
 }
 
 /// Checks every tensor the decoder reads against the shape its settings need, so a file whose
@@ -126,14 +129,21 @@ fn shape_error(src: &TensorSource, name: &str, have: &[usize], want: &str) -> Er
 }
 
 impl Decoder {
-    /// Loads the decoder of a llama, qwen2 or qwen3 GGUF file whose header has been read.
-    pub fn load(path: &Path, content: &Content, config: Config, layout: WeightLayout) -> Result<Decoder> {
+    /// Loads the decoder of a llama, qwen2 or qwen3 GGUF file whose header has been read, its
+    /// tiled matrices on `kernels` (a path this CPU runs).
+    pub fn load(
+        path: &Path,
+        content: &Content,
+        config: Config,
+        layout: WeightLayout,
+        kernels: KernelPath,
+    ) -> Result<Decoder> {
         prefer_compact_kernels();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the file is opened read-only and the map is private; Precis does not write
         // model files while they are loaded (a fetch writes a new file and renames it).
         let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
-        let src = TensorSource { path, content, map, layout };
+        let src = TensorSource { path, content, map, layout, kernels };
         check_shapes(&src, &config)?;
         let vocabulary = src.info("token_embd.weight")?.shape.dims()[0];
         // The token table is looked up row by row and, when there is no separate output
@@ -179,12 +189,28 @@ impl Decoder {
                 values: CacheBuffer::new(config.kv_heads, config.head_dim),
             });
         }
-        Ok(Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu })
+        Ok(Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu, kernels })
     }
 
     /// Rows of the token table: token ids must stay below this.
     pub fn vocabulary(&self) -> usize {
         self.vocabulary
+    }
+
+    /// The instruction set of the tiled products and of one-token attention.
+    pub fn kernels(&self) -> KernelPath {
+        self.kernels
+    }
+
+    /// Bytes of weights a one-token step reads: every layer's matrices and the output matrix
+    /// (the token table's one row and the norms aside).
+    pub fn step_weight_bytes(&self) -> usize {
+        self.output.bytes()
+            + self
+                .layers
+                .iter()
+                .map(|l| l.qkv.bytes() + l.wo.bytes() + l.gate_up.bytes() + l.down.bytes())
+                .sum::<usize>()
     }
 
     /// Whether every weight matrix runs on the tiled kernels, none on candle's.
@@ -231,7 +257,7 @@ impl Decoder {
         let rope = Rope::new(c, pos, seq, !by_rows, &self.device)?;
         let mask = if by_rows { None } else { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) };
         let total = pos + seq;
-        let kernels = VectorKernels::detect();
+        let kernels = VectorKernels::for_path(self.kernels);
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
             let attn = if by_rows {

@@ -14,6 +14,7 @@ use candle_core::{Device, Module, Tensor};
 use half::f16;
 
 use crate::error::{Error, Result};
+use crate::kernels::cpu::KernelPath;
 use crate::kernels::tiles::Stored;
 use crate::kernels::TiledMatrix;
 
@@ -25,8 +26,8 @@ pub(super) enum Matrix {
 }
 
 impl Matrix {
-    pub(super) fn new(t: QTensor, layout: WeightLayout) -> Result<Matrix> {
-        let tiled = if layout.tiles(t.dtype()) { TiledMatrix::from_qtensor(&t)? } else { None };
+    pub(super) fn new(t: QTensor, layout: WeightLayout, kernels: KernelPath) -> Result<Matrix> {
+        let tiled = if layout.tiles(t.dtype()) { TiledMatrix::from_qtensor(&t, kernels)? } else { None };
         match tiled {
             Some(tiled) => Ok(Matrix::Tiled(Arc::new(tiled))),
             None => Ok(Matrix::Candle(QMatMul::from_qtensor(t)?)),
@@ -42,6 +43,15 @@ impl Matrix {
 
     pub(super) fn is_tiled(&self) -> bool {
         matches!(self, Matrix::Tiled(_))
+    }
+
+    /// Bytes of the weights one product reads.
+    pub(super) fn bytes(&self) -> usize {
+        match self {
+            Matrix::Tiled(q) => q.bytes(),
+            Matrix::Candle(QMatMul::QTensor(t)) => t.storage_size_in_bytes(),
+            Matrix::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.elem_count() * t.dtype().size_in_bytes(),
+        }
     }
 }
 
@@ -64,6 +74,14 @@ impl Projection {
         match self {
             Projection::Stacked { w, .. } => w.is_tiled(),
             Projection::Separate(parts) => parts.iter().all(|(w, _)| w.is_tiled()),
+        }
+    }
+
+    /// Bytes of the weights one product reads.
+    pub(super) fn bytes(&self) -> usize {
+        match self {
+            Projection::Stacked { w, .. } => w.bytes(),
+            Projection::Separate(parts) => parts.iter().map(|(w, _)| w.bytes()).sum(),
         }
     }
 
@@ -121,6 +139,8 @@ pub(super) struct TensorSource<'a> {
     pub(super) content: &'a Content,
     pub(super) map: memmap2::Mmap,
     pub(super) layout: WeightLayout,
+    /// The kernels the tiled matrices use.
+    pub(super) kernels: KernelPath,
 }
 
 impl TensorSource<'_> {
@@ -193,7 +213,7 @@ impl TensorSource<'_> {
         }
         let Some((dtype, Some(cols))) = kind else { return Ok(None) };
         let parts = spans.iter().map(|s| &self.map[s.clone()]).collect();
-        let tiled = TiledMatrix::from_stored(&Stored::new(dtype, cols, parts)?)?;
+        let tiled = TiledMatrix::from_stored(&Stored::new(dtype, cols, parts)?, self.kernels)?;
         for span in spans {
             self.release(span);
         }
@@ -240,7 +260,7 @@ impl TensorSource<'_> {
                 tensors
                     .into_iter()
                     .zip(biases)
-                    .map(|(t, b)| Ok((Matrix::new(t, self.layout)?, b)))
+                    .map(|(t, b)| Ok((Matrix::new(t, self.layout, self.kernels)?, b)))
                     .collect::<Result<_>>()?,
             ));
         }
@@ -254,12 +274,12 @@ impl TensorSource<'_> {
         drop(tensors);
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.layout)?;
+        let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.layout, self.kernels)?;
         Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths })
     }
 
     pub(super) fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
-        Matrix::new(self.rewritten(tensor)?, self.layout)
+        Matrix::new(self.rewritten(tensor)?, self.layout, self.kernels)
     }
 
     /// Q5_1 as Q8_0 when rewriting was asked for; anything else as it is.

@@ -18,7 +18,8 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::kernels::tiles::{self, f16_at, shape_error, Level, Stored, ROWS};
+use crate::kernels::cpu::KernelPath;
+use crate::kernels::tiles::{self, f16_at, shape_error, Outputs, Stored, ROWS};
 
 const BLOCK: usize = 32;
 
@@ -55,6 +56,7 @@ pub struct BlockMatrix {
     cols: usize,
     layout: Layout,
     tiles: Vec<u8>,
+    kernels: Kernels,
 }
 
 /// Activations quantized to 8 bits per block of 32, with per block one f32 scale, the sum of
@@ -193,8 +195,9 @@ impl Layout {
 }
 
 impl BlockMatrix {
-    /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows; `None` for other types.
-    pub(crate) fn from_stored(s: &Stored) -> Result<Option<BlockMatrix>> {
+    /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows, multiplied on `path`'s kernels; `None`
+    /// for other types.
+    pub(crate) fn from_stored(s: &Stored, path: KernelPath) -> Result<Option<BlockMatrix>> {
         let layout = match s.dtype {
             GgmlDType::Q8_0 => Layout::Q8,
             GgmlDType::Q5_0 => Layout::Q5,
@@ -211,12 +214,22 @@ impl BlockMatrix {
                 layout.pack(&stored_blocks[..n], tile);
             }
         });
-        Ok(Some(BlockMatrix { rows, cols, layout, tiles }))
+        Ok(Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path) }))
     }
 
     fn group(&self, g: usize) -> &[u8] {
         let bytes = self.cols / BLOCK * self.layout.tile_bytes();
         &self.tiles[g * bytes..(g + 1) * bytes]
+    }
+
+    /// Row group `g`'s tiles, and with `pair` those of `g + 1` (else nothing).
+    fn groups(&self, g: usize, pair: bool) -> (&[u8], &[u8]) {
+        (self.group(g), if pair { self.group(g + 1) } else { &[] })
+    }
+
+    /// Bytes of the tiles, what one product reads.
+    pub fn bytes(&self) -> usize {
+        self.tiles.len()
     }
 
     /// `x @ self^T` for `x` of shape `(.., cols)`.
@@ -228,12 +241,19 @@ impl BlockMatrix {
         let xs = x.flatten_all()?.to_vec1::<f32>()?;
         let act = quantize_rows(&xs);
         let m = xs.len() / k;
-        let (one, four) = kernels(self.layout);
+        let Kernels { one, four, pairs } = self.kernels;
         tiles::product(
             x.dims(),
             (self.rows, m, k),
-            |g, t| four(self.group(g), std::array::from_fn(|j| act.token(t + j, k))),
-            |g, t| one(self.group(g), [act.token(t, k)])[0],
+            pairs,
+            |g, pair, t| {
+                let (a, b) = self.groups(g, pair);
+                four(a, b, std::array::from_fn(|j| act.token(t + j, k)))
+            },
+            |g, pair, t| {
+                let (a, b) = self.groups(g, pair);
+                one(a, b, [act.token(t, k)])
+            },
         )
     }
 
@@ -253,25 +273,55 @@ impl BlockMatrix {
     }
 }
 
-/// A row group's tiles against `N` tokens: their eight outputs each.
-type Kernel<const N: usize> = fn(&[u8], [Act; N]) -> [[f32; ROWS]; N];
+/// One row group's tiles (and a second group's, or nothing) against `N` tokens: their eight
+/// outputs each, per group.
+type Kernel<const N: usize> = fn(&[u8], &[u8], [Act; N]) -> Outputs<N>;
 
-fn kernels(layout: Layout) -> (Kernel<1>, Kernel<4>) {
+/// A path's kernels for one layout; `pairs` when they take two row groups at once.
+#[derive(Clone, Copy)]
+struct Kernels {
+    one: Kernel<1>,
+    four: Kernel<4>,
+    pairs: bool,
+}
+
+fn kernels(layout: Layout, path: KernelPath) -> Kernels {
     #[cfg(target_arch = "x86_64")]
-    if let Some(level) = tiles::level() {
-        return match (layout, level) {
-            (Layout::Q8, Level::Vnni) => (avx2::entry::<Q8, 1, true>, avx2::entry::<Q8, 4, true>),
-            (Layout::Q5, Level::Vnni) => (avx2::entry::<Q5, 1, true>, avx2::entry::<Q5, 4, true>),
-            (Layout::Q4, Level::Vnni) => (avx2::entry::<Q4, 1, true>, avx2::entry::<Q4, 4, true>),
-            (Layout::Q8, Level::Avx2) => (avx2::entry::<Q8, 1, false>, avx2::entry::<Q8, 4, false>),
-            (Layout::Q5, Level::Avx2) => (avx2::entry::<Q5, 1, false>, avx2::entry::<Q5, 4, false>),
-            (Layout::Q4, Level::Avx2) => (avx2::entry::<Q4, 1, false>, avx2::entry::<Q4, 4, false>),
-        };
+    {
+        use crate::kernels::tiles::{AVX2, AVX_VNNI};
+        macro_rules! narrow {
+            ($isa:expr) => {
+                match layout {
+                    Layout::Q8 => {
+                        Kernels { one: avx2::entry::<Q8, 1, $isa>, four: avx2::entry::<Q8, 4, $isa>, pairs: false }
+                    }
+                    Layout::Q5 => {
+                        Kernels { one: avx2::entry::<Q5, 1, $isa>, four: avx2::entry::<Q5, 4, $isa>, pairs: false }
+                    }
+                    Layout::Q4 => {
+                        Kernels { one: avx2::entry::<Q4, 1, $isa>, four: avx2::entry::<Q4, 4, $isa>, pairs: false }
+                    }
+                }
+            };
+        }
+        match path {
+            KernelPath::Avx512Vnni => {
+                return match layout {
+                    Layout::Q8 => Kernels { one: avx512::entry::<Q8, 1>, four: avx512::entry::<Q8, 4>, pairs: true },
+                    Layout::Q5 => Kernels { one: avx512::entry::<Q5, 1>, four: avx512::entry::<Q5, 4>, pairs: true },
+                    Layout::Q4 => Kernels { one: avx512::entry::<Q4, 1>, four: avx512::entry::<Q4, 4>, pairs: true },
+                };
+            }
+            KernelPath::AvxVnni => return narrow!(AVX_VNNI),
+            KernelPath::Avx2 => return narrow!(AVX2),
+            KernelPath::Portable => {}
+        }
     }
+    let _ = path;
     match layout {
-        Layout::Q8 => (scalar::<Q8, 1>, scalar::<Q8, 4>),
-        Layout::Q5 => (scalar::<Q5, 1>, scalar::<Q5, 4>),
-        Layout::Q4 => (scalar::<Q4, 1>, scalar::<Q4, 4>),
+        Layout::Q8 => Kernels { one: scalar::<Q8, 1>, four: scalar::<Q8, 4>, pairs: false },
+        Layout::Q5 => Kernels { one: scalar::<Q5, 1>, four: scalar::<Q5, 4>, pairs: false },
+        Layout::Q4 => Kernels { one: scalar::<Q4, 1>, four: scalar::<Q4, 4>, pairs: false },
     }
 }
 
@@ -285,7 +335,11 @@ const LAYOUTS: [Layout; 3] = [Layout::Q8, Layout::Q5, Layout::Q4];
 /// integer sum of weight × activation (Q5_0: less 16 times the activations' sum), times the
 /// row's scale times the activations' scale, accumulated in f32 (Q4_1: plus the minimum times
 /// the activations' scaled sum).
-fn scalar<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
+fn scalar<const L: u8, const N: usize>(tiles: &[u8], second: &[u8], a: [Act; N]) -> Outputs<N> {
+    [scalar_group::<L, N>(tiles, a), if second.is_empty() { [[0.0; ROWS]; N] } else { scalar_group::<L, N>(second, a) }]
+}
+
+fn scalar_group<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
     let layout = LAYOUTS[L as usize];
     let mut out = [[0f32; ROWS]; N];
     for (b, tile) in tiles.chunks_exact(layout.tile_bytes()).enumerate() {
@@ -307,46 +361,57 @@ fn scalar<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The tile products on AVX2 (and AVX-VNNI when `VNNI`) for `N` tokens at once. Each lane
-    //! is one row of the tile.
+    //! The tile products on 256-bit registers for `N` tokens at once, one row group per call:
+    //! `ISA` says which instruction adds the byte products (`tiles::lanes::dp`). Each lane is
+    //! one row of the tile.
 
-    use super::{Act, BLOCK, LAYOUTS, Q4, Q5, Q8, ROWS};
+    use super::{Act, BLOCK, LAYOUTS, Q4, Q5, Q8};
     use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use crate::kernels::tiles::{Outputs, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
 
-    pub fn entry<const L: u8, const N: usize, const VNNI: bool>(tiles: &[u8], a: [Act; N]) -> [[f32; ROWS]; N] {
+    /// Checks that the activations hold the blocks of `tiles`, and gives their number.
+    pub(super) fn blocks<const L: u8, const N: usize>(tiles: &[u8], a: &[Act; N]) -> usize {
         let blocks = tiles.len() / LAYOUTS[L as usize].tile_bytes();
         assert!(a.iter().all(|a| a.scales.len() >= blocks
             && a.sums.len() >= blocks
             && a.scaled_sums.len() >= blocks
             && a.quants.len() >= blocks * BLOCK));
-        // SAFETY: chosen by `kernels` only after `tiles::level` found AVX2, FMA and F16C (and
-        // for VNNI, AVX-VNNI); the activations hold `blocks` blocks (checked above).
+        blocks
+    }
+
+    /// One row group (`tiles`; `second` must be empty).
+    pub fn entry<const L: u8, const N: usize, const ISA: u8>(tiles: &[u8], second: &[u8], a: [Act; N]) -> Outputs<N> {
+        debug_assert!(second.is_empty());
+        let blocks = blocks::<L, N>(tiles, &a);
+        // SAFETY: `kernels` chooses `ISA` only for a path whose features `KernelPath::supported`
+        // found on this CPU; the activations hold `blocks` blocks (checked above).
         unsafe {
-            if VNNI {
-                body_vnni::<L, N>(tiles, a, blocks)
-            } else {
-                body_avx2::<L, N>(tiles, a, blocks)
+            match ISA {
+                AVX512_VNNI => body_avx512::<L, N>(tiles, a, blocks),
+                AVX_VNNI => body_vnni::<L, N>(tiles, a, blocks),
+                _ => body_avx2::<L, N>(tiles, a, blocks),
             }
         }
     }
 
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    unsafe fn body_avx512<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
+        body::<L, N, AVX512_VNNI>(tiles, a, blocks)
+    }
+
     #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
-    unsafe fn body_vnni<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> [[f32; ROWS]; N] {
-        body::<L, N, true>(tiles, a, blocks)
+    unsafe fn body_vnni<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
+        body::<L, N, AVX_VNNI>(tiles, a, blocks)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn body_avx2<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> [[f32; ROWS]; N] {
-        body::<L, N, false>(tiles, a, blocks)
+    unsafe fn body_avx2<const L: u8, const N: usize>(tiles: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
+        body::<L, N, { crate::kernels::tiles::AVX2 }>(tiles, a, blocks)
     }
 
     #[inline(always)]
-    unsafe fn body<const L: u8, const N: usize, const VNNI: bool>(
-        tiles: &[u8],
-        a: [Act; N],
-        blocks: usize,
-    ) -> [[f32; ROWS]; N] {
+    unsafe fn body<const L: u8, const N: usize, const ISA: u8>(tiles: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
         let tile_bytes = LAYOUTS[L as usize].tile_bytes();
         let low = _mm256_set1_epi8(0x0F);
         // Q5_0's fifth bits: lane r takes byte r of the run's eight bytes into each of its four
@@ -367,7 +432,7 @@ mod avx2 {
                     let w_abs = _mm256_sign_epi8(w, w);
                     for t in 0..N {
                         let x = four_bytes(a[t].quants.as_ptr().add(b * BLOCK + 4 * run));
-                        sums[t] = dp::<VNNI>(sums[t], w_abs, _mm256_sign_epi8(x, w));
+                        sums[t] = dp::<ISA>(sums[t], w_abs, _mm256_sign_epi8(x, w));
                     }
                 }
             } else {
@@ -387,8 +452,8 @@ mod avx2 {
                     }
                     for t in 0..N {
                         let x = a[t].quants.as_ptr().add(b * BLOCK + 8 * run);
-                        sums[t] = dp::<VNNI>(sums[t], lo, four_bytes(x));
-                        sums[t] = dp::<VNNI>(sums[t], hi, four_bytes(x.add(4)));
+                        sums[t] = dp::<ISA>(sums[t], lo, four_bytes(x));
+                        sums[t] = dp::<ISA>(sums[t], hi, four_bytes(x.add(4)));
                     }
                 }
             }
@@ -404,13 +469,122 @@ mod avx2 {
                     dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(16 * *a[t].sums.get_unchecked(b)));
                 }
                 let scale = _mm256_mul_ps(d, _mm256_set1_ps(*a[t].scales.get_unchecked(b)));
-                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[t]);
+                acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(dot)));
                 if L == Q4 {
-                    acc[t] = _mm256_fmadd_ps(min, _mm256_set1_ps(*a[t].scaled_sums.get_unchecked(b)), acc[t]);
+                    acc[t] =
+                        _mm256_add_ps(acc[t], _mm256_mul_ps(min, _mm256_set1_ps(*a[t].scaled_sums.get_unchecked(b))));
                 }
             }
         }
         outputs(acc)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    //! The tile products on 512-bit registers for `N` tokens at once, two row groups per call:
+    //! the same run of both groups' tiles fills the two halves of a register, so one
+    //! `vpdpbusd` adds four products of each of sixteen rows against four activations
+    //! broadcast to every lane. Lane `i` is row `i % 8` of the first group (`i < 8`) or of the
+    //! second; each lane does what the 256-bit kernels do for its row, so the floats are the
+    //! same. A CPU that splits 512-bit operations into two 256-bit halves (AMD Zen 4) still
+    //! saves half of the instructions.
+
+    use super::{avx2, Act, BLOCK, LAYOUTS, Q4, Q5, Q8};
+    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_f16};
+    use crate::kernels::tiles::{Outputs, AVX512_VNNI};
+    use std::arch::x86_64::*;
+
+    /// Row groups `tiles` and `second`; a lone group (`second` empty) goes to the 256-bit
+    /// kernel with the same instruction set.
+    pub fn entry<const L: u8, const N: usize>(tiles: &[u8], second: &[u8], a: [Act; N]) -> Outputs<N> {
+        if second.is_empty() {
+            return avx2::entry::<L, N, AVX512_VNNI>(tiles, second, a);
+        }
+        assert_eq!(tiles.len(), second.len());
+        let blocks = avx2::blocks::<L, N>(tiles, &a);
+        // SAFETY: `kernels` chooses this only for `KernelPath::Avx512Vnni`, whose features
+        // `KernelPath::supported` found on this CPU; both groups hold `blocks` tiles and the
+        // activations `blocks` blocks (checked above).
+        unsafe { body::<L, N>(tiles, second, a, blocks) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn body<const L: u8, const N: usize>(first: &[u8], second: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
+        let tile_bytes = LAYOUTS[L as usize].tile_bytes();
+        let low = _mm512_set1_epi8(0x0F);
+        // Q5_0's fifth bits, as in the 256-bit kernel, in both halves.
+        let spread = _mm512_set_epi64(
+            0x0707070706060606,
+            0x0505050504040404,
+            0x0303030302020202,
+            0x0101010100000000,
+            0x0707070706060606,
+            0x0505050504040404,
+            0x0303030302020202,
+            0x0101010100000000,
+        );
+        let bits_low = _mm512_set1_epi32(i32::from_le_bytes([1, 2, 4, 8]));
+        let bits_high = _mm512_set1_epi32(i32::from_le_bytes([16, 32, 64, 128]));
+        let sixteen = _mm512_set1_epi8(16);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [_mm512_setzero_ps(); N];
+        for b in 0..blocks {
+            let (ta, tb) = (first.as_ptr().add(b * tile_bytes), second.as_ptr().add(b * tile_bytes));
+            let mut sums = [_mm512_setzero_si512(); N];
+            if L == Q8 {
+                for run in 0..8 {
+                    let w = pair(ta.add(16 + 32 * run), tb.add(16 + 32 * run));
+                    // The weights' signs move onto the activations (`vpsignb` has no 512-bit
+                    // form): activations negated where a weight is negative.
+                    let w_abs = _mm512_abs_epi8(w);
+                    let negative = _mm512_movepi8_mask(w);
+                    for t in 0..N {
+                        let x = four_bytes_wide(a[t].quants.as_ptr().add(b * BLOCK + 4 * run));
+                        let x = _mm512_mask_sub_epi8(x, negative, zero, x);
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], w_abs, x);
+                    }
+                }
+            } else {
+                let nibbles = if L == Q5 { 48 } else { 32 };
+                for run in 0..4 {
+                    let w = pair(ta.add(nibbles + 32 * run), tb.add(nibbles + 32 * run));
+                    let mut lo = _mm512_and_si512(w, low);
+                    let mut hi = _mm512_and_si512(_mm512_srli_epi16::<4>(w), low);
+                    if L == Q5 {
+                        let bits = _mm512_inserti64x4::<1>(
+                            _mm512_castsi256_si512(_mm256_set1_epi64x(std::ptr::read_unaligned(
+                                ta.add(16 + 8 * run) as *const i64
+                            ))),
+                            _mm256_set1_epi64x(std::ptr::read_unaligned(tb.add(16 + 8 * run) as *const i64)),
+                        );
+                        let bits = _mm512_shuffle_epi8(bits, spread);
+                        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(bits, bits_low), lo, sixteen);
+                        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(bits, bits_high), hi, sixteen);
+                    }
+                    for t in 0..N {
+                        let x = a[t].quants.as_ptr().add(b * BLOCK + 8 * run);
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], lo, four_bytes_wide(x));
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], hi, four_bytes_wide(x.add(4)));
+                    }
+                }
+            }
+            let d = pair_f16(ta, tb);
+            let min = if L == Q4 { pair_f16(ta.add(16), tb.add(16)) } else { _mm512_setzero_ps() };
+            for t in 0..N {
+                let mut dot = sums[t];
+                if L == Q5 {
+                    dot = _mm512_sub_epi32(dot, _mm512_set1_epi32(16 * *a[t].sums.get_unchecked(b)));
+                }
+                let scale = _mm512_mul_ps(d, _mm512_set1_ps(*a[t].scales.get_unchecked(b)));
+                acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(scale, _mm512_cvtepi32_ps(dot)));
+                if L == Q4 {
+                    acc[t] =
+                        _mm512_add_ps(acc[t], _mm512_mul_ps(min, _mm512_set1_ps(*a[t].scaled_sums.get_unchecked(b))));
+                }
+            }
+        }
+        outputs_wide(acc)
     }
 }
 
@@ -423,9 +597,13 @@ mod tests {
     const TYPES: [GgmlDType; 3] = [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_1];
 
     fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, BlockMatrix) {
+        matrix_on(dtype, n, k, seed, KernelPath::best())
+    }
+
+    fn matrix_on(dtype: GgmlDType, n: usize, k: usize, seed: u64, path: KernelPath) -> (QTensor, BlockMatrix) {
         let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&w, dtype).unwrap();
-        let m = Stored::with_tensor(&q, BlockMatrix::from_stored).unwrap().unwrap();
+        let m = Stored::with_tensor(&q, |s| BlockMatrix::from_stored(s, path)).unwrap().unwrap();
         (q, m)
     }
 
@@ -437,7 +615,9 @@ mod tests {
             let row = data.len() / 21;
             // Parts of 5, 9 and 7 rows: row groups straddle the joins.
             let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
-            let stacked = BlockMatrix::from_stored(&Stored::new(dtype, 256, parts).unwrap()).unwrap().unwrap();
+            let stacked = BlockMatrix::from_stored(&Stored::new(dtype, 256, parts).unwrap(), KernelPath::best())
+                .unwrap()
+                .unwrap();
             assert_eq!((stacked.rows, stacked.cols), (21, 256));
             assert_eq!(stacked.tiles, whole.tiles, "{dtype:?}");
             assert!(Stored::new(dtype, 256, vec![&data[..row + 1]]).is_err(), "{dtype:?}: a part of a row and a byte");
@@ -453,10 +633,9 @@ mod tests {
     }
 
     #[test]
-    fn simd_kernels_match_the_scalar_reference() {
+    fn every_path_gives_the_scalar_references_bits() {
         let k = 896;
         for dtype in TYPES {
-            let (_, m) = matrix(dtype, 8, k, 1);
             let mut xs = values(4 * k, 2);
             // A block's largest activation quantizes to ±127.
             xs[0] = 3.0;
@@ -464,44 +643,53 @@ mod tests {
             let act = quantize_rows(&xs);
             assert!(act.quants.contains(&127) && act.quants.contains(&-127));
             let tokens: [Act; 4] = std::array::from_fn(|t| act.token(t, k));
-            let reference = LAYOUTS.iter().position(|&l| l == m.layout).unwrap();
-            let reference = [scalar::<Q8, 4>, scalar::<Q5, 4>, scalar::<Q4, 4>][reference](m.group(0), tokens);
-            let (one, four) = kernels(m.layout);
-            let fast = four(m.group(0), tokens);
-            for t in 0..4 {
-                for r in 0..ROWS {
-                    let (expected, got) = (reference[t][r], fast[t][r]);
-                    assert!((expected - got).abs() <= 1e-5 * expected.abs().max(1.0), "{dtype:?}: {expected} vs {got}");
+            // Two row groups, so the 512-bit kernels take them as a pair.
+            let (_, reference) = matrix_on(dtype, 16, k, 1, KernelPath::Portable);
+            let expected = (reference.kernels.four)(reference.group(0), reference.group(1), tokens);
+            for path in KernelPath::available() {
+                let (_, m) = matrix_on(dtype, 16, k, 1, path);
+                let Kernels { one, four, pairs } = m.kernels;
+                let (a, b) = m.groups(0, pairs);
+                let got = four(a, b, tokens);
+                let got = if pairs { got } else { [got[0], four(m.group(1), &[], tokens)[0]] };
+                for g in 0..2 {
+                    for t in 0..4 {
+                        for r in 0..ROWS {
+                            let (e, v) = (expected[g][t][r], got[g][t][r]);
+                            assert_eq!(e.to_bits(), v.to_bits(), "{path} {dtype:?}: {e} vs {v}");
+                        }
+                        let alone = one(a, b, [tokens[t]]);
+                        assert_eq!(alone[0][0], got[0][t], "{path} {dtype:?}, token {t}: one token or four");
+                        if pairs {
+                            assert_eq!(alone[1][0], got[1][t], "{path} {dtype:?}, token {t}: one token or four");
+                        }
+                    }
                 }
-                assert_eq!(one(m.group(0), [tokens[t]])[0], fast[t], "{dtype:?}, token {t}");
-            }
-            // AVX-VNNI and plain AVX2 compute the same integers.
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avxvnni") {
-                let plain = match m.layout {
-                    Layout::Q8 => avx2::entry::<Q8, 4, false>(m.group(0), tokens),
-                    Layout::Q5 => avx2::entry::<Q5, 4, false>(m.group(0), tokens),
-                    Layout::Q4 => avx2::entry::<Q4, 4, false>(m.group(0), tokens),
-                };
-                assert_eq!(plain, fast, "{dtype:?}");
+                // A lone group (the last of an odd number) gives the same as within a pair.
+                assert_eq!(four(m.group(1), &[], tokens)[0], got[1], "{path} {dtype:?}");
             }
         }
     }
 
     #[test]
-    fn a_prompt_gives_each_token_the_same_row_as_alone() {
-        // Ten tokens: two groups of four and two left over; 37 rows: a padded last tile.
-        let (n, m) = (37, 10);
+    fn every_path_gives_the_product_its_rows_would_alone() {
+        // 37 rows: two pairs of row groups and a padded lone one; ten tokens: two runs of four
+        // and two left over.
+        let (n, k, m) = (37, 320, 10);
         for dtype in TYPES {
-            let k = 320;
-            let (_, q) = matrix(dtype, n, k, 7);
             let xs = values(m * k, 8);
-            let batch = q.forward(&Tensor::from_vec(xs.clone(), (m, k), &Device::Cpu).unwrap()).unwrap();
-            let batch = batch.to_vec2::<f32>().unwrap();
-            for (i, row) in batch.iter().enumerate() {
-                let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
-                let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
-                assert_eq!(row, &alone[0], "{dtype:?}, token {i}");
+            // Every path computes the same integers and the same float operations, in order.
+            let mut reference: Option<Vec<Vec<f32>>> = None;
+            for path in KernelPath::available() {
+                let (_, q) = matrix_on(dtype, n, k, 7, path);
+                let batch = q.forward(&Tensor::from_vec(xs.clone(), (m, k), &Device::Cpu).unwrap()).unwrap();
+                let batch = batch.to_vec2::<f32>().unwrap();
+                for (i, row) in batch.iter().enumerate() {
+                    let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
+                    let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+                    assert_eq!(row, &alone[0], "{path} {dtype:?}, token {i}");
+                }
+                assert_eq!(reference.get_or_insert_with(|| batch.clone()), &batch, "{path} {dtype:?}");
             }
         }
     }

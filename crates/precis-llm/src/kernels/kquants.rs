@@ -12,12 +12,15 @@
 //! more bytes than the stored blocks, which are not kept. A scalar version serves other CPUs
 //! and is the reference in tests; a token gets the same floats alone as within a prompt.
 
+use std::ops::Range;
+
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::kernels::tiles::{self, f16_at, shape_error, Level, Stored, ROWS};
+use crate::kernels::cpu::KernelPath;
+use crate::kernels::tiles::{self, f16_at, shape_error, Outputs, Stored, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
@@ -58,6 +61,7 @@ pub struct KQuantMatrix {
     rows: usize,
     cols: usize,
     tiles: Tiles,
+    kernels: Kernels,
 }
 
 /// Activations quantized to 8 bits per super-block: per 256 values one f32 scale, and the sums
@@ -221,8 +225,9 @@ impl TileQ6K {
 }
 
 impl KQuantMatrix {
-    /// The matrix of stored Q4_K or Q6_K rows; `None` for other types.
-    pub(crate) fn from_stored(s: &Stored) -> Result<Option<KQuantMatrix>> {
+    /// The matrix of stored Q4_K or Q6_K rows, multiplied on `path`'s kernels; `None` for
+    /// other types.
+    pub(crate) fn from_stored(s: &Stored, path: KernelPath) -> Result<Option<KQuantMatrix>> {
         let q4k = match s.dtype {
             GgmlDType::Q4K => true,
             GgmlDType::Q6K => false,
@@ -237,7 +242,8 @@ impl KQuantMatrix {
         } else {
             Tiles::Q6K(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect())
         };
-        Ok(Some(KQuantMatrix { rows, cols, tiles }))
+        let kernels = kernels(&tiles, path);
+        Ok(Some(KQuantMatrix { rows, cols, tiles, kernels }))
     }
 
     /// `x @ self^T` for `x` of shape `(.., cols)`.
@@ -250,14 +256,32 @@ impl KQuantMatrix {
         let act = quantize(&xs);
         let m = xs.len() / k;
         let blocks = k / SUPER;
-        let (one, four) = kernels(&self.tiles);
-        let tiles = |group: usize| group * blocks..(group + 1) * blocks;
+        let Kernels { one, four, pairs } = self.kernels;
+        // Row group `g`'s tiles, and with `pair` those of `g + 1` (else none).
+        let tiles = |g: usize, pair: bool| {
+            (g * blocks..(g + 1) * blocks, if pair { (g + 1) * blocks..(g + 2) * blocks } else { 0..0 })
+        };
         tiles::product(
             x.dims(),
             (self.rows, m, k),
-            |group, t| four(&self.tiles, tiles(group), std::array::from_fn(|j| act.token(t + j, k))),
-            |group, t| one(&self.tiles, tiles(group), [act.token(t, k)])[0],
+            pairs,
+            |g, pair, t| {
+                let (a, b) = tiles(g, pair);
+                four(&self.tiles, a, b, std::array::from_fn(|j| act.token(t + j, k)))
+            },
+            |g, pair, t| {
+                let (a, b) = tiles(g, pair);
+                one(&self.tiles, a, b, [act.token(t, k)])
+            },
         )
+    }
+
+    /// Bytes of the tiles, what one product reads.
+    pub fn bytes(&self) -> usize {
+        match &self.tiles {
+            Tiles::Q4K(t) => std::mem::size_of_val(t.as_slice()),
+            Tiles::Q6K(t) => std::mem::size_of_val(t.as_slice()),
+        }
     }
 
     /// Rows `ids` expanded to f32, `(ids.len(), cols)`: the lookup of a token table.
@@ -279,28 +303,56 @@ impl KQuantMatrix {
     }
 }
 
-/// A row group's tiles (a range of tile indices) against `N` tokens: their eight outputs each.
-type Kernel<const N: usize> = fn(&Tiles, std::ops::Range<usize>, [Act; N]) -> [[f32; ROWS]; N];
+/// One row group's tiles (a range of tile indices), and a second group's (or an empty range),
+/// against `N` tokens: their eight outputs each, per group.
+type Kernel<const N: usize> = fn(&Tiles, Range<usize>, Range<usize>, [Act; N]) -> Outputs<N>;
 
-fn kernels(tiles: &Tiles) -> (Kernel<1>, Kernel<4>) {
+/// A path's kernels for one tile type; `pairs` when they take two row groups at once.
+#[derive(Clone, Copy)]
+struct Kernels {
+    one: Kernel<1>,
+    four: Kernel<4>,
+    pairs: bool,
+}
+
+fn kernels(tiles: &Tiles, path: KernelPath) -> Kernels {
     #[cfg(target_arch = "x86_64")]
-    if let Some(level) = tiles::level() {
-        return match (tiles, level) {
-            (Tiles::Q4K(_), Level::Vnni) => (avx2::q4k::<1, true>, avx2::q4k::<4, true>),
-            (Tiles::Q4K(_), Level::Avx2) => (avx2::q4k::<1, false>, avx2::q4k::<4, false>),
-            (Tiles::Q6K(_), Level::Vnni) => (avx2::q6k::<1, true>, avx2::q6k::<4, true>),
-            (Tiles::Q6K(_), Level::Avx2) => (avx2::q6k::<1, false>, avx2::q6k::<4, false>),
-        };
+    {
+        use crate::kernels::tiles::{AVX2, AVX_VNNI};
+        let q4k = matches!(tiles, Tiles::Q4K(_));
+        macro_rules! narrow {
+            ($isa:expr) => {
+                if q4k {
+                    Kernels { one: avx2::q4k::<1, $isa>, four: avx2::q4k::<4, $isa>, pairs: false }
+                } else {
+                    Kernels { one: avx2::q6k::<1, $isa>, four: avx2::q6k::<4, $isa>, pairs: false }
+                }
+            };
+        }
+        match path {
+            KernelPath::Avx512Vnni if q4k => {
+                return Kernels { one: avx512::q4k::<1>, four: avx512::q4k::<4>, pairs: true };
+            }
+            KernelPath::Avx512Vnni => return Kernels { one: avx512::q6k::<1>, four: avx512::q6k::<4>, pairs: true },
+            KernelPath::AvxVnni => return narrow!(AVX_VNNI),
+            KernelPath::Avx2 => return narrow!(AVX2),
+            KernelPath::Portable => {}
+        }
     }
-    let _ = tiles;
-    (scalar::<1>, scalar::<4>)
+    let _ = (tiles, path);
+    Kernels { one: scalar::<1>, four: scalar::<4>, pairs: false }
 }
 
 /// The reference product, in the order of the SIMD kernels: per super-block and row, each
 /// sub-block's exact integer sum times its integer scale, summed in i32 (Q6_K: less 32 times
 /// the activations' sum per 16; Q4_K: the minimums times the activations' sums of 32 apart),
 /// then scaled in f32.
-fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+fn scalar<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
+    let second = if second.is_empty() { [[0.0; ROWS]; N] } else { scalar_group(tiles, second, a) };
+    [scalar_group(tiles, range, a), second]
+}
+
+fn scalar_group<const N: usize>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
     let mut out = [[0f32; ROWS]; N];
     for (t, a) in a.iter().enumerate() {
         for (b, tile_index) in range.clone().enumerate() {
@@ -330,7 +382,8 @@ fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act;
                         (dot, tile.d[r], 0.0)
                     }
                 };
-                out[t][r] += d * a.scales[b] * dot as f32 - min_term;
+                out[t][r] += d * a.scales[b] * dot as f32;
+                out[t][r] -= min_term;
             }
         }
     }
@@ -339,15 +392,18 @@ fn scalar<const N: usize>(tiles: &Tiles, range: std::ops::Range<usize>, a: [Act;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The tile products on AVX2 (and AVX-VNNI when `VNNI`) for `N` tokens at once. Each i32
-    //! lane is one row of the tile.
+    //! The tile products on 256-bit registers for `N` tokens at once, one row group per call:
+    //! `ISA` says which instruction adds the byte products (`tiles::lanes::dp`). Each i32 lane
+    //! is one row of the tile.
 
-    use super::{Act, Tiles, ROWS, SUPER};
+    use super::{Act, Tiles, SUPER};
     use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    fn check<const N: usize>(tiles: usize, range: &Range<usize>, a: &[Act; N]) {
+    /// Checks that `range` lies in `tiles` and the activations hold its super-blocks.
+    pub(super) fn check<const N: usize>(tiles: usize, range: &Range<usize>, a: &[Act; N]) {
         let blocks = range.len();
         assert!(range.end <= tiles);
         assert!(a.iter().all(|a| a.scales.len() >= blocks
@@ -356,55 +412,81 @@ mod avx2 {
             && a.quants.len() >= blocks * SUPER));
     }
 
-    pub fn q4k<const N: usize, const VNNI: bool>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+    /// One row group (`range`; `second` must be empty).
+    pub fn q4k<const N: usize, const ISA: u8>(
+        tiles: &Tiles,
+        range: Range<usize>,
+        second: Range<usize>,
+        a: [Act; N],
+    ) -> Outputs<N> {
+        debug_assert!(second.is_empty());
         let Tiles::Q4K(tiles) = tiles else { unreachable!("chosen for Q4_K tiles") };
         check(tiles.len(), &range, &a);
-        // SAFETY: chosen by `kernels` only after `tiles::level` found AVX2 and FMA (and for
-        // VNNI, AVX-VNNI); the indices are in bounds (checked above).
+        let tiles = &tiles[range];
+        // SAFETY: `kernels` chooses `ISA` only for a path whose features `KernelPath::supported`
+        // found on this CPU; the indices are in bounds (checked above).
         unsafe {
-            if VNNI {
-                q4k_vnni::<N>(&tiles[range], a)
-            } else {
-                q4k_avx2::<N>(&tiles[range], a)
+            match ISA {
+                AVX512_VNNI => q4k_avx512::<N>(tiles, a),
+                AVX_VNNI => q4k_vnni::<N>(tiles, a),
+                _ => q4k_avx2::<N>(tiles, a),
             }
         }
     }
 
-    pub fn q6k<const N: usize, const VNNI: bool>(tiles: &Tiles, range: Range<usize>, a: [Act; N]) -> [[f32; ROWS]; N] {
+    /// One row group (`range`; `second` must be empty).
+    pub fn q6k<const N: usize, const ISA: u8>(
+        tiles: &Tiles,
+        range: Range<usize>,
+        second: Range<usize>,
+        a: [Act; N],
+    ) -> Outputs<N> {
+        debug_assert!(second.is_empty());
         let Tiles::Q6K(tiles) = tiles else { unreachable!("chosen for Q6_K tiles") };
         check(tiles.len(), &range, &a);
+        let tiles = &tiles[range];
         // SAFETY: as for `q4k`.
         unsafe {
-            if VNNI {
-                q6k_vnni::<N>(&tiles[range], a)
-            } else {
-                q6k_avx2::<N>(&tiles[range], a)
+            match ISA {
+                AVX512_VNNI => q6k_avx512::<N>(tiles, a),
+                AVX_VNNI => q6k_vnni::<N>(tiles, a),
+                _ => q6k_avx2::<N>(tiles, a),
             }
         }
     }
 
-    #[target_feature(enable = "avx2,fma,avxvnni")]
-    unsafe fn q4k_vnni<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
-        q4k_body::<N, true>(tiles, a)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn q4k_avx2<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
-        q4k_body::<N, false>(tiles, a)
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    unsafe fn q4k_avx512<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX512_VNNI>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma,avxvnni")]
-    unsafe fn q6k_vnni<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
-        q6k_body::<N, true>(tiles, a)
+    unsafe fn q4k_vnni<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX_VNNI>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn q6k_avx2<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
-        q6k_body::<N, false>(tiles, a)
+    unsafe fn q4k_avx2<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX2>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    unsafe fn q6k_avx512<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX512_VNNI>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    unsafe fn q6k_vnni<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX_VNNI>(tiles, a)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn q6k_avx2<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX2>(tiles, a)
     }
 
     #[inline(always)]
-    unsafe fn q4k_body<const N: usize, const VNNI: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> [[f32; ROWS]; N] {
+    unsafe fn q4k_body<const N: usize, const ISA: u8>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
         let low = _mm256_set1_epi8(0x0F);
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
@@ -418,8 +500,8 @@ mod avx2 {
                     let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
                     for t in 0..N {
                         let x = a[t].quants.as_ptr().add(b * SUPER + 8 * g);
-                        sums[t] = dp::<VNNI>(sums[t], lo, four_bytes(x));
-                        sums[t] = dp::<VNNI>(sums[t], hi, four_bytes(x.add(4)));
+                        sums[t] = dp::<ISA>(sums[t], lo, four_bytes(x));
+                        sums[t] = dp::<ISA>(sums[t], hi, four_bytes(x.add(4)));
                     }
                 }
                 let scale = _mm256_cvtepu8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
@@ -440,15 +522,15 @@ mod avx2 {
                     min_dot = _mm256_add_epi32(min_dot, _mm256_madd_epi16(mins, sums));
                 }
                 let ad = _mm256_set1_ps(*a[t].scales.get_unchecked(b));
-                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t]), acc[t]);
-                acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, ad), _mm256_cvtepi32_ps(min_dot), acc[t]);
+                acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t])));
+                acc[t] = _mm256_sub_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(dmin, ad), _mm256_cvtepi32_ps(min_dot)));
             }
         }
         outputs(acc)
     }
 
     #[inline(always)]
-    unsafe fn q6k_body<const N: usize, const VNNI: bool>(tiles: &[super::TileQ6K], a: [Act; N]) -> [[f32; ROWS]; N] {
+    unsafe fn q6k_body<const N: usize, const ISA: u8>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
             let mut dots = [_mm256_setzero_si256(); N];
@@ -458,7 +540,7 @@ mod avx2 {
                     let g = 4 * sub + g4;
                     let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                     for t in 0..N {
-                        sums[t] = dp::<VNNI>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
+                        sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
                     }
                 }
                 let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
@@ -471,10 +553,130 @@ mod avx2 {
             let d = _mm256_loadu_ps(tile.d.as_ptr());
             for t in 0..N {
                 let ad = _mm256_set1_ps(*a[t].scales.get_unchecked(b));
-                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t]), acc[t]);
+                acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(dots[t])));
             }
         }
         outputs(acc)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    //! The tile products on 512-bit registers for `N` tokens at once, two row groups per call:
+    //! the same run of both groups' tiles fills the two halves of a register, so one
+    //! `vpdpbusd` adds four products of each of sixteen rows. Lane `i` is row `i % 8` of the
+    //! first group (`i < 8`) or of the second, and does what the 256-bit kernels do for its
+    //! row, so the floats are the same. A lone last group goes to the 256-bit kernel with the
+    //! same instructions.
+
+    use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
+    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_bytes};
+    use crate::kernels::tiles::{Outputs, AVX512_VNNI};
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    pub fn q4k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
+        if second.is_empty() {
+            return avx2::q4k::<N, AVX512_VNNI>(tiles, range, second, a);
+        }
+        let Tiles::Q4K(tiles) = tiles else { unreachable!("chosen for Q4_K tiles") };
+        assert_eq!(range.len(), second.len());
+        avx2::check(tiles.len(), &range, &a);
+        avx2::check(tiles.len(), &second, &a);
+        // SAFETY: `kernels` chooses this only for `KernelPath::Avx512Vnni`, whose features
+        // `KernelPath::supported` found on this CPU; the indices are in bounds (checked above).
+        unsafe { q4k_body::<N>(&tiles[range], &tiles[second], a) }
+    }
+
+    pub fn q6k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
+        if second.is_empty() {
+            return avx2::q6k::<N, AVX512_VNNI>(tiles, range, second, a);
+        }
+        let Tiles::Q6K(tiles) = tiles else { unreachable!("chosen for Q6_K tiles") };
+        assert_eq!(range.len(), second.len());
+        avx2::check(tiles.len(), &range, &a);
+        avx2::check(tiles.len(), &second, &a);
+        // SAFETY: as for `q4k`.
+        unsafe { q6k_body::<N>(&tiles[range], &tiles[second], a) }
+    }
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn q4k_body<const N: usize>(first: &[TileQ4K], second: &[TileQ4K], a: [Act; N]) -> Outputs<N> {
+        let low = _mm512_set1_epi8(0x0F);
+        let mut acc = [_mm512_setzero_ps(); N];
+        for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
+            let mut dots = [_mm512_setzero_si512(); N];
+            for sub in 0..8 {
+                let mut sums = [_mm512_setzero_si512(); N];
+                for g4 in 0..4 {
+                    let g = 4 * sub + g4;
+                    let w = pair(ta.qs[g].as_ptr() as *const u8, tb.qs[g].as_ptr() as *const u8);
+                    let lo = _mm512_and_si512(w, low);
+                    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(w), low);
+                    for t in 0..N {
+                        let x = a[t].quants.as_ptr().add(b * SUPER + 8 * g);
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], lo, four_bytes_wide(x));
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], hi, four_bytes_wide(x.add(4)));
+                    }
+                }
+                let scale = _mm512_cvtepu8_epi32(pair_bytes(ta.scales[sub].as_ptr(), tb.scales[sub].as_ptr()));
+                for t in 0..N {
+                    dots[t] = _mm512_add_epi32(dots[t], _mm512_mullo_epi32(sums[t], scale));
+                }
+            }
+            let d = _mm512_castsi512_ps(pair(ta.d.as_ptr() as *const u8, tb.d.as_ptr() as *const u8));
+            let dmin = _mm512_castsi512_ps(pair(ta.dmin.as_ptr() as *const u8, tb.dmin.as_ptr() as *const u8));
+            let mins: [__m512i; 4] =
+                std::array::from_fn(|p| pair(ta.mins[p].as_ptr() as *const u8, tb.mins[p].as_ptr() as *const u8));
+            for t in 0..N {
+                // Each row's minimums times the activations' sums of 32: pairs of sub-blocks
+                // through `madd`.
+                let pairs = a[t].pairs.as_ptr().add(8 * b);
+                let mut min_dot = _mm512_setzero_si512();
+                for p in 0..4 {
+                    let sums = _mm512_set1_epi32(std::ptr::read_unaligned(pairs.add(2 * p) as *const i32));
+                    min_dot = _mm512_add_epi32(min_dot, _mm512_madd_epi16(mins[p], sums));
+                }
+                let ad = _mm512_set1_ps(*a[t].scales.get_unchecked(b));
+                acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, ad), _mm512_cvtepi32_ps(dots[t])));
+                acc[t] = _mm512_sub_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(dmin, ad), _mm512_cvtepi32_ps(min_dot)));
+            }
+        }
+        outputs_wide(acc)
+    }
+
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn q6k_body<const N: usize>(first: &[TileQ6K], second: &[TileQ6K], a: [Act; N]) -> Outputs<N> {
+        let mut acc = [_mm512_setzero_ps(); N];
+        for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
+            let mut dots = [_mm512_setzero_si512(); N];
+            for sub in 0..16 {
+                let mut sums = [_mm512_setzero_si512(); N];
+                for g4 in 0..4 {
+                    let g = 4 * sub + g4;
+                    let w = pair(ta.qs[g].as_ptr() as *const u8, tb.qs[g].as_ptr() as *const u8);
+                    for t in 0..N {
+                        let x = four_bytes_wide(a[t].quants.as_ptr().add(b * SUPER + 4 * g));
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], w, x);
+                    }
+                }
+                let scale = _mm512_cvtepi8_epi32(pair_bytes(
+                    ta.scales[sub].as_ptr() as *const u8,
+                    tb.scales[sub].as_ptr() as *const u8,
+                ));
+                for t in 0..N {
+                    // The quants are 32 too high: less 32 times the activations' sum.
+                    let offset = _mm512_set1_epi32(32 * *a[t].sums.get_unchecked(16 * b + sub) as i32);
+                    dots[t] = _mm512_add_epi32(dots[t], _mm512_mullo_epi32(_mm512_sub_epi32(sums[t], offset), scale));
+                }
+            }
+            let d = _mm512_castsi512_ps(pair(ta.d.as_ptr() as *const u8, tb.d.as_ptr() as *const u8));
+            for t in 0..N {
+                let ad = _mm512_set1_ps(*a[t].scales.get_unchecked(b));
+                acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, ad), _mm512_cvtepi32_ps(dots[t])));
+            }
+        }
+        outputs_wide(acc)
     }
 }
 
@@ -485,9 +687,13 @@ mod tests {
     use candle_core::quantized::QTensor;
 
     fn matrix(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> (QTensor, KQuantMatrix) {
+        matrix_on(dtype, n, k, seed, KernelPath::best())
+    }
+
+    fn matrix_on(dtype: GgmlDType, n: usize, k: usize, seed: u64, path: KernelPath) -> (QTensor, KQuantMatrix) {
         let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&w, dtype).unwrap();
-        let m = Stored::with_tensor(&q, KQuantMatrix::from_stored).unwrap().unwrap();
+        let m = Stored::with_tensor(&q, |s| KQuantMatrix::from_stored(s, path)).unwrap().unwrap();
         (q, m)
     }
 
@@ -510,7 +716,9 @@ mod tests {
             let row = data.len() / 21;
             // Parts of 5, 9 and 7 rows: row groups straddle the joins.
             let parts = vec![&data[..5 * row], &data[5 * row..14 * row], &data[14 * row..]];
-            let stacked = KQuantMatrix::from_stored(&Stored::new(dtype, 512, parts).unwrap()).unwrap().unwrap();
+            let stacked = KQuantMatrix::from_stored(&Stored::new(dtype, 512, parts).unwrap(), KernelPath::best())
+                .unwrap()
+                .unwrap();
             let ids: Vec<u32> = (0..21).collect();
             let rows = |m: &KQuantMatrix| m.rows(&ids).unwrap().to_vec2::<f32>().unwrap();
             assert_eq!(rows(&stacked), rows(&whole), "{dtype:?}");
@@ -519,10 +727,10 @@ mod tests {
     }
 
     #[test]
-    fn simd_kernels_match_the_scalar_reference() {
+    fn every_path_gives_the_scalar_references_bits() {
         let k = 1536;
+        let blocks = k / SUPER;
         for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
-            let (_, m) = matrix(dtype, 8, k, 1);
             let xs: Vec<f32> = (0..4)
                 .flat_map(|t| {
                     let mut xs = values(k, 2 + t);
@@ -535,43 +743,56 @@ mod tests {
             let act = quantize(&xs);
             assert!(act.quants.contains(&127) && act.quants.contains(&-127));
             let tokens: [Act; 4] = std::array::from_fn(|t| act.token(t, k));
-            let range = 0..k / SUPER;
-            let reference = scalar::<4>(&m.tiles, range.clone(), tokens);
-            let (one, four) = kernels(&m.tiles);
-            let fast = four(&m.tiles, range.clone(), tokens);
-            for t in 0..4 {
-                for r in 0..ROWS {
-                    let (expected, got) = (reference[t][r], fast[t][r]);
-                    assert!((expected - got).abs() <= 1e-5 * expected.abs().max(1.0), "{dtype:?}: {expected} vs {got}");
+            let (first, second) = (0..blocks, blocks..2 * blocks);
+            // Two row groups, so the 512-bit kernels take them as a pair.
+            let (_, reference) = matrix_on(dtype, 16, k, 1, KernelPath::Portable);
+            let expected = scalar::<4>(&reference.tiles, first.clone(), second.clone(), tokens);
+            for path in KernelPath::available() {
+                let (_, m) = matrix_on(dtype, 16, k, 1, path);
+                let Kernels { one, four, pairs } = m.kernels;
+                let b = if pairs { second.clone() } else { 0..0 };
+                let got = four(&m.tiles, first.clone(), b.clone(), tokens);
+                let lone = four(&m.tiles, second.clone(), 0..0, tokens)[0];
+                let got = if pairs { got } else { [got[0], lone] };
+                for g in 0..2 {
+                    for t in 0..4 {
+                        for r in 0..ROWS {
+                            let (e, v) = (expected[g][t][r], got[g][t][r]);
+                            assert_eq!(e.to_bits(), v.to_bits(), "{path} {dtype:?}: {e} vs {v}");
+                        }
+                        let alone = one(&m.tiles, first.clone(), b.clone(), [tokens[t]]);
+                        assert_eq!(alone[0][0], got[0][t], "{path} {dtype:?}, token {t}: one token or four");
+                        if pairs {
+                            assert_eq!(alone[1][0], got[1][t], "{path} {dtype:?}, token {t}: one token or four");
+                        }
+                    }
                 }
-                assert_eq!(one(&m.tiles, range.clone(), [tokens[t]])[0], fast[t], "{dtype:?}, token {t}");
-            }
-            // AVX-VNNI and plain AVX2 compute the same integers.
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avxvnni") {
-                let plain = match dtype {
-                    GgmlDType::Q4K => avx2::q4k::<4, false>(&m.tiles, range.clone(), tokens),
-                    _ => avx2::q6k::<4, false>(&m.tiles, range.clone(), tokens),
-                };
-                assert_eq!(plain, fast, "{dtype:?}");
+                // A lone group (the last of an odd number) gives the same as within a pair.
+                assert_eq!(lone, got[1], "{path} {dtype:?}");
             }
         }
     }
 
     #[test]
-    fn a_prompt_gives_each_token_the_same_row_as_alone() {
-        // Ten tokens: two groups of four and two left over; 37 rows: a padded last tile.
+    fn every_path_gives_the_product_its_rows_would_alone() {
+        // 37 rows: two pairs of row groups and a padded lone one; ten tokens: two runs of four
+        // and two left over.
         let (n, k, m) = (37, 512, 10);
         for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
-            let (_, q) = matrix(dtype, n, k, 7);
             let xs = values(m * k, 8);
-            let batch = q.forward(&Tensor::from_vec(xs.clone(), (1, m, k), &Device::Cpu).unwrap()).unwrap();
-            assert_eq!(batch.dims(), &[1, m, n]);
-            let batch = batch.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
-            for (i, row) in batch.iter().enumerate() {
-                let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
-                let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
-                assert_eq!(row, &alone[0], "{dtype:?}, token {i}");
+            // Every path computes the same integers and the same float operations, in order.
+            let mut reference: Option<Vec<Vec<f32>>> = None;
+            for path in KernelPath::available() {
+                let (_, q) = matrix_on(dtype, n, k, 7, path);
+                let batch = q.forward(&Tensor::from_vec(xs.clone(), (1, m, k), &Device::Cpu).unwrap()).unwrap();
+                assert_eq!(batch.dims(), &[1, m, n]);
+                let batch = batch.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+                for (i, row) in batch.iter().enumerate() {
+                    let x = Tensor::from_vec(xs[i * k..(i + 1) * k].to_vec(), (1, k), &Device::Cpu).unwrap();
+                    let alone = q.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+                    assert_eq!(row, &alone[0], "{path} {dtype:?}, token {i}");
+                }
+                assert_eq!(reference.get_or_insert_with(|| batch.clone()), &batch, "{path} {dtype:?}");
             }
         }
     }

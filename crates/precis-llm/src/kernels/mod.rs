@@ -1,11 +1,14 @@
 //! Precis's tiled matrix kernels: quantized weight matrices times f32 activations on the CPU.
 //! At load, the stored blocks of every eight rows are interleaved into tiles (`tiles`), so one
-//! integer dot-product instruction gives four products for each of eight rows. `blocks` holds
-//! the 32-value block types (Q8_0, Q5_0, Q4_1), `kquants` the 256-value super-block types
-//! (Q4_K, Q6_K); `team` shares a product's rows with helper threads that stay awake between a
-//! decode step's products, and `vector` has the f32 loops of one-token attention.
+//! integer dot-product instruction gives four products for each of eight rows (sixteen, for
+//! two tiles side by side in a 512-bit register). `blocks` holds the 32-value block types
+//! (Q8_0, Q5_0, Q4_1), `kquants` the 256-value super-block types (Q4_K, Q6_K), each with a
+//! kernel per instruction set; `cpu` says which of those (`KernelPath`) a matrix uses; `team`
+//! shares a product's rows with helper threads that stay awake between a decode step's
+//! products, and `vector` has the f32 loops of one-token attention.
 
 pub mod blocks;
+pub mod cpu;
 pub mod kquants;
 pub(crate) mod team;
 pub(crate) mod tiles;
@@ -16,6 +19,7 @@ use candle_core::Tensor;
 
 use crate::error::Result;
 use blocks::BlockMatrix;
+use cpu::KernelPath;
 use kquants::KQuantMatrix;
 use tiles::Stored;
 
@@ -31,20 +35,30 @@ pub enum TiledMatrix {
 }
 
 impl TiledMatrix {
-    /// The tiled form of a rank-2 tensor, or `None` when its block type has no tiled kernels.
-    pub fn from_qtensor(t: &QTensor) -> Result<Option<TiledMatrix>> {
+    /// The tiled form of a rank-2 tensor, multiplied on `path`'s kernels, or `None` when its
+    /// block type has no tiled kernels.
+    pub fn from_qtensor(t: &QTensor, path: KernelPath) -> Result<Option<TiledMatrix>> {
         if !has_tiles(t.dtype()) {
             return Ok(None);
         }
-        Stored::with_tensor(t, TiledMatrix::from_stored)
+        Stored::with_tensor(t, |s| TiledMatrix::from_stored(s, path))
     }
 
-    /// The tiled form of stored rows, or `None` when their block type has no tiled kernels.
-    pub(crate) fn from_stored(s: &Stored) -> Result<Option<TiledMatrix>> {
-        if let Some(q) = BlockMatrix::from_stored(s)? {
+    /// The tiled form of stored rows, multiplied on `path`'s kernels, or `None` when their
+    /// block type has no tiled kernels.
+    pub(crate) fn from_stored(s: &Stored, path: KernelPath) -> Result<Option<TiledMatrix>> {
+        if let Some(q) = BlockMatrix::from_stored(s, path)? {
             return Ok(Some(TiledMatrix::Blocks(q)));
         }
-        Ok(KQuantMatrix::from_stored(s)?.map(TiledMatrix::KQuants))
+        Ok(KQuantMatrix::from_stored(s, path)?.map(TiledMatrix::KQuants))
+    }
+
+    /// Bytes of the tiles: what one product reads.
+    pub fn bytes(&self) -> usize {
+        match self {
+            TiledMatrix::Blocks(q) => q.bytes(),
+            TiledMatrix::KQuants(k) => k.bytes(),
+        }
     }
 
     /// `x @ w^T` for `x` of shape `(..., columns)`.

@@ -102,53 +102,57 @@ pub(crate) fn quantize_block(xs: &[f32], q: &mut [i8]) -> f32 {
     d
 }
 
-/// Which SIMD tile kernels this CPU runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
-    /// AVX2 with FMA and F16C.
-    Avx2,
-    /// Those and AVX-VNNI.
-    Vnni,
-}
+/// What one kernel call gives: for each of (up to) two row groups, each token's eight outputs.
+/// A call for one group leaves the second empty.
+pub(crate) type Outputs<const N: usize> = [[[f32; ROWS]; N]; 2];
 
-/// The tile kernels' level on this CPU (checked at run time); `None` for the scalar ones.
-pub(crate) fn level() -> Option<Level> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx2") && has!("fma") && has!("f16c") {
-            return Some(if has!("avxvnni") { Level::Vnni } else { Level::Avx2 });
-        }
-    }
-    None
-}
+/// The x86 paths as numbers, for the SIMD kernels' const parameter: which instruction adds four
+/// byte products into an i32 lane.
+pub(crate) const AVX2: u8 = 0;
+pub(crate) const AVX_VNNI: u8 = 1;
+pub(crate) const AVX512_VNNI: u8 = 2;
 
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
-/// from `four(group, token)`, the eight outputs of row group `group` for tokens
-/// `token..token + 4`, and `one(group, token)`, for one token; both must give a token the same
-/// floats. Shaped as `dims` with the last dimension `n`.
+/// from `four(group, pair, token)`, the outputs of row group `group` (and, when `pair`, of
+/// `group + 1` too) for tokens `token..token + 4`, and `one(group, pair, token)`, for one
+/// token; both must give a token the same floats. Pairs are asked for only when `pairs`.
+/// Shaped as `dims` with the last dimension `n`.
 pub(crate) fn product(
     dims: &[usize],
     (n, m, k): (usize, usize, usize),
-    four: impl Fn(usize, usize) -> [[f32; ROWS]; 4] + Sync,
-    one: impl Fn(usize, usize) -> [f32; ROWS] + Sync,
+    pairs: bool,
+    four: impl Fn(usize, bool, usize) -> Outputs<4> + Sync,
+    one: impl Fn(usize, bool, usize) -> Outputs<1> + Sync,
 ) -> Result<Tensor> {
     let groups = n.div_ceil(ROWS);
     // Per row group, per token, the group's eight outputs.
     let mut grouped = vec![0f32; groups * m * ROWS];
     let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
     crate::kernels::team::chunks_mut(&mut grouped, GROUPS_PER_TASK * m * ROWS, |task, out| {
+        let first = task * GROUPS_PER_TASK;
+        // A task's row groups: two at once where the kernels take pairs, else one by one.
+        let (step, pair) = if pairs && out.len() == 2 * m * ROWS { (2, true) } else { (1, false) };
         for start in (0..m).step_by(run) {
             let end = (start + run).min(m);
-            for (i, out) in out.chunks_mut(m * ROWS).enumerate() {
-                let group = task * GROUPS_PER_TASK + i;
+            for (i, out) in out.chunks_mut(step * m * ROWS).enumerate() {
+                let group = first + i * step;
+                let (a, b) = out.split_at_mut(m * ROWS);
+                let mut put = |t: usize, outputs: &[[f32; ROWS]], second: &[[f32; ROWS]]| {
+                    let tokens = outputs.len();
+                    a[t * ROWS..(t + tokens) * ROWS].copy_from_slice(outputs.as_flattened());
+                    if pair {
+                        b[t * ROWS..(t + tokens) * ROWS].copy_from_slice(second.as_flattened());
+                    }
+                };
                 let mut t = start;
                 while t + 4 <= end {
-                    out[t * ROWS..(t + 4) * ROWS].copy_from_slice(four(group, t).as_flattened());
+                    let o = four(group, pair, t);
+                    put(t, &o[0], &o[1]);
                     t += 4;
                 }
                 for t in t..end {
-                    out[t * ROWS..(t + 1) * ROWS].copy_from_slice(&one(group, t));
+                    let o = one(group, pair, t);
+                    put(t, &o[0], &o[1]);
                 }
             }
         }
@@ -173,19 +177,21 @@ pub(crate) fn product(
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
 }
 
-/// The AVX2 pieces both tile kernels use.
+/// The SIMD pieces both tile kernels use: 256-bit for one row group, 512-bit for two.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod lanes {
-    use super::ROWS;
+    use super::{Outputs, AVX512_VNNI, AVX_VNNI, ROWS};
     use std::arch::x86_64::*;
 
     /// Adds to each i32 lane the four products of its unsigned weight bytes and the signed
-    /// activation bytes: one `dpbusd` with VNNI; otherwise `maddubs` into i16 pairs and `madd`.
-    /// The pairs cannot saturate as long as the weights are at most 128 (a pair at most
-    /// 128 × 127 × 2).
+    /// activation bytes: one `vpdpbusd` with AVX-VNNI or AVX-512 VNNI (VL); on plain AVX2
+    /// `maddubs` into i16 pairs and `madd`. The pairs cannot saturate as long as the weights
+    /// are at most 128 (a pair at most 128 × 127 × 2), so all three give the same integers.
     #[inline(always)]
-    pub(crate) unsafe fn dp<const VNNI: bool>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
-        if VNNI {
+    pub(crate) unsafe fn dp<const ISA: u8>(acc: __m256i, w: __m256i, x: __m256i) -> __m256i {
+        if ISA == AVX512_VNNI {
+            _mm256_dpbusd_epi32(acc, w, x)
+        } else if ISA == AVX_VNNI {
             _mm256_dpbusd_avx_epi32(acc, w, x)
         } else {
             _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
@@ -198,12 +204,57 @@ pub(crate) mod lanes {
         _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32))
     }
 
-    /// Each token's eight row outputs.
+    /// Each token's eight row outputs, for one row group.
     #[inline(always)]
-    pub(crate) unsafe fn outputs<const N: usize>(acc: [__m256; N]) -> [[f32; ROWS]; N] {
-        let mut out = [[0f32; ROWS]; N];
+    pub(crate) unsafe fn outputs<const N: usize>(acc: [__m256; N]) -> Outputs<N> {
+        let mut out = [[[0f32; ROWS]; N]; 2];
         for t in 0..N {
-            _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
+            _mm256_storeu_ps(out[0][t].as_mut_ptr(), acc[t]);
+        }
+        out
+    }
+
+    /// 32 bytes from `a` in the low half and 32 from `b` in the high half: the same run of
+    /// two row groups' tiles, one group per half.
+    #[inline(always)]
+    pub(crate) unsafe fn pair(a: *const u8, b: *const u8) -> __m512i {
+        _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm256_loadu_si256(a as *const __m256i)),
+            _mm256_loadu_si256(b as *const __m256i),
+        )
+    }
+
+    /// Eight f16 from `a` and eight from `b` (two tiles' scales) as sixteen f32.
+    #[inline(always)]
+    pub(crate) unsafe fn pair_f16(a: *const u8, b: *const u8) -> __m512 {
+        let halves = _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(_mm_loadu_si128(a as *const __m128i)),
+            _mm_loadu_si128(b as *const __m128i),
+        );
+        _mm512_cvtph_ps(halves)
+    }
+
+    /// Eight bytes from `a` and eight from `b` (two tiles' per-row bytes) in one register.
+    #[inline(always)]
+    pub(crate) unsafe fn pair_bytes(a: *const u8, b: *const u8) -> __m128i {
+        _mm_set_epi64x(std::ptr::read_unaligned(b as *const i64), std::ptr::read_unaligned(a as *const i64))
+    }
+
+    /// Four activation bytes from `p` in every lane of a 512-bit register.
+    #[inline(always)]
+    pub(crate) unsafe fn four_bytes_wide(p: *const i8) -> __m512i {
+        _mm512_set1_epi32(std::ptr::read_unaligned(p as *const i32))
+    }
+
+    /// Each token's sixteen row outputs, split into the two row groups.
+    #[inline(always)]
+    pub(crate) unsafe fn outputs_wide<const N: usize>(acc: [__m512; N]) -> Outputs<N> {
+        let mut out = [[[0f32; ROWS]; N]; 2];
+        for t in 0..N {
+            let mut lanes = [0f32; 2 * ROWS];
+            _mm512_storeu_ps(lanes.as_mut_ptr(), acc[t]);
+            out[0][t].copy_from_slice(&lanes[..ROWS]);
+            out[1][t].copy_from_slice(&lanes[ROWS..]);
         }
         out
     }

@@ -1,7 +1,10 @@
 //! f32 vector kernels for the decoder's one-token attention (`crate::decoder`): a query's scores against
-//! every cached key and the probability-weighted sum of the cached values, on AVX2 with FMA
-//! when the CPU has them (checked at run time, once per caller) and in plain Rust otherwise,
-//! which is also the reference the tests hold the fast versions to.
+//! every cached key and the probability-weighted sum of the cached values, on AVX2 for every
+//! x86 SIMD kernel path and in plain Rust for the portable one. Both add the same products in
+//! the same order, each product rounded before it is added (no fused multiply-add), so every
+//! path gives the same floats; the plain version is also the reference in tests.
+
+use crate::kernels::cpu::KernelPath;
 
 /// The kernels to use on this CPU.
 #[derive(Clone, Copy)]
@@ -14,14 +17,14 @@ pub struct VectorKernels {
 }
 
 impl VectorKernels {
-    /// The fastest kernels this CPU runs.
-    pub fn detect() -> VectorKernels {
+    /// The kernels of a path: AVX2 with FMA for every x86 SIMD path (also the 512-bit one,
+    /// so all of them give the same floats), plain Rust for the portable path.
+    pub fn for_path(path: KernelPath) -> VectorKernels {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
-            }
+        if path != KernelPath::Portable && path.supported() {
+            return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
         }
+        let _ = path;
         VectorKernels::plain()
     }
 
@@ -31,22 +34,30 @@ impl VectorKernels {
     }
 }
 
-/// Eight running sums, so the compiler may keep them in vector lanes without reordering one
-/// float sum.
+/// `a · b` in the order of the AVX2 kernel when the length is a multiple of 8 (else in
+/// order): per pass of 64 columns, two sets of eight running sums taking the 8-column runs in
+/// turn, then the lanes folded 16 → 8 → 4 → 2 → 1, and the pass's total added to the result.
+/// The lanes let the compiler keep the sums in vector registers.
 fn dot_plain(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let mut lanes = [0f32; 8];
-    let whole = n / 8 * 8;
-    for (x, y) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+    if !n.is_multiple_of(8) {
+        return a[..n].iter().zip(&b[..n]).fold(0.0, |sum, (x, y)| sum + x * y);
+    }
+    let mut total = 0f32;
+    for c in (0..n).step_by(PASS) {
+        let vectors = (n - c).min(PASS) / 8;
+        let mut lanes = [[0f32; 8]; 2];
+        for i in 0..vectors {
+            let (x, y) = (&a[c + 8 * i..][..8], &b[c + 8 * i..][..8]);
+            for l in 0..8 {
+                lanes[i % 2][l] += x[l] * y[l];
+            }
         }
+        let eight: [f32; 8] = std::array::from_fn(|l| lanes[0][l] + lanes[1][l]);
+        let four: [f32; 4] = std::array::from_fn(|l| eight[l + 4] + eight[l]);
+        total += (four[0] + four[2]) + (four[1] + four[3]);
     }
-    let mut sum: f32 = lanes.iter().sum();
-    for i in whole..n {
-        sum += a[i] * b[i];
-    }
-    sum
+    total
 }
 
 fn axpy_plain(y: &mut [f32], alpha: f32, x: &[f32]) {
@@ -73,7 +84,8 @@ fn scores_avx2_entry(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
     if !dim.is_multiple_of(8) || q.len() < dim {
         return scores_plain(q, rows, dim, scores);
     }
-    // SAFETY: only chosen by `VectorKernels::detect` after AVX2 and FMA were detected.
+    // SAFETY: only chosen by `VectorKernels::for_path` for an x86 SIMD path this CPU runs,
+    // and every one of them needs AVX2 and FMA.
     unsafe { scores_avx2(q, rows, dim, scores) }
 }
 
@@ -110,7 +122,7 @@ unsafe fn scores_avx2(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
             let row = rows.as_ptr().add(t * dim + c);
             let mut acc = [_mm256_setzero_ps(); 2];
             for (i, v) in qv.iter().enumerate().take(vectors) {
-                acc[i % 2] = _mm256_fmadd_ps(*v, _mm256_loadu_ps(row.add(8 * i)), acc[i % 2]);
+                acc[i % 2] = _mm256_add_ps(acc[i % 2], _mm256_mul_ps(*v, _mm256_loadu_ps(row.add(8 * i))));
             }
             let acc = _mm256_add_ps(acc[0], acc[1]);
             let sum4 = _mm_add_ps(_mm256_extractf128_ps(acc, 1), _mm256_castps256_ps128(acc));
@@ -141,7 +153,7 @@ unsafe fn mix_avx2(weights: &[f32], rows: &[f32], y: &mut [f32]) {
             // SAFETY: row `t < n` lies inside `rows`.
             let row = rows.as_ptr().add(t * dim + c);
             for (i, v) in yv.iter_mut().enumerate().take(vectors) {
-                *v = _mm256_fmadd_ps(w, _mm256_loadu_ps(row.add(8 * i)), *v);
+                *v = _mm256_add_ps(*v, _mm256_mul_ps(w, _mm256_loadu_ps(row.add(8 * i))));
             }
         }
         for (i, v) in yv.iter().enumerate().take(vectors) {
@@ -169,7 +181,7 @@ mod tests {
 
     #[test]
     fn scores_and_mix_agree_with_row_by_row_products() {
-        let (fast, plain) = (VectorKernels::detect(), VectorKernels::plain());
+        let (fast, plain) = (VectorKernels::for_path(KernelPath::best()), VectorKernels::plain());
         // Head sizes below, at and above one 64-column pass, and one not a multiple of 8.
         for dim in [8, 64, 72, 128, 12] {
             let rows = 37;
@@ -198,8 +210,27 @@ mod tests {
     }
 
     #[test]
+    fn every_path_gives_the_same_bits() {
+        for dim in [8, 64, 72, 128, 136, 12] {
+            let rows = 37;
+            let (q, keys, weights) = (values(dim, 4), values(rows * dim, 5), values(rows, 6));
+            let run = |k: VectorKernels| {
+                let mut scores = vec![0.0; rows];
+                (k.scores)(&q, &keys, dim, &mut scores);
+                let mut y = values(dim, 7);
+                (k.mix)(&weights, &keys, &mut y);
+                (scores, y)
+            };
+            let plain = run(VectorKernels::plain());
+            for path in KernelPath::available() {
+                assert_eq!(run(VectorKernels::for_path(path)), plain, "{path}, dim={dim}");
+            }
+        }
+    }
+
+    #[test]
     fn lengths_differ_only_the_shorter_counts() {
-        let k = VectorKernels::detect();
+        let k = VectorKernels::for_path(KernelPath::best());
         // Two rows of width 2 leave the third score alone.
         let mut scores = [0.0, 0.0, 7.0];
         (k.scores)(&[1.0, 2.0], &[1.0, 1.0, 2.0, 3.0], 2, &mut scores);

@@ -1,0 +1,139 @@
+//! The machine's read bandwidth, as `precis bench` compares a decode step with it: threads
+//! stream through their own parts of a buffer several times larger than the last-level cache
+//! (so every pass comes from memory), summing its words, and the fastest of a few passes
+//! counts. A decode step reads each weight once, in order, the same way, so this is the most
+//! it could read a second.
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// The buffer is this many times the last-level cache…
+const CACHE_MULTIPLE: usize = 4;
+/// …and at least this large (a cache may be reported smaller than it is, or not at all),
+const MIN_BYTES: usize = 1 << 30;
+/// …and at most this large, or half of the memory available, whichever is less.
+const MAX_BYTES: usize = 4 << 30;
+/// Passes over the buffer; the fastest counts.
+const PASSES: usize = 4;
+
+/// What the test measured.
+pub struct Bandwidth {
+    /// Bytes read a second by all threads together, in the fastest pass.
+    pub bytes_per_second: f64,
+    /// The buffer's size.
+    pub buffer_bytes: usize,
+    /// The last-level cache's size, as the system reports it (Linux).
+    pub last_level_cache: Option<usize>,
+    pub threads: usize,
+}
+
+/// Streams through a fresh buffer on `threads` threads.
+pub fn measure(threads: usize) -> Bandwidth {
+    let threads = threads.max(1);
+    let last_level_cache = last_level_cache();
+    let mut bytes = last_level_cache.map_or(MIN_BYTES, |c| c * CACHE_MULTIPLE).clamp(MIN_BYTES, MAX_BYTES);
+    if let Some(available) = available_memory() {
+        bytes = bytes.min(available / 2);
+    }
+    let words = bytes / 8 / threads / 8 * 8 * threads;
+    // Written with something other than zeros, so every page is really there (a page never
+    // written reads from the one shared page of zeros, from cache).
+    let buffer: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+    let parts: Vec<&[u64]> = buffer.chunks(words / threads).collect();
+    let mut best = Duration::MAX;
+    for _ in 0..PASSES {
+        let start = Barrier::new(parts.len());
+        let times: Vec<(Instant, Instant, u64)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|part| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        start.wait();
+                        let began = Instant::now();
+                        let sum = sum(part);
+                        (began, Instant::now(), sum)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a bandwidth thread panicked")).collect()
+        });
+        let began = times.iter().map(|t| t.0).min().expect("at least one thread");
+        let ended = times.iter().map(|t| t.1).max().expect("at least one thread");
+        // The sums are used, so the reads cannot be left out.
+        std::hint::black_box(times.iter().fold(0u64, |a, t| a.wrapping_add(t.2)));
+        best = best.min(ended - began);
+    }
+    Bandwidth {
+        bytes_per_second: (words * 8) as f64 / best.as_secs_f64().max(1e-9),
+        buffer_bytes: words * 8,
+        last_level_cache,
+        threads: parts.len(),
+    }
+}
+
+/// The words' sum, in eight independent lanes (which the compiler keeps in vector registers).
+fn sum(words: &[u64]) -> u64 {
+    let mut lanes = [0u64; 8];
+    for chunk in words.chunks_exact(8) {
+        for (l, w) in lanes.iter_mut().zip(chunk) {
+            *l = l.wrapping_add(*w);
+        }
+    }
+    lanes.iter().fold(0, |a, l| a.wrapping_add(*l))
+}
+
+/// The largest data cache's size (Linux sysfs, CPU 0).
+fn last_level_cache() -> Option<usize> {
+    let mut largest = None;
+    for index in 0..8 {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
+        let Ok(kind) = std::fs::read_to_string(format!("{dir}/type")) else { break };
+        if kind.trim() == "Instruction" {
+            continue;
+        }
+        let size = std::fs::read_to_string(format!("{dir}/size")).ok().and_then(|s| parse_size(s.trim()));
+        largest = largest.max(size);
+    }
+    largest
+}
+
+/// "491520K", "2048K", "32M" as bytes.
+fn parse_size(s: &str) -> Option<usize> {
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: usize = number.parse().ok()?;
+    Some(match unit {
+        "" => n,
+        "K" => n << 10,
+        "M" => n << 20,
+        "G" => n << 30,
+        _ => return None,
+    })
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn available_memory() -> Option<usize> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb << 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_parse() {
+        assert_eq!(parse_size("491520K"), Some(491520 << 10));
+        assert_eq!(parse_size("32M"), Some(32 << 20));
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("big"), None);
+    }
+
+    #[test]
+    fn the_sum_counts_every_word() {
+        let words: Vec<u64> = (1..=16).collect();
+        assert_eq!(sum(&words), 136);
+    }
+}
