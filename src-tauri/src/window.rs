@@ -40,7 +40,16 @@ pub fn moved<R: Runtime>(window: &Window<R>) {
     std::thread::spawn(move || {
         std::thread::sleep(SETTLE);
         app.state::<Memory>().pending.store(false, Ordering::Release);
-        if let Err(e) = app.save_window_state(StateFlags::all()) {
+        // On the main thread: the plugin holds its lock while it asks the window for its place,
+        // and from another thread that question waits for the main thread, which may itself be
+        // waiting for the lock to note a move (a deadlock the end-to-end tests met).
+        let handle = app.clone();
+        let saved = app.run_on_main_thread(move || {
+            if let Err(e) = handle.save_window_state(StateFlags::all()) {
+                tracing::warn!("could not remember the window's place: {e}");
+            }
+        });
+        if let Err(e) = saved {
             tracing::warn!("could not remember the window's place: {e}");
         }
     });

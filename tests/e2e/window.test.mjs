@@ -149,6 +149,7 @@ async function dragIn(path) {
 async function dragAndSummarize() {
   shot('window-empty.png');
   await dragIn(article);
+  const dropped = Date.now();
 
   const title = await session.waitFor(
     "const t = document.getElementById('article-title'); return t && t.textContent",
@@ -156,6 +157,13 @@ async function dragAndSummarize() {
     30_000,
   );
   assert.equal(title, 'Village Library Opens a Tool-Lending Shelf');
+  // The first article after start: the key points come while the model is still loading.
+  await session.waitFor("return document.querySelector('#bullets li .bullet-text') && 'shown'", 'the first key point', 60_000);
+  const pointsAfter = Date.now() - dropped;
+  const stillWorking = await session.run("const a = document.querySelector('.summary-actions'); return !a || a.hidden");
+  assert.ok(stillWorking, 'the key points are shown before the summary is finished');
+  const progress = await session.run("return (document.getElementById('progress-line') || {}).textContent || ''");
+  console.error(`first key point ${pointsAfter} ms after the drop (then: ${JSON.stringify(progress)})`);
   shot('window-writing.png');
 
   await session.waitFor(

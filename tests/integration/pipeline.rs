@@ -146,6 +146,11 @@ fn the_worker_sends_extractive_points_before_the_generated_ones() {
     let extractive = events.iter().position(|e| matches!(e, Event::Extractive { .. })).expect("an extractive event");
     let partial = events.iter().position(|e| matches!(e, Event::Partial { .. })).unwrap_or(usize::MAX);
     assert!(extractive < partial);
+    // The model was not loaded yet: the key points come while it loads, before the pipeline's
+    // ranking stage (which runs once the generator is there).
+    let loading = events.iter().position(|e| matches!(e, Event::Stage { stage: Stage::LoadingModel, .. }));
+    let ranking = events.iter().position(|e| matches!(e, Event::Stage { stage: Stage::Ranking, .. }));
+    assert!(loading.unwrap() < extractive && extractive < ranking.unwrap(), "{events:?}");
     let json = serde_json::to_value(&events[extractive]).unwrap();
     assert_eq!(json["event"], "extractive");
     assert!(json["data"]["bullets"][0]["sources"][0]["start"].is_u64(), "{json}");
