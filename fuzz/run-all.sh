@@ -13,7 +13,7 @@ for t in $targets; do
     mkdir -p "corpus/$t"
     echo "== $t ($seconds s)"
     start=$(date +%s)
-    RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$t" "corpus/$t" -- \
+    RUSTC_BOOTSTRAP=1 cargo fuzz run -O -s none "$t" "corpus/$t" -- \
         -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 2>&1 | tail -4 || echo "!! $t stopped with a finding; see fuzz/artifacts/$t/"
     echo "== $t ran $(( $(date +%s) - start )) s"
 done
