@@ -129,11 +129,31 @@ fn list_item(line: &str) -> Option<&str> {
     None
 }
 
-/// Removes Markdown emphasis markers around a whole item.
+/// Removes Markdown emphasis markers around a whole item, and the `[1]`, `[2]` marks of the key
+/// sentences the prompt showed, which a model sometimes copies into its answer.
 fn clean(text: &str) -> String {
     let t = text.trim();
     let t = t.strip_prefix("**").and_then(|x| x.strip_suffix("**")).unwrap_or(t);
-    t.split_whitespace().collect::<Vec<_>>().join(" ")
+    t.split_whitespace().map(without_marks).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// `word` without any `[n]` (one to three digits in brackets) in it.
+fn without_marks(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('[') {
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if (1..=3).contains(&digits) && after[digits..].starts_with(']') {
+            out.push_str(&rest[..at]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..=at]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Parses a model's answer into a summary and bullets. Malformed answers still give what is
@@ -235,6 +255,15 @@ mod tests {
         let a = parse_answer("The mayor resigned on Monday.\n\n- She cited health reasons.\n- An election follows.");
         assert_eq!(a.summary, "The mayor resigned on Monday.");
         assert_eq!(texts(&a), ["She cited health reasons.", "An election follows."]);
+    }
+
+    #[test]
+    fn the_prompts_sentence_marks_are_not_kept() {
+        let a = parse_answer(
+            "Summary: The library lends tools. [1] Members borrow drills.[2] See [note] and [12345].\n- Point [3] one",
+        );
+        assert_eq!(a.summary, "The library lends tools. Members borrow drills. See [note] and [12345].");
+        assert_eq!(a.bullets[0].text, "Point one");
     }
 
     #[test]
