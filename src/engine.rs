@@ -141,23 +141,20 @@ impl Engine {
     /// Queues a summary job that `cancel` stops, for a caller that hands the token out before
     /// the job is queued.
     pub fn summarize_with(&self, job: SummarizeJob, cancel: CancelToken) -> JobHandle {
-        let (events, rx) = mpsc::channel();
-        let request = Request::Summarize { job: Box::new(job), events: events.clone(), cancel: cancel.clone() };
-        if self.requests.send(request).is_err() {
-            let _ = events.send(Event::Failed {
-                code: "internal".into(),
-                message: "the model thread has stopped; restart Precis".into(),
-            });
-        }
-        JobHandle { events: rx, cancel }
+        self.queue(cancel, |events, cancel| Request::Summarize { job: Box::new(job), events, cancel })
     }
 
     /// Queues a translation job that `cancel` stops; it ends with `Translated`, `Cancelled` or
     /// `Failed`.
     pub fn translate_with(&self, job: TranslateJob, cancel: CancelToken) -> JobHandle {
+        self.queue(cancel, |events, cancel| Request::Translate { job: Box::new(job), events, cancel })
+    }
+
+    /// Sends the request `make` builds to the worker; when the worker is gone, the job fails at
+    /// once.
+    fn queue(&self, cancel: CancelToken, make: impl FnOnce(Sender<Event>, CancelToken) -> Request) -> JobHandle {
         let (events, rx) = mpsc::channel();
-        let request = Request::Translate { job: Box::new(job), events: events.clone(), cancel: cancel.clone() };
-        if self.requests.send(request).is_err() {
+        if self.requests.send(make(events.clone(), cancel.clone())).is_err() {
             let _ = events.send(Event::Failed {
                 code: "internal".into(),
                 message: "the model thread has stopped; restart Precis".into(),
