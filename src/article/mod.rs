@@ -15,6 +15,7 @@ use crate::error::{Error, InputProblem, Result};
 pub mod docx;
 pub mod html;
 mod inflate;
+mod leftovers;
 pub mod markdown;
 pub mod nesting;
 pub mod pdf;

@@ -49,6 +49,49 @@ fn saved_page_gives_article_text_and_metadata() {
     }
 }
 
+/// The leftovers trafilatura keeps inside an article's element, as news pages place them: a
+/// teaser caption, a newsletter box of headings, "you may also like" links and a list of related
+/// headlines with their teasers.
+fn page_with_leftovers() -> String {
+    let paragraphs: String = ARTICLE.split("\n\n").skip(1).map(|p| format!("<p>{}</p>\n", p.trim())).collect();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>City Council Approves Night Buses</title></head><body>
+<main><article><h1>City Council Approves Night Buses</h1>
+{paragraphs}
+<div class="signup"><h3>Morning Briefing Newsletter</h3><h4>The day's stories in your inbox every morning.</h4>
+<h3>Thanks for signing up!</h3><h4>Keep an eye on your inbox.</h4><h3>Sorry!</h3><h4>There was an error processing your subscription.</h4></div>
+<p>You may also like...</p>
+<p><a href="/a">Bridge closes for repairs over the winter</a></p>
+<p><a href="/b">Library extends its weekend opening hours</a></p>
+<ul><li><a href="/c">Mayor names new transit chief</a><h4>The former planner starts in June</h4></li>
+<li><a href="/d">Riverside park reopens after floods</a><h4>Crews finished the work early</h4></li>
+<li><a href="/e">School board delays the budget vote</a><h4>A decision is now due next month</h4></li></ul>
+</article></main></body></html>"#
+    )
+}
+
+#[test]
+fn related_links_and_newsletter_boxes_inside_the_article_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = article::from_path(&write(dir.path(), "leftovers.html", page_with_leftovers())).unwrap();
+    assert!(a.text.starts_with("The Riverton City Council voted 7 to 2"), "{}", a.text);
+    assert_eq!(a.paragraphs().count(), 3, "{}", a.text);
+    for junk in [
+        "Newsletter",
+        "inbox",
+        "Sorry",
+        "may also like",
+        "Bridge closes",
+        "Library",
+        "Mayor",
+        "planner",
+        "School board",
+    ] {
+        assert!(!a.text.contains(junk), "{junk:?} left in {}", a.text);
+    }
+}
+
 #[test]
 fn html_is_detected_by_content_without_an_extension() {
     let dir = tempfile::tempdir().unwrap();
