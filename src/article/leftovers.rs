@@ -206,7 +206,7 @@ pub fn trim_to_agreement(text: &str, strict: &str) -> String {
     if theirs.is_empty() || shared * 5 < theirs.len() * 4 {
         return text.to_string();
     }
-    let kept = |p: &&str| theirs.contains(&key(p));
+    let kept = |p: &str| theirs.contains(&key(p));
     let Some(first) = paragraphs.iter().position(|p| kept(p)) else { return text.to_string() };
     let last = paragraphs.iter().rposition(|p| kept(p)).unwrap_or(first);
     paragraphs[first..=last].join("\n\n")
