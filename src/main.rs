@@ -5,6 +5,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First: a copy of this program started to read a PDF under limits does only that.
+    precis::article::contained::serve_if_worker();
     // Before any thread starts: it may set an environment variable candle reads.
     precis::llm::prefer_compact_kernels();
     match cli::run() {

@@ -3,7 +3,7 @@
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
 //! (saved web pages), `docx` (Word documents), `pdf` (the text layer and properties of PDFs) and
 //! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output);
-//! plain text is read here. `web` fetches a page the person asked for and reads it the same way.
+//! plain text is read here. PDFs are read in a worker process with limits (`contained`). `web` fetches a page the person asked for and reads it the same way.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
 
+pub mod contained;
 pub mod docx;
 pub mod html;
 mod inflate;
@@ -161,7 +162,7 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     }
     let ext = extension.map(str::to_ascii_lowercase);
     if pdf::sniff(bytes) || ext.as_deref() == Some("pdf") {
-        let found = pdf::extract(bytes).map_err(problem)?;
+        let found = contained::read_pdf(bytes).map_err(problem)?;
         return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
     }
     if docx::sniff(bytes) || ext.as_deref() == Some("docx") {

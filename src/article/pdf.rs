@@ -15,8 +15,9 @@
 //! `MAX_STREAM_BYTES`, or streams past `MAX_INFLATED_BYTES` together, are refused as damaged
 //! before anything inflates them whole; so is content that pages and forms would draw past
 //! their budgets (a stream drawn many times is counted each time), and the text is read page by
-//! page under a time budget. What stays unbounded: the one encrypted case where lopdf decrypts
-//! an object stream before it can be measured (the stream is encrypted in the raw file).
+//! page under a time budget. What this cannot bound, an encrypted object stream that lopdf
+//! decrypts and inflates before it can be measured (the stream is encrypted in the raw file), is
+//! contained by running the reader in a worker process with limits (`contained`).
 
 use lopdf::{Document, Object};
 

@@ -218,20 +218,118 @@ fn gguf_offsets_and_sizes_that_overflow_are_a_damaged_model() {
     assert_corrupt(&path, "is 32×64, but the model's settings need 64×64");
 }
 
+/// Four GB of zeros in a few kilobytes: deflated twice (made once per run, it takes seconds).
+fn double_deflated_zeros() -> Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let mut inner = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..4096 {
+            inner.write_all(&block).unwrap();
+        }
+        let mut outer = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        outer.write_all(&inner.finish().unwrap()).unwrap();
+        outer.finish().unwrap()
+    })
+    .clone()
+}
+
+/// A PDF encrypted with an empty user password (as many are, to set permissions) whose page
+/// tree sits in an object stream that inflates to 4 GB: lopdf decrypts and inflates it while
+/// loading, and its data is encrypted in the file, so nothing can measure it before.
+fn encrypted_object_stream_bomb() -> Vec<u8> {
+    use lopdf::encryption::{encrypt_object, EncryptionState, EncryptionVersion, Permissions};
+    let id = "00112233445566778899aabbccddeeff";
+    let mut doc = lopdf::Document::with_version("1.5");
+    let id_bytes = (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap()).collect::<Vec<_>>();
+    let id_string = || lopdf::Object::String(id_bytes.clone(), lopdf::StringFormat::Hexadecimal);
+    doc.trailer.set("ID", lopdf::Object::Array(vec![id_string(), id_string()]));
+    let version = EncryptionVersion::V1 {
+        document: &doc,
+        owner_password: "owner",
+        user_password: "",
+        permissions: Permissions::all(),
+    };
+    let state = EncryptionState::try_from(version).unwrap();
+    let bomb = double_deflated_zeros();
+    let mut dict = lopdf::Dictionary::new();
+    dict.set("Type", lopdf::Object::Name(b"ObjStm".to_vec()));
+    dict.set("N", 1);
+    dict.set("First", 4);
+    dict.set("Filter", lopdf::Object::Array(vec!["FlateDecode".into(), "FlateDecode".into()]));
+    let mut container = lopdf::Object::Stream(lopdf::Stream::new(dict, bomb));
+    encrypt_object(&state, (4, 0), &mut container).unwrap();
+    let sealed = container.as_stream().unwrap().content.clone();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut pdf = b"%PDF-1.5\n".to_vec();
+    let mut offsets = [0usize; 7];
+    let mut object = |pdf: &mut Vec<u8>, n: usize, body: &[u8]| {
+        offsets[n] = pdf.len();
+        pdf.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    };
+    object(&mut pdf, 1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    object(&mut pdf, 2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    let mut stream = format!(
+        "<< /Type /ObjStm /N 1 /First 4 /Length {} /Filter [/FlateDecode /FlateDecode] >>\nstream\n",
+        sealed.len()
+    )
+    .into_bytes();
+    stream.extend_from_slice(&sealed);
+    stream.extend_from_slice(b"\nendstream");
+    object(&mut pdf, 4, &stream);
+    let encrypt = format!(
+        "<< /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P {} >>",
+        hex(state.owner_value()),
+        hex(state.user_value()),
+        state.permissions().bits() as i32
+    );
+    object(&mut pdf, 5, encrypt.as_bytes());
+    // The cross-reference stream: object 3 (the page) lives in object stream 4.
+    let xref_at = pdf.len();
+    let mut entries = Vec::new();
+    for n in 0..7usize {
+        let (kind, field, index) = match n {
+            0 => (0u8, 0u32, 0xffffu16),
+            3 => (2, 4, 0),
+            6 => (1, xref_at as u32, 0),
+            _ => (1, offsets[n] as u32, 0),
+        };
+        entries.push(kind);
+        entries.extend_from_slice(&field.to_be_bytes());
+        entries.extend_from_slice(&index.to_be_bytes());
+    }
+    let mut xref = format!(
+        "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Encrypt 5 0 R /ID [<{id}> <{id}>] /Length {} >>\nstream\n",
+        entries.len()
+    )
+    .into_bytes();
+    xref.extend_from_slice(&entries);
+    xref.extend_from_slice(b"\nendstream\nendobj\n");
+    pdf.extend_from_slice(&xref);
+    pdf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+    pdf
+}
+
+#[test]
+fn an_encrypted_object_stream_bomb_is_refused_by_the_pdf_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealed.pdf");
+    std::fs::write(&path, encrypted_object_stream_bomb()).unwrap();
+    // The command reads PDFs in a worker limited to 3 GB of address space: it stops, and the
+    // command says the file is damaged, naming it.
+    precis(dir.path())
+        .args(["extract", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("sealed.pdf"))
+        .stderr(predicates::str::contains("the PDF file is damaged or incomplete (reading it would need over 3 GB"));
+}
+
 #[test]
 fn pdf_streams_that_inflate_past_the_budget_are_refused_before_inflating() {
-    let zlib = |data: &[u8]| {
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    };
-    // 4 GB of page content in a few kilobytes: zeros deflated twice.
-    let mut inner = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    let block = vec![0u8; 1 << 20];
-    for _ in 0..4096 {
-        inner.write_all(&block).unwrap();
-    }
-    let bomb = zlib(&inner.finish().unwrap());
+    let bomb = double_deflated_zeros();
     let content = |data: &[u8]| {
         let mut s = format!("<< /Length {} /Filter [/FlateDecode /FlateDecode] >>\nstream\n", data.len()).into_bytes();
         s.extend_from_slice(data);

@@ -1,0 +1,195 @@
+//! The PDF reader run where a budget can be enforced. lopdf and pdf-extract offer no memory
+//! budget, and `pdf` measures every stream it can before they inflate one, but an encrypted
+//! object stream is decrypted and inflated by lopdf while loading, before anything can measure
+//! it; running out of memory is not a panic that `catch_unwind` could catch. So, as browsers do
+//! with untrusted content, the executable that reads a PDF starts a copy of itself as a worker
+//! (`precis` and `precis-app` both call `serve_if_worker` first thing in `main`), which limits
+//! its own address space and processor time before it reads a byte of the file, reads the PDF,
+//! answers in JSON on its standard output and exits. Whatever the file holds, the worker ends
+//! within its limits and the caller gets an answer or a "damaged PDF" message. A program that
+//! does not start as a worker (tests, fuzz targets, other users of the library) reads PDFs in
+//! its own process, as does any program whose worker cannot be started.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::pdf;
+use crate::error::InputProblem;
+
+/// The argument that starts an executable as a worker.
+const WORKER_ARG: &str = "--precis-pdf-worker";
+/// The worker's address space. Measured: a 7 MB PDF of 1,300 pages with 3.8 MB of text peaks at
+/// 460 MB; the streams of a document may inflate to `pdf::MAX_INFLATED_BYTES` together.
+pub const WORKER_MEMORY: u64 = 3 << 30;
+/// The worker's processor time, and the time the caller waits for its answer: the reader's own
+/// budget (`pdf::READ_BUDGET`) and loading fit well inside.
+pub const WORKER_TIME: Duration = Duration::from_secs(60);
+/// Most bytes of answer read from a worker: the text (at most a few times the 50 MB input once
+/// escaped as JSON) and the document's properties.
+const MAX_ANSWER_BYTES: u64 = 512 << 20;
+
+static WORKER_AVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// Serves as a worker and exits when this process was started as one; otherwise records that
+/// PDFs may be read in a worker started from this executable. Called first in `main`, before any
+/// thread starts.
+pub fn serve_if_worker() {
+    if std::env::args_os().nth(1).is_some_and(|a| a == WORKER_ARG) {
+        std::process::exit(serve());
+    }
+    WORKER_AVAILABLE.store(true, Ordering::Relaxed);
+}
+
+/// What a worker answers.
+#[derive(Serialize, Deserialize)]
+enum Answer {
+    Read { title: Option<String>, byline: Option<String>, published: Option<String>, text: String },
+    Broken(String),
+    NoTextLayer,
+    Encrypted,
+}
+
+fn serve() -> i32 {
+    limit_self();
+    let mut bytes = Vec::new();
+    if std::io::stdin().take(super::MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).is_err() {
+        return 2;
+    }
+    let answer = match pdf::extract(&bytes) {
+        Ok(found) => {
+            Answer::Read { title: found.title, byline: found.byline, published: found.published, text: found.text }
+        }
+        Err(InputProblem::NoTextLayer) => Answer::NoTextLayer,
+        Err(InputProblem::Encrypted) => Answer::Encrypted,
+        Err(InputProblem::Broken { detail, .. }) => Answer::Broken(detail),
+        Err(other) => Answer::Broken(other.to_string()),
+    };
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_writer(&mut out, &answer).and_then(|()| out.flush().map_err(serde_json::Error::io)) {
+        Ok(()) => 0,
+        Err(_) => 2,
+    }
+}
+
+/// The worker's limits, set on itself before it reads the file: address space, processor time,
+/// no files written, no core dumps.
+#[cfg(unix)]
+fn limit_self() {
+    let limit = |resource, value: u64| {
+        let value = value as libc::rlim_t;
+        let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
+        // SAFETY: setrlimit reads the struct passed by reference and nothing else.
+        unsafe { libc::setrlimit(resource, &limit) };
+    };
+    limit(libc::RLIMIT_AS, WORKER_MEMORY);
+    limit(libc::RLIMIT_CPU, WORKER_TIME.as_secs());
+    limit(libc::RLIMIT_FSIZE, 0);
+    limit(libc::RLIMIT_CORE, 0);
+}
+
+/// Other systems: the worker is still a process of its own, stopped when its time is up.
+#[cfg(not(unix))]
+fn limit_self() {}
+
+/// A PDF's properties and text, read in a worker when this program can start one, else here.
+pub fn read_pdf(bytes: &[u8]) -> Result<pdf::Extracted, InputProblem> {
+    if !WORKER_AVAILABLE.load(Ordering::Relaxed) {
+        return pdf::extract(bytes);
+    }
+    match in_worker(bytes) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!(%e, "no worker for the PDF reader; reading it in this process");
+            pdf::extract(bytes)
+        }
+    }
+}
+
+fn broken(detail: String) -> InputProblem {
+    InputProblem::Broken { format: "PDF", detail }
+}
+
+/// Runs the reader in a worker: `Err` only when no worker could be started.
+fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProblem>> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg(WORKER_ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let (Some(mut input), Some(output), Some(errors)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other("the worker's pipes were not set up"));
+    };
+    let start = Instant::now();
+    let (status, answer, errors) = std::thread::scope(|scope| {
+        // A worker that stops reading (it ran out of memory) closes the pipe: the write fails.
+        scope.spawn(move || {
+            let _ = input.write_all(bytes);
+        });
+        let answer = scope.spawn(move || read_bounded(output, MAX_ANSWER_BYTES));
+        let errors = scope.spawn(move || read_bounded(errors, 64 * 1024));
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if start.elapsed() < WORKER_TIME => std::thread::sleep(Duration::from_millis(10)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+            }
+        };
+        (status, answer.join().unwrap_or_default(), errors.join().unwrap_or_default())
+    });
+    let Some(status) = status else {
+        return Ok(Err(broken(format!("reading it took over {} s", WORKER_TIME.as_secs()))));
+    };
+    if status.success() {
+        if let Ok(answer) = serde_json::from_slice::<Answer>(&answer) {
+            return Ok(match answer {
+                Answer::Read { title, byline, published, text } => {
+                    Ok(pdf::Extracted { title, byline, published, text })
+                }
+                Answer::Broken(detail) => Err(broken(detail)),
+                Answer::NoTextLayer => Err(InputProblem::NoTextLayer),
+                Answer::Encrypted => Err(InputProblem::Encrypted),
+            });
+        }
+    }
+    let errors = String::from_utf8_lossy(&errors);
+    tracing::warn!(?status, %errors, "the PDF worker stopped without an answer");
+    Ok(Err(broken(if errors.contains("memory allocation") {
+        format!("reading it would need over {} GB of memory", WORKER_MEMORY >> 30)
+    } else if stopped_by_cpu_limit(&status) {
+        format!("reading it took over {} s", WORKER_TIME.as_secs())
+    } else {
+        "the PDF reader stopped on it".to_string()
+    })))
+}
+
+/// Up to `limit` bytes from a pipe, what came before an error; the rest is read and dropped, so
+/// that the worker never waits on a full pipe.
+fn read_bounded(mut pipe: impl Read, limit: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = (&mut pipe).take(limit).read_to_end(&mut out);
+    let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+    out
+}
+
+#[cfg(unix)]
+fn stopped_by_cpu_limit(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    matches!(status.signal(), Some(libc::SIGXCPU | libc::SIGKILL))
+}
+
+#[cfg(not(unix))]
+fn stopped_by_cpu_limit(_: &std::process::ExitStatus) -> bool {
+    false
+}
