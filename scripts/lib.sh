@@ -52,7 +52,7 @@ ensure_desktop_test_packages() {
 # What the installed package's test uses: desktop-file-validate and the desktop database
 # (desktop-file-utils), xdg-mime (xdg-utils).
 ensure_package_test_packages() {
-    ensure_apt desktop-file-utils xdg-utils
+    ensure_apt desktop-file-utils xdg-utils rpm cpio
 }
 
 # Node.js and npm for the web front end (Debian's, when the machine has none).

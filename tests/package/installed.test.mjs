@@ -3,10 +3,11 @@
 // summary with the smollm2 model from the person's models folder), starts the installed window
 // under Xvfb with a file on its command line and waits for its summary, checks the desktop entry
 // (desktop-file-validate), the icons and the file types it opens (the desktop database,
-// xdg-mime), and removes the package again.
+// xdg-mime), and removes the package again. The .rpm, which this Debian machine does not
+// install, is read with `rpm`: the same files, the same programs, its dependencies.
 //
 // Needs root or sudo (apt-get), DISPLAY and a D-Bus session (xvfb-run, dbus-run-session),
-// tauri-driver, desktop-file-utils and xdg-utils (scripts/lib.sh installs them).
+// tauri-driver, desktop-file-utils, xdg-utils and rpm (scripts/lib.sh installs them).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,29 @@ function installed(command, args, env = process.env) {
 }
 
 let deb;
+
+/** A one-page PDF with a text layer: `lines` in Helvetica, one a line. */
+function onePagePdf(lines) {
+  const text = lines.map((l, i) => `BT /F1 11 Tf 72 ${720 - 14 * i} Td (${l}) Tj ET`).join('\n');
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let pdf = '%PDF-1.4\n';
+  const offsets = objects.map((body, i) => {
+    const at = pdf.length;
+    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return pdf;
+}
 
 before(() => {
   const debs = existsSync(packages) ? readdirSync(packages).filter((f) => /^precis_.*\.deb$/.test(f)) : [];
@@ -73,6 +97,13 @@ test('the package installs the command line on the PATH, and it summarizes', () 
   const json = JSON.parse(summary.stdout);
   assert.equal(json.title, 'Village Library Opens a Tool-Lending Shelf');
   assert.ok(json.bullets.length > 0, summary.stdout);
+  // PDFs are read by a copy of the installed program started as a worker under limits.
+  const pdf = join(packages, 'installed.pdf');
+  const sentences = BODY.split(/(?<=\.) /).slice(0, 6);
+  writeFileSync(pdf, onePagePdf(sentences), 'latin1');
+  const extracted = installed('precis', ['extract', '--format', 'json', pdf]);
+  assert.equal(extracted.status, 0, extracted.stderr);
+  assert.match(JSON.parse(extracted.stdout).text, new RegExp(sentences[0].split(' ').slice(0, 4).join(' ')));
   // No model is packaged: the catalog is compiled in, the models come from the person's folder.
   assert.equal(existsSync('/usr/share/precis'), false);
   const files = execFileSync('dpkg', ['-L', 'precis'], { encoding: 'utf8' });
@@ -128,4 +159,29 @@ test('the installed window starts and summarizes the file it was given', async (
   } finally {
     await desktop.stop();
   }
+});
+
+test('the .rpm holds the same programs, desktop entry and icons, and names its dependencies', () => {
+  const rpms = readdirSync(packages).filter((f) => f.endsWith('.rpm'));
+  assert.equal(rpms.length, 1, `one .rpm in ${packages}: ${rpms}`);
+  const rpm = join(packages, rpms[0]);
+  const files = execFileSync('rpm', ['-qlp', rpm], { encoding: 'utf8' }).split('\n');
+  for (const file of ['/usr/bin/precis', '/usr/bin/precis-app', ENTRY, '/usr/share/icons/hicolor/256x256/apps/precis-app.png']) {
+    assert.ok(files.includes(file), `${file} in the .rpm`);
+  }
+  assert.ok(!files.some((f) => f.endsWith('.gguf')), 'no model in the .rpm');
+  const requires = execFileSync('rpm', ['-qp', '--requires', rpm], { encoding: 'utf8' });
+  assert.match(requires, /libwebkit2gtk-4\.1\.so/, 'the window needs WebKitGTK');
+  // The programs are the ones the .deb holds: the command line byte for byte; the window the same
+  // size (the bundler writes the package type into each copy, for Tauri's updater).
+  const unpacked = join(packages, 'rpm-unpacked');
+  mkdirSync(unpacked, { recursive: true });
+  execFileSync('sh', ['-c', `rpm2cpio "${rpm}" | cpio -idm --quiet`], { cwd: unpacked });
+  const inDeb = (program) =>
+    execFileSync('sh', ['-c', `dpkg-deb --fsys-tarfile "${join(packages, deb)}" | tar -xO usr/bin/${program}`], {
+      maxBuffer: 1 << 30,
+    });
+  const inRpm = (program) => readFileSync(join(unpacked, 'usr', 'bin', program));
+  assert.ok(inRpm('precis').equals(inDeb('precis')), 'precis is the same in both packages');
+  assert.equal(inRpm('precis-app').length, inDeb('precis-app').length, 'precis-app is the same size in both');
 });

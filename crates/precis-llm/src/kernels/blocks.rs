@@ -72,6 +72,8 @@ struct Q8Rows {
 #[derive(Clone, Copy)]
 struct Act<'a> {
     scales: &'a [f32],
+    /// Read by the x86 kernels only (the portable path uses `scaled_sums`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     sums: &'a [i32],
     scaled_sums: &'a [f32],
     quants: &'a [i8],

@@ -108,8 +108,11 @@ pub(crate) type Outputs<const N: usize> = [[[f32; ROWS]; N]; 2];
 
 /// The x86 paths as numbers, for the SIMD kernels' const parameter: which instruction adds four
 /// byte products into an i32 lane.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const AVX2: u8 = 0;
+#[cfg(target_arch = "x86_64")]
 pub(crate) const AVX_VNNI: u8 = 1;
+#[cfg(target_arch = "x86_64")]
 pub(crate) const AVX512_VNNI: u8 = 2;
 
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
