@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   ARTICLE,
   artifactPath,
@@ -139,6 +140,21 @@ test('landmarks, lists, named buttons and a status region', async (t) => {
   assert.equal(await page.getByRole('combobox', { name: 'Length' }).count(), 1);
   assert.equal(await page.getByRole('region', { name: LONG_ARTICLE.title }).count(), 1);
   assert.equal(await page.getByRole('region', { name: 'Summary' }).count(), 1);
+});
+
+test('at the window\'s default size the top bar is one row, Summarize again included', async (t) => {
+  const page = await summarized(t);
+  const conf = JSON.parse(readFileSync(new URL('../../src-tauri/tauri.conf.json', import.meta.url), 'utf8'));
+  const { width, height } = conf.app.windows[0];
+  await page.setViewportSize({ width, height });
+  assert.equal(await page.locator('#summarize').textContent(), 'Summarize again');
+  const middles = [];
+  for (const id of ['history-toggle', 'open', 'model', 'type', 'length', 'thorough', 'summarize']) {
+    const box = await page.locator(`#${id}`).boundingBox();
+    middles.push([id, box.y + box.height / 2]);
+  }
+  for (const [id, middle] of middles) assert.ok(Math.abs(middle - middles[0][1]) < 6, `${id} on the first row: ${middles}`);
+  await page.screenshot({ path: artifactPath('topbar-default-size.png'), clip: { x: 0, y: 0, width, height: 120 } });
 });
 
 test('screenshots: empty state, light and dark', async (t) => {

@@ -27,10 +27,13 @@ const LENGTHS: [Length, string][] = [
 
 const ADD_MODEL = '+add-gguf';
 
-function select(id: string, label: string, options: [string, string][]) {
+/** A labelled picker; `shown` false keeps the label for screen readers only (its options say
+ * what it picks: "Key points", "Short"). */
+function select(id: string, label: string, options: [string, string][], shown = true) {
   const el = h('select', { id });
   for (const [value, text] of options) el.append(h('option', { value }, text));
-  const wrap = h('label', { class: 'field', for: id }, h('span', { class: 'field-label' }, label), el);
+  const name = h('span', { class: shown ? 'field-label' : 'visually-hidden' }, label);
+  const wrap = h('label', { class: 'field', for: id }, name, el);
   return { wrap, el };
 }
 
@@ -51,8 +54,8 @@ export function createTopbar(actions: Actions) {
   );
   const open = h('button', { type: 'button', id: 'open', 'aria-keyshortcuts': 'Control+O' }, 'Open…');
   const model = select('model', 'Model', []);
-  const type = select('type', 'Type', TYPES);
-  const length = select('length', 'Length', LENGTHS);
+  const type = select('type', 'Type', TYPES, false);
+  const length = select('length', 'Length', LENGTHS, false);
   const thorough = h('input', { type: 'checkbox', id: 'thorough' }) as HTMLInputElement;
   const thoroughWrap = h(
     'label',
@@ -75,7 +78,9 @@ export function createTopbar(actions: Actions) {
     'header',
     { class: 'topbar' },
     historyToggle,
-    h('h1', { class: 'app-name' }, 'Precis'),
+    // The window's title bar names the app; the heading stays for screen readers, so that the
+    // controls fit one row at the window's default width.
+    h('h1', { class: 'visually-hidden' }, 'Precis'),
     h(
       'div',
       { class: 'controls', role: 'group', 'aria-label': 'Summary options' },
