@@ -28,7 +28,6 @@ pub async fn summarize<R: Runtime>(
     on_event: Channel<Event>,
 ) -> Result<()> {
     let model = models::resolve(&state, options.model.as_deref())?;
-    state.cancel_all();
     let source = article.source.clone();
     let job = SummarizeJob {
         model_name: model.name,
@@ -46,21 +45,35 @@ pub async fn summarize<R: Runtime>(
             ..SummarizeOptions::default()
         },
     };
-    // The job is cancellable from here on, even while the history is looked up.
+    let again = again.unwrap_or(false);
+    start_job(app, &state, job_id, on_event, move |state, token, on_event| {
+        run_job(state, job, source, again, token, on_event)
+    })
+}
+
+/// Starts a job on a thread of its own (the history and the engine's events stay off the
+/// window's main thread), replacing any running job, registered under `job_id` for `cancel_job`
+/// from the start until it ends. A panic in `work` (the history, the bridge) ends the job with a
+/// message instead of leaving the window waiting; the engine's thread catches its own likewise.
+fn start_job<R: Runtime>(
+    app: AppHandle<R>,
+    state: &AppState,
+    job_id: u32,
+    on_event: Channel<Event>,
+    work: impl FnOnce(&AppState, &CancelToken, &Channel<Event>) + Send + 'static,
+) -> Result<()> {
+    state.cancel_all();
     let token = CancelToken::new();
     lock(&state.jobs).insert(job_id, token.clone());
-    let again = again.unwrap_or(false);
     std::thread::Builder::new()
         .name(format!("precis-job-{job_id}"))
         .spawn(move || {
             let state = app.state::<AppState>();
-            // A panic here (the history, the bridge) must end the job with a message, not leave
-            // the window waiting; the engine's own thread catches its panics likewise.
-            let run = std::panic::AssertUnwindSafe(|| run_job(&state, job, source, again, &token, &on_event));
+            let run = std::panic::AssertUnwindSafe(|| work(&state, &token, &on_event));
             if std::panic::catch_unwind(run).is_err() {
                 let _ = on_event.send(Event::Failed {
                     code: "internal".into(),
-                    message: "the summary stopped unexpectedly; try again".into(),
+                    message: "the job stopped unexpectedly; try again".into(),
                 });
             }
             let mut jobs = lock(&state.jobs);
@@ -134,31 +147,16 @@ pub async fn translate_points<R: Runtime>(
     on_event: Channel<Event>,
 ) -> Result<()> {
     let model = models::resolve(&state, model.as_deref())?;
-    state.cancel_all();
-    let token = CancelToken::new();
-    lock(&state.jobs).insert(job_id, token.clone());
     let job = TranslateJob { model_name: model.name, model_path: model.path, bullets, from, to };
-    let handle = state.engine.translate_with(job, token.clone());
-    std::thread::Builder::new()
-        .name(format!("precis-translate-{job_id}"))
-        .spawn(move || {
-            for event in handle.events.iter() {
-                if on_event.send(event).is_err() {
-                    // The window is gone: stop working for it.
-                    handle.cancel.cancel();
-                }
+    start_job(app, &state, job_id, on_event, move |state, token, on_event| {
+        let handle = state.engine.translate_with(job, token.clone());
+        for event in handle.events.iter() {
+            if on_event.send(event).is_err() {
+                // The window is gone: stop working for it.
+                token.cancel();
             }
-            let state = app.state::<AppState>();
-            let mut jobs = lock(&state.jobs);
-            if jobs.get(&job_id).is_some_and(|t| t.same_as(&token)) {
-                jobs.remove(&job_id);
-            }
-        })
-        .map_err(|e| {
-            lock(&state.jobs).remove(&job_id);
-            crate::error::AppError::internal(format!("could not start the job: {e}"))
-        })?;
-    Ok(())
+        }
+    })
 }
 
 #[tauri::command]
