@@ -28,12 +28,12 @@ enum Kind {
 }
 
 /// The texts of a page's links, to tell which lines of the extracted text were links (the
-/// extractor's Markdown drops them): whitespace collapsed, of two words or more.
+/// extractor's Markdown drops them), whitespace collapsed.
 pub struct Links(HashSet<String>);
 
 impl Links {
     pub fn new(texts: impl IntoIterator<Item = String>) -> Links {
-        Links(texts.into_iter().map(|t| collapse(&t)).filter(|t| t.split(' ').nth(1).is_some()).collect())
+        Links(texts.into_iter().map(|t| collapse(&t)).filter(|t| !t.is_empty()).collect())
     }
 
     fn has(&self, text: &str) -> bool {
@@ -225,8 +225,9 @@ mod tests {
     fn related_lists_and_link_runs_go_with_their_lead_in() {
         let md = "The council voted on Tuesday.\n\nIt takes effect in May.\n\nYou may also like...\n\n\
                   One story here\n\nAnother  story\n\n\
-                  * Headline one\n  #### Its teaser line\n* Second headline\n  #### More teaser";
-        let links = ["One story here", "Another story", "Headline one", "Second\nheadline", "Tuesday"];
+                  * Headline one\n  #### Its teaser line\n* Second headline\n  #### More teaser\n\n\
+                  - Share\n- Email\n- Print";
+        let links = ["One story here", "Another story", "Headline one", "Second\nheadline", "Share", "Email"];
         assert_eq!(plain(md, &links), "The council voted on Tuesday.\n\nIt takes effect in May.");
     }
 
