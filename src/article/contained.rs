@@ -28,9 +28,9 @@ pub const WORKER_MEMORY: u64 = 3 << 30;
 /// The worker's processor time, and the time the caller waits for its answer: the reader's own
 /// budget (`pdf::READ_BUDGET`) and loading fit well inside.
 pub const WORKER_TIME: Duration = Duration::from_secs(60);
-/// Most bytes of answer read from a worker: the text (at most a few times the 50 MB input once
+/// Most bytes of answer read from a worker: the text (at most 50 MB, up to six times that once
 /// escaped as JSON) and the document's properties.
-const MAX_ANSWER_BYTES: u64 = 512 << 20;
+const MAX_ANSWER_BYTES: u64 = 6 * super::MAX_INPUT_BYTES + (1 << 20);
 
 static WORKER_AVAILABLE: AtomicBool = AtomicBool::new(false);
 
@@ -47,7 +47,14 @@ pub fn serve_if_worker() {
 /// What a worker answers.
 #[derive(Serialize, Deserialize)]
 enum Answer {
-    Read { title: Option<String>, byline: Option<String>, published: Option<String>, text: String },
+    Read {
+        title: Option<String>,
+        byline: Option<String>,
+        published: Option<String>,
+        text: String,
+    },
+    /// The text came to this many bytes, over `MAX_INPUT_BYTES`: not sent.
+    TooMuchText(u64),
     Broken(String),
     NoTextLayer,
     Encrypted,
@@ -60,6 +67,7 @@ fn serve() -> i32 {
         return 2;
     }
     let answer = match pdf::extract(&bytes) {
+        Ok(found) if found.text.len() as u64 > super::MAX_INPUT_BYTES => Answer::TooMuchText(found.text.len() as u64),
         Ok(found) => {
             Answer::Read { title: found.title, byline: found.byline, published: found.published, text: found.text }
         }
@@ -83,7 +91,9 @@ fn limit_self() {
         let value = value as libc::rlim_t;
         let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
         // SAFETY: setrlimit reads the struct passed by reference and nothing else.
-        unsafe { libc::setrlimit(resource, &limit) };
+        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+            eprintln!("precis PDF worker: a limit was not set: {}", std::io::Error::last_os_error());
+        }
     };
     limit(libc::RLIMIT_AS, WORKER_MEMORY);
     limit(libc::RLIMIT_CPU, WORKER_TIME.as_secs());
@@ -91,7 +101,8 @@ fn limit_self() {
     limit(libc::RLIMIT_CORE, 0);
 }
 
-/// Other systems: the worker is still a process of its own, stopped when its time is up.
+/// Other systems: the worker is still a process of its own, stopped when its time is up. (macOS
+/// takes the limits but does not hold a process to `RLIMIT_AS`.)
 #[cfg(not(unix))]
 fn limit_self() {}
 
@@ -115,7 +126,10 @@ fn broken(detail: String) -> InputProblem {
 
 /// Runs the reader in a worker: `Err` only when no worker could be started.
 fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProblem>> {
-    let mut child = Command::new(std::env::current_exe()?)
+    // This very program: on Linux through /proc, which still reaches it after an upgrade has
+    // replaced the file on disk.
+    let exe = if cfg!(target_os = "linux") { "/proc/self/exe".into() } else { std::env::current_exe()? };
+    let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -148,6 +162,10 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
         };
         (status, answer.join().unwrap_or_default(), errors.join().unwrap_or_default())
     });
+    let errors = String::from_utf8_lossy(&errors);
+    if !errors.trim().is_empty() {
+        tracing::warn!(%errors, "the PDF worker wrote to its error stream");
+    }
     let Some(status) = status else {
         return Ok(Err(broken(format!("reading it took over {} s", WORKER_TIME.as_secs()))));
     };
@@ -157,20 +175,21 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
                 Answer::Read { title, byline, published, text } => {
                     Ok(pdf::Extracted { title, byline, published, text })
                 }
+                Answer::TooMuchText(size) => Err(InputProblem::TextTooLarge { size, limit: super::MAX_INPUT_BYTES }),
                 Answer::Broken(detail) => Err(broken(detail)),
                 Answer::NoTextLayer => Err(InputProblem::NoTextLayer),
                 Answer::Encrypted => Err(InputProblem::Encrypted),
             });
         }
     }
-    let errors = String::from_utf8_lossy(&errors);
-    tracing::warn!(?status, %errors, "the PDF worker stopped without an answer");
-    Ok(Err(broken(if errors.contains("memory allocation") {
-        format!("reading it would need over {} GB of memory", WORKER_MEMORY >> 30)
-    } else if stopped_by_cpu_limit(&status) {
-        format!("reading it took over {} s", WORKER_TIME.as_secs())
-    } else {
-        "the PDF reader stopped on it".to_string()
+    tracing::warn!(?status, "the PDF worker stopped without an answer");
+    Ok(Err(broken(match stopped_by(&status) {
+        _ if errors.contains("memory allocation") => {
+            format!("reading it would need over {} GB of memory", WORKER_MEMORY >> 30)
+        }
+        Stop::CpuLimit => format!("reading it took over {} s", WORKER_TIME.as_secs()),
+        Stop::Killed => "the system stopped the PDF reader, which may have run short of memory".to_string(),
+        Stop::Other => "the PDF reader stopped on it".to_string(),
     })))
 }
 
@@ -183,13 +202,26 @@ fn read_bounded(mut pipe: impl Read, limit: u64) -> Vec<u8> {
     out
 }
 
+/// How a worker that gave no answer ended (a worker this process stopped is told apart before).
+enum Stop {
+    /// Its processor time ran out.
+    CpuLimit,
+    /// Something else killed it: on Linux, most likely the kernel when memory ran short.
+    Killed,
+    Other,
+}
+
 #[cfg(unix)]
-fn stopped_by_cpu_limit(status: &std::process::ExitStatus) -> bool {
+fn stopped_by(status: &std::process::ExitStatus) -> Stop {
     use std::os::unix::process::ExitStatusExt;
-    matches!(status.signal(), Some(libc::SIGXCPU | libc::SIGKILL))
+    match status.signal() {
+        Some(libc::SIGXCPU) => Stop::CpuLimit,
+        Some(libc::SIGKILL) => Stop::Killed,
+        _ => Stop::Other,
+    }
 }
 
 #[cfg(not(unix))]
-fn stopped_by_cpu_limit(_: &std::process::ExitStatus) -> bool {
-    false
+fn stopped_by(_: &std::process::ExitStatus) -> Stop {
+    Stop::Other
 }

@@ -142,8 +142,9 @@ const STRICT_PASS_MAX_BYTES: usize = 4 << 20;
 fn extract_tree(html: &str) -> Result<Extracted, InputProblem> {
     let opts = trafilatura::Options::default().with_fallback(true);
     let doc = trafilatura::dom::Document::parse(html);
-    let links =
-        leftovers::Links::new(doc.get_elements_by_tag_name(doc.root(), "a").into_iter().map(|a| doc.text_content(a)));
+    let links = leftovers::Links::new(
+        doc.get_elements_by_tag_name(doc.root(), "a").into_iter().filter_map(|a| link_text(&doc, a)),
+    );
     let result = trafilatura::extract_document(doc, &opts).map_err(|_| InputProblem::NoArticle)?;
     let meta = &result.metadata;
     let nonempty = |s: &str| {
@@ -160,6 +161,43 @@ fn extract_tree(html: &str) -> Result<Extracted, InputProblem> {
     }
     let published = published_from_meta(html).or_else(|| meta.date.map(|d| d.format("%Y-%m-%d").to_string()));
     Ok(Extracted { title, byline: nonempty(&meta.author), site: nonempty(&meta.sitename), published, text })
+}
+
+/// Most bytes of a link's text worth knowing: a headline, not an article wrapped in a link.
+const LINK_TEXT_BYTES: usize = 300;
+/// Most elements walked inside one link.
+const LINK_ELEMENTS: usize = 64;
+
+/// The text of link `a` when it is short and holds no other link (as a related-articles list
+/// shows them). The walk stops at `LINK_ELEMENTS` elements or `LINK_TEXT_BYTES` bytes, and at a
+/// link inside the link, so that links nested deep, or wrapped around much of a page, cost no
+/// more than a headline does.
+fn link_text(doc: &trafilatura::dom::Document, a: trafilatura::dom::NodeId) -> Option<String> {
+    enum Step {
+        Element(trafilatura::dom::NodeId),
+        Tail(trafilatura::dom::NodeId),
+    }
+    let steps_of = |id| doc.children(id).into_iter().rev().flat_map(|c| [Step::Tail(c), Step::Element(c)]);
+    let mut text = doc.text(a);
+    let mut steps: Vec<Step> = steps_of(a).collect();
+    let mut walked = 0;
+    while let Some(step) = steps.pop() {
+        if text.len() > LINK_TEXT_BYTES {
+            return None;
+        }
+        match step {
+            Step::Tail(c) => text.push_str(&doc.tail(c)),
+            Step::Element(c) => {
+                walked += 1;
+                if walked > LINK_ELEMENTS || doc.tag_name(c).eq_ignore_ascii_case("a") {
+                    return None;
+                }
+                text.push_str(&doc.text(c));
+                steps.extend(steps_of(c));
+            }
+        }
+    }
+    (text.len() <= LINK_TEXT_BYTES).then_some(text)
 }
 
 /// An extraction's text: its Markdown without link blocks, as plain text, without the title

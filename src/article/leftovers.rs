@@ -15,8 +15,8 @@ struct Block {
     kind: Kind,
     /// Its text, whitespace collapsed.
     text: String,
-    /// For a list: the first line of each item.
-    items: Vec<String>,
+    /// For a list: the first line of each item, and the item's words.
+    items: Vec<(String, usize)>,
 }
 
 #[derive(PartialEq)]
@@ -45,18 +45,34 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Most words a list item may hold and still count as a link: a headline and its teaser, not a
+/// linked name followed by a paragraph about it.
+const LINK_ITEM_WORDS: usize = 40;
+/// Headings in a row, with nothing under any of them, that make a box rather than an outline
+/// (an outline has a title, a subtitle and a first section at most).
+const HEADING_STACK: usize = 4;
+/// Most words of the line that introduces a link list ("You may also like...").
+const LEAD_IN_WORDS: usize = 6;
+
 /// The extractor's Markdown with its link lists, runs of link-only paragraphs and stacks of
 /// headings cut out, with the short line that introduces a link list ("You may also like...").
 pub fn without_link_blocks(markdown: &str, links: &Links) -> String {
     let blocks = blocks(markdown);
     let all_link = |b: &Block| b.kind == Kind::Paragraph && links.has(&b.text);
-    // A list whose items are mostly led by links: "related articles", a site's sections.
+    // A list whose items are mostly links with at most a teaser: "related articles", a site's
+    // sections, a share bar.
     let link_list = |b: &Block| {
-        b.kind == Kind::List
-            && b.items.len() >= 2
-            && b.items.iter().filter(|i| links.has(i)).count() * 3 >= b.items.len() * 2
+        let linked = b.items.iter().filter(|(line, words)| *words <= LINK_ITEM_WORDS && links.has(line)).count();
+        b.kind == Kind::List && b.items.len() >= 2 && linked * 3 >= b.items.len() * 2
+    };
+    // A heading, or a short paragraph that announces what follows rather than ending a sentence.
+    let lead_in = |b: &Block| {
+        let announces = !b.text.ends_with(['.', '!', '?', '"', '\u{201d}']) || b.text.ends_with("...");
+        b.text.split(' ').count() <= LEAD_IN_WORDS
+            && (b.kind == Kind::Heading || b.kind == Kind::Paragraph && announces)
     };
     let mut cut = vec![false; blocks.len()];
+    let mut seen_prose = false;
     let mut i = 0;
     while i < blocks.len() {
         // How many blocks from `i` on form one leftover, and whether it is made of links.
@@ -65,20 +81,19 @@ pub fn without_link_blocks(markdown: &str, links: &Links) -> String {
         } else if all_link(&blocks[i]) {
             let run = blocks[i..].iter().take_while(|b| all_link(b)).count();
             (if run >= 2 { run } else { 0 }, true)
-        } else if blocks[i].kind == Kind::Heading {
-            // Three headings in a row with nothing under any of them: a box, not an outline.
+        } else if blocks[i].kind == Kind::Heading && seen_prose {
             let run = blocks[i..].iter().take_while(|b| b.kind == Kind::Heading).count();
-            (if run >= 3 { run } else { 0 }, false)
+            (if run >= HEADING_STACK { run } else { 0 }, false)
         } else {
             (0, false)
         };
         if len == 0 {
+            seen_prose |= blocks[i].kind == Kind::Paragraph;
             i += 1;
             continue;
         }
         cut[i..i + len].iter_mut().for_each(|c| *c = true);
-        let lead_in = i.checked_sub(1).filter(|&p| !cut[p] && blocks[p].kind != Kind::List);
-        if let Some(p) = lead_in.filter(|&p| of_links && blocks[p].text.split(' ').count() <= 6) {
+        if let Some(p) = i.checked_sub(1).filter(|&p| of_links && !cut[p] && lead_in(&blocks[p])) {
             cut[p] = true;
         }
         i += len;
@@ -103,14 +118,16 @@ fn blocks(markdown: &str) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut depth = 0usize;
     let mut list_depth = 0usize;
-    // The first line of the current top-level item, and whether that line has ended.
-    let mut item: Option<(String, bool)> = None;
-    let finish = |b: &mut Block, item: &mut Option<(String, bool)>| {
-        if let Some((line, _)) = item.take() {
-            b.items.push(collapse(&line));
+    // The current top-level item: its first line, whether that line has ended, its words.
+    let mut item: Option<(String, bool, usize)> = None;
+    let finish = |b: &mut Block, item: &mut Option<(String, bool, usize)>| {
+        if let Some((line, _, words)) = item.take() {
+            b.items.push((collapse(&line), words));
         }
     };
-    for (event, range) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+    // The options `markdown::to_plain` reads the same Markdown with.
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
         match &event {
             Event::Start(tag) => {
                 if depth == 0 {
@@ -122,15 +139,18 @@ fn blocks(markdown: &str) -> Vec<Block> {
                     };
                     blocks.push(Block { range: range.clone(), kind, text: String::new(), items: Vec::new() });
                 }
-                // A block inside an item ends its first line.
-                if matches!(tag, Tag::Paragraph | Tag::Heading { .. } | Tag::List(_)) {
-                    if let Some((line, done)) = item.as_mut() {
+                // A block inside an item ends its first line; blocks are apart in the text.
+                if matches!(tag, Tag::Paragraph | Tag::Heading { .. } | Tag::List(_) | Tag::Item | Tag::TableCell) {
+                    if let Some((line, done, _)) = item.as_mut() {
                         *done |= !line.trim().is_empty();
+                    }
+                    if let Some(b) = blocks.last_mut() {
+                        b.text.push(' ');
                     }
                 }
                 match tag {
                     Tag::List(_) => list_depth += 1,
-                    Tag::Item if list_depth == 1 => item = Some((String::new(), false)),
+                    Tag::Item if list_depth == 1 => item = Some((String::new(), false, 0)),
                     _ => {}
                 }
                 depth += 1;
@@ -156,15 +176,18 @@ fn blocks(markdown: &str) -> Vec<Block> {
                 if let Some(b) = blocks.last_mut() {
                     b.text.push_str(t);
                 }
-                if let Some((line, false)) = item.as_mut() {
-                    line.push_str(t);
+                if let Some((line, done, words)) = item.as_mut() {
+                    *words += t.split_whitespace().count();
+                    if !*done {
+                        line.push_str(t);
+                    }
                 }
             }
             Event::SoftBreak | Event::HardBreak if depth > 0 => {
                 if let Some(b) = blocks.last_mut() {
                     b.text.push(' ');
                 }
-                if let Some((line, done)) = item.as_mut() {
+                if let Some((line, done, _)) = item.as_mut() {
                     *done |= !line.trim().is_empty();
                 }
             }
@@ -174,29 +197,44 @@ fn blocks(markdown: &str) -> Vec<Block> {
     blocks
 }
 
+/// Most words of a boilerplate paragraph: a call to action is a line or two.
+const BOILERPLATE_WORDS: usize = 60;
+
 /// Paragraphs that news sites put around every article: tip lines, newsletter and app
-/// promotions, "read more" links. Only whole paragraphs that open with (or are) such a call are
-/// dropped; emphasis marks left in the text do not hide one.
+/// promotions, "read more" links. Only short paragraphs that open with such a call (as a label:
+/// "DON'T MISS:", not "Don't miss the cathedral, which…") are dropped; emphasis marks the
+/// extractor left around them do not hide one.
 pub fn is_boilerplate(paragraph: &str) -> bool {
+    /// Calls that are boilerplate whatever follows them.
     const OPENERS: &[&str] = &[
         "have a tip?",
         "read more:",
-        "don't miss",
-        "don\u{2019}t miss",
         "click here to get",
         "subscribe to ",
         "sign up for our",
         "get the latest updates",
         "thanks for signing up",
     ];
+    /// Calls that are boilerplate only as a label, followed by no more words of their sentence.
+    const LABELS: &[&str] =
+        &["don't miss", "don\u{2019}t miss", "read more", "related", "advertisement", "subscribe", "share"];
+    if paragraph.split_whitespace().count() > BOILERPLATE_WORDS {
+        return false;
+    }
     let lower = paragraph.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_').to_lowercase();
-    OPENERS.iter().any(|o| lower.starts_with(o)) || lower.contains("thanks for signing up")
+    OPENERS.iter().any(|o| lower.starts_with(o))
+        || LABELS.iter().any(|l| {
+            lower
+                .strip_prefix(l)
+                .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric() && c != ' '))
+        })
+        || lower.contains("thanks for signing up")
 }
 
 /// `text` with the paragraphs at its start and end that `strict` (a stricter extraction of the
 /// same page) does not have taken off, when the two agree on the article: most of the strict
-/// extraction's paragraphs are in `text`. When they do not agree, the strict extraction chose
-/// other content, and `text` is kept whole.
+/// extraction's paragraphs are in `text`, and what is kept holds most of `text`. Otherwise the
+/// strict extraction chose other content, or too little of it, and `text` is kept whole.
 pub fn trim_to_agreement(text: &str, strict: &str) -> String {
     let key = |p: &str| p.split_whitespace().collect::<Vec<_>>().join(" ");
     let paragraphs: Vec<&str> = text.split("\n\n").collect();
@@ -209,6 +247,11 @@ pub fn trim_to_agreement(text: &str, strict: &str) -> String {
     let kept = |p: &str| theirs.contains(&key(p));
     let Some(first) = paragraphs.iter().position(|p| kept(p)) else { return text.to_string() };
     let last = paragraphs.iter().rposition(|p| kept(p)).unwrap_or(first);
+    // Only the edges go: a strict extraction that kept a sliver of the article is no guide.
+    let span: usize = paragraphs[first..=last].iter().map(|p| p.len()).sum();
+    if span * 10 < text.len() * 7 {
+        return text.to_string();
+    }
     paragraphs[first..=last].join("\n\n")
 }
 
@@ -245,10 +288,26 @@ mod tests {
     }
 
     #[test]
+    fn linked_titles_with_paragraphs_a_short_last_sentence_and_tables_stay() {
+        let about = "a long description of the product that goes on for many words, ".repeat(4);
+        let md = format!(
+            "Our picks this year.\n\n- First product\n\n  {about}\n- Second product\n\n  {about}\n\n\
+             He denied the charges.\n\n[One story](http://a)\n\n[Another story](http://b)"
+        );
+        let links = ["First product", "Second product", "One story", "Another story"];
+        let text = plain(&md, &links);
+        assert!(text.contains("First product") && text.contains("Second product"), "{text}");
+        assert!(text.ends_with("He denied the charges."), "{text}");
+    }
+
+    #[test]
     fn stacked_headings_go_but_an_outline_stays() {
         let md = "## Part one\n\n### Background\n\nText under it.\n\n### Thanks!\n\n#### Check your inbox\n\n\
                   ### Sorry!\n\n#### Something went wrong";
         assert_eq!(plain(md, &[]), "Part one\n\nBackground\n\nText under it.");
+        // A title, a subtitle and a first section at the top are an outline.
+        let md = "# Title\n\n## Subtitle\n\n### First part\n\nText.\n\n## A\n\n### B\n\n#### C\n\nMore text.";
+        assert_eq!(plain(md, &[]), "Title\n\nSubtitle\n\nFirst part\n\nText.\n\nA\n\nB\n\nC\n\nMore text.");
     }
 
     #[test]
@@ -256,16 +315,32 @@ mod tests {
         assert!(is_boilerplate("**DON'T MISS****Ten things [LIST]**"));
         assert!(is_boilerplate("Have a tip? Reach me at x@y.z"));
         assert!(!is_boilerplate("Officials said they would not miss the deadline."));
+        assert!(is_boilerplate("DON'T MISS: the ten best things"));
+        assert!(is_boilerplate("Related"));
+        assert!(!is_boilerplate("Don't miss the cathedral, which towers over the old town."));
+        assert!(!is_boilerplate("Related groups met on Tuesday to agree the plan."));
+        assert!(is_boilerplate("Advertisement") && is_boilerplate("SUBSCRIBE"));
+        assert!(!is_boilerplate("Shares in the company fell."));
     }
 
     #[test]
     fn ends_the_strict_extraction_leaves_out_are_trimmed_when_both_agree() {
-        let text = "Teaser line\n\nFirst.\n\nSecond.\n\nThird.\n\nSign-off box";
-        assert_eq!(trim_to_agreement(text, "First.\n\nSecond.\n\nThird."), "First.\n\nSecond.\n\nThird.");
+        let (first, second, third) = (
+            "The first paragraph of the article, as both extractions have it.",
+            "The second paragraph, which only the balanced extraction kept.",
+            "The third and last paragraph of the article, in both again.",
+        );
+        let text = format!("Teaser line\n\n{first}\n\n{second}\n\n{third}\n\nSign-off box");
+        let article = format!("{first}\n\n{second}\n\n{third}");
+        assert_eq!(trim_to_agreement(&text, &article), article);
         // A paragraph missing in the middle is kept: only the ends are trimmed.
-        assert_eq!(trim_to_agreement(text, "First.\n\nThird."), "First.\n\nSecond.\n\nThird.");
+        assert_eq!(trim_to_agreement(&text, &format!("{first}\n\n{third}")), article);
+        let text = text.as_str();
         // The strict extraction picked something else: nothing is trimmed.
-        assert_eq!(trim_to_agreement(text, "Comments\n\nFirst."), text);
+        assert_eq!(trim_to_agreement(text, &format!("Comments\n\n{first}")), text);
         assert_eq!(trim_to_agreement(text, ""), text);
+        // The strict extraction kept a sliver: nothing is trimmed on its word.
+        let long = "Lead paragraph of the article, with many words in it.\n\nSecond paragraph, also long.\n\nShort.";
+        assert_eq!(trim_to_agreement(long, "Short."), long);
     }
 }
