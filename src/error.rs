@@ -205,6 +205,11 @@ pub enum InputProblem {
          document or pass only the article"
     )]
     TextTooLarge { size: u64, limit: u64 },
+    #[error(
+        "the PDF has {pages} pages, more than the {limit} Precis reads; split it, or save the pages of \
+         the article as a PDF of their own"
+    )]
+    TooManyPages { pages: usize, limit: usize },
     #[error("this is {what}, not a file; pass or drop the article's file itself")]
     NotAFile { what: &'static str },
     #[error(

@@ -25,9 +25,12 @@ const WORKER_ARG: &str = "--precis-pdf-worker";
 /// The worker's address space. Measured: a 7 MB PDF of 1,300 pages with 3.8 MB of text peaks at
 /// 460 MB; the streams of a document may inflate to `pdf::MAX_INFLATED_BYTES` together.
 pub const WORKER_MEMORY: u64 = 3 << 30;
-/// The worker's processor time, and the time the caller waits for its answer: the reader's own
-/// budget (`pdf::READ_BUDGET`) and loading fit well inside.
+/// The worker's processor time: the reader's own budget (`pdf::READ_BUDGET`) and loading fit
+/// well inside.
 pub const WORKER_TIME: Duration = Duration::from_secs(60);
+/// The time the caller waits for a worker's answer, longer than `WORKER_TIME`: on a busy machine
+/// the worker gets less than a whole core, and only its processor time is its own doing.
+const WORKER_WAIT: Duration = Duration::from_secs(120);
 /// Most bytes of answer read from a worker: the text (at most 50 MB, up to six times that once
 /// escaped as JSON) and the document's properties.
 const MAX_ANSWER_BYTES: u64 = 6 * super::MAX_INPUT_BYTES + (1 << 20);
@@ -55,6 +58,8 @@ enum Answer {
     },
     /// The text came to this many bytes, over `MAX_INPUT_BYTES`: not sent.
     TooMuchText(u64),
+    /// The document has this many pages, over `pdf::MAX_PAGES`.
+    TooManyPages(usize),
     Broken(String),
     NoTextLayer,
     Encrypted,
@@ -73,6 +78,7 @@ fn serve() -> i32 {
         }
         Err(InputProblem::NoTextLayer) => Answer::NoTextLayer,
         Err(InputProblem::Encrypted) => Answer::Encrypted,
+        Err(InputProblem::TooManyPages { pages, .. }) => Answer::TooManyPages(pages),
         Err(InputProblem::Broken { detail, .. }) => Answer::Broken(detail),
         Err(other) => Answer::Broken(other.to_string()),
     };
@@ -152,7 +158,7 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
-                Ok(None) if start.elapsed() < WORKER_TIME => std::thread::sleep(Duration::from_millis(10)),
+                Ok(None) if start.elapsed() < WORKER_WAIT => std::thread::sleep(Duration::from_millis(10)),
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -167,7 +173,7 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
         tracing::warn!(%errors, "the PDF worker wrote to its error stream");
     }
     let Some(status) = status else {
-        return Ok(Err(broken(format!("reading it took over {} s", WORKER_TIME.as_secs()))));
+        return Ok(Err(broken(format!("reading it took over {} s", WORKER_WAIT.as_secs()))));
     };
     if status.success() {
         if let Ok(answer) = serde_json::from_slice::<Answer>(&answer) {
@@ -176,6 +182,7 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
                     Ok(pdf::Extracted { title, byline, published, text })
                 }
                 Answer::TooMuchText(size) => Err(InputProblem::TextTooLarge { size, limit: super::MAX_INPUT_BYTES }),
+                Answer::TooManyPages(pages) => Err(InputProblem::TooManyPages { pages, limit: pdf::MAX_PAGES }),
                 Answer::Broken(detail) => Err(broken(detail)),
                 Answer::NoTextLayer => Err(InputProblem::NoTextLayer),
                 Answer::Encrypted => Err(InputProblem::Encrypted),

@@ -234,6 +234,46 @@ fn gguf_offsets_and_sizes_that_overflow_are_a_damaged_model() {
     assert_corrupt(&path, "is 32×64, but the model's settings need 64×64");
 }
 
+/// A PDF of `n` pages that all draw one short text.
+fn pdf_of_pages(n: usize) -> Vec<u8> {
+    let text = "BT /F1 11 Tf 72 720 Td (The council met on Tuesday and agreed the plan after a long debate.) Tj ET";
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", (0..n).map(|i| format!("{} 0 R", i + 5)).collect::<Vec<_>>().join(" ")),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>";
+    objects.extend(std::iter::repeat_n(page.to_string(), n));
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn a_pdf_longer_than_the_reader_reads_is_turned_away_at_once_with_its_page_count() {
+    let limit = article::pdf::MAX_PAGES;
+    match refusal(article::from_bytes("manual.pdf", &pdf_of_pages(limit + 1), None)) {
+        InputProblem::TooManyPages { pages, limit: l } => assert_eq!((pages, l), (limit + 1, limit)),
+        other => panic!("{other:?}"),
+    }
+    // A long document within the limit is read.
+    let a = article::from_bytes("report.pdf", &pdf_of_pages(300), None).unwrap();
+    assert!(a.text.contains("The council met on Tuesday"), "{}", &a.text[..a.text.len().min(200)]);
+}
+
 /// Four GB of zeros in a few kilobytes: deflated twice (made once per run, it takes seconds).
 fn double_deflated_zeros() -> Vec<u8> {
     static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
