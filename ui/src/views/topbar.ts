@@ -136,6 +136,8 @@ export function createTopbar(actions: Actions) {
       replace(model.el, ...options);
       model.el.value = selected;
       currentModel = selected;
+      // The picker is narrow: its whole name shows on hover.
+      model.el.title = model.el.selectedOptions[0]?.textContent ?? '';
     }
     model.el.disabled = !state.models;
 
