@@ -64,8 +64,13 @@ pub struct LoadOptions {
 }
 
 impl Default for LoadOptions {
+    /// Precis's decoder on the tiled kernels; on 64-bit ARM, where those have only the portable
+    /// (scalar) path, on candle's quantized kernels, which have NEON ones, unless `PRECIS_KERNELS`
+    /// asks for a tiled path.
     fn default() -> Self {
-        LoadOptions { backend: Backend::Precis, layout: WeightLayout::Tiled, kernels: None }
+        let arm = cfg!(target_arch = "aarch64") && std::env::var_os(crate::kernels::cpu::KERNELS_VAR).is_none();
+        let layout = if arm { WeightLayout::AsStored } else { WeightLayout::Tiled };
+        LoadOptions { backend: Backend::Precis, layout, kernels: None }
     }
 }
 
