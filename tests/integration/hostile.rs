@@ -239,7 +239,10 @@ fn pdf_of_pages(n: usize) -> Vec<u8> {
     let text = "BT /F1 11 Tf 72 720 Td (The council met on Tuesday and agreed the plan after a long debate.) Tj ET";
     let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", (0..n).map(|i| format!("{} 0 R", i + 5)).collect::<Vec<_>>().join(" ")),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} >>",
+            (0..n).map(|i| format!("{} 0 R", i + 5)).collect::<Vec<_>>().join(" ")
+        ),
         format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
