@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::pdf;
+use super::pdf::{self, broken};
 use crate::error::InputProblem;
 
 /// The argument that starts an executable as a worker.
@@ -124,10 +124,6 @@ pub fn read_pdf(bytes: &[u8]) -> Result<pdf::Extracted, InputProblem> {
             pdf::extract(bytes)
         }
     }
-}
-
-fn broken(detail: String) -> InputProblem {
-    InputProblem::Broken { format: "PDF", detail }
 }
 
 /// Runs the reader in a worker: `Err` only when no worker could be started.

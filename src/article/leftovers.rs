@@ -236,15 +236,14 @@ pub fn is_boilerplate(paragraph: &str) -> bool {
 /// extraction's paragraphs are in `text`, and what is kept holds most of `text`. Otherwise the
 /// strict extraction chose other content, or too little of it, and `text` is kept whole.
 pub fn trim_to_agreement(text: &str, strict: &str) -> String {
-    let key = |p: &str| p.split_whitespace().collect::<Vec<_>>().join(" ");
     let paragraphs: Vec<&str> = text.split("\n\n").collect();
-    let ours: std::collections::HashSet<String> = paragraphs.iter().map(|p| key(p)).collect();
-    let theirs: std::collections::HashSet<String> = strict.split("\n\n").map(key).filter(|p| !p.is_empty()).collect();
+    let ours: HashSet<String> = paragraphs.iter().map(|p| collapse(p)).collect();
+    let theirs: HashSet<String> = strict.split("\n\n").map(collapse).filter(|p| !p.is_empty()).collect();
     let shared = theirs.iter().filter(|p| ours.contains(*p)).count();
     if theirs.is_empty() || shared * 5 < theirs.len() * 4 {
         return text.to_string();
     }
-    let kept = |p: &str| theirs.contains(&key(p));
+    let kept = |p: &str| theirs.contains(&collapse(p));
     let Some(first) = paragraphs.iter().position(|p| kept(p)) else { return text.to_string() };
     let last = paragraphs.iter().rposition(|p| kept(p)).unwrap_or(first);
     // Only the edges go: a strict extraction that kept a sliver of the article is no guide.

@@ -332,7 +332,7 @@ fn drawn_names(content: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn broken(detail: impl std::fmt::Display) -> InputProblem {
+pub(super) fn broken(detail: impl std::fmt::Display) -> InputProblem {
     InputProblem::Broken { format: "PDF", detail: detail.to_string() }
 }
 

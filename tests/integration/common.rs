@@ -63,3 +63,27 @@ pub fn precis_with_history(models_dir: &Path, history: &Path) -> assert_cmd::Com
 pub fn real_models_dir() -> PathBuf {
     precis::store::catalog::models_dir()
 }
+
+/// A PDF file of these objects (dictionaries, or streams with their dictionaries), numbered from 1
+/// (the first is the catalog), with a cross-reference table and `trailer_extra` added to the
+/// trailer.
+pub fn pdf_file(objects: &[impl AsRef<[u8]>], trailer_extra: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, obj) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(obj.as_ref());
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
+    );
+    out
+}

@@ -301,27 +301,6 @@ fn pdf(pages: &[Vec<(u32, u32, Vec<&str>)>], drawing: &str, trailer_extra: &str,
     pdf_file(&objects, trailer_extra)
 }
 
-/// A PDF file of these objects, numbered from 1 (the first is the catalog), with `trailer_extra`
-/// added to the trailer.
-fn pdf_file(objects: &[String], trailer_extra: &str) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, obj) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{obj}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
-            .as_bytes(),
-    );
-    out
-}
-
 /// Three pages of two columns, with a running header, page numbers and words hyphenated at
 /// line ends.
 fn columns_pdf() -> Vec<u8> {
