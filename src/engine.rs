@@ -289,7 +289,7 @@ impl Worker {
 fn load<'a>(slot: &'a mut Option<(PathBuf, Generator)>, path: &PathBuf) -> Result<&'a mut Generator> {
     if slot.as_ref().is_none_or(|(p, _)| p != path) {
         *slot = None;
-        *slot = Some((path.clone(), Generator::load(path)?));
+        *slot = Some((path.clone(), Generator::load_with(path, crate::store::catalog::load_options())?));
     }
     Ok(&mut slot.as_mut().expect("just loaded").1)
 }

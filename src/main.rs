@@ -9,7 +9,10 @@ fn main() -> ExitCode {
     precis::article::contained::serve_if_worker();
     // Before any thread starts: it may set an environment variable candle reads.
     precis::llm::prefer_compact_kernels();
-    match cli::run() {
+    let result = cli::run();
+    // A model loaded for the first time has its tiles written for the next run; let that end.
+    precis::llm::finish_tile_cache_writes();
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");

@@ -12,7 +12,7 @@ use indicatif::ProgressBar;
 use precis::article::Article;
 use precis::error::InputProblem;
 use precis::llm::{CancelToken, GenerateOptions, Generator};
-use precis::store::catalog::Catalog;
+use precis::store::catalog::{self, Catalog};
 use precis::store::history::History;
 use precis::store::recall::{summarize_remembered, HistoryAccess, Remembered, Request};
 use precis::summary::{self, Length, Models, OutputLanguage, Stage, Step, SummarizeOptions, Summary, SummaryType};
@@ -138,7 +138,7 @@ impl Summarizer {
     fn load(&mut self, status: &ProgressBar) -> Result<()> {
         if let (Some((name, path)), None) = (&self.model, &self.generator) {
             status.set_message(format!("Loading {name}"));
-            let generator = Generator::load(path)?;
+            let generator = Generator::load_with(path, catalog::load_options())?;
             tracing::info!(model = %name, load_ms = generator.load_time.as_millis() as u64, "model loaded");
             self.generator = Some(generator);
         }

@@ -12,6 +12,8 @@ const CATALOG_TOML: &str = include_str!("../../models/catalog.toml");
 
 /// Environment variable that overrides where models are stored.
 pub const MODELS_DIR_ENV: &str = "PRECIS_MODELS_DIR";
+/// Names the tile cache's directory, or `off`.
+pub const TILE_CACHE_ENV: &str = "PRECIS_TILE_CACHE";
 
 /// What a model is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
@@ -186,6 +188,22 @@ pub struct ResolvedModel {
     /// Catalog name, or the file stem for a file given by path.
     pub name: String,
     pub path: PathBuf,
+}
+
+/// Where the decoder keeps models' tiles between loads (`precis_llm::TileSource`):
+/// `$PRECIS_TILE_CACHE` (`off` for nowhere), else the platform cache directory
+/// (`~/.cache/precis/tiles` on Linux).
+pub fn tile_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os(TILE_CACHE_ENV) {
+        Some(dir) if dir == "off" => None,
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::cache_dir().map(|d| d.join("precis").join("tiles")),
+    }
+}
+
+/// How the engine loads a generator: the decoder's defaults, with the tile cache.
+pub fn load_options() -> precis_llm::LoadOptions {
+    precis_llm::LoadOptions { tile_cache: tile_cache_dir(), ..Default::default() }
 }
 
 /// Where models are stored: `$PRECIS_MODELS_DIR`, else the platform data directory

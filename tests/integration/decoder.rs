@@ -2,13 +2,14 @@
 //! on tiny random models and on real ones, the same logits on one thread as on two and on
 //! every kernel path the CPU runs, generation that reuses a cached prompt prefix giving exactly
 //! the tokens of a fresh run, and guessed tokens checked in one pass giving exactly the logits
-//! and tokens of single steps.
+//! and tokens of single steps, and tiles mapped from the tile cache giving exactly the logits
+//! of tiles built at load.
 
 use precis::llm::gguf::Architecture;
 use precis::llm::test_models::{GgmlDType, TinySpec};
 use precis::llm::WeightLayout;
 use precis::llm::{generate, CancelToken, GenerateOptions};
-use precis::llm::{Backend, Generator, KernelPath, LoadOptions};
+use precis::llm::{Backend, Generator, KernelPath, LoadOptions, TileSource};
 use precis::summary::prompts::messages;
 use precis::summary::{Length, SummaryType};
 
@@ -287,6 +288,72 @@ fn every_kernel_path_gives_the_same_logits_and_tokens() {
             assert_eq!(answer, tokens, "{kernels} {arch:?} {dtype:?}");
         }
     }
+}
+
+#[test]
+fn tiles_mapped_from_the_cache_give_the_same_logits_and_tokens() {
+    // A first load builds the tiles and keeps them in the cache directory; later loads map them
+    // and give exactly the logits of built tiles, on every kernel path this CPU runs. A
+    // cache file cut short, or one for the model file as it was before it changed, is not
+    // used: the tiles are built again.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tiles");
+    let cases = [
+        (Architecture::Llama, GgmlDType::Q4_1),
+        (Architecture::Llama, GgmlDType::Q5_0),
+        (Architecture::Qwen2, GgmlDType::Q8_0),
+        (Architecture::Qwen2, GgmlDType::Q4K),
+        (Architecture::Qwen3, GgmlDType::Q6K),
+    ];
+    let run = |path: &std::path::Path, kernels: KernelPath, tile_cache: Option<&std::path::Path>| {
+        let options =
+            LoadOptions { kernels: Some(kernels), tile_cache: tile_cache.map(Into::into), ..LoadOptions::default() };
+        let mut g = Generator::load_with(path, options).unwrap();
+        precis::llm::finish_tile_cache_writes();
+        // A short prompt (of characters' tokens): what matters is every matrix.
+        let ids = g.tokenizer.encode("Night buses run again.", true, true).unwrap();
+        let mut logits = vec![g.forward(&ids, 0).unwrap()];
+        logits.push(g.forward(&[11], ids.len()).unwrap());
+        (g.tile_source, logits)
+    };
+    let cache_files = || std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    for (arch, dtype) in cases {
+        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let path = tiny_model_with(dir.path(), spec);
+        // The tiles do not depend on the kernel path: built once, mapped on every path.
+        let (source, first) = run(&path, KernelPath::Portable, Some(&cache));
+        assert_eq!(source, TileSource::BuiltAndCached, "{arch:?} {dtype:?}");
+        assert!(first == run(&path, KernelPath::Portable, None).1, "{arch:?} {dtype:?}: building for the cache");
+        for kernels in KernelPath::available() {
+            let what = format!("{kernels} {arch:?} {dtype:?}");
+            let (source, built) = run(&path, kernels, None);
+            assert_eq!(source, TileSource::Built, "{what}");
+            let (source, mapped) = run(&path, kernels, Some(&cache));
+            assert_eq!(source, TileSource::Mapped, "{what}");
+            assert!(mapped == built, "{what}: mapped tiles give other logits");
+        }
+        // Cut short: ignored, removed, built and kept again.
+        let [file] = cache_files().try_into().unwrap();
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 2).unwrap();
+        let (source, logits) = run(&path, KernelPath::Portable, Some(&cache));
+        assert_eq!(source, TileSource::BuiltAndCached, "{arch:?} {dtype:?}: a file cut short");
+        assert_eq!(run(&path, KernelPath::Portable, Some(&cache)).0, TileSource::Mapped);
+        assert!(logits == run(&path, KernelPath::Portable, None).1);
+        std::fs::remove_file(&path).unwrap();
+    }
+    // The models are gone: the next file written removes their cache files.
+    let other = tiny_model_with(dir.path(), TinySpec { dtype: GgmlDType::Q8_0, ..TinySpec::new(Architecture::Llama) });
+    assert_eq!(run(&other, KernelPath::Portable, Some(&cache)).0, TileSource::BuiltAndCached);
+    assert_eq!(cache_files().len(), 1, "{:?}", cache_files());
+    // The model file changes in place (a new modification time): its old tiles are not used.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let changed =
+        tiny_model_with(dir.path(), TinySpec { dtype: GgmlDType::Q4_1, ..TinySpec::new(Architecture::Llama) });
+    assert_eq!(changed, other);
+    let (source, logits) = run(&changed, KernelPath::Portable, Some(&cache));
+    assert_eq!(source, TileSource::BuiltAndCached, "a changed model file");
+    assert!(logits == run(&changed, KernelPath::Portable, None).1);
 }
 
 fn greedy(max_tokens: usize, reuse_prefix: bool) -> GenerateOptions {

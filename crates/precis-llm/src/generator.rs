@@ -7,13 +7,13 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3};
 
-use crate::decoder::{self, Decoder, WeightLayout};
+use crate::decoder::{self, Decoder, TileSource, WeightLayout};
 use crate::error::{Error, Result};
 use crate::gguf::{Architecture, GgufFile, ModelProps};
 use crate::kernels::cpu::KernelPath;
@@ -36,6 +36,8 @@ pub struct Generator {
     pub props: ModelProps,
     /// How long loading took.
     pub load_time: Duration,
+    /// Where the tiled matrices came from: built, or mapped from the tile cache.
+    pub tile_source: TileSource,
     /// Size of the model file, a guide to how fast it runs.
     pub weights_bytes: u64,
     device: Device,
@@ -53,7 +55,7 @@ pub enum Backend {
 }
 
 /// How to load a generator.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub backend: Backend,
     /// How Precis's decoder holds the weights (candle's models load them as stored).
@@ -61,6 +63,9 @@ pub struct LoadOptions {
     /// The instruction set of Precis's tiled kernels; `None` for what `PRECIS_KERNELS` asks
     /// for, or else the fastest this CPU runs (`KernelPath::from_env`).
     pub kernels: Option<KernelPath>,
+    /// The directory of the tile cache (`decoder::tile_cache`): tiles built at a first load are
+    /// kept there and mapped by later loads. `None` builds them at every load.
+    pub tile_cache: Option<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -70,7 +75,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         let arm = cfg!(target_arch = "aarch64") && std::env::var_os(crate::kernels::cpu::KERNELS_VAR).is_none();
         let layout = if arm { WeightLayout::AsStored } else { WeightLayout::Tiled };
-        LoadOptions { backend: Backend::Precis, layout, kernels: None }
+        LoadOptions { backend: Backend::Precis, layout, kernels: None, tile_cache: None }
     }
 }
 
@@ -120,8 +125,11 @@ impl Generator {
             }
             Backend::Candle => None,
         };
+        let mut tile_source = TileSource::Built;
         let weights = if let Some(config) = config {
-            let decoder = Decoder::load(path, &content, config, options.layout, kernels)?;
+            let (decoder, tiles) =
+                Decoder::load(path, &content, config, options.layout, kernels, options.tile_cache.as_deref())?;
+            tile_source = tiles;
             if tokenizer.vocab_size() > decoder.vocabulary() {
                 return Err(Error::ModelCorrupt {
                     path: path.to_path_buf(),
@@ -143,6 +151,7 @@ impl Generator {
             template,
             props,
             load_time: start.elapsed(),
+            tile_source,
             weights_bytes,
             device,
             cached: Vec::new(),

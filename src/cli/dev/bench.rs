@@ -11,7 +11,7 @@ use precis::article;
 use precis::llm::{
     generate, Backend, CancelToken, CpuInfo, GenerateOptions, Generator, KernelPath, LoadOptions, WeightLayout,
 };
-use precis::store::catalog::Catalog;
+use precis::store::catalog::{self, Catalog};
 use precis::summary::prompts::messages;
 use precis::summary::{Length, SummaryType};
 use precis::Result;
@@ -78,9 +78,11 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     let load = LoadOptions {
         backend: if args.candle { Backend::Candle } else { Backend::Precis },
         layout: if args.no_repack { WeightLayout::AsStored } else { WeightLayout::Tiled },
-        kernels: None,
+        ..catalog::load_options()
     };
     let mut generator = Generator::load_with(&resolved.path, load)?;
+    // Tiles built for the cache are written before anything is timed.
+    precis::llm::finish_tile_cache_writes();
     let prompt = generator.template.render(&messages(
         article.title.as_deref(),
         &article.text,
@@ -119,6 +121,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
         "cpu": { "model": cpu.model, "features": cpu.present() },
         "threads": threads,
         "load_ms": generator.load_time.as_millis() as u64,
+        "tiles": generator.tile_source.name(),
         "prompt_tokens": run.prompt_tokens,
         "prefill_tok_s": per_second(run.prompt_tokens, run.prefill_time),
         "decode_tokens": run.tokens.len(),

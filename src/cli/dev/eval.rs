@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Args;
 use precis::article;
 use precis::llm::{CancelToken, Generator};
-use precis::store::catalog::Catalog;
+use precis::store::catalog::{self, Catalog};
 use precis::summary::keypoints::ground_bullets;
 use precis::summary::trim::TrimRules;
 use precis::summary::{self, extract, parse_answer, Bullet, Length, Models, SummarizeOptions, Summary, SummaryType};
@@ -94,7 +94,10 @@ pub fn run(args: EvalArgs, models_dir: &Path) -> Result<ExitCode> {
         (None, None) if args.extractive => Method::Pipeline { generator: None, name: "extractive".into() },
         (None, None) => {
             let resolved = Catalog::builtin().resolve_generator(args.model.as_deref(), models_dir)?;
-            Method::Pipeline { generator: Some(Box::new(Generator::load(&resolved.path)?)), name: resolved.name }
+            Method::Pipeline {
+                generator: Some(Box::new(Generator::load_with(&resolved.path, catalog::load_options())?)),
+                name: resolved.name,
+            }
         }
     };
     let opts = options(&args);

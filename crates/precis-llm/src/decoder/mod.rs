@@ -4,15 +4,18 @@
 //! (only the looked-up rows are expanded), and a KV cache it owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
 //! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
-//! held in memory, and on which kernels), `attention` (self-attention and RoPE), `cache` (the
-//! KV cache) and `platform` (process-wide tuning).
+//! held in memory, and on which kernels), `tile_cache` (tiles kept between loads),
+//! `attention` (self-attention and RoPE), `cache` (the KV cache) and `platform` (process-wide
+//! tuning).
 
 mod attention;
 mod cache;
 mod config;
 mod platform;
+pub mod tile_cache;
 mod weights;
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +31,8 @@ use attention::{attention, attention_rows, causal_mask, Rope};
 use cache::CacheBuffer;
 pub use config::Config;
 pub use platform::prefer_compact_kernels;
+use tile_cache::TileCache;
+pub use tile_cache::TileSource;
 pub use weights::WeightLayout;
 use weights::{HeadNorms, Matrix, Projection, TensorSource, TokenTable};
 
@@ -137,13 +142,16 @@ impl Decoder {
         config: Config,
         layout: WeightLayout,
         kernels: KernelPath,
-    ) -> Result<Decoder> {
+        tile_cache: Option<&Path>,
+    ) -> Result<(Decoder, TileSource)> {
         prefer_compact_kernels();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the file is opened read-only and the map is private; Precis does not write
         // model files while they are loaded (a fetch writes a new file and renames it).
         let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
-        let src = TensorSource { path, content, map, layout, kernels };
+        let cache = tile_cache.filter(|_| layout == WeightLayout::Tiled).and_then(|dir| TileCache::open(dir, path));
+        let tiled = RefCell::new(Vec::new());
+        let src = TensorSource { path, content, map, layout, kernels, cache: cache.as_ref(), tiled };
         check_shapes(&src, &config)?;
         let vocabulary = src.info("token_embd.weight")?.shape.dims()[0];
         // The token table is looked up row by row and, when there is no separate output
@@ -152,7 +160,6 @@ impl Decoder {
         let (embeddings, output) = match src.tiled(&["token_embd.weight"])? {
             // A tiled table serves as both, in one copy.
             Some(q) => {
-                let q = Arc::new(q);
                 let output = if tied { Matrix::Tiled(q.clone()) } else { src.matrix("output.weight")? };
                 (TokenTable::Tiled(q), output)
             }
@@ -189,7 +196,15 @@ impl Decoder {
                 values: CacheBuffer::new(config.kv_heads, config.head_dim),
             });
         }
-        Ok(Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu, kernels })
+        let tiled = src.tiled.take();
+        drop(src);
+        let source = match cache {
+            Some(cache) => cache.keep(tiled),
+            None => TileSource::Built,
+        };
+        let decoder =
+            Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu, kernels };
+        Ok((decoder, source))
     }
 
     /// Rows of the token table: token ids must stay below this.

@@ -2,9 +2,11 @@
 //! (`TensorSource`), each matrix on the tiled kernels where its block type has them or on
 //! candle's otherwise (`Matrix`), projections of one input stacked into one matrix
 //! (`Projection`), the token table looked up row by row (`TokenTable`), and Q5_1 (which candle
-//! multiplies with scalar code) rewritten as Q8_0 at load.
+//! multiplies with scalar code) rewritten as Q8_0 at load. Tiled matrices come from the tile
+//! cache (`tile_cache`) when it has them.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,6 +19,8 @@ use crate::error::{Error, Result};
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::tiles::Stored;
 use crate::kernels::TiledMatrix;
+
+use super::tile_cache::TileCache;
 
 /// A weight matrix: on the tiled kernels where `WeightLayout` puts its type, otherwise on
 /// candle's.
@@ -133,7 +137,8 @@ impl HeadNorms {
     }
 }
 
-/// Reads tensors out of a memory-mapped GGUF file.
+/// Reads tensors out of a memory-mapped GGUF file, and tiled matrices out of the tile cache
+/// where it has them.
 pub(super) struct TensorSource<'a> {
     pub(super) path: &'a Path,
     pub(super) content: &'a Content,
@@ -141,6 +146,9 @@ pub(super) struct TensorSource<'a> {
     pub(super) layout: WeightLayout,
     /// The kernels the tiled matrices use.
     pub(super) kernels: KernelPath,
+    pub(super) cache: Option<&'a TileCache>,
+    /// Every tiled matrix given out, by its tensors' names joined with `+`, for the cache.
+    pub(super) tiled: RefCell<Vec<(String, Arc<TiledMatrix>)>>,
 }
 
 impl TensorSource<'_> {
@@ -194,10 +202,10 @@ impl TensorSource<'_> {
         Ok(QTensor::new(storage, info.shape.clone())?)
     }
 
-    /// The matrices `names`, rows stacked in that order, on the tiled kernels, built straight
-    /// from the map (no copy of the stored bytes): `None` unless all are matrices of one type
-    /// the tiled kernels take, with the same number of columns.
-    pub(super) fn tiled(&self, names: &[&str]) -> Result<Option<TiledMatrix>> {
+    /// The matrices `names`, rows stacked in that order, on the tiled kernels, mapped from the
+    /// tile cache or built straight from the map (no copy of the stored bytes): `None` unless
+    /// all are matrices of one type the tiled kernels take, with the same number of columns.
+    pub(super) fn tiled(&self, names: &[&str]) -> Result<Option<Arc<TiledMatrix>>> {
         let mut spans = Vec::with_capacity(names.len());
         let mut kind = None;
         for name in names {
@@ -212,10 +220,23 @@ impl TensorSource<'_> {
             spans.push(self.span(name)?);
         }
         let Some((dtype, Some(cols))) = kind else { return Ok(None) };
-        let parts = spans.iter().map(|s| &self.map[s.clone()]).collect();
-        let tiled = TiledMatrix::from_stored(&Stored::new(dtype, cols, parts)?, self.kernels)?;
-        for span in spans {
-            self.release(span);
+        let rows = names.iter().map(|name| Ok(self.info(name)?.shape.dims()[0])).sum::<Result<usize>>()?;
+        let key = names.join("+");
+        let cached = self.cache.and_then(|cache| cache.matrix(&key, dtype, (rows, cols), self.kernels));
+        let tiled = match cached {
+            Some(tiled) => Some(tiled),
+            None => {
+                let parts = spans.iter().map(|s| &self.map[s.clone()]).collect();
+                let tiled = TiledMatrix::from_stored(&Stored::new(dtype, cols, parts)?, self.kernels)?;
+                for span in spans {
+                    self.release(span);
+                }
+                tiled
+            }
+        };
+        let tiled = tiled.map(Arc::new);
+        if let Some(tiled) = &tiled {
+            self.tiled.borrow_mut().push((key, tiled.clone()));
         }
         Ok(tiled)
     }
@@ -223,7 +244,7 @@ impl TensorSource<'_> {
     /// A weight matrix, rewritten as Q8_0 when that was asked for and helps.
     pub(super) fn matrix(&self, name: &str) -> Result<Matrix> {
         if let Some(tiled) = self.tiled(&[name])? {
-            return Ok(Matrix::Tiled(Arc::new(tiled)));
+            return Ok(Matrix::Tiled(tiled));
         }
         self.multiplier(self.stored(name)?)
     }
@@ -243,7 +264,7 @@ impl TensorSource<'_> {
         if biases_stack {
             if let Some(tiled) = self.tiled(&weights)? {
                 let widths = weights.iter().map(|w| Ok(self.info(w)?.shape.dims()[0])).collect::<Result<_>>()?;
-                let w = Matrix::Tiled(Arc::new(tiled));
+                let w = Matrix::Tiled(tiled);
                 return Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths });
             }
         }

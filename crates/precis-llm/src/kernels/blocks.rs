@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
-use crate::kernels::tiles::{self, f16_at, shape_error, Outputs, Stored, ROWS};
+use crate::kernels::tiles::{self, f16_at, shape_error, Held, Outputs, Stored, ROWS};
 
 const BLOCK: usize = 32;
 
@@ -55,7 +55,7 @@ pub struct BlockMatrix {
     rows: usize,
     cols: usize,
     layout: Layout,
-    tiles: Vec<u8>,
+    tiles: Held<u8>,
     kernels: Kernels,
 }
 
@@ -216,7 +216,46 @@ impl BlockMatrix {
                 layout.pack(&stored_blocks[..n], tile);
             }
         });
-        Ok(Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path) }))
+        Ok(Some(BlockMatrix { rows, cols, layout, tiles: Held::Built(tiles), kernels: kernels(layout, path) }))
+    }
+
+    /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`
+    /// (a tile cache file), multiplied on `path`'s kernels; `None` if the type has no block
+    /// tiles or the range does not hold exactly the tiles of such a matrix.
+    pub(crate) fn mapped(
+        dtype: GgmlDType,
+        (rows, cols): (usize, usize),
+        map: std::sync::Arc<memmap2::Mmap>,
+        range: std::ops::Range<usize>,
+        path: KernelPath,
+    ) -> Option<BlockMatrix> {
+        let layout = match dtype {
+            GgmlDType::Q8_0 => Layout::Q8,
+            GgmlDType::Q5_0 => Layout::Q5,
+            GgmlDType::Q4_1 => Layout::Q4,
+            _ => return None,
+        };
+        if cols == 0 || !cols.is_multiple_of(BLOCK) {
+            return None;
+        }
+        let bytes = rows.div_ceil(ROWS).checked_mul(cols / BLOCK)?.checked_mul(layout.tile_bytes())?;
+        let tiles = Held::mapped(map, range, bytes)?;
+        Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path) })
+    }
+
+    /// The block type, rows and columns.
+    pub(crate) fn shape(&self) -> (GgmlDType, usize, usize) {
+        let dtype = match self.layout {
+            Layout::Q8 => GgmlDType::Q8_0,
+            Layout::Q5 => GgmlDType::Q5_0,
+            Layout::Q4 => GgmlDType::Q4_1,
+        };
+        (dtype, self.rows, self.cols)
+    }
+
+    /// The tiles as bytes, and whether they are mapped from a cache file.
+    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
+        (self.tiles.as_bytes(), self.tiles.is_mapped())
     }
 
     fn group(&self, g: usize) -> &[u8] {
@@ -621,7 +660,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!((stacked.rows, stacked.cols), (21, 256));
-            assert_eq!(stacked.tiles, whole.tiles, "{dtype:?}");
+            assert_eq!(*stacked.tiles, *whole.tiles, "{dtype:?}");
             assert!(Stored::new(dtype, 256, vec![&data[..row + 1]]).is_err(), "{dtype:?}: a part of a row and a byte");
         }
     }

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
-use crate::kernels::tiles::{self, f16_at, shape_error, Outputs, Stored, ROWS};
+use crate::kernels::tiles::{self, f16_at, shape_error, Held, Outputs, Stored, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
@@ -31,7 +31,8 @@ const GROUP: usize = 16;
 /// `d[r] * scales[i / 32][r] * q - dmin[r] * mins[i / 32][r]`, where `q` is the low nibble of
 /// `qs[i / 8][r][i % 8]` for `i % 8 < 4` and the high nibble of `qs[i / 8][r][i % 8 - 4]`
 /// otherwise.
-#[derive(Clone)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 struct TileQ4K {
     d: [f32; ROWS],
     dmin: [f32; ROWS],
@@ -43,7 +44,8 @@ struct TileQ4K {
 
 /// Eight rows of a Q6_K super-block. Row `r`'s value `i` is
 /// `d[r] * scales[i / 16][r] * (qs[i / 4][r][i % 4] - 32)`.
-#[derive(Clone)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 struct TileQ6K {
     d: [f32; ROWS],
     scales: [[i8; ROWS]; 16],
@@ -51,8 +53,8 @@ struct TileQ6K {
 }
 
 enum Tiles {
-    Q4K(Vec<TileQ4K>),
-    Q6K(Vec<TileQ6K>),
+    Q4K(Held<TileQ4K>),
+    Q6K(Held<TileQ6K>),
 }
 
 /// A Q4_K or Q6_K matrix of `rows × cols` (each row is one output), in tiles: row group `g`'s
@@ -238,12 +240,49 @@ impl KQuantMatrix {
         let groups = rows.div_ceil(ROWS);
         let tiles = (0..groups * blocks).into_par_iter().map(|i| s.group_blocks(i / blocks, i % blocks));
         let tiles = if q4k {
-            Tiles::Q4K(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect())
+            Tiles::Q4K(Held::Built(tiles.map(|(s, n)| TileQ4K::pack(&s[..n])).collect()))
         } else {
-            Tiles::Q6K(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect())
+            Tiles::Q6K(Held::Built(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect()))
         };
         let kernels = kernels(&tiles, path);
         Ok(Some(KQuantMatrix { rows, cols, tiles, kernels }))
+    }
+
+    /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`
+    /// (a tile cache file), multiplied on `path`'s kernels; `None` if the type is not Q4_K or
+    /// Q6_K or the range does not hold exactly the tiles of such a matrix.
+    pub(crate) fn mapped(
+        dtype: GgmlDType,
+        (rows, cols): (usize, usize),
+        map: std::sync::Arc<memmap2::Mmap>,
+        range: Range<usize>,
+        path: KernelPath,
+    ) -> Option<KQuantMatrix> {
+        if cols == 0 || !cols.is_multiple_of(SUPER) {
+            return None;
+        }
+        let count = rows.div_ceil(ROWS).checked_mul(cols / SUPER)?;
+        let tiles = match dtype {
+            GgmlDType::Q4K => Tiles::Q4K(Held::mapped(map, range, count)?),
+            GgmlDType::Q6K => Tiles::Q6K(Held::mapped(map, range, count)?),
+            _ => return None,
+        };
+        let kernels = kernels(&tiles, path);
+        Some(KQuantMatrix { rows, cols, tiles, kernels })
+    }
+
+    /// The block type, rows and columns.
+    pub(crate) fn shape(&self) -> (GgmlDType, usize, usize) {
+        let dtype = if matches!(self.tiles, Tiles::Q4K(_)) { GgmlDType::Q4K } else { GgmlDType::Q6K };
+        (dtype, self.rows, self.cols)
+    }
+
+    /// The tiles as bytes, and whether they are mapped from a cache file.
+    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
+        match &self.tiles {
+            Tiles::Q4K(t) => (t.as_bytes(), t.is_mapped()),
+            Tiles::Q6K(t) => (t.as_bytes(), t.is_mapped()),
+        }
     }
 
     /// `x @ self^T` for `x` of shape `(.., cols)`.
@@ -279,8 +318,8 @@ impl KQuantMatrix {
     /// Bytes of the tiles, what one product reads.
     pub fn bytes(&self) -> usize {
         match &self.tiles {
-            Tiles::Q4K(t) => std::mem::size_of_val(t.as_slice()),
-            Tiles::Q6K(t) => std::mem::size_of_val(t.as_slice()),
+            Tiles::Q4K(t) => std::mem::size_of_val(&**t),
+            Tiles::Q6K(t) => std::mem::size_of_val(&**t),
         }
     }
 

@@ -53,6 +53,41 @@ impl TiledMatrix {
         Ok(KQuantMatrix::from_stored(s, path)?.map(TiledMatrix::KQuants))
     }
 
+    /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`,
+    /// a tile cache file, multiplied on `path`'s kernels: `None` unless the range holds exactly
+    /// the tiles of such a matrix.
+    pub(crate) fn mapped(
+        dtype: GgmlDType,
+        shape: (usize, usize),
+        map: std::sync::Arc<memmap2::Mmap>,
+        range: std::ops::Range<usize>,
+        path: KernelPath,
+    ) -> Option<TiledMatrix> {
+        match dtype {
+            GgmlDType::Q4K | GgmlDType::Q6K => {
+                KQuantMatrix::mapped(dtype, shape, map, range, path).map(TiledMatrix::KQuants)
+            }
+            _ => BlockMatrix::mapped(dtype, shape, map, range, path).map(TiledMatrix::Blocks),
+        }
+    }
+
+    /// The stored block type, rows and columns.
+    pub(crate) fn shape(&self) -> (GgmlDType, usize, usize) {
+        match self {
+            TiledMatrix::Blocks(q) => q.shape(),
+            TiledMatrix::KQuants(k) => k.shape(),
+        }
+    }
+
+    /// The tiles as bytes, as a tile cache file holds them, and whether they are mapped from
+    /// one.
+    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
+        match self {
+            TiledMatrix::Blocks(q) => q.tile_bytes(),
+            TiledMatrix::KQuants(k) => k.tile_bytes(),
+        }
+    }
+
     /// Bytes of the tiles: what one product reads.
     pub fn bytes(&self) -> usize {
         match self {

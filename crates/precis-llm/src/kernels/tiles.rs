@@ -3,8 +3,13 @@
 //! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
 //! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
 //! takes its tokens in runs that stay in the second-level cache while its tiles pass over
-//! them, and the outputs are put back in `(tokens, rows)` order.
+//! them, and the outputs are put back in `(tokens, rows)` order. Tiles are held in memory
+//! built at load, or mapped from the tile cache (`Held`).
 
+use std::ops::{Deref, Range};
+use std::sync::Arc;
+
+use bytemuck::Pod;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
@@ -24,6 +29,42 @@ pub(crate) fn shape_error(message: String) -> crate::error::Error {
 /// The little-endian f16 at byte `at` of `bytes`, as f32.
 pub(crate) fn f16_at(bytes: &[u8], at: usize) -> f32 {
     half::f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
+}
+
+/// A matrix's tiles: built at load, or mapped from a tile cache file (`decoder::tile_cache`).
+pub(crate) enum Held<T> {
+    Built(Vec<T>),
+    Mapped { map: Arc<memmap2::Mmap>, range: Range<usize> },
+}
+
+impl<T: Pod> Held<T> {
+    /// The tiles in `range` of `map`, if it holds exactly `count` of them, suitably aligned.
+    pub(crate) fn mapped(map: Arc<memmap2::Mmap>, range: Range<usize>, count: usize) -> Option<Held<T>> {
+        let bytes = map.get(range.clone())?;
+        let tiles: &[T] = bytemuck::try_cast_slice(bytes).ok()?;
+        (tiles.len() == count).then_some(Held::Mapped { map, range })
+    }
+
+    /// The tiles' bytes, as a tile cache file holds them.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
+    }
+
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self, Held::Mapped { .. })
+    }
+}
+
+impl<T: Pod> Deref for Held<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            Held::Built(tiles) => tiles,
+            // `mapped` checked the size and alignment.
+            Held::Mapped { map, range } => bytemuck::cast_slice(&map[range.clone()]),
+        }
+    }
 }
 
 /// A quantized matrix's rows as stored, read where they lie (in the model file's map, or a

@@ -1,0 +1,376 @@
+//! The tile cache: a model's tiled matrices kept in a file after the first load, so that later
+//! loads map them instead of building them again. One file per model file, named after what
+//! its tiles were built from (the model file's path, size, modification time and inode,
+//! Precis's version and the tile layout); written on a low-priority helper thread into a
+//! temporary file that is renamed once complete. Files whose model is gone or has changed
+//! are removed, and the least recently used past a size budget. A file that does not match, or cannot be read, is ignored and rebuilt.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use candle_core::quantized::GgmlDType;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::kernels::cpu::KernelPath;
+use crate::kernels::tiles::Stored;
+use crate::kernels::TiledMatrix;
+
+/// What a tile cache file starts with, before its format number.
+const MAGIC: &[u8; 8] = b"PRECTILE";
+/// The file's layout; a file of another format is rebuilt.
+const FORMAT: u32 = 1;
+/// The longest index read (a model of thousands of matrices needs a few hundred kilobytes).
+const MAX_INDEX: usize = 16 << 20;
+/// Each matrix's tiles start at a multiple of this, so they can be read in place.
+const ALIGN: usize = 64;
+/// The most the cache directory keeps; the least recently used files go first.
+const BUDGET_BYTES: u64 = 4 << 30;
+/// Temporary files older than this are left over from a process that stopped while writing.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// Where a model's tiles came from at load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileSource {
+    /// Built from the model file, with no cache to keep them in (or no tiles at all).
+    Built,
+    /// Built from the model file and being written to the cache.
+    BuiltAndCached,
+    /// Mapped from the cache.
+    Mapped,
+}
+
+impl TileSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            TileSource::Built => "built",
+            TileSource::BuiltAndCached => "built, cached",
+            TileSource::Mapped => "mapped from cache",
+        }
+    }
+}
+
+/// A model's tile cache file, and the matrices it held when the model was loaded.
+pub(super) struct TileCache {
+    dir: PathBuf,
+    file: PathBuf,
+    model: PathBuf,
+    identity: String,
+    found: Option<Found>,
+}
+
+struct Found {
+    map: Arc<memmap2::Mmap>,
+    entries: HashMap<String, Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Index {
+    identity: String,
+    /// The model file the tiles were built from: when it is gone, so is the cache file.
+    model: PathBuf,
+    entries: Vec<Entry>,
+}
+
+/// One matrix in the file: its tensors' names joined with `+`, block type, shape, and where
+/// its tiles lie (from the start of the file).
+#[derive(Serialize, Deserialize, Clone)]
+struct Entry {
+    key: String,
+    dtype: String,
+    rows: usize,
+    cols: usize,
+    offset: usize,
+    len: usize,
+}
+
+/// The names of the block types with tiles, as the file writes them.
+const DTYPES: [(GgmlDType, &str); 5] = [
+    (GgmlDType::Q8_0, "q8_0"),
+    (GgmlDType::Q5_0, "q5_0"),
+    (GgmlDType::Q4_1, "q4_1"),
+    (GgmlDType::Q4K, "q4_k"),
+    (GgmlDType::Q6K, "q6_k"),
+];
+
+fn dtype_name(dtype: GgmlDType) -> Option<&'static str> {
+    DTYPES.iter().find(|(d, _)| *d == dtype).map(|(_, n)| *n)
+}
+
+fn dtype_named(name: &str) -> Option<GgmlDType> {
+    DTYPES.iter().find(|(_, n)| *n == name).map(|(d, _)| *d)
+}
+
+impl TileCache {
+    /// The cache in `dir` for the model file at `model`, mapped if a matching file is there.
+    /// `None` when the model file's details cannot be read.
+    pub(super) fn open(dir: &Path, model: &Path) -> Option<TileCache> {
+        let model = fs::canonicalize(model).ok()?;
+        let identity = identity(&model)?;
+        let hash = Sha256::digest(identity.as_bytes());
+        let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+        let stem: String = stem.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).take(80).collect();
+        let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let file = dir.join(format!("{stem}-{hex}.tiles"));
+        let found = match read(&file, &identity) {
+            Ok(found) => found,
+            Err(why) => {
+                tracing::info!(file = %file.display(), %why, "tile cache file ignored; the tiles are built again");
+                let _ = fs::remove_file(&file);
+                None
+            }
+        };
+        Some(TileCache { dir: dir.to_path_buf(), file, model, identity, found })
+    }
+
+    /// The matrix `key` (its tensors' names joined with `+`), of `dtype` and `rows × cols`, if
+    /// the file holds it so, multiplied on `kernels`.
+    pub(super) fn matrix(
+        &self,
+        key: &str,
+        dtype: GgmlDType,
+        shape: (usize, usize),
+        kernels: KernelPath,
+    ) -> Option<TiledMatrix> {
+        let found = self.found.as_ref()?;
+        let entry = found.entries.get(key)?;
+        if dtype_named(&entry.dtype) != Some(dtype) || (entry.rows, entry.cols) != shape {
+            return None;
+        }
+        TiledMatrix::mapped(dtype, shape, found.map.clone(), entry.offset..entry.offset + entry.len, kernels)
+    }
+
+    /// Keeps `matrices`, all the tiled matrices of the model, unless they were all mapped from
+    /// the file: written on a helper thread (`finish_writes` waits for it). What the model's
+    /// tiles came from.
+    pub(super) fn keep(self, matrices: Vec<(String, Arc<TiledMatrix>)>) -> TileSource {
+        if matrices.is_empty() {
+            return TileSource::Built;
+        }
+        if matrices.iter().all(|(_, m)| m.tile_bytes().1) {
+            // Used now: the last to go when the directory is over its budget.
+            if let Ok(file) = File::options().append(true).open(&self.file) {
+                let _ = file.set_modified(SystemTime::now());
+            }
+            return TileSource::Mapped;
+        }
+        let spawned = std::thread::Builder::new().name("precis-tile-cache".into()).spawn(move || {
+            lower_priority();
+            if let Err(why) = self.write(&matrices) {
+                tracing::warn!(file = %self.file.display(), %why, "could not keep the tiles for the next load");
+            }
+            evict(&self.dir, &self.file);
+        });
+        match spawned {
+            Ok(handle) => {
+                pending().lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+                TileSource::BuiltAndCached
+            }
+            Err(_) => TileSource::Built,
+        }
+    }
+
+    /// Writes the file: into a temporary file beside it, synced and then renamed, so the name
+    /// only ever holds a whole file.
+    fn write(&self, matrices: &[(String, Arc<TiledMatrix>)]) -> std::io::Result<()> {
+        let mut entries = Vec::with_capacity(matrices.len());
+        let mut offset = 0;
+        for (key, m) in matrices {
+            let (dtype, rows, cols) = m.shape();
+            let Some(dtype) = dtype_name(dtype) else { continue };
+            let len = m.tile_bytes().0.len();
+            entries.push(Entry { key: key.clone(), dtype: dtype.into(), rows, cols, offset, len });
+            offset = (offset + len).next_multiple_of(ALIGN);
+        }
+        // The offsets so far count from the first matrix; the index comes before it, and its
+        // length depends on the offsets: pad it to a page, and move the offsets after it.
+        let mut index = Index { identity: self.identity.clone(), model: self.model.clone(), entries };
+        let head = |index: &Index| serde_json::to_vec(index).map(|json| (16 + json.len()).next_multiple_of(4096));
+        let mut data_start = head(&index)?;
+        loop {
+            let shifted = Index {
+                identity: index.identity.clone(),
+                model: index.model.clone(),
+                entries: index.entries.iter().map(|e| Entry { offset: e.offset + data_start, ..e.clone() }).collect(),
+            };
+            let needed = head(&shifted)?;
+            if needed <= data_start {
+                index = shifted;
+                break;
+            }
+            data_start = needed;
+        }
+        let json = serde_json::to_vec(&index)?;
+        fs::create_dir_all(&self.dir)?;
+        let temporary = self.file.with_extension(format!("{}.tmp", std::process::id()));
+        let result = (|| {
+            let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
+            out.write_all(MAGIC)?;
+            out.write_all(&FORMAT.to_le_bytes())?;
+            out.write_all(&(json.len() as u32).to_le_bytes())?;
+            out.write_all(&json)?;
+            let mut at = 16 + json.len();
+            let by_key: HashMap<&str, &TiledMatrix> = matrices.iter().map(|(k, m)| (k.as_str(), &**m)).collect();
+            for entry in &index.entries {
+                std::io::copy(&mut std::io::repeat(0).take((entry.offset - at) as u64), &mut out)?;
+                out.write_all(by_key[entry.key.as_str()].tile_bytes().0)?;
+                at = entry.offset + entry.len;
+            }
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            fs::rename(&temporary, &self.file)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        result
+    }
+}
+
+/// Reads the tile cache file at `file` if it is one for `identity`: `None` if there is none.
+fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
+    let mut f = match File::open(file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let index = read_index(&mut f)?;
+    if index.identity != identity {
+        return Err("it was built from another model file or version".into());
+    }
+    // SAFETY: the map is private and read-only; Precis never writes a tile cache file in
+    // place (it writes a new file and renames it), so the mapped bytes do not change.
+    // Populated, so the first prompt does not fault the pages in one by one.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(|e| e.to_string())?;
+    for e in &index.entries {
+        if e.offset % ALIGN != 0 || e.offset.checked_add(e.len).is_none_or(|end| end > map.len()) {
+            return Err(format!("matrix `{}` lies outside the file", e.key));
+        }
+    }
+    let entries = index.entries.into_iter().map(|e| (e.key.clone(), e)).collect();
+    Ok(Some(Found { map: Arc::new(map), entries }))
+}
+
+/// The index at the start of a tile cache file.
+fn read_index(f: &mut File) -> Result<Index, String> {
+    let mut head = [0u8; 16];
+    f.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if &head[..8] != MAGIC || head[8..12] != FORMAT.to_le_bytes() {
+        return Err("it is not a tile cache file of this format".into());
+    }
+    let len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]) as usize;
+    if len > MAX_INDEX {
+        return Err(format!("its index claims {len} bytes"));
+    }
+    let mut json = vec![0u8; len];
+    f.read_exact(&mut json).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
+/// What a model file's tiles are built from: the file (path, size, modification time, inode),
+/// Precis's version and the tile layout. `None` if the file's details cannot be read.
+fn identity(path: &Path) -> Option<String> {
+    let meta = fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    #[cfg(unix)]
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        format!("{}:{}", meta.dev(), meta.ino())
+    };
+    #[cfg(not(unix))]
+    let inode = String::new();
+    Some(format!(
+        "precis-llm {} tiles {} model {} bytes {} modified {}.{:09} inode {inode}",
+        env!("CARGO_PKG_VERSION"),
+        layout_fingerprint(),
+        path.display(),
+        meta.len(),
+        modified.as_secs(),
+        modified.subsec_nanos(),
+    ))
+}
+
+/// A hash of the tiles built from fixed rows of every tiled block type: it changes whenever
+/// the way tiles are built does, so no file of an older layout is ever mapped.
+fn layout_fingerprint() -> &'static str {
+    static FINGERPRINT: OnceLock<String> = OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        let mut hash = Sha256::new();
+        for (dtype, name) in DTYPES {
+            // Nine rows (a whole group and a padded one) of 256 values, of arbitrary bytes.
+            let cols = 256;
+            let bytes: Vec<u8> =
+                (0..9 * cols / dtype.block_size() * dtype.type_size()).map(|i| (i * 131 + i / 7) as u8).collect();
+            hash.update(name.as_bytes());
+            let tiled =
+                Stored::new(dtype, cols, vec![&bytes]).and_then(|s| TiledMatrix::from_stored(&s, KernelPath::Portable));
+            if let Ok(Some(tiled)) = tiled {
+                hash.update(tiled.tile_bytes().0);
+            }
+        }
+        hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+fn pending() -> &'static Mutex<Vec<JoinHandle<()>>> {
+    static PENDING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+    &PENDING
+}
+
+/// Waits until every tile cache file being written is written.
+pub fn finish_writes() {
+    let handles = std::mem::take(&mut *pending().lock().unwrap_or_else(|e| e.into_inner()));
+    for handle in handles {
+        let _ = handle.join();
+    }
+}
+
+/// Runs the calling thread at the lowest priority, so writing the cache gives way to the model.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread (on Linux a priority is a thread's).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
+/// Removes leftover temporary files, cache files whose model file is gone or has changed (or
+/// that another version of Precis wrote), and the least recently used cache files past the
+/// budget; `keep` stays whatever its size.
+fn evict(dir: &Path, keep: &Path) {
+    let Ok(listing) = fs::read_dir(dir) else { return };
+    let now = SystemTime::now();
+    let mut files = Vec::new();
+    for entry in listing.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        let modified = meta.modified().unwrap_or(now);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") && now.duration_since(modified).unwrap_or_default() > STALE_TEMPORARY {
+            let _ = fs::remove_file(&path);
+        } else if name.ends_with(".tiles") && path != keep {
+            // Built from a model file that is gone or has changed since, or by another version.
+            let index = File::open(&path).ok().and_then(|mut f| read_index(&mut f).ok());
+            if index.is_some_and(|i| identity(&i.model).is_none_or(|now| now != i.identity)) {
+                let _ = fs::remove_file(&path);
+            } else {
+                files.push((modified, meta.len(), path));
+            }
+        }
+    }
+    let mut total = fs::metadata(keep).map_or(0, |m| m.len());
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, len, path) in files {
+        total += len;
+        if total > BUDGET_BYTES {
+            tracing::info!(file = %path.display(), "tile cache over its budget: removed the least recently used");
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
