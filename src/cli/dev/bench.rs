@@ -57,6 +57,9 @@ pub struct BenchArgs {
     #[arg(long)]
     no_bandwidth: bool,
 
+    /// Prompt tokens per forward pass of the prefill [default: the generator's]
+    #[arg(long)]
+    prefill_chunk: Option<usize>,
     /// Skip timing what reusing a cached prompt prefix saves (four more prefills)
     #[arg(long)]
     no_prefix_reuse: bool,
@@ -98,6 +101,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
         max_tokens: args.decode_tokens,
         no_repeat_ngram: 0,
         lookahead: args.lookahead,
+        prefill_chunk: args.prefill_chunk.unwrap_or(GenerateOptions::default().prefill_chunk),
         ..Default::default()
     };
     let run = generate(&mut generator, &ids, &opts, &CancelToken::new(), &mut |_| {})?;

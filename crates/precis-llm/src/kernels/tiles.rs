@@ -3,7 +3,7 @@
 //! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
 //! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
 //! takes its tokens in runs that stay in the second-level cache while its tiles pass over
-//! them, and the outputs are put back in `(tokens, rows)` order. Tiles are held in memory
+//! them, and writes its outputs in place, in `(tokens, rows)` order. Tiles are held in memory
 //! built at load, or mapped from the tile cache (`Held`).
 
 use std::ops::{Deref, Range};
@@ -132,13 +132,18 @@ impl<'a> Stored<'a> {
 }
 
 /// Quantizes `xs` into `q` as signed bytes, each value rounded to the nearest multiple of the
-/// returned scale, the largest magnitude over 127 (0 for a block of zeros).
+/// returned scale (ties to even), the largest magnitude over 127 (0 for a block of zeros).
+/// Written so the compiler vectorizes both loops: the largest magnitude as the largest of the
+/// values' bits without their sign (which order finite floats as their magnitudes do), and the
+/// rounding by adding 1.5 × 2^23, which leaves the nearest integer in the low bits of the sum
+/// (exact for magnitudes below 2^22; these are at most 127).
 pub(crate) fn quantize_block(xs: &[f32], q: &mut [i8]) -> f32 {
-    let amax = xs.iter().fold(0f32, |a, v| a.max(v.abs()));
+    const SHIFT: f32 = 12_582_912.0;
+    let amax = f32::from_bits(xs.iter().map(|v| v.to_bits() & 0x7FFF_FFFF).max().unwrap_or(0));
     let d = amax / 127.0;
     let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
     for (qv, v) in q.iter_mut().zip(xs) {
-        *qv = (v * inv).round() as i8;
+        *qv = ((v * inv + SHIFT).to_bits() as i32 - SHIFT.to_bits() as i32) as i8;
     }
     d
 }
@@ -169,56 +174,74 @@ pub(crate) fn product(
     one: impl Fn(usize, bool, usize) -> Outputs<1> + Sync,
 ) -> Result<Tensor> {
     let groups = n.div_ceil(ROWS);
-    // Per row group, per token, the group's eight outputs.
-    let mut grouped = vec![0f32; groups * m * ROWS];
+    let mut out: Vec<f32> = Vec::with_capacity(m * n);
+    let bands = Bands { values: out.as_mut_ptr(), m, n };
     let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
-    crate::kernels::team::chunks_mut(&mut grouped, GROUPS_PER_TASK * m * ROWS, |task, out| {
+    crate::kernels::team::run(groups.div_ceil(GROUPS_PER_TASK), |task| {
         let first = task * GROUPS_PER_TASK;
+        let last = (first + GROUPS_PER_TASK).min(groups);
         // A task's row groups: two at once where the kernels take pairs, else one by one.
-        let (step, pair) = if pairs && out.len() == 2 * m * ROWS { (2, true) } else { (1, false) };
+        let (step, pair) = if pairs && last - first == 2 { (2, true) } else { (1, false) };
+        let put = |group: usize, t: usize, outputs: &[[f32; ROWS]]| {
+            let width = ROWS.min(n - group * ROWS);
+            for (j, o) in outputs.iter().enumerate() {
+                // SAFETY: this task alone writes the columns of its row groups, `first..last`.
+                unsafe { bands.put(t + j, group * ROWS, &o[..width]) };
+            }
+        };
         for start in (0..m).step_by(run) {
             let end = (start + run).min(m);
-            for (i, out) in out.chunks_mut(step * m * ROWS).enumerate() {
-                let group = first + i * step;
-                let (a, b) = out.split_at_mut(m * ROWS);
-                let mut put = |t: usize, outputs: &[[f32; ROWS]], second: &[[f32; ROWS]]| {
-                    let tokens = outputs.len();
-                    a[t * ROWS..(t + tokens) * ROWS].copy_from_slice(outputs.as_flattened());
-                    if pair {
-                        b[t * ROWS..(t + tokens) * ROWS].copy_from_slice(second.as_flattened());
-                    }
-                };
+            for group in (first..last).step_by(step) {
                 let mut t = start;
                 while t + 4 <= end {
                     let o = four(group, pair, t);
-                    put(t, &o[0], &o[1]);
+                    put(group, t, &o[0]);
+                    if pair {
+                        put(group + 1, t, &o[1]);
+                    }
                     t += 4;
                 }
                 for t in t..end {
                     let o = one(group, pair, t);
-                    put(t, &o[0], &o[1]);
+                    put(group, t, &o[0]);
+                    if pair {
+                        put(group + 1, t, &o[1]);
+                    }
                 }
             }
         }
     });
-    let out = if m == 1 {
-        grouped.truncate(n);
-        grouped
-    } else {
-        let mut out = vec![0f32; m * n];
-        for (g, group) in grouped.chunks_exact(m * ROWS).enumerate() {
-            let width = ROWS.min(n - g * ROWS);
-            for (t, outputs) in group.chunks_exact(ROWS).enumerate() {
-                out[t * n + g * ROWS..][..width].copy_from_slice(&outputs[..width]);
-            }
-        }
-        out
-    };
+    // SAFETY: the tasks wrote every column (each row group is one task's) of every token.
+    unsafe { out.set_len(m * n) };
     let mut dims = dims.to_vec();
     if let Some(last) = dims.last_mut() {
         *last = n;
     }
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
+}
+
+/// The `(m, n)` outputs of a product, written in place by tasks that each own the columns of
+/// their row groups.
+struct Bands {
+    values: *mut f32,
+    m: usize,
+    n: usize,
+}
+
+// SAFETY: tasks write disjoint columns (`put`'s contract).
+unsafe impl Sync for Bands {}
+
+impl Bands {
+    /// Writes `values` at token `t`, from column `col` on.
+    ///
+    /// # Safety
+    /// No other task writes those columns.
+    unsafe fn put(&self, t: usize, col: usize, values: &[f32]) {
+        assert!(t < self.m && col + values.len() <= self.n, "outside the product");
+        // SAFETY: in bounds (checked above) of an allocation of `m * n` values; no other task
+        // writes these (the caller's contract).
+        unsafe { self.values.add(t * self.n + col).copy_from_nonoverlapping(values.as_ptr(), values.len()) };
+    }
 }
 
 /// The SIMD pieces both tile kernels use: 256-bit for one row group, 512-bit for two.
