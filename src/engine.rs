@@ -15,7 +15,7 @@ use crate::language::Language;
 use crate::llm::{CancelToken, Generator, StopReason};
 use crate::store::history::ListItem;
 use crate::store::recall;
-use crate::summary::{self, parse_answer, Bullet, Models, Step, SummarizeOptions, Summary, SummaryType};
+use crate::summary::{self, parse_answer, Bullet, Models, Step, SummarizeOptions, Summary};
 
 pub use crate::summary::{Progress, Stage};
 
@@ -244,12 +244,8 @@ impl Worker {
             send(Event::Stage { stage: Stage::LoadingModel, progress: None });
             // The key points need no generator: they are shown while it loads (ranking takes
             // milliseconds, so ranking again in the pipeline below costs nothing).
-            if job.options.kind == SummaryType::KeyPoints {
-                let (article, opts) = (&job.article, &job.options);
-                let k = opts.length.max_bullets();
-                let extraction =
-                    summary::extract(&article.text, article.title.as_deref(), k, opts.length, &opts.rank, cancel)?;
-                send(Event::Extractive { bullets: extraction.bullets(&article.text) });
+            if let Some(bullets) = summary::key_points_first(&job.article, &job.options, cancel)? {
+                send(Event::Extractive { bullets });
             }
         }
         let generator = load(&mut self.loaded, &job.model_path)?;

@@ -61,18 +61,23 @@ impl<W: Write> StreamRenderer<W> {
         self
     }
 
-    /// Ends the answer and prints `points` under a Key points heading.
-    pub fn finish_with_points(mut self, points: &[String]) -> std::io::Result<W> {
-        if !self.line.is_empty() {
-            self.end_line()?;
-        }
+    /// Prints `points` under a Key points heading now, before the answer.
+    pub fn points(&mut self, points: &[String]) -> std::io::Result<()> {
         if !points.is_empty() {
             self.heading("Key points")?;
             for p in points {
                 writeln!(self.out, "- {p}")?;
             }
         }
-        self.out.flush()?;
+        self.out.flush()
+    }
+
+    /// Ends the answer and prints `points` under a Key points heading.
+    pub fn finish_with_points(mut self, points: &[String]) -> std::io::Result<W> {
+        if !self.line.is_empty() {
+            self.end_line()?;
+        }
+        self.points(points)?;
         Ok(self.out)
     }
 

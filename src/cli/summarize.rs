@@ -214,10 +214,12 @@ fn summarize_one(s: &mut Summarizer, input: &str, article: Article, format: Form
     let source = source_name(input);
     let outcome = s.remembered(&source, &article, |s| {
         let spinner = progress::spinner("");
-        s.load(&spinner)?;
-        spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
         let summary = match format.style() {
-            None => s.run(&article, &CancelToken::new(), &mut |step| spinner_step(&spinner, &step)),
+            None => {
+                s.load(&spinner)?;
+                spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
+                s.run(&article, &CancelToken::new(), &mut |step| spinner_step(&spinner, &step))
+            }
             Some(style) => stream(s, &article, style, &spinner),
         };
         spinner.finish_and_clear();
@@ -249,14 +251,26 @@ fn summarize_one(s: &mut Summarizer, input: &str, article: Article, format: Form
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the model on one article, streaming its answer to stdout as it is written; the key
-/// points are printed after the grounding check, never as the model wrote them.
+/// Loads the model and runs it on one article, streaming its answer to stdout as it is written;
+/// the key points are printed after the grounding check, never as the model wrote them. On a
+/// terminal, the key points of a key-points summary are ranked and printed first, before the
+/// model loads, since they need none (again at the end only if the final ones differ).
 fn stream(s: &mut Summarizer, article: &Article, style: Style, spinner: &ProgressBar) -> Result<Summary> {
     let mut renderer = StreamRenderer::new(std::io::stdout().lock(), style, article.title.as_deref())
         .map_err(stdout_error)?
         .hold_points();
-    let mut write_error = None;
     let cancel = CancelToken::new();
+    let mut shown = None;
+    if std::io::stdout().is_terminal() && s.generator.is_none() && s.model.is_some() {
+        if let Some(bullets) = summary::key_points_first(article, &s.opts, &cancel)? {
+            let lines: Vec<String> = bullets.iter().map(|b| b.text.clone()).collect();
+            spinner.suspend(|| renderer.points(&lines)).map_err(stdout_error)?;
+            shown = Some(lines);
+        }
+    }
+    s.load(spinner)?;
+    spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
+    let mut write_error = None;
     let summary = s.run(article, &cancel, &mut |step| {
         spinner_step(spinner, &step);
         if let Step::Text(delta) = step {
@@ -276,7 +290,9 @@ fn stream(s: &mut Summarizer, article: &Article, style: Style, spinner: &Progres
     if s.generator.is_none() && !summary.summary.is_empty() {
         renderer.push(&format!("Summary: {}\n", summary.summary)).map_err(stdout_error)?;
     }
-    drop(renderer.finish_with_points(&point_lines(style, &summary)).map_err(stdout_error)?);
+    let points = point_lines(style, &summary);
+    let points = if shown.as_ref() == Some(&points) { Vec::new() } else { points };
+    drop(renderer.finish_with_points(&points).map_err(stdout_error)?);
     Ok(summary)
 }
 

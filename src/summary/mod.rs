@@ -30,7 +30,9 @@ use sentences::Span;
 pub use answer::{parse_answer, Answer};
 pub use keypoints::{extract, Extraction};
 pub use options::{answer_tokens, Length, OutputLanguage, SummarizeOptions, SummaryType, DEFAULT_ARTICLE_TOKENS};
-pub use pipeline::{summarize, translate_points, Models, Progress, Stage, Step, LONG_READ_PROMPT_TOKENS};
+pub use pipeline::{
+    key_points_first, summarize, translate_points, Models, Progress, Stage, Step, LONG_READ_PROMPT_TOKENS,
+};
 
 /// One key point, with the article sentences that support it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

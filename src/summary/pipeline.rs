@@ -96,6 +96,23 @@ impl<'a> Models<'a> {
     }
 }
 
+/// The extractive key points of a key-points summary, ranked before any generator is loaded so
+/// they can be shown at once (ranking takes milliseconds): what `Step::Extractive` gives once
+/// the pipeline runs. `None` for the other summary types.
+pub fn key_points_first(
+    article: &Article,
+    opts: &SummarizeOptions,
+    cancel: &CancelToken,
+) -> Result<Option<Vec<Bullet>>> {
+    if opts.kind != SummaryType::KeyPoints {
+        return Ok(None);
+    }
+    let (text, title) = (article.text.as_str(), article.title.as_deref());
+    let extraction =
+        super::keypoints::extract(text, title, opts.length.max_bullets(), opts.length, &opts.rank, cancel)?;
+    Ok(Some(extraction.bullets(text)))
+}
+
 /// Runs the whole pipeline on an article. Without a generator the result is extractive: the
 /// key sentences as bullets (and, for a tl;dr or headline, the top sentence as the summary).
 pub fn summarize(
