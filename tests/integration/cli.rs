@@ -262,3 +262,43 @@ fn bench_reports_the_kernel_path_the_cpu_and_the_weights_a_token_reads() {
         assert!(memory.get("read_bandwidth_gb_s").is_none(), "--no-bandwidth: {v}");
     }
 }
+
+/// Runs `precis` with `args` on a terminal (a pseudo-terminal from `script`), as a person at a
+/// terminal would; returns what it showed on standard output and whether it succeeded.
+fn on_a_terminal(models_dir: &std::path::Path, args: &[&str]) -> (String, bool) {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let precis = assert_cmd::cargo::cargo_bin("precis");
+    let line = std::iter::once(precis.to_str().unwrap()).chain(args.iter().copied()).map(quote).collect::<Vec<_>>();
+    let out = std::process::Command::new("script")
+        // Standard error (the spinner, the error) is kept off the terminal's output.
+        .args(["-qec", &format!("{} 2>/dev/null", line.join(" ")), "/dev/null"])
+        .env("PRECIS_MODELS_DIR", models_dir)
+        .env("PRECIS_NO_HISTORY", "1")
+        .env_remove("PRECIS_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    (String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"), out.status.success())
+}
+
+#[test]
+fn on_a_terminal_the_key_points_come_before_the_model_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = write(dir.path(), "buses.txt", ARTICLE);
+    // A model file that cannot be loaded: the key points are on the screen before that is found.
+    let damaged = write(dir.path(), "damaged.gguf", b"GGUF and then nothing a model has");
+    let (shown, ok) =
+        on_a_terminal(dir.path(), &["summarize", article.to_str().unwrap(), "--model", damaged.to_str().unwrap()]);
+    assert!(!ok, "{shown}");
+    let points = shown.find("## Key points").unwrap_or_else(|| panic!("no key points before the error: {shown}"));
+    assert!(shown[points..].contains("\n- "), "{shown}");
+    // A model that loads: the points are shown once, first, and the summary after them.
+    let model = tiny_model(dir.path(), Architecture::Llama);
+    let (shown, ok) = on_a_terminal(
+        dir.path(),
+        &["summarize", article.to_str().unwrap(), "--max-tokens", "8", "--model", model.to_str().unwrap()],
+    );
+    assert!(ok, "{shown}");
+    assert_eq!(shown.matches("## Key points").count(), 1, "{shown}");
+    assert!(shown.starts_with("# City Council Approves Night Buses\n\n## Key points\n\n- "), "{shown}");
+}
