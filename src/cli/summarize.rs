@@ -256,19 +256,25 @@ fn summarize_one(s: &mut Summarizer, input: &str, article: Article, format: Form
 /// terminal, the key points of a key-points summary are ranked and printed first, before the
 /// model loads, since they need none (again at the end only if the final ones differ).
 fn stream(s: &mut Summarizer, article: &Article, style: Style, spinner: &ProgressBar) -> Result<Summary> {
-    let mut renderer = StreamRenderer::new(std::io::stdout().lock(), style, article.title.as_deref())
-        .map_err(stdout_error)?
-        .hold_points();
+    let start = |title| -> Result<StreamRenderer<std::io::StdoutLock<'static>>> {
+        Ok(StreamRenderer::new(std::io::stdout().lock(), style, title).map_err(stdout_error)?.hold_points())
+    };
     let cancel = CancelToken::new();
     let mut shown = None;
+    let mut renderer = None;
     if std::io::stdout().is_terminal() && s.generator.is_none() && s.model.is_some() {
         if let Some(bullets) = summary::key_points_first(article, &s.opts, &cancel)? {
             let lines: Vec<String> = bullets.iter().map(|b| b.text.clone()).collect();
-            spinner.suspend(|| renderer.points(&lines)).map_err(stdout_error)?;
-            shown = Some(lines);
+            let mut r = start(article.title.as_deref())?;
+            spinner.suspend(|| r.points(&lines)).map_err(stdout_error)?;
+            (shown, renderer) = (Some(lines), Some(r));
         }
     }
     s.load(spinner)?;
+    let mut renderer = match renderer {
+        Some(r) => r,
+        None => start(article.title.as_deref())?,
+    };
     spinner.set_message(format!("Reading the article ({} words)", article.word_count()));
     let mut write_error = None;
     let summary = s.run(article, &cancel, &mut |step| {
