@@ -27,6 +27,15 @@ fn load_on(path: &std::path::Path, kernels: KernelPath) -> Generator {
     g
 }
 
+/// A tiny model of every block type with tiled kernels, on the architectures that use them.
+const TILED_CASES: [(Architecture, GgmlDType); 5] = [
+    (Architecture::Llama, GgmlDType::Q4_1),
+    (Architecture::Llama, GgmlDType::Q5_0),
+    (Architecture::Qwen2, GgmlDType::Q8_0),
+    (Architecture::Qwen2, GgmlDType::Q4K),
+    (Architecture::Qwen3, GgmlDType::Q6K),
+];
+
 /// The largest difference between two logit vectors, relative to the largest logit.
 fn relative_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -253,14 +262,7 @@ fn every_kernel_path_gives_the_same_logits_and_tokens() {
     let paths = KernelPath::available();
     eprintln!("kernel paths on this CPU: {paths:?}");
     let dir = tempfile::tempdir().unwrap();
-    let cases = [
-        (Architecture::Llama, GgmlDType::Q4_1),
-        (Architecture::Llama, GgmlDType::Q5_0),
-        (Architecture::Qwen2, GgmlDType::Q8_0),
-        (Architecture::Qwen2, GgmlDType::Q4K),
-        (Architecture::Qwen3, GgmlDType::Q6K),
-    ];
-    for (arch, dtype) in cases {
+    for (arch, dtype) in TILED_CASES {
         let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
         let path = tiny_model_with(dir.path(), spec);
         let run = |kernels: KernelPath| {
@@ -298,13 +300,6 @@ fn tiles_mapped_from_the_cache_give_the_same_logits_and_tokens() {
     // used: the tiles are built again.
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("tiles");
-    let cases = [
-        (Architecture::Llama, GgmlDType::Q4_1),
-        (Architecture::Llama, GgmlDType::Q5_0),
-        (Architecture::Qwen2, GgmlDType::Q8_0),
-        (Architecture::Qwen2, GgmlDType::Q4K),
-        (Architecture::Qwen3, GgmlDType::Q6K),
-    ];
     let run = |path: &std::path::Path, kernels: KernelPath, tile_cache: Option<&std::path::Path>| {
         let options =
             LoadOptions { kernels: Some(kernels), tile_cache: tile_cache.map(Into::into), ..LoadOptions::default() };
@@ -317,7 +312,7 @@ fn tiles_mapped_from_the_cache_give_the_same_logits_and_tokens() {
         (g.tile_source, logits)
     };
     let cache_files = || std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
-    for (arch, dtype) in cases {
+    for (arch, dtype) in TILED_CASES {
         let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
         let path = tiny_model_with(dir.path(), spec);
         // The tiles do not depend on the kernel path: built once, mapped on every path.

@@ -531,30 +531,11 @@ mod avx2 {
         for (b, tile) in tiles.iter().enumerate() {
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..8 {
+                // Plain AVX2 keeps a sub-block's byte products in i16 (eight `maddubs` pair sums
+                // of at most 2 × 15 × 127 each stay below 2^15) and multiplies them by the scale
+                // with one `madd`, the scale in both halves of each row's lane; the VNNI paths
+                // sum in i32 and multiply after. The integers are the same.
                 let scale = _mm256_cvtepu8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
-                if ISA == AVX2 {
-                    // Plain AVX2 keeps a sub-block's byte products in i16 (eight `maddubs` pair
-                    // sums of at most 2 × 15 × 127 each stay below 2^15) and multiplies them by
-                    // the scale with one `madd`, the scale in both halves of each row's lane:
-                    // the same integers as summing in i32 and multiplying after.
-                    let mut sums = [_mm256_setzero_si256(); N];
-                    for g4 in 0..4 {
-                        let g = 4 * sub + g4;
-                        let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
-                        let lo = _mm256_and_si256(w, low);
-                        let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
-                        for t in 0..N {
-                            let x = a[t].quants.as_ptr().add(b * SUPER + 8 * g);
-                            sums[t] = _mm256_add_epi16(sums[t], _mm256_maddubs_epi16(lo, four_bytes(x)));
-                            sums[t] = _mm256_add_epi16(sums[t], _mm256_maddubs_epi16(hi, four_bytes(x.add(4))));
-                        }
-                    }
-                    let scale = _mm256_or_si256(scale, _mm256_slli_epi32(scale, 16));
-                    for t in 0..N {
-                        dots[t] = _mm256_add_epi32(dots[t], _mm256_madd_epi16(sums[t], scale));
-                    }
-                    continue;
-                }
                 let mut sums = [_mm256_setzero_si256(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
@@ -563,12 +544,22 @@ mod avx2 {
                     let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
                     for t in 0..N {
                         let x = a[t].quants.as_ptr().add(b * SUPER + 8 * g);
-                        sums[t] = dp::<ISA>(sums[t], lo, four_bytes(x));
-                        sums[t] = dp::<ISA>(sums[t], hi, four_bytes(x.add(4)));
+                        if ISA == AVX2 {
+                            sums[t] = _mm256_add_epi16(sums[t], _mm256_maddubs_epi16(lo, four_bytes(x)));
+                            sums[t] = _mm256_add_epi16(sums[t], _mm256_maddubs_epi16(hi, four_bytes(x.add(4))));
+                        } else {
+                            sums[t] = dp::<ISA>(sums[t], lo, four_bytes(x));
+                            sums[t] = dp::<ISA>(sums[t], hi, four_bytes(x.add(4)));
+                        }
                     }
                 }
                 for t in 0..N {
-                    dots[t] = _mm256_add_epi32(dots[t], _mm256_mullo_epi32(sums[t], scale));
+                    let scaled = if ISA == AVX2 {
+                        _mm256_madd_epi16(sums[t], _mm256_or_si256(scale, _mm256_slli_epi32(scale, 16)))
+                    } else {
+                        _mm256_mullo_epi32(sums[t], scale)
+                    };
+                    dots[t] = _mm256_add_epi32(dots[t], scaled);
                 }
             }
             let d = _mm256_loadu_ps(tile.d.as_ptr());
