@@ -24,11 +24,13 @@ use crate::kernels::TiledMatrix;
 /// What a tile cache file starts with, before its format number.
 const MAGIC: &[u8; 8] = b"PRECTILE";
 /// The file's layout; a file of another format is rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The longest index read (a model of thousands of matrices needs a few hundred kilobytes).
 const MAX_INDEX: usize = 16 << 20;
 /// Each matrix's tiles start at a multiple of this, so they can be read in place.
 const ALIGN: usize = 64;
+/// The tiles start at the first multiple of this after the index.
+const PAGE: usize = 4096;
 /// The most the cache directory keeps; the least recently used files go first.
 const BUDGET_BYTES: u64 = 4 << 30;
 /// Temporary files older than this are left over from a process that stopped while writing.
@@ -78,7 +80,7 @@ struct Index {
 }
 
 /// One matrix in the file: its tensors' names joined with `+`, block type, shape, and where
-/// its tiles lie (from the start of the file).
+/// its tiles lie (from the start of the tiles, the first page after the index).
 #[derive(Serialize, Deserialize, Clone)]
 struct Entry {
     key: String,
@@ -152,7 +154,7 @@ impl TileCache {
         if matrices.is_empty() {
             return TileSource::Built;
         }
-        if matrices.iter().all(|(_, m)| m.tile_bytes().1) {
+        if matrices.iter().all(|(_, m)| m.is_mapped()) {
             // Used now: the last to go when the directory is over its budget.
             if let Ok(file) = File::options().append(true).open(&self.file) {
                 let _ = file.set_modified(SystemTime::now());
@@ -183,29 +185,13 @@ impl TileCache {
         for (key, m) in matrices {
             let (dtype, rows, cols) = m.shape();
             let Some(dtype) = dtype_name(dtype) else { continue };
-            let len = m.tile_bytes().0.len();
+            let len = m.tile_bytes().len();
             entries.push(Entry { key: key.clone(), dtype: dtype.into(), rows, cols, offset, len });
             offset = (offset + len).next_multiple_of(ALIGN);
         }
-        // The offsets so far count from the first matrix; the index comes before it, and its
-        // length depends on the offsets: pad it to a page, and move the offsets after it.
-        let mut index = Index { identity: self.identity.clone(), model: self.model.clone(), entries };
-        let head = |index: &Index| serde_json::to_vec(index).map(|json| (16 + json.len()).next_multiple_of(4096));
-        let mut data_start = head(&index)?;
-        loop {
-            let shifted = Index {
-                identity: index.identity.clone(),
-                model: index.model.clone(),
-                entries: index.entries.iter().map(|e| Entry { offset: e.offset + data_start, ..e.clone() }).collect(),
-            };
-            let needed = head(&shifted)?;
-            if needed <= data_start {
-                index = shifted;
-                break;
-            }
-            data_start = needed;
-        }
+        let index = Index { identity: self.identity.clone(), model: self.model.clone(), entries };
         let json = serde_json::to_vec(&index)?;
+        let tiles_start = (16 + json.len()).next_multiple_of(PAGE);
         fs::create_dir_all(&self.dir)?;
         let temporary = self.file.with_extension(format!("{}.tmp", std::process::id()));
         let result = (|| {
@@ -217,9 +203,10 @@ impl TileCache {
             let mut at = 16 + json.len();
             let by_key: HashMap<&str, &TiledMatrix> = matrices.iter().map(|(k, m)| (k.as_str(), &**m)).collect();
             for entry in &index.entries {
-                std::io::copy(&mut std::io::repeat(0).take((entry.offset - at) as u64), &mut out)?;
-                out.write_all(by_key[entry.key.as_str()].tile_bytes().0)?;
-                at = entry.offset + entry.len;
+                let offset = tiles_start + entry.offset;
+                std::io::copy(&mut std::io::repeat(0).take((offset - at) as u64), &mut out)?;
+                out.write_all(by_key[entry.key.as_str()].tile_bytes())?;
+                at = offset + entry.len;
             }
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
@@ -239,7 +226,7 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    let index = read_index(&mut f)?;
+    let (index, tiles_start) = read_index(&mut f)?;
     if index.identity != identity {
         return Err("it was built from another model file or version".into());
     }
@@ -247,17 +234,20 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
     // place (it writes a new file and renames it), so the mapped bytes do not change.
     // Populated, so the first prompt does not fault the pages in one by one.
     let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(|e| e.to_string())?;
-    for e in &index.entries {
-        if e.offset % ALIGN != 0 || e.offset.checked_add(e.len).is_none_or(|end| end > map.len()) {
+    let mut entries = HashMap::with_capacity(index.entries.len());
+    for e in index.entries {
+        // From here on, offsets count from the start of the file.
+        let offset = tiles_start.checked_add(e.offset).filter(|o| o % ALIGN == 0);
+        let Some(offset) = offset.filter(|o| o.checked_add(e.len).is_some_and(|end| end <= map.len())) else {
             return Err(format!("matrix `{}` lies outside the file", e.key));
-        }
+        };
+        entries.insert(e.key.clone(), Entry { offset, ..e });
     }
-    let entries = index.entries.into_iter().map(|e| (e.key.clone(), e)).collect();
     Ok(Some(Found { map: Arc::new(map), entries }))
 }
 
-/// The index at the start of a tile cache file.
-fn read_index(f: &mut File) -> Result<Index, String> {
+/// The index at the start of a tile cache file, and where the tiles start.
+fn read_index(f: &mut File) -> Result<(Index, usize), String> {
     let mut head = [0u8; 16];
     f.read_exact(&mut head).map_err(|e| e.to_string())?;
     if &head[..8] != MAGIC || head[8..12] != FORMAT.to_le_bytes() {
@@ -269,7 +259,8 @@ fn read_index(f: &mut File) -> Result<Index, String> {
     }
     let mut json = vec![0u8; len];
     f.read_exact(&mut json).map_err(|e| e.to_string())?;
-    serde_json::from_slice(&json).map_err(|e| e.to_string())
+    let index = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
+    Ok((index, (16 + len).next_multiple_of(PAGE)))
 }
 
 /// What a model file's tiles are built from: the file (path, size, modification time, inode),
@@ -310,7 +301,7 @@ fn layout_fingerprint() -> &'static str {
             let tiled =
                 Stored::new(dtype, cols, vec![&bytes]).and_then(|s| TiledMatrix::from_stored(&s, KernelPath::Portable));
             if let Ok(Some(tiled)) = tiled {
-                hash.update(tiled.tile_bytes().0);
+                hash.update(tiled.tile_bytes());
             }
         }
         hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -356,7 +347,7 @@ fn evict(dir: &Path, keep: &Path) {
             let _ = fs::remove_file(&path);
         } else if name.ends_with(".tiles") && path != keep {
             // Built from a model file that is gone or has changed since, or by another version.
-            let index = File::open(&path).ok().and_then(|mut f| read_index(&mut f).ok());
+            let index = File::open(&path).ok().and_then(|mut f| read_index(&mut f).ok()).map(|(index, _)| index);
             if index.is_some_and(|i| identity(&i.model).is_none_or(|now| now != i.identity)) {
                 let _ = fs::remove_file(&path);
             } else {

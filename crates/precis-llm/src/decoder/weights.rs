@@ -208,6 +208,7 @@ impl TensorSource<'_> {
     pub(super) fn tiled(&self, names: &[&str]) -> Result<Option<Arc<TiledMatrix>>> {
         let mut spans = Vec::with_capacity(names.len());
         let mut kind = None;
+        let mut rows = 0;
         for name in names {
             let info = self.info(name)?;
             // Rows (outputs), then columns.
@@ -217,10 +218,10 @@ impl TensorSource<'_> {
                 return Ok(None);
             }
             kind = Some(this);
+            rows += dims[0];
             spans.push(self.span(name)?);
         }
         let Some((dtype, Some(cols))) = kind else { return Ok(None) };
-        let rows = names.iter().map(|name| Ok(self.info(name)?.shape.dims()[0])).sum::<Result<usize>>()?;
         let key = names.join("+");
         let cached = self.cache.and_then(|cache| cache.matrix(&key, dtype, (rows, cols), self.kernels));
         let tiled = match cached {

@@ -39,6 +39,25 @@ enum Layout {
 }
 
 impl Layout {
+    /// The layout of a block type's tiles; `None` for a type without block tiles.
+    fn of(dtype: GgmlDType) -> Option<Layout> {
+        match dtype {
+            GgmlDType::Q8_0 => Some(Layout::Q8),
+            GgmlDType::Q5_0 => Some(Layout::Q5),
+            GgmlDType::Q4_1 => Some(Layout::Q4),
+            _ => None,
+        }
+    }
+
+    /// The block type whose tiles these are.
+    fn dtype(self) -> GgmlDType {
+        match self {
+            Layout::Q8 => GgmlDType::Q8_0,
+            Layout::Q5 => GgmlDType::Q5_0,
+            Layout::Q4 => GgmlDType::Q4_1,
+        }
+    }
+
     /// Bytes of a tile: as many as the eight stored blocks.
     fn tile_bytes(self) -> usize {
         match self {
@@ -200,12 +219,7 @@ impl BlockMatrix {
     /// The matrix of stored Q8_0, Q5_0 or Q4_1 rows, multiplied on `path`'s kernels; `None`
     /// for other types.
     pub(crate) fn from_stored(s: &Stored, path: KernelPath) -> Result<Option<BlockMatrix>> {
-        let layout = match s.dtype {
-            GgmlDType::Q8_0 => Layout::Q8,
-            GgmlDType::Q5_0 => Layout::Q5,
-            GgmlDType::Q4_1 => Layout::Q4,
-            _ => return Ok(None),
-        };
+        let Some(layout) = Layout::of(s.dtype) else { return Ok(None) };
         let (rows, cols) = (s.rows, s.cols);
         let blocks = cols / BLOCK;
         let groups = rows.div_ceil(ROWS);
@@ -229,12 +243,7 @@ impl BlockMatrix {
         range: std::ops::Range<usize>,
         path: KernelPath,
     ) -> Option<BlockMatrix> {
-        let layout = match dtype {
-            GgmlDType::Q8_0 => Layout::Q8,
-            GgmlDType::Q5_0 => Layout::Q5,
-            GgmlDType::Q4_1 => Layout::Q4,
-            _ => return None,
-        };
+        let layout = Layout::of(dtype)?;
         if cols == 0 || !cols.is_multiple_of(BLOCK) {
             return None;
         }
@@ -245,17 +254,17 @@ impl BlockMatrix {
 
     /// The block type, rows and columns.
     pub(crate) fn shape(&self) -> (GgmlDType, usize, usize) {
-        let dtype = match self.layout {
-            Layout::Q8 => GgmlDType::Q8_0,
-            Layout::Q5 => GgmlDType::Q5_0,
-            Layout::Q4 => GgmlDType::Q4_1,
-        };
-        (dtype, self.rows, self.cols)
+        (self.layout.dtype(), self.rows, self.cols)
     }
 
-    /// The tiles as bytes, and whether they are mapped from a cache file.
-    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
-        (self.tiles.as_bytes(), self.tiles.is_mapped())
+    /// The tiles, as bytes.
+    pub(crate) fn tile_bytes(&self) -> &[u8] {
+        self.tiles.as_bytes()
+    }
+
+    /// Whether the tiles are mapped from a tile cache file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.tiles.is_mapped()
     }
 
     fn group(&self, g: usize) -> &[u8] {

@@ -277,11 +277,19 @@ impl KQuantMatrix {
         (dtype, self.rows, self.cols)
     }
 
-    /// The tiles as bytes, and whether they are mapped from a cache file.
-    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
+    /// The tiles, as bytes.
+    pub(crate) fn tile_bytes(&self) -> &[u8] {
         match &self.tiles {
-            Tiles::Q4K(t) => (t.as_bytes(), t.is_mapped()),
-            Tiles::Q6K(t) => (t.as_bytes(), t.is_mapped()),
+            Tiles::Q4K(t) => t.as_bytes(),
+            Tiles::Q6K(t) => t.as_bytes(),
+        }
+    }
+
+    /// Whether the tiles are mapped from a tile cache file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        match &self.tiles {
+            Tiles::Q4K(t) => t.is_mapped(),
+            Tiles::Q6K(t) => t.is_mapped(),
         }
     }
 

@@ -79,12 +79,19 @@ impl TiledMatrix {
         }
     }
 
-    /// The tiles as bytes, as a tile cache file holds them, and whether they are mapped from
-    /// one.
-    pub(crate) fn tile_bytes(&self) -> (&[u8], bool) {
+    /// The tiles as bytes, as a tile cache file holds them.
+    pub(crate) fn tile_bytes(&self) -> &[u8] {
         match self {
             TiledMatrix::Blocks(q) => q.tile_bytes(),
             TiledMatrix::KQuants(k) => k.tile_bytes(),
+        }
+    }
+
+    /// Whether the tiles are mapped from a tile cache file (rather than built at load).
+    pub(crate) fn is_mapped(&self) -> bool {
+        match self {
+            TiledMatrix::Blocks(q) => q.is_mapped(),
+            TiledMatrix::KQuants(k) => k.is_mapped(),
         }
     }
 

@@ -191,11 +191,15 @@ pub(crate) fn product(
         let last = (first + GROUPS_PER_TASK).min(groups);
         // A task's row groups: two at once where the kernels take pairs, else one by one.
         let (step, pair) = if pairs && last - first == 2 { (2, true) } else { (1, false) };
-        let put = |group: usize, t: usize, outputs: &[[f32; ROWS]]| {
-            let width = ROWS.min(n - group * ROWS);
-            for (j, o) in outputs.iter().enumerate() {
-                // SAFETY: this task alone writes the columns of its row groups, `first..last`.
-                unsafe { bands.put(t + j, group * ROWS, &o[..width]) };
+        // Tokens `t..` of row group `group`, from `own`, and with `pair` of `group + 1`, from `next`.
+        let put = |group: usize, t: usize, own: &[[f32; ROWS]], next: &[[f32; ROWS]]| {
+            let both = [(group, own), (group + 1, next)];
+            for &(g, outputs) in &both[..1 + pair as usize] {
+                let width = ROWS.min(n - g * ROWS);
+                for (j, o) in outputs.iter().enumerate() {
+                    // SAFETY: this task alone writes the columns of its row groups, `first..last`.
+                    unsafe { bands.put(t + j, g * ROWS, &o[..width]) };
+                }
             }
         };
         for start in (0..m).step_by(run) {
@@ -204,18 +208,12 @@ pub(crate) fn product(
                 let mut t = start;
                 while t + 4 <= end {
                     let o = four(group, pair, t);
-                    put(group, t, &o[0]);
-                    if pair {
-                        put(group + 1, t, &o[1]);
-                    }
+                    put(group, t, &o[0], &o[1]);
                     t += 4;
                 }
                 for t in t..end {
                     let o = one(group, pair, t);
-                    put(group, t, &o[0]);
-                    if pair {
-                        put(group + 1, t, &o[1]);
-                    }
+                    put(group, t, &o[0], &o[1]);
                 }
             }
         }
