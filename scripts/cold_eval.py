@@ -33,7 +33,7 @@ def cpu_model():
 
 
 def run_once(precis, path, model):
-    """Seconds to the first key point and to the exit of one cold run, and what it printed."""
+    """Seconds to the first key point (None if none was printed) and to the exit of one cold run."""
     cmd = [precis, "summarize", path, "--no-history", "--type", "key-points", "--length", "medium"]
     if model:
         cmd += ["--model", model]
@@ -62,7 +62,7 @@ def run_once(precis, path, model):
     os.close(master)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode(errors='replace')}")
-    return first_point, end, out.decode(errors="replace")
+    return first_point, end
 
 
 def summary_line(name, values):
@@ -87,7 +87,7 @@ def main():
             path = os.path.join(tmp, "article.txt")
             with open(path, "w") as f:
                 f.write(r["article"])
-            first, end, _ = run_once(args.precis, path, args.model)
+            first, end = run_once(args.precis, path, args.model)
             if i == 0:
                 continue  # the warm-up: builds the tile cache if it has nothing yet
             if first is None:

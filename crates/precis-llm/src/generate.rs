@@ -50,8 +50,8 @@ pub struct GenerateOptions {
     pub stop_strings: Vec<String>,
     /// Prompt tokens run per forward pass during prefill. 128 by default: a pass's activations
     /// then stay in the caches and under glibc's threshold for fresh memory maps, which made
-    /// prefill 1.2–1.3× as fast as passes of 512 tokens and lowered peak memory by 4–8%
-    /// (docs/performance.md).
+    /// prefill 1.2–1.3× as fast as passes of 512 tokens and lowered peak memory by 4–8% (on a
+    /// 2-vCPU Intel Xeon with AVX-512 VNNI; docs/performance.md).
     pub prefill_chunk: usize,
     /// Keep the cached keys and values of the longest prefix this prompt shares with what the
     /// model last saw, and run only the rest (when the model supports it).

@@ -3,7 +3,8 @@
 //! its tiles were built from (the model file's path, size, modification time and inode,
 //! Precis's version and the tile layout); written on a low-priority helper thread into a
 //! temporary file that is renamed once complete. Files whose model is gone or has changed
-//! are removed, and the least recently used past a size budget. A file that does not match, or cannot be read, is ignored and rebuilt.
+//! are removed, and the least recently used past a size budget. A file that does not match,
+//! or cannot be read, is ignored and rebuilt.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
