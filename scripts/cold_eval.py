@@ -10,6 +10,7 @@ mapped from the tile cache, as on every run after a model's first: the first art
 them if the cache has none, and is left out of the figures.
 
   scripts/cold_eval.py --precis target/release/precis --limit 16
+  scripts/cold_eval.py --precis target/release/precis --against /tmp/precis-old   # A/B, alternating
 """
 import argparse
 import json
@@ -78,26 +79,36 @@ def main():
     ap.add_argument("--limit", type=int)
     ap.add_argument("--model")
     ap.add_argument("--precis", default=os.path.join(ROOT, "target", "release", "precis"))
+    ap.add_argument("--against", help="another precis binary, run on each article right after the first (A/B)")
     args = ap.parse_args()
     with open(args.corpus) as f:
         records = [json.loads(l) for l in f if l.strip()][: args.limit]
-    firsts, ends = [], []
+    binaries = [args.precis] + ([args.against] if args.against else [])
+    firsts = {b: [] for b in binaries}
+    ends = {b: [] for b in binaries}
     with tempfile.TemporaryDirectory() as tmp:
         for i, r in enumerate([records[0]] + records):
             path = os.path.join(tmp, "article.txt")
             with open(path, "w") as f:
                 f.write(r["article"])
-            first, end = run_once(args.precis, path, args.model)
-            if i == 0:
-                continue  # the warm-up: builds the tile cache if it has nothing yet
-            if first is None:
-                raise SystemExit(f"{r['id']}: no key point was printed")
-            firsts.append(first)
-            ends.append(end)
-            print(f"{i} {r['id']}: first key point {first:.2f} s, finished {end:.2f} s", file=sys.stderr)
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} threads; {len(ends)} articles, cold `precis summarize` each")
-    print(summary_line("first key point", firsts))
-    print(summary_line("finished summary", ends))
+            for b in binaries:
+                first, end = run_once(b, path, args.model)
+                if i == 0:
+                    continue  # the warm-up: builds the tile cache if it has nothing yet
+                if first is None:
+                    raise SystemExit(f"{r['id']}: no key point was printed")
+                firsts[b].append(first)
+                ends[b].append(end)
+                print(f"{i} {r['id']} {b}: first key point {first:.2f} s, finished {end:.2f} s", file=sys.stderr)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} threads; {len(records)} articles, cold `precis summarize` each")
+    for b in binaries:
+        if len(binaries) > 1:
+            print(b)
+        print(summary_line("first key point", firsts[b]))
+        print(summary_line("finished summary", ends[b]))
+    if args.against:
+        ratio = sum(ends[args.precis]) / sum(ends[args.against])
+        print(f"finished summary, {args.precis} / {args.against}: {ratio:.3f}")
 
 
 if __name__ == "__main__":

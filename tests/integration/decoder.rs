@@ -1,10 +1,12 @@
 //! Precis's llama/qwen2/qwen3 decoder (`precis::llm`) against candle's models: the same logits
 //! on tiny random models and on real ones, the same logits on one thread as on two and on
-//! every kernel path the CPU runs, generation that reuses a cached prompt prefix giving exactly
-//! the tokens of a fresh run, and guessed tokens checked in one pass giving exactly the logits
+//! every kernel path the CPU runs, generation that reuses a cached prompt prefix (in the same
+//! process, or from the prompt prefix file of an earlier one) giving exactly the tokens of a
+//! fresh run, and guessed tokens checked in one pass giving exactly the logits
 //! and tokens of single steps, and tiles mapped from the tile cache giving exactly the logits
 //! of tiles built at load.
 
+use precis::llm::generate::prefill;
 use precis::llm::gguf::Architecture;
 use precis::llm::test_models::{GgmlDType, TinySpec};
 use precis::llm::WeightLayout;
@@ -389,6 +391,73 @@ fn prefix_reuse_gives_the_same_tokens_as_a_fresh_run() {
 }
 
 #[test]
+fn a_prompt_prefix_kept_by_one_process_is_reused_by_the_next_with_the_same_answer() {
+    // Each load below stands for a new process. It finds the keys and values of the last
+    // prompt's first tokens in the prompt prefix file beside the tile cache, runs only the rest
+    // of its prompt, and answers exactly as a run from scratch does, whatever the pass size
+    // (so whatever the reused length is within a pass). A damaged file, or one computed on
+    // another kernel path, is not used.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tiles");
+    let spec =
+        TinySpec { dtype: GgmlDType::Q4K, embedding: 256, feed_forward: 256, ..TinySpec::new(Architecture::Qwen2) };
+    let path = tiny_model_with(dir.path(), spec);
+    let load = |kernels: KernelPath, tile_cache: Option<&std::path::Path>| {
+        let options =
+            LoadOptions { kernels: Some(kernels), tile_cache: tile_cache.map(Into::into), ..LoadOptions::default() };
+        Generator::load_with(&path, options).unwrap()
+    };
+    let answer = |g: &mut Generator, prompt: &[u32], chunk: usize, reuse_prefix: bool| {
+        let opts = GenerateOptions { max_tokens: 12, reuse_prefix, prefill_chunk: chunk, ..GenerateOptions::default() };
+        let run = generate(g, prompt, &opts, &CancelToken::new(), &mut |_| {}).unwrap();
+        precis::llm::finish_tile_cache_writes();
+        run
+    };
+    let g = load(KernelPath::Portable, None);
+    let render = |kind| {
+        let text = g.template.render(&messages(None, ARTICLE, kind, Length::Short)).unwrap();
+        g.tokenizer.encode(&text, true, true).unwrap()
+    };
+    let (first, second) = (render(SummaryType::KeyPoints), render(SummaryType::Tldr));
+    let shared = first.iter().zip(&second).take_while(|(a, b)| a == b).count();
+    assert!(shared > 8, "the prompts share {shared} tokens");
+    let kept = |n: usize| n.min(precis::llm::generator::KEPT_PREFIX_TOKENS);
+    let prefix_file = || {
+        let files = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path());
+        files.filter(|p| p.extension().is_some_and(|e| e == "prefix")).collect::<Vec<_>>()
+    };
+    for chunk in 2..=12 {
+        let expected = answer(&mut load(KernelPath::Portable, None), &second, chunk, false);
+        answer(&mut load(KernelPath::Portable, Some(&cache)), &first, chunk, true);
+        assert_eq!(prefix_file().len(), 1);
+        let next = answer(&mut load(KernelPath::Portable, Some(&cache)), &second, chunk, true);
+        assert!(next.reused_tokens + 1 >= kept(shared) && next.reused_tokens <= kept(shared), "chunk {chunk}");
+        assert_eq!(next.tokens, expected.tokens, "chunk {chunk}: reusing {} tokens", next.reused_tokens);
+        // The same prompt in a third process: its first tokens, as many as were kept.
+        let again = answer(&mut load(KernelPath::Portable, Some(&cache)), &second, chunk, true);
+        assert!(again.reused_tokens + 1 >= kept(second.len() - 2), "chunk {chunk}: {}", again.reused_tokens);
+        assert_eq!(again.tokens, expected.tokens, "chunk {chunk}: the same prompt again");
+    }
+    let expected = answer(&mut load(KernelPath::Portable, None), &second, 8, false);
+    // One byte changed in the file: not used.
+    let [file] = prefix_file().try_into().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+    let damaged = answer(&mut load(KernelPath::Portable, Some(&cache)), &second, 8, true);
+    assert_eq!(damaged.reused_tokens, 0, "a damaged prefix file");
+    assert_eq!(damaged.tokens, expected.tokens);
+    // Kept on another kernel path: not used.
+    for kernels in KernelPath::available().into_iter().filter(|k| *k != KernelPath::Portable) {
+        answer(&mut load(kernels, Some(&cache)), &second, 8, true);
+        let other = answer(&mut load(KernelPath::Portable, Some(&cache)), &second, 8, true);
+        assert_eq!(other.reused_tokens, 0, "kept on {kernels}");
+        assert_eq!(other.tokens, expected.tokens);
+    }
+}
+
+#[test]
 fn candle_models_never_reuse() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_model(dir.path(), Architecture::Gemma3);
@@ -495,6 +564,37 @@ fn smollm2_the_same_prompt_again_gives_the_same_answer() {
     let again = generate(&mut g, &ids, &opts, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(again.reused_tokens, ids.len() - 2);
     assert_eq!(again.tokens, first.tokens);
+}
+
+/// The prompt's logits to the bit, whatever number of its first tokens came from the cache:
+/// the passes after them end where a run from scratch ends them. (Passes that started at the
+/// first uncached token instead changed the logits, and one summary in five of the dev set.)
+fn reused_prefixes_give_the_same_logits(name: &str) {
+    let path = real_model(name);
+    let mut g = Generator::load(&path).unwrap();
+    let prompt = real_prompt(&g, SummaryType::KeyPoints);
+    let chunk = GenerateOptions::default().prefill_chunk;
+    assert!(prompt.len() > chunk + 40, "a prompt of {} tokens", prompt.len());
+    let cancel = CancelToken::new();
+    let fresh = prefill(&mut g, &prompt, 0, chunk, &cancel).unwrap().unwrap();
+    let reuse = [1, 46, chunk - 1, chunk, chunk + 37, 2 * chunk - 1, prompt.len() - 2];
+    for reused in reuse.into_iter().filter(|&r| r <= prompt.len() - 2) {
+        // The cache holds the whole prompt; the passes from `reused` on write over the rest.
+        let logits = prefill(&mut g, &prompt, reused, chunk, &cancel).unwrap().unwrap();
+        assert!(logits == fresh, "{name}: {reused} tokens reused changed the logits");
+    }
+}
+
+#[test]
+#[ignore = "needs smollm2-135m-instruct-q4_1 (scripts/test fetches it)"]
+fn smollm2_reused_prefixes_give_the_same_logits() {
+    reused_prefixes_give_the_same_logits("smollm2-135m-instruct-q4_1");
+}
+
+#[test]
+#[ignore = "needs the default model (scripts/test fetches it)"]
+fn qwen2_reused_prefixes_give_the_same_logits() {
+    reused_prefixes_give_the_same_logits("qwen2.5-coder-1.5b-instruct-q4_k_m");
 }
 
 #[test]

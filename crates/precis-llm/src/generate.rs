@@ -54,7 +54,8 @@ pub struct GenerateOptions {
     /// 2-vCPU Intel Xeon with AVX-512 VNNI; docs/performance.md).
     pub prefill_chunk: usize,
     /// Keep the cached keys and values of the longest prefix this prompt shares with what the
-    /// model last saw, and run only the rest (when the model supports it).
+    /// model last saw (in this process, or in the last one, through the prompt prefix file of
+    /// `Generator::keep_prefix`), and run only the rest (when the model supports it).
     pub reuse_prefix: bool,
     /// Greedy decoding guesses up to this many next tokens by looking up the latest tokens in
     /// the prompt and the text so far (a summary repeats its article's phrases), and checks
@@ -172,6 +173,7 @@ pub fn generate(
 
     let prefill_start = Instant::now();
     let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt) } else { 0 };
+    let reused = first_pass_start(reused, opts.prefill_chunk);
     let Some(mut logits) = prefill(generator, prompt, reused, opts.prefill_chunk, cancel)? else {
         let mut run = finished(
             String::new(),
@@ -185,6 +187,9 @@ pub fn generate(
         return Ok(run);
     };
     let prefill_time = prefill_start.elapsed();
+    if opts.reuse_prefix {
+        generator.keep_prefix();
+    }
 
     let decode_start = Instant::now();
     let mut sampler = LogitsProcessor::from_sampling(opts.seed, opts.sampling.clone());
@@ -234,9 +239,12 @@ pub fn generate(
     Ok(run)
 }
 
-/// Runs the prompt from token `reused` on (the ones before are in the cache already) in
-/// chunks, and returns the logits after its last token; `None` when cancelled between chunks.
-fn prefill(
+/// Runs the prompt from token `reused` on (the ones before must be in the cache already) and
+/// returns the logits after its last token, or `None` when cancelled between passes. The
+/// passes end where a run from the first token would end them (at multiples of `chunk`), and
+/// never hold a single token (which would get one-token arithmetic), so every position gets
+/// the same arithmetic, and the prompt the same logits to the bit, whatever was reused.
+pub fn prefill(
     generator: &mut Generator,
     prompt: &[u32],
     reused: usize,
@@ -245,13 +253,26 @@ fn prefill(
 ) -> Result<Option<Vec<f32>>> {
     let chunk = if generator.takes_prompt_in_chunks() { chunk } else { prompt.len() }.max(1);
     let mut logits = Vec::new();
-    for (i, part) in prompt[reused..].chunks(chunk).enumerate() {
+    let mut at = first_pass_start(reused, chunk);
+    while at < prompt.len() {
         if cancel.is_cancelled() {
             return Ok(None);
         }
-        logits = generator.forward(part, reused + i * chunk)?;
+        let end = ((at / chunk + 1) * chunk).min(prompt.len());
+        logits = generator.forward(&prompt[at..end], at)?;
+        at = end;
     }
     Ok(Some(logits))
+}
+
+/// Where the prefill starts after `reused` cached tokens: a token earlier when the first pass
+/// would otherwise hold only one.
+fn first_pass_start(reused: usize, chunk: usize) -> usize {
+    if chunk > 1 && (reused + 1).is_multiple_of(chunk) {
+        reused - 1
+    } else {
+        reused
+    }
 }
 
 /// Greedy decoding's guesses ahead (see `GenerateOptions::lookahead`): the tokens seen so far,

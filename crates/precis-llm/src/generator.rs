@@ -20,6 +20,11 @@ use crate::kernels::cpu::KernelPath;
 use crate::template::ChatTemplate;
 use crate::tokenizer::TextTokenizer;
 
+/// Most leading prompt tokens whose keys and values `keep_prefix` keeps for the next process:
+/// the instructions every summary prompt opens with (about 50 tokens) and some of the article,
+/// in a file of 7 MB on the default model.
+pub const KEPT_PREFIX_TOKENS: usize = 128;
+
 enum Weights {
     Precis(Box<Decoder>),
     Llama(quantized_llama::ModelWeights),
@@ -64,7 +69,9 @@ pub struct LoadOptions {
     /// for, or else the fastest this CPU runs (`KernelPath::from_env`).
     pub kernels: Option<KernelPath>,
     /// The directory of the tile cache (`decoder::tile_cache`): tiles built at a first load are
-    /// kept there and mapped by later loads. `None` builds them at every load.
+    /// kept there and mapped by later loads, and the keys and values of the last prompt's
+    /// first tokens are kept beside them (`Generator::keep_prefix`). `None` builds the tiles at
+    /// every load and keeps no prompt.
     pub tile_cache: Option<PathBuf>,
 }
 
@@ -116,14 +123,27 @@ impl Generator {
         };
         // The tokenizer (a qwen2.5 model's takes about 0.15 s to build) is built on a thread of
         // its own while the decoder loads.
-        let (tokenizer, decoder) = std::thread::scope(|scope| {
-            let tokenizer = scope.spawn(|| TextTokenizer::from_gguf(&gguf));
+        let header = start.elapsed();
+        let (tokenizer, decoder, decoder_time) = std::thread::scope(|scope| {
+            let tokenizer = scope.spawn(|| {
+                let began = Instant::now();
+                (TextTokenizer::from_gguf(&gguf), began.elapsed())
+            });
+            let began = Instant::now();
             let decoder = config.map(|config| {
                 Decoder::load(path, &gguf.content, config, options.layout, kernels, options.tile_cache.as_deref())
             });
+            let decoder_time = began.elapsed();
             let tokenizer = tokenizer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (tokenizer, decoder)
+            (tokenizer, decoder, decoder_time)
         });
+        let (tokenizer, tokenizer_time) = tokenizer;
+        tracing::debug!(
+            ?header,
+            ?tokenizer_time,
+            ?decoder_time,
+            "loading: header read, then tokenizer and decoder side by side"
+        );
         let tokenizer = tokenizer?;
         let token_string = |id: Option<u32>| id.and_then(|id| tokenizer.token_text(id)).unwrap_or_default();
         let template = ChatTemplate::new(
@@ -238,12 +258,29 @@ impl Generator {
     /// At least the last two prompt tokens always run: the last one's logits are needed, and
     /// run alone it would take the one-token arithmetic instead of a prompt pass's, whose last
     /// bits differ, which can change the answer to the same prompt asked again.
-    pub fn reusable_prefix(&self, prompt: &[u32]) -> usize {
-        if !self.on_precis_decoder() {
-            return 0;
+    ///
+    /// With nothing cached (a new process, or after `clear`), the cache is first filled from
+    /// the prompt prefix file, when the generator has one (`LoadOptions::tile_cache`) and it
+    /// holds keys and values of tokens this prompt starts with.
+    pub fn reusable_prefix(&mut self, prompt: &[u32]) -> usize {
+        let Weights::Precis(d) = &mut self.weights else { return 0 };
+        let most = prompt.len().saturating_sub(2);
+        if self.cached.is_empty() {
+            d.truncate(0);
+            let restored = d.restore_prefix(prompt, most);
+            self.cached = prompt[..restored].to_vec();
         }
         let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        common.min(prompt.len().saturating_sub(2))
+        common.min(most)
+    }
+
+    /// Keeps the keys and values of the first cached tokens (at most `KEPT_PREFIX_TOKENS`) in
+    /// the prompt prefix file, for the next process whose prompt starts the same way; written
+    /// on a helper thread. Nothing without a file (`LoadOptions::tile_cache`).
+    pub fn keep_prefix(&mut self) {
+        if let Weights::Precis(d) = &mut self.weights {
+            d.keep_prefix(&self.cached[..self.cached.len().min(KEPT_PREFIX_TOKENS)]);
+        }
     }
 
     /// Runs `tokens` at positions `pos..` through the model and returns the logits of the

@@ -5,13 +5,14 @@
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
 //! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
 //! held in memory, and on which kernels), `tile_cache` (tiles kept between loads),
-//! `attention` (self-attention and RoPE), `cache` (the KV cache) and `platform` (process-wide
-//! tuning).
+//! `attention` (self-attention and RoPE), `cache` (the KV cache), `prefix_file` (a prompt's
+//! first keys and values kept between processes) and `platform` (process-wide tuning).
 
 mod attention;
 mod cache;
 mod config;
 mod platform;
+mod prefix_file;
 pub mod tile_cache;
 mod weights;
 
@@ -31,6 +32,7 @@ use attention::{attention, attention_rows, causal_mask, Rope};
 use cache::CacheBuffer;
 pub use config::Config;
 pub use platform::prefer_compact_kernels;
+use prefix_file::PrefixFile;
 use tile_cache::TileCache;
 pub use tile_cache::TileSource;
 pub use weights::WeightLayout;
@@ -65,6 +67,8 @@ pub struct Decoder {
     device: Device,
     /// The instruction set of the tiled products and of one-token attention.
     kernels: KernelPath,
+    /// Where the first keys and values of a prompt are kept for the next process.
+    prefix_file: Option<PrefixFile>,
 }
 
 /// Checks every tensor the decoder reads against the shape its settings need, so a file whose
@@ -198,12 +202,23 @@ impl Decoder {
         }
         let tiled = src.tiled.take();
         drop(src);
+        let prefix_file = cache.as_ref().map(|c| c.prefix_file(kernels));
         let source = match cache {
             Some(cache) => cache.keep(tiled),
             None => TileSource::Built,
         };
-        let decoder =
-            Decoder { config, embeddings, vocabulary, layers, norm, output, cached: 0, device: Device::Cpu, kernels };
+        let decoder = Decoder {
+            config,
+            embeddings,
+            vocabulary,
+            layers,
+            norm,
+            output,
+            cached: 0,
+            device: Device::Cpu,
+            kernels,
+            prefix_file,
+        };
         Ok((decoder, source))
     }
 
@@ -240,6 +255,59 @@ impl Decoder {
     /// Forgets every position from `len` on.
     pub fn truncate(&mut self, len: usize) {
         self.cached = self.cached.min(len);
+    }
+
+    /// Floats of keys and values one position takes in every layer's cache.
+    fn floats_per_position(&self) -> usize {
+        self.layers.len() * 2 * self.config.kv_heads * self.config.head_dim
+    }
+
+    /// With an empty cache: fills it from the prompt prefix file with the keys and values of
+    /// the longest prefix `prompt` shares with the prompt they were kept from, at most `most`
+    /// positions; how many that is (0 with no file, or nothing shared).
+    pub fn restore_prefix(&mut self, prompt: &[u32], most: usize) -> usize {
+        let per_position = self.floats_per_position();
+        let Some(file) = self.prefix_file.as_mut().filter(|_| self.cached == 0) else { return 0 };
+        let Some(prefix_file::Kept { tokens, floats }) = file.read(per_position) else { return 0 };
+        let n = tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count().min(most);
+        if n == 0 {
+            return 0;
+        }
+        // Per layer: keys then values, each head's rows for the file's positions in turn.
+        let (heads, dim, kept) = (self.config.kv_heads, self.config.head_dim, tokens.len());
+        let mut rows = Vec::with_capacity(heads * n * dim);
+        for (layer, stored) in self.layers.iter_mut().zip(floats.chunks_exact(2 * heads * kept * dim)) {
+            for (buffer, stored) in
+                [&mut layer.keys, &mut layer.values].into_iter().zip(stored.chunks_exact(heads * kept * dim))
+            {
+                rows.clear();
+                for head in stored.chunks_exact(kept * dim) {
+                    rows.extend_from_slice(&head[..n * dim]);
+                }
+                buffer.write(&rows, n, 0, self.config.context);
+            }
+        }
+        self.cached = n;
+        n
+    }
+
+    /// Keeps the keys and values of the first `tokens.len()` cached positions, which hold
+    /// `tokens`, in the prompt prefix file for the next process (unless it holds them already).
+    pub fn keep_prefix(&mut self, tokens: &[u32]) {
+        let per_position = self.floats_per_position();
+        let n = tokens.len();
+        let Some(file) = self.prefix_file.as_mut().filter(|f| n > 0 && n <= self.cached && !f.holds(tokens)) else {
+            return;
+        };
+        let mut floats = Vec::with_capacity(n * per_position);
+        for layer in &self.layers {
+            for buffer in [&layer.keys, &layer.values] {
+                for h in 0..self.config.kv_heads {
+                    floats.extend_from_slice(buffer.head(h, n));
+                }
+            }
+        }
+        file.write(tokens.to_vec(), floats, per_position);
     }
 
     /// Runs `tokens` at positions `pos..` (the cache must hold at least `pos` positions; any

@@ -3,8 +3,9 @@
 //! its tiles were built from (the model file's path, size, modification time and inode,
 //! Precis's version and the tile layout); written on a low-priority helper thread into a
 //! temporary file that is renamed once complete. Files whose model is gone or has changed
-//! are removed, and the least recently used past a size budget. A file that does not match,
-//! or cannot be read, is ignored and rebuilt.
+//! are removed, and the least recently used past a size budget, each with its model's prompt
+//! prefix file (`prefix_file`). A file that does not match, or cannot be read, is ignored and
+//! rebuilt.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -22,6 +23,8 @@ use crate::kernels::cpu::KernelPath;
 use crate::kernels::tiles::Stored;
 use crate::kernels::TiledMatrix;
 
+use super::prefix_file::PrefixFile;
+
 /// What a tile cache file starts with, before its format number.
 const MAGIC: &[u8; 8] = b"PRECTILE";
 /// The file's layout; a file of another format is rebuilt.
@@ -34,6 +37,8 @@ const ALIGN: usize = 64;
 const PAGE: usize = 4096;
 /// The most the cache directory keeps; the least recently used files go first.
 const BUDGET_BYTES: u64 = 4 << 30;
+/// The extension of a model's prompt prefix file (`prefix_file`), named like its tile file.
+const PREFIX_EXTENSION: &str = "prefix";
 /// Temporary files older than this are left over from a process that stopped while writing.
 const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
 
@@ -162,20 +167,26 @@ impl TileCache {
             }
             return TileSource::Mapped;
         }
-        let spawned = std::thread::Builder::new().name("precis-tile-cache".into()).spawn(move || {
-            lower_priority();
+        let spawned = spawn_write("precis-tile-cache", move || {
             if let Err(why) = self.write(&matrices) {
                 tracing::warn!(file = %self.file.display(), %why, "could not keep the tiles for the next load");
             }
             evict(&self.dir, &self.file);
         });
-        match spawned {
-            Ok(handle) => {
-                pending().lock().unwrap_or_else(|e| e.into_inner()).push(handle);
-                TileSource::BuiltAndCached
-            }
-            Err(_) => TileSource::Built,
+        if spawned {
+            TileSource::BuiltAndCached
+        } else {
+            TileSource::Built
         }
+    }
+
+    /// The model's prompt prefix file (`prefix_file`), beside its tile cache file, for keys and
+    /// values computed on `kernels`.
+    pub(super) fn prefix_file(&self, kernels: KernelPath) -> PrefixFile {
+        PrefixFile::new(
+            self.file.with_extension(PREFIX_EXTENSION),
+            format!("{} kernels {}", self.identity, kernels.name()),
+        )
     }
 
     /// Writes the file: into a temporary file beside it, synced and then renamed, so the name
@@ -309,12 +320,28 @@ fn layout_fingerprint() -> &'static str {
     })
 }
 
+/// Runs `work` on a low-priority helper thread that `finish_writes` waits for; false if no
+/// thread could be started.
+pub(super) fn spawn_write(name: &str, work: impl FnOnce() + Send + 'static) -> bool {
+    let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+        lower_priority();
+        work();
+    });
+    match spawned {
+        Ok(handle) => {
+            pending().lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 fn pending() -> &'static Mutex<Vec<JoinHandle<()>>> {
     static PENDING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
     &PENDING
 }
 
-/// Waits until every tile cache file being written is written.
+/// Waits until every tile cache and prompt prefix file being written is written.
 pub fn finish_writes() {
     let handles = std::mem::take(&mut *pending().lock().unwrap_or_else(|e| e.into_inner()));
     for handle in handles {
@@ -350,10 +377,13 @@ fn evict(dir: &Path, keep: &Path) {
             // Built from a model file that is gone or has changed since, or by another version.
             let index = File::open(&path).ok().and_then(|mut f| read_index(&mut f).ok()).map(|(index, _)| index);
             if index.is_some_and(|i| identity(&i.model).is_none_or(|now| now != i.identity)) {
-                let _ = fs::remove_file(&path);
+                remove_with_prefix(&path);
             } else {
                 files.push((modified, meta.len(), path));
             }
+        } else if name.ends_with(&format!(".{PREFIX_EXTENSION}")) && !path.with_extension("tiles").exists() {
+            // A prompt prefix whose model's tiles are gone.
+            let _ = fs::remove_file(&path);
         }
     }
     let mut total = fs::metadata(keep).map_or(0, |m| m.len());
@@ -362,7 +392,13 @@ fn evict(dir: &Path, keep: &Path) {
         total += len;
         if total > BUDGET_BYTES {
             tracing::info!(file = %path.display(), "tile cache over its budget: removed the least recently used");
-            let _ = fs::remove_file(&path);
+            remove_with_prefix(&path);
         }
     }
+}
+
+/// Removes a tile cache file and its model's prompt prefix file.
+fn remove_with_prefix(tiles: &Path) {
+    let _ = fs::remove_file(tiles);
+    let _ = fs::remove_file(tiles.with_extension(PREFIX_EXTENSION));
 }

@@ -1,0 +1,146 @@
+//! The prompt prefix kept between processes: the keys and values of the first tokens of the
+//! last prompt a model read, in a file beside the model's tile cache file, so that a new
+//! process whose prompt opens the same way (every summary prompt starts with the same
+//! instructions) starts with those positions cached instead of running them again. Written on
+//! a low-priority helper thread into a temporary file that is renamed once complete; checked on
+//! reading against what it was computed with (the tile cache's identity and the kernel path)
+//! and against a hash of its contents, and ignored when anything differs.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::tile_cache;
+
+/// What a prefix file starts with, before its format number.
+const MAGIC: &[u8; 8] = b"PRECPFX\0";
+/// The file's layout; a file of another format is ignored.
+const FORMAT: u32 = 1;
+/// The longest header read.
+const MAX_HEADER: usize = 1 << 20;
+
+/// A model's prompt prefix file, and the tokens it was last known to hold.
+pub(super) struct PrefixFile {
+    path: PathBuf,
+    /// The tile cache's identity of the model and the kernel path the keys were computed on.
+    identity: String,
+    /// The tokens the file holds, once read or written (`None`: not known yet).
+    held: Option<Vec<u32>>,
+}
+
+/// The tokens a prefix file holds, and their keys and values.
+pub(super) struct Kept {
+    pub(super) tokens: Vec<u32>,
+    /// `per_token` floats for each token, in the order `Decoder::keep_prefix` writes them.
+    pub(super) floats: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    identity: String,
+    tokens: Vec<u32>,
+    /// Floats per token (every layer's keys and values).
+    per_token: usize,
+    /// Sha-256 of the floats' bytes, in hex.
+    sha256: String,
+}
+
+impl PrefixFile {
+    pub(super) fn new(path: PathBuf, identity: String) -> PrefixFile {
+        PrefixFile { path, identity, held: None }
+    }
+
+    /// What the file holds (`per_token` floats a token), if it is a whole file for this model.
+    pub(super) fn read(&mut self, per_token: usize) -> Option<Kept> {
+        let read = self.read_checked(per_token);
+        if let Err(why) = &read {
+            tracing::debug!(file = %self.path.display(), %why, "prompt prefix file not used");
+        }
+        let kept = read.ok()??;
+        self.held = Some(kept.tokens.clone());
+        Some(kept)
+    }
+
+    fn read_checked(&self, per_token: usize) -> Result<Option<Kept>, String> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if bytes.len() < 16 || &bytes[..8] != MAGIC || bytes[8..12] != FORMAT.to_le_bytes() {
+            return Err("not a prompt prefix file of this format".into());
+        }
+        let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+        let floats_at = (16 + len).next_multiple_of(4);
+        if len > MAX_HEADER || floats_at > bytes.len() {
+            return Err(format!("its header claims {len} bytes"));
+        }
+        let header: Header = serde_json::from_slice(&bytes[16..16 + len]).map_err(|e| e.to_string())?;
+        if header.identity != self.identity || header.per_token != per_token {
+            return Err("it was computed by another model file, version or kernel path".into());
+        }
+        let data = &bytes[floats_at..];
+        if Some(data.len()) != header.tokens.len().checked_mul(per_token * 4)
+            || hex(&Sha256::digest(data)) != header.sha256
+        {
+            return Err("its keys and values are cut short or damaged".into());
+        }
+        let floats = data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        Ok(Some(Kept { tokens: header.tokens, floats }))
+    }
+
+    /// Whether the file already holds exactly `tokens`.
+    pub(super) fn holds(&self, tokens: &[u32]) -> bool {
+        self.held.as_deref() == Some(tokens)
+    }
+
+    /// Replaces the file with `tokens` and their keys and values (`per_token` floats each), on
+    /// a helper thread (`tile_cache::finish_writes` waits for it).
+    pub(super) fn write(&mut self, tokens: Vec<u32>, floats: Vec<f32>, per_token: usize) {
+        self.held = Some(tokens.clone());
+        let (path, identity) = (self.path.clone(), self.identity.clone());
+        tile_cache::spawn_write("precis-prefix", move || {
+            if let Err(why) = write_file(&path, identity, tokens, &floats, per_token) {
+                tracing::debug!(file = %path.display(), %why, "could not keep the prompt prefix");
+            }
+        });
+    }
+}
+
+fn write_file(
+    path: &PathBuf,
+    identity: String,
+    tokens: Vec<u32>,
+    floats: &[f32],
+    per_token: usize,
+) -> std::io::Result<()> {
+    let data: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+    let header = Header { identity, tokens, per_token, sha256: hex(&Sha256::digest(&data)) };
+    let json = serde_json::to_vec(&header)?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension(format!("prefix.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&FORMAT.to_le_bytes())?;
+        out.write_all(&(json.len() as u32).to_le_bytes())?;
+        out.write_all(&json)?;
+        out.write_all(&[0u8; 3][..(16 + json.len()).next_multiple_of(4) - 16 - json.len()])?;
+        out.write_all(&data)?;
+        out.into_inner().map_err(|e| e.into_error())?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
