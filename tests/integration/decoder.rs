@@ -455,6 +455,14 @@ fn a_prompt_prefix_kept_by_one_process_is_reused_by_the_next_with_the_same_answe
         assert_eq!(other.reused_tokens, 0, "kept on {kernels}");
         assert_eq!(other.tokens, expected.tokens);
     }
+    // The model is gone: the next tile file written removes its tiles and its prefix.
+    std::fs::remove_file(&path).unwrap();
+    let spec = TinySpec { dtype: GgmlDType::Q8_0, ..TinySpec::new(Architecture::Llama) };
+    let other = tiny_model_with(dir.path(), spec);
+    let options = LoadOptions { tile_cache: Some(cache.clone()), ..LoadOptions::default() };
+    assert_eq!(Generator::load_with(&other, options).unwrap().tile_source, TileSource::BuiltAndCached);
+    precis::llm::finish_tile_cache_writes();
+    assert!(prefix_file().is_empty(), "{:?}", prefix_file());
 }
 
 #[test]
