@@ -172,9 +172,10 @@ pub fn generate(
     let max_tokens = opts.max_tokens.min(context - prompt.len());
 
     let prefill_start = Instant::now();
-    let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt) } else { 0 };
-    let reused = first_pass_start(reused, opts.prefill_chunk);
-    let Some(mut logits) = prefill(generator, prompt, reused, opts.prefill_chunk, cancel)? else {
+    let chunk = opts.prefill_chunk.max(1);
+    let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt, chunk) } else { 0 };
+    let reused = first_pass_start(reused, chunk);
+    let Some(mut logits) = prefill(generator, prompt, reused, chunk, cancel)? else {
         let mut run = finished(
             String::new(),
             Vec::new(),
@@ -187,6 +188,7 @@ pub fn generate(
         return Ok(run);
     };
     let prefill_time = prefill_start.elapsed();
+    generator.prompt_ran(prompt.len(), chunk);
     if opts.reuse_prefix {
         generator.keep_prefix();
     }
@@ -239,11 +241,13 @@ pub fn generate(
     Ok(run)
 }
 
-/// Runs the prompt from token `reused` on (the ones before must be in the cache already) and
-/// returns the logits after its last token, or `None` when cancelled between passes. The
-/// passes end where a run from the first token would end them (at multiples of `chunk`), and
-/// never hold a single token (which would get one-token arithmetic), so every position gets
-/// the same arithmetic, and the prompt the same logits to the bit, whatever was reused.
+/// Runs the prompt from token `reused` on (the ones before must be in the cache already, and
+/// at least one token must be left) and returns the logits after its last token, or `None`
+/// when cancelled between passes. The passes end where a run from the first token would end
+/// them (at multiples of `chunk`), and the first of them never holds a lone token (which would
+/// get one-token arithmetic), so every position gets the arithmetic, and the prompt the logits,
+/// of a run from scratch, provided the reused positions' own passes ended there too
+/// (`Generator::reusable_prefix`).
 pub fn prefill(
     generator: &mut Generator,
     prompt: &[u32],
@@ -251,6 +255,9 @@ pub fn prefill(
     chunk: usize,
     cancel: &CancelToken,
 ) -> Result<Option<Vec<f32>>> {
+    if reused >= prompt.len() {
+        return Err(Error::EmptyPrompt);
+    }
     let chunk = if generator.takes_prompt_in_chunks() { chunk } else { prompt.len() }.max(1);
     let mut logits = Vec::new();
     let mut at = first_pass_start(reused, chunk);

@@ -48,6 +48,24 @@ pub struct Generator {
     device: Device,
     /// The tokens whose keys and values the model's cache holds, in order.
     cached: Vec<u32>,
+    /// How the prompt at the start of the cache was run (`prompt_ran`), if it is known.
+    passes: Option<PromptPasses>,
+}
+
+/// How a prompt was run: its length and the tokens per pass. A position's keys and values are
+/// those a run of another prompt from scratch would compute only if the pass that computed them
+/// ended where that run's pass ends: both end at the same multiple of `chunk`, or at the same
+/// prompt length (a prompt's attention sums over its pass's positions, and another number of
+/// them can change the last bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PromptPasses {
+    len: usize,
+    chunk: usize,
+}
+
+/// The first positions of a prompt of `len` tokens that its passes of `chunk` run in full.
+fn in_full_passes(len: usize, chunk: usize) -> usize {
+    len / chunk.max(1) * chunk.max(1)
 }
 
 /// Which transformer code runs the weights.
@@ -183,6 +201,7 @@ impl Generator {
             weights_bytes,
             device,
             cached: Vec::new(),
+            passes: None,
         })
     }
 
@@ -254,32 +273,48 @@ impl Generator {
         &self.cached
     }
 
-    /// How many leading tokens of `prompt` are already in the cache and need not run again.
-    /// At least the last two prompt tokens always run: the last one's logits are needed, and
-    /// run alone it would take the one-token arithmetic instead of a prompt pass's, whose last
-    /// bits differ, which can change the answer to the same prompt asked again.
+    /// How many leading tokens of `prompt`, to be run in passes of `chunk` tokens, are already
+    /// in the cache and need not run again: those whose keys and values are bit for bit what a
+    /// run from scratch would compute (see `PromptPasses`), so reusing them never changes the
+    /// answer. At least the last two prompt tokens always run: the last one's logits are
+    /// needed, and run alone it would take the one-token arithmetic instead of a prompt pass's.
     ///
     /// With nothing cached (a new process, or after `clear`), the cache is first filled from
     /// the prompt prefix file, when the generator has one (`LoadOptions::tile_cache`) and it
     /// holds keys and values of tokens this prompt starts with.
-    pub fn reusable_prefix(&mut self, prompt: &[u32]) -> usize {
+    pub fn reusable_prefix(&mut self, prompt: &[u32], chunk: usize) -> usize {
         let Weights::Precis(d) = &mut self.weights else { return 0 };
         let most = prompt.len().saturating_sub(2);
+        let full = in_full_passes(prompt.len(), chunk);
         if self.cached.is_empty() {
             d.truncate(0);
-            let restored = d.restore_prefix(prompt, most);
+            let restored = d.restore_prefix(prompt, most.min(full), chunk.max(1));
             self.cached = prompt[..restored].to_vec();
+            self.passes = None;
+            return restored;
         }
+        let Some(ran) = self.passes.filter(|p| p.chunk == chunk.max(1)) else { return 0 };
         let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        common.min(most)
+        // The same prompt length: every pass ends where it did. Otherwise only the passes both
+        // prompts run in full.
+        let exact = if ran.len == prompt.len() { most } else { in_full_passes(ran.len, chunk).min(full) };
+        common.min(exact).min(most)
     }
 
-    /// Keeps the keys and values of the first cached tokens (at most `KEPT_PREFIX_TOKENS`) in
-    /// the prompt prefix file, for the next process whose prompt starts the same way; written
-    /// on a helper thread. Nothing without a file (`LoadOptions::tile_cache`).
+    /// Records that the cache's first `len` tokens were just run as a prompt, in passes of
+    /// `chunk` (as `generate` does), for `reusable_prefix` and `keep_prefix`.
+    pub fn prompt_ran(&mut self, len: usize, chunk: usize) {
+        self.passes = (len <= self.cached.len()).then_some(PromptPasses { len, chunk: chunk.max(1) });
+    }
+
+    /// Keeps the keys and values of the first tokens of the prompt just run (`prompt_ran`), at
+    /// most `KEPT_PREFIX_TOKENS` of those its passes ran in full, in the prompt prefix file, for
+    /// the next process whose prompt starts the same way; written on a helper thread. Nothing
+    /// without a file (`LoadOptions::tile_cache`).
     pub fn keep_prefix(&mut self) {
-        if let Weights::Precis(d) = &mut self.weights {
-            d.keep_prefix(&self.cached[..self.cached.len().min(KEPT_PREFIX_TOKENS)]);
+        if let (Weights::Precis(d), Some(ran)) = (&mut self.weights, self.passes) {
+            let kept = in_full_passes(ran.len, ran.chunk).min(KEPT_PREFIX_TOKENS);
+            d.keep_prefix(&self.cached[..kept], ran.chunk);
         }
     }
 
@@ -352,6 +387,7 @@ impl Generator {
     /// Forgets the KV cache.
     pub fn clear(&mut self) {
         self.cached.clear();
+        self.passes = None;
         match &mut self.weights {
             Weights::Precis(d) => d.truncate(0),
             Weights::Llama(m) => m.clear_kv_cache(),

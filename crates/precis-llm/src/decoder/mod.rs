@@ -207,6 +207,8 @@ impl Decoder {
             Some(cache) => cache.keep(tiled),
             None => TileSource::Built,
         };
+        // A prompt prefix lives beside the model's tiles, and goes when they do.
+        let prefix_file = prefix_file.filter(|_| source != TileSource::Built);
         let decoder = Decoder {
             config,
             embeddings,
@@ -264,11 +266,12 @@ impl Decoder {
 
     /// With an empty cache: fills it from the prompt prefix file with the keys and values of
     /// the longest prefix `prompt` shares with the prompt they were kept from, at most `most`
-    /// positions; how many that is (0 with no file, or nothing shared).
-    pub fn restore_prefix(&mut self, prompt: &[u32], most: usize) -> usize {
+    /// positions, if they were computed in passes of `chunk`; how many that is (0 with no
+    /// file, or nothing shared).
+    pub fn restore_prefix(&mut self, prompt: &[u32], most: usize, chunk: usize) -> usize {
         let per_position = self.floats_per_position();
-        let Some(file) = self.prefix_file.as_mut().filter(|_| self.cached == 0) else { return 0 };
-        let Some(prefix_file::Kept { tokens, floats }) = file.read(per_position) else { return 0 };
+        let Some(file) = self.prefix_file.as_mut().filter(|_| self.cached == 0 && most > 0) else { return 0 };
+        let Some(prefix_file::Kept { tokens, floats }) = file.read(per_position, chunk) else { return 0 };
         let n = tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count().min(most);
         if n == 0 {
             return 0;
@@ -292,11 +295,13 @@ impl Decoder {
     }
 
     /// Keeps the keys and values of the first `tokens.len()` cached positions, which hold
-    /// `tokens`, in the prompt prefix file for the next process (unless it holds them already).
-    pub fn keep_prefix(&mut self, tokens: &[u32]) {
+    /// `tokens` and were computed in passes of `chunk`, in the prompt prefix file for the next
+    /// process (unless it holds them already).
+    pub fn keep_prefix(&mut self, tokens: &[u32], chunk: usize) {
         let per_position = self.floats_per_position();
         let n = tokens.len();
-        let Some(file) = self.prefix_file.as_mut().filter(|f| n > 0 && n <= self.cached && !f.holds(tokens)) else {
+        let Some(file) = self.prefix_file.as_mut().filter(|f| n > 0 && n <= self.cached && !f.holds(tokens, chunk))
+        else {
             return;
         };
         let mut floats = Vec::with_capacity(n * per_position);
@@ -307,7 +312,7 @@ impl Decoder {
                 }
             }
         }
-        file.write(tokens.to_vec(), floats, per_position);
+        file.write(tokens.to_vec(), chunk, floats, per_position);
     }
 
     /// Runs `tokens` at positions `pos..` (the cache must hold at least `pos` positions; any

@@ -7,8 +7,9 @@
 //! and against a hash of its contents, and ignored when anything differs.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,14 +22,17 @@ const MAGIC: &[u8; 8] = b"PRECPFX\0";
 const FORMAT: u32 = 1;
 /// The longest header read.
 const MAX_HEADER: usize = 1 << 20;
+/// The most tokens a file read may hold (`Generator::keep_prefix` keeps 128).
+const MAX_TOKENS: usize = 1024;
 
 /// A model's prompt prefix file, and the tokens it was last known to hold.
 pub(super) struct PrefixFile {
     path: PathBuf,
     /// The tile cache's identity of the model and the kernel path the keys were computed on.
     identity: String,
-    /// The tokens the file holds, once read or written (`None`: not known yet).
-    held: Option<Vec<u32>>,
+    /// The tokens the file holds and the pass size they were run in, once read or written
+    /// (`None`: not known yet).
+    held: Option<(Vec<u32>, usize)>,
 }
 
 /// The tokens a prefix file holds, and their keys and values.
@@ -42,6 +46,8 @@ pub(super) struct Kept {
 struct Header {
     identity: String,
     tokens: Vec<u32>,
+    /// Tokens per pass of the prompt they were run in.
+    chunk: usize,
     /// Floats per token (every layer's keys and values).
     per_token: usize,
     /// Sha-256 of the floats' bytes, in hex.
@@ -53,34 +59,41 @@ impl PrefixFile {
         PrefixFile { path, identity, held: None }
     }
 
-    /// What the file holds (`per_token` floats a token), if it is a whole file for this model.
-    pub(super) fn read(&mut self, per_token: usize) -> Option<Kept> {
-        let read = self.read_checked(per_token);
+    /// What the file holds (`per_token` floats a token), if it is a whole file for this model
+    /// whose tokens were run in passes of `chunk`.
+    pub(super) fn read(&mut self, per_token: usize, chunk: usize) -> Option<Kept> {
+        let read = self.read_checked(per_token, chunk);
         if let Err(why) = &read {
             tracing::debug!(file = %self.path.display(), %why, "prompt prefix file not used");
         }
         let kept = read.ok()??;
-        self.held = Some(kept.tokens.clone());
+        self.held = Some((kept.tokens.clone(), chunk));
         Some(kept)
     }
 
-    fn read_checked(&self, per_token: usize) -> Result<Option<Kept>, String> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
+    fn read_checked(&self, per_token: usize, chunk: usize) -> Result<Option<Kept>, String> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.to_string()),
         };
+        let most = 16 + MAX_HEADER + 4 + MAX_TOKENS * per_token * 4;
+        let mut bytes = Vec::new();
+        file.take(most as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        if bytes.len() > most {
+            return Err(format!("it is over {most} bytes"));
+        }
         if bytes.len() < 16 || &bytes[..8] != MAGIC || bytes[8..12] != FORMAT.to_le_bytes() {
             return Err("not a prompt prefix file of this format".into());
         }
         let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-        let floats_at = (16 + len).next_multiple_of(4);
-        if len > MAX_HEADER || floats_at > bytes.len() {
+        if len > MAX_HEADER || (16 + len).next_multiple_of(4) > bytes.len() {
             return Err(format!("its header claims {len} bytes"));
         }
+        let floats_at = (16 + len).next_multiple_of(4);
         let header: Header = serde_json::from_slice(&bytes[16..16 + len]).map_err(|e| e.to_string())?;
-        if header.identity != self.identity || header.per_token != per_token {
-            return Err("it was computed by another model file, version or kernel path".into());
+        if header.identity != self.identity || header.per_token != per_token || header.chunk != chunk {
+            return Err("it was computed by another model file, version, kernel path or pass size".into());
         }
         let data = &bytes[floats_at..];
         if Some(data.len()) != header.tokens.len().checked_mul(per_token * 4)
@@ -92,40 +105,39 @@ impl PrefixFile {
         Ok(Some(Kept { tokens: header.tokens, floats }))
     }
 
-    /// Whether the file already holds exactly `tokens`.
-    pub(super) fn holds(&self, tokens: &[u32]) -> bool {
-        self.held.as_deref() == Some(tokens)
+    /// Whether the file already holds exactly `tokens`, run in passes of `chunk`.
+    pub(super) fn holds(&self, tokens: &[u32], chunk: usize) -> bool {
+        self.held.as_ref().is_some_and(|(held, c)| held == tokens && *c == chunk)
     }
 
-    /// Replaces the file with `tokens` and their keys and values (`per_token` floats each), on
-    /// a helper thread (`tile_cache::finish_writes` waits for it).
-    pub(super) fn write(&mut self, tokens: Vec<u32>, floats: Vec<f32>, per_token: usize) {
-        self.held = Some(tokens.clone());
-        let (path, identity) = (self.path.clone(), self.identity.clone());
+    /// Replaces the file with `tokens` (run in passes of `chunk`) and their keys and values
+    /// (`per_token` floats each), on a helper thread (`tile_cache::finish_writes` waits for it).
+    pub(super) fn write(&mut self, tokens: Vec<u32>, chunk: usize, floats: Vec<f32>, per_token: usize) {
+        self.held = Some((tokens.clone(), chunk));
+        let path = self.path.clone();
+        let header = Header { identity: self.identity.clone(), tokens, chunk, per_token, sha256: String::new() };
         tile_cache::spawn_write("precis-prefix", move || {
-            if let Err(why) = write_file(&path, identity, tokens, &floats, per_token) {
+            if let Err(why) = write_file(&path, header, &floats) {
                 tracing::debug!(file = %path.display(), %why, "could not keep the prompt prefix");
             }
         });
     }
 }
 
-fn write_file(
-    path: &PathBuf,
-    identity: String,
-    tokens: Vec<u32>,
-    floats: &[f32],
-    per_token: usize,
-) -> std::io::Result<()> {
+/// Writes the file: into a temporary file of its own beside it, then renamed, so the name only
+/// ever holds a whole file.
+fn write_file(path: &Path, mut header: Header, floats: &[f32]) -> std::io::Result<()> {
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
     let data: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
-    let header = Header { identity, tokens, per_token, sha256: hex(&Sha256::digest(&data)) };
+    header.sha256 = hex(&Sha256::digest(&data));
     let json = serde_json::to_vec(&header)?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    let temporary = path.with_extension(format!("prefix.{}.tmp", std::process::id()));
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let temporary = path.with_extension(format!("prefix.{}.{write}.tmp", std::process::id()));
     let result = (|| {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
+        let mut out = BufWriter::with_capacity(1 << 20, File::create_new(&temporary)?);
         out.write_all(MAGIC)?;
         out.write_all(&FORMAT.to_le_bytes())?;
         out.write_all(&(json.len() as u32).to_le_bytes())?;

@@ -329,7 +329,10 @@ pub(super) fn spawn_write(name: &str, work: impl FnOnce() + Send + 'static) -> b
     });
     match spawned {
         Ok(handle) => {
-            pending().lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+            let mut pending = pending().lock().unwrap_or_else(|e| e.into_inner());
+            // A long-running process (the window) writes a prefix per summary.
+            pending.retain(|h| !h.is_finished());
+            pending.push(handle);
             true
         }
         Err(_) => false,
