@@ -21,8 +21,8 @@ use crate::template::ChatTemplate;
 use crate::tokenizer::TextTokenizer;
 
 /// Most leading prompt tokens whose keys and values `keep_prefix` keeps for the next process:
-/// the instructions every summary prompt opens with (about 50 tokens) and some of the article,
-/// in a file of 7 MB on the default model.
+/// the system message every summary prompt opens with (46 tokens on the default model) and
+/// some of the article, in a file of 7 MB on the default model.
 pub const KEPT_PREFIX_TOKENS: usize = 128;
 
 enum Weights {

@@ -1,10 +1,11 @@
 //! The prompt prefix kept between processes: the keys and values of the first tokens of the
 //! last prompt a model read, in a file beside the model's tile cache file, so that a new
-//! process whose prompt opens the same way (every summary prompt starts with the same
-//! instructions) starts with those positions cached instead of running them again. Written on
+//! process whose prompt opens the same way (every summary prompt starts with the same system
+//! message) starts with those positions cached instead of running them again. Written on
 //! a low-priority helper thread into a temporary file that is renamed once complete; checked on
-//! reading against what it was computed with (the tile cache's identity and the kernel path)
-//! and against a hash of its contents, and ignored when anything differs.
+//! reading against what it was computed with (the tile cache's identity, the kernel path and
+//! the prompt's pass size) and against a hash of its contents, and ignored when anything
+//! differs.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
