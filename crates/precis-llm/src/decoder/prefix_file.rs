@@ -8,9 +8,8 @@
 //! differs.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -125,33 +124,19 @@ impl PrefixFile {
     }
 }
 
-/// Writes the file: into a temporary file of its own beside it, then renamed, so the name only
-/// ever holds a whole file.
+/// Writes the file (`tile_cache::write_whole`; not synced: a file cut short by a crash fails
+/// its hash and is ignored).
 fn write_file(path: &Path, mut header: Header, floats: &[f32]) -> std::io::Result<()> {
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
     let data: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
     header.sha256 = hex(&Sha256::digest(&data));
     let json = serde_json::to_vec(&header)?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    let write = WRITES.fetch_add(1, Ordering::Relaxed);
-    let temporary = path.with_extension(format!("prefix.{}.{write}.tmp", std::process::id()));
-    let result = (|| {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create_new(&temporary)?);
-        out.write_all(MAGIC)?;
-        out.write_all(&FORMAT.to_le_bytes())?;
-        out.write_all(&(json.len() as u32).to_le_bytes())?;
-        out.write_all(&json)?;
-        out.write_all(&[0u8; 3][..(16 + json.len()).next_multiple_of(4) - 16 - json.len()])?;
-        out.write_all(&data)?;
-        out.into_inner().map_err(|e| e.into_error())?;
-        fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
+    tile_cache::write_whole(path, MAGIC, FORMAT, &json, false, |out, at| {
+        out.write_all(&[0u8; 3][..at.next_multiple_of(4) - at])?;
+        out.write_all(&data)
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -189,8 +190,7 @@ impl TileCache {
         )
     }
 
-    /// Writes the file: into a temporary file beside it, synced and then renamed, so the name
-    /// only ever holds a whole file.
+    /// Writes the file (`write_whole`, synced).
     fn write(&self, matrices: &[(String, Arc<TiledMatrix>)]) -> std::io::Result<()> {
         let mut entries = Vec::with_capacity(matrices.len());
         let mut offset = 0;
@@ -205,30 +205,51 @@ impl TileCache {
         let json = serde_json::to_vec(&index)?;
         let tiles_start = (16 + json.len()).next_multiple_of(PAGE);
         fs::create_dir_all(&self.dir)?;
-        let temporary = self.file.with_extension(format!("{}.tmp", std::process::id()));
-        let result = (|| {
-            let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
-            out.write_all(MAGIC)?;
-            out.write_all(&FORMAT.to_le_bytes())?;
-            out.write_all(&(json.len() as u32).to_le_bytes())?;
-            out.write_all(&json)?;
-            let mut at = 16 + json.len();
+        write_whole(&self.file, MAGIC, FORMAT, &json, true, |out, mut at| {
             let by_key: HashMap<&str, &TiledMatrix> = matrices.iter().map(|(k, m)| (k.as_str(), &**m)).collect();
             for entry in &index.entries {
                 let offset = tiles_start + entry.offset;
-                std::io::copy(&mut std::io::repeat(0).take((offset - at) as u64), &mut out)?;
+                std::io::copy(&mut std::io::repeat(0).take((offset - at) as u64), out)?;
                 out.write_all(by_key[entry.key.as_str()].tile_bytes())?;
                 at = offset + entry.len;
             }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            fs::rename(&temporary, &self.file)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        result
+            Ok(())
+        })
     }
+}
+
+/// Writes a cache file whole or not at all. A temporary file of its own beside `path` (named
+/// after the process and a count, so no two writes share one) gets `magic`, `format`, the
+/// length of `header` and `header`, then what `rest` writes (told how many bytes come before);
+/// it is synced when `sync`, then renamed to `path`, so the name only ever holds a whole file.
+pub(super) fn write_whole(
+    path: &Path,
+    magic: &[u8; 8],
+    format: u32,
+    header: &[u8],
+    sync: bool,
+    rest: impl FnOnce(&mut BufWriter<File>, usize) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let temporary = path.with_extension(format!("{}.{write}.tmp", std::process::id()));
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create_new(&temporary)?);
+        out.write_all(magic)?;
+        out.write_all(&format.to_le_bytes())?;
+        out.write_all(&(header.len() as u32).to_le_bytes())?;
+        out.write_all(header)?;
+        rest(&mut out, 16 + header.len())?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        if sync {
+            file.sync_all()?;
+        }
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
 }
 
 /// Reads the tile cache file at `file` if it is one for `identity`: `None` if there is none.
