@@ -174,7 +174,6 @@ pub fn generate(
     let prefill_start = Instant::now();
     let chunk = opts.prefill_chunk.max(1);
     let reused = if opts.reuse_prefix { generator.reusable_prefix(prompt, chunk) } else { 0 };
-    let reused = first_pass_start(reused, chunk);
     let Some(mut logits) = prefill(generator, prompt, reused, chunk, cancel)? else {
         let mut run = finished(
             String::new(),
@@ -244,10 +243,8 @@ pub fn generate(
 /// Runs the prompt from token `reused` on (the ones before must be in the cache already, and
 /// at least one token must be left) and returns the logits after its last token, or `None`
 /// when cancelled between passes. The passes end where a run from the first token would end
-/// them (at multiples of `chunk`), and the first of them never holds a lone token (which would
-/// get one-token arithmetic), so every position gets the arithmetic, and the prompt the logits,
-/// of a run from scratch, provided the reused positions' own passes ended there too
-/// (`Generator::reusable_prefix`).
+/// them (at multiples of `chunk`), so with `reused` as `Generator::reusable_prefix` gives it
+/// every position gets the arithmetic, and the prompt the logits, of a run from scratch.
 pub fn prefill(
     generator: &mut Generator,
     prompt: &[u32],
@@ -260,7 +257,7 @@ pub fn prefill(
     }
     let chunk = if generator.takes_prompt_in_chunks() { chunk } else { prompt.len() }.max(1);
     let mut logits = Vec::new();
-    let mut at = first_pass_start(reused, chunk);
+    let mut at = reused;
     while at < prompt.len() {
         if cancel.is_cancelled() {
             return Ok(None);
@@ -270,16 +267,6 @@ pub fn prefill(
         at = end;
     }
     Ok(Some(logits))
-}
-
-/// Where the prefill starts after `reused` cached tokens: a token earlier when the first pass
-/// would otherwise hold only one.
-fn first_pass_start(reused: usize, chunk: usize) -> usize {
-    if chunk > 1 && (reused + 1).is_multiple_of(chunk) {
-        reused - 1
-    } else {
-        reused
-    }
 }
 
 /// Greedy decoding's guesses ahead (see `GenerateOptions::lookahead`): the tokens seen so far,

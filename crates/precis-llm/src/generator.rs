@@ -63,9 +63,10 @@ struct PromptPasses {
     chunk: usize,
 }
 
-/// The first positions of a prompt of `len` tokens that its passes of `chunk` run in full.
+/// The first positions of a prompt of `len` tokens that its passes of `chunk` (at least 1) run
+/// in full.
 fn in_full_passes(len: usize, chunk: usize) -> usize {
-    len / chunk.max(1) * chunk.max(1)
+    len / chunk * chunk
 }
 
 /// Which transformer code runs the weights.
@@ -276,29 +277,38 @@ impl Generator {
     /// How many leading tokens of `prompt`, to be run in passes of `chunk` tokens, are already
     /// in the cache and need not run again: those whose keys and values are bit for bit what a
     /// run from scratch would compute (see `PromptPasses`), so reusing them never changes the
-    /// answer. At least the last two prompt tokens always run: the last one's logits are
-    /// needed, and run alone it would take the one-token arithmetic instead of a prompt pass's.
+    /// answer. No pass after them holds a lone token, which would take the one-token arithmetic
+    /// instead of a prompt pass's: at least the last two prompt tokens run (the last one's
+    /// logits are needed), and a token more when the first pass would hold one.
     ///
     /// With nothing cached (a new process, or after `clear`), the cache is first filled from
     /// the prompt prefix file, when the generator has one (`LoadOptions::tile_cache`) and it
     /// holds keys and values of tokens this prompt starts with.
     pub fn reusable_prefix(&mut self, prompt: &[u32], chunk: usize) -> usize {
         let Weights::Precis(d) = &mut self.weights else { return 0 };
+        let chunk = chunk.max(1);
         let most = prompt.len().saturating_sub(2);
         let full = in_full_passes(prompt.len(), chunk);
-        if self.cached.is_empty() {
+        let reused = if self.cached.is_empty() {
             d.truncate(0);
-            let restored = d.restore_prefix(prompt, most.min(full), chunk.max(1));
+            let restored = d.restore_prefix(prompt, most.min(full), chunk);
             self.cached = prompt[..restored].to_vec();
             self.passes = None;
-            return restored;
+            restored
+        } else if let Some(ran) = self.passes.filter(|p| p.chunk == chunk) {
+            let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+            // The same prompt length: every pass ends where it did. Otherwise only the passes
+            // both prompts run in full.
+            let exact = if ran.len == prompt.len() { most } else { in_full_passes(ran.len, chunk).min(full) };
+            common.min(exact).min(most)
+        } else {
+            0
+        };
+        if chunk > 1 && (reused + 1).is_multiple_of(chunk) {
+            reused - 1
+        } else {
+            reused
         }
-        let Some(ran) = self.passes.filter(|p| p.chunk == chunk.max(1)) else { return 0 };
-        let common = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        // The same prompt length: every pass ends where it did. Otherwise only the passes both
-        // prompts run in full.
-        let exact = if ran.len == prompt.len() { most } else { in_full_passes(ran.len, chunk).min(full) };
-        common.min(exact).min(most)
     }
 
     /// Records that the cache's first `len` tokens were just run as a prompt, in passes of
