@@ -78,26 +78,22 @@ impl PrefixFile {
             Err(e) => return Err(e.to_string()),
         };
         let most = 16 + MAX_HEADER + 4 + MAX_TOKENS * per_token * 4;
-        let mut bytes = Vec::new();
-        file.take(most as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        if bytes.len() > most {
-            return Err(format!("it is over {most} bytes"));
-        }
-        if bytes.len() < 16 || &bytes[..8] != MAGIC || bytes[8..12] != FORMAT.to_le_bytes() {
-            return Err("not a prompt prefix file of this format".into());
-        }
-        let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-        if len > MAX_HEADER || (16 + len).next_multiple_of(4) > bytes.len() {
-            return Err(format!("its header claims {len} bytes"));
-        }
-        let floats_at = (16 + len).next_multiple_of(4);
-        let header: Header = serde_json::from_slice(&bytes[16..16 + len]).map_err(|e| e.to_string())?;
+        let mut file = file.take(most as u64 + 1);
+        let json = tile_cache::read_head(&mut file, MAGIC, FORMAT, MAX_HEADER, "a prompt prefix file")?;
+        let header: Header = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
         if header.identity != self.identity || header.per_token != per_token || header.chunk != chunk {
             return Err("it was computed by another model file, version, kernel path or pass size".into());
         }
-        let data = &bytes[floats_at..];
+        let mut body = Vec::new();
+        file.read_to_end(&mut body).map_err(|e| e.to_string())?;
+        if 16 + json.len() + body.len() > most {
+            return Err(format!("it is over {most} bytes"));
+        }
+        // The floats start at the first multiple of four after the header.
+        let padding = (16 + json.len()).next_multiple_of(4) - 16 - json.len();
+        let data = body.get(padding..).unwrap_or_default();
         if Some(data.len()) != header.tokens.len().checked_mul(per_token * 4)
-            || hex(&Sha256::digest(data)) != header.sha256
+            || tile_cache::hex(&Sha256::digest(data)) != header.sha256
         {
             return Err("its keys and values are cut short or damaged".into());
         }
@@ -128,7 +124,7 @@ impl PrefixFile {
 /// its hash and is ignored).
 fn write_file(path: &Path, mut header: Header, floats: &[f32]) -> std::io::Result<()> {
     let data: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
-    header.sha256 = hex(&Sha256::digest(&data));
+    header.sha256 = tile_cache::hex(&Sha256::digest(&data));
     let json = serde_json::to_vec(&header)?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
@@ -137,8 +133,4 @@ fn write_file(path: &Path, mut header: Header, floats: &[f32]) -> std::io::Resul
         out.write_all(&[0u8; 3][..at.next_multiple_of(4) - at])?;
         out.write_all(&data)
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -124,8 +124,7 @@ impl TileCache {
         let hash = Sha256::digest(identity.as_bytes());
         let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
         let stem: String = stem.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).take(80).collect();
-        let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-        let file = dir.join(format!("{stem}-{hex}.tiles"));
+        let file = dir.join(format!("{stem}-{}.tiles", hex(&hash[..8])));
         let found = match read(&file, &identity) {
             Ok(found) => found,
             Err(why) => {
@@ -281,19 +280,37 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
 
 /// The index at the start of a tile cache file, and where the tiles start.
 fn read_index(f: &mut File) -> Result<(Index, usize), String> {
+    let json = read_head(f, MAGIC, FORMAT, MAX_INDEX, "a tile cache file")?;
+    let index = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
+    Ok((index, (16 + json.len()).next_multiple_of(PAGE)))
+}
+
+/// The header at the start of a file `write_whole` wrote with `magic` and `format` (what `what`
+/// names), at most `max` bytes long; the reader is left where the body starts.
+pub(super) fn read_head(
+    r: &mut impl Read,
+    magic: &[u8; 8],
+    format: u32,
+    max: usize,
+    what: &str,
+) -> Result<Vec<u8>, String> {
     let mut head = [0u8; 16];
-    f.read_exact(&mut head).map_err(|e| e.to_string())?;
-    if &head[..8] != MAGIC || head[8..12] != FORMAT.to_le_bytes() {
-        return Err("it is not a tile cache file of this format".into());
+    r.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if &head[..8] != magic || head[8..12] != format.to_le_bytes() {
+        return Err(format!("it is not {what} of this format"));
     }
     let len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]) as usize;
-    if len > MAX_INDEX {
-        return Err(format!("its index claims {len} bytes"));
+    if len > max {
+        return Err(format!("its header claims {len} bytes"));
     }
-    let mut json = vec![0u8; len];
-    f.read_exact(&mut json).map_err(|e| e.to_string())?;
-    let index = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
-    Ok((index, (16 + len).next_multiple_of(PAGE)))
+    let mut header = vec![0u8; len];
+    r.read_exact(&mut header).map_err(|e| e.to_string())?;
+    Ok(header)
+}
+
+/// Bytes as lowercase hexadecimal digits.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a model file's tiles are built from: the file (path, size, modification time, inode),
@@ -337,7 +354,7 @@ fn layout_fingerprint() -> &'static str {
                 hash.update(tiled.tile_bytes());
             }
         }
-        hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+        hex(&hash.finalize()[..8])
     })
 }
 
@@ -405,7 +422,7 @@ fn evict(dir: &Path, keep: &Path) {
             } else {
                 files.push((modified, meta.len(), path));
             }
-        } else if name.ends_with(&format!(".{PREFIX_EXTENSION}")) && !path.with_extension("tiles").exists() {
+        } else if path.extension().is_some_and(|e| e == PREFIX_EXTENSION) && !path.with_extension("tiles").exists() {
             // A prompt prefix whose model's tiles are gone.
             let _ = fs::remove_file(&path);
         }
