@@ -18,6 +18,7 @@ pub mod test_models;
 pub mod tokenizer;
 
 pub use cancel::CancelToken;
+pub use decoder::memory::huge_page_buffer;
 pub use decoder::tile_cache::{finish_writes as finish_tile_cache_writes, TileSource};
 pub use decoder::{prefer_compact_kernels, WeightLayout};
 pub use error::{Error, Result};

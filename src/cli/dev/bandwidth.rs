@@ -2,7 +2,9 @@
 //! stream through their own parts of a buffer several times larger than the last-level cache
 //! (so every pass comes from memory), summing its words, and the fastest of a few passes
 //! counts. A decode step reads each weight once, in order, the same way, so this is the most
-//! it could read a second.
+//! it could read a second. The buffer asks for huge pages, as the weights' memory does
+//! (`precis_llm::huge_page_buffer`): with 4 KB pages the test would read slower than the
+//! weights can be read, and overstate the share a decode step reaches.
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -25,6 +27,8 @@ pub struct Bandwidth {
     /// The last-level cache's size, as the system reports it (Linux).
     pub last_level_cache: Option<usize>,
     pub threads: usize,
+    /// How much of the buffer the system put in huge pages (Linux; `None` elsewhere).
+    pub huge_page_bytes: Option<usize>,
 }
 
 /// Streams through a fresh buffer on `threads` threads.
@@ -36,9 +40,16 @@ pub fn measure(threads: usize) -> Bandwidth {
         bytes = bytes.min(available / 2);
     }
     let words = bytes / 8 / threads / 8 * 8 * threads;
+    let before = huge_pages_in_use();
+    let mut buffer = precis_llm::huge_page_buffer(words * 8).expect("memory for the bandwidth test");
+    // SAFETY: the map is page-aligned, `words * 8` bytes long, and any bytes are a valid u64.
+    let buffer: &mut [u64] = unsafe { std::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast(), words) };
     // Written with something other than zeros, so every page is really there (a page never
     // written reads from the one shared page of zeros, from cache).
-    let buffer: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+    for (i, w) in buffer.iter_mut().enumerate() {
+        *w = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    let huge_page_bytes = before.and_then(|b| Some(huge_pages_in_use()?.saturating_sub(b)));
     let parts: Vec<&[u64]> = buffer.chunks(words / threads).collect();
     let mut best = Duration::MAX;
     for _ in 0..PASSES {
@@ -69,7 +80,18 @@ pub fn measure(threads: usize) -> Bandwidth {
         buffer_bytes: words * 8,
         last_level_cache,
         threads: parts.len(),
+        huge_page_bytes,
     }
+}
+
+/// Bytes of this process's memory in huge pages: anonymous, and mapped from files (Linux's
+/// `AnonHugePages` and `FilePmdMapped`; `None` elsewhere).
+pub fn huge_pages_in_use() -> Option<usize> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let kb = |key: &str| -> Option<usize> {
+        rollup.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((kb("AnonHugePages:")? + kb("FilePmdMapped:").unwrap_or(0)) << 10)
 }
 
 /// The words' sum, in eight independent lanes (which the compiler keeps in vector registers).

@@ -197,6 +197,8 @@ fn decode_memory(generator: &Generator, decode_tok_s: f64, threads: usize, measu
     let mut out = serde_json::json!({
         "weight_mb_per_token": bytes as f64 / 1e6,
         "weight_gb_s": read / 1e9,
+        // Mostly the weights: little else asks for huge pages.
+        "huge_page_mb": super::bandwidth::huge_pages_in_use().map(|b| b as f64 / 1e6),
     });
     if measure {
         let bandwidth = super::bandwidth::measure(threads);
@@ -205,6 +207,7 @@ fn decode_memory(generator: &Generator, decode_tok_s: f64, threads: usize, measu
         out["bandwidth_buffer_mb"] = (bandwidth.buffer_bytes as f64 / 1e6).into();
         out["last_level_cache_mb"] = bandwidth.last_level_cache.map(|c| c as f64 / 1e6).into();
         out["bandwidth_threads"] = bandwidth.threads.into();
+        out["bandwidth_huge_page_mb"] = bandwidth.huge_page_bytes.map(|b| b as f64 / 1e6).into();
     }
     out
 }

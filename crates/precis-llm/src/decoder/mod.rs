@@ -5,12 +5,13 @@
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
 //! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
 //! held in memory, and on which kernels), `tile_cache` (tiles kept between loads),
-//! `attention` (self-attention and RoPE), `cache` (the KV cache), `prefix_file` (a prompt's
+//! `attention` (self-attention and RoPE), `cache` (the KV cache), `memory` (where the tiles live), `prefix_file` (a prompt's
 //! first keys and values kept between processes) and `platform` (process-wide tuning).
 
 mod attention;
 mod cache;
 mod config;
+pub mod memory;
 mod platform;
 mod prefix_file;
 pub mod tile_cache;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,6 +24,7 @@ use crate::kernels::cpu::KernelPath;
 use crate::kernels::tiles::Stored;
 use crate::kernels::TiledMatrix;
 
+use super::memory::{self, HugePageWriter};
 use super::prefix_file::PrefixFile;
 
 /// What a tile cache file starts with, before its format number.
@@ -227,19 +228,19 @@ pub(super) fn write_whole(
     format: u32,
     header: &[u8],
     sync: bool,
-    rest: impl FnOnce(&mut BufWriter<File>, usize) -> std::io::Result<()>,
+    rest: impl FnOnce(&mut HugePageWriter, usize) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     static WRITES: AtomicUsize = AtomicUsize::new(0);
     let write = WRITES.fetch_add(1, Ordering::Relaxed);
     let temporary = path.with_extension(format!("{}.{write}.tmp", std::process::id()));
     let result = (|| {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create_new(&temporary)?);
+        let mut out = HugePageWriter::new(File::create_new(&temporary)?);
         out.write_all(magic)?;
         out.write_all(&format.to_le_bytes())?;
         out.write_all(&(header.len() as u32).to_le_bytes())?;
         out.write_all(header)?;
         rest(&mut out, 16 + header.len())?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out.into_file()?;
         if sync {
             file.sync_all()?;
         }
@@ -264,8 +265,7 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
     }
     // SAFETY: the map is private and read-only; Precis never writes a tile cache file in
     // place (it writes a new file and renames it), so the mapped bytes do not change.
-    // Populated, so the first prompt does not fault the pages in one by one.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(|e| e.to_string())?;
+    let map = unsafe { memory::map_file(&f) }.map_err(|e| e.to_string())?;
     let mut entries = HashMap::with_capacity(index.entries.len());
     for e in index.entries {
         // From here on, offsets count from the start of the file.
