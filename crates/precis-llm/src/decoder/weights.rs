@@ -65,57 +65,50 @@ pub(super) enum TokenTable {
     Candle(Arc<QTensor>),
 }
 
-/// Matrices that multiply the same input: stacked into one matrix when they share a block
-/// type (one pass over the input and one quantization of it instead of several), with the
-/// output split back into parts.
-pub(super) enum Projection {
-    Stacked { w: Matrix, bias: Option<Tensor>, widths: Vec<usize> },
-    Separate(Vec<(Matrix, Option<Tensor>)>),
+/// Matrices that multiply the same input, in groups: each group stacked into one matrix (one
+/// pass over the input and one quantization of it instead of several), with its output split
+/// back into parts. Parts of one block type make one group; a model that stores, say, the
+/// values' matrix in another type than the queries' and keys' has two.
+pub(super) struct Projection {
+    groups: Vec<Group>,
+}
+
+struct Group {
+    w: Matrix,
+    bias: Option<Tensor>,
+    /// The output widths of the group's parts, in order.
+    widths: Vec<usize>,
 }
 
 impl Projection {
     pub(super) fn is_tiled(&self) -> bool {
-        match self {
-            Projection::Stacked { w, .. } => w.is_tiled(),
-            Projection::Separate(parts) => parts.iter().all(|(w, _)| w.is_tiled()),
-        }
+        self.groups.iter().all(|g| g.w.is_tiled())
     }
 
     /// Bytes of the weights one product reads.
     pub(super) fn bytes(&self) -> usize {
-        match self {
-            Projection::Stacked { w, .. } => w.bytes(),
-            Projection::Separate(parts) => parts.iter().map(|(w, _)| w.bytes()).sum(),
-        }
+        self.groups.iter().map(|g| g.w.bytes()).sum()
     }
 
     /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
     pub(super) fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
-        match self {
-            Projection::Stacked { w, bias, widths } => {
-                let mut y = w.forward(x)?;
-                if let Some(b) = bias {
-                    y = y.broadcast_add(b)?;
-                }
-                let mut parts = Vec::with_capacity(widths.len());
-                let mut at = 0;
-                for &width in widths {
-                    parts.push(y.narrow(2, at, width)?);
-                    at += width;
-                }
-                Ok(parts)
+        let mut parts = Vec::new();
+        for Group { w, bias, widths } in &self.groups {
+            let mut y = w.forward(x)?;
+            if let Some(b) = bias {
+                y = y.broadcast_add(b)?;
             }
-            Projection::Separate(parts) => parts
-                .iter()
-                .map(|(w, b)| {
-                    let y = w.forward(x)?;
-                    Ok(match b {
-                        Some(b) => y.broadcast_add(b)?,
-                        None => y,
-                    })
-                })
-                .collect(),
+            if let [_] = widths.as_slice() {
+                parts.push(y);
+                continue;
+            }
+            let mut at = 0;
+            for &width in widths {
+                parts.push(y.narrow(2, at, width)?);
+                at += width;
+            }
         }
+        Ok(parts)
     }
 }
 
@@ -250,46 +243,57 @@ impl TensorSource<'_> {
         self.multiplier(self.stored(name)?)
     }
 
-    /// Matrices (with optional biases) applied to the same input, stacked when possible.
+    /// Matrices (with optional biases) applied to the same input, stacked when possible: all
+    /// in one group when they share a block type, otherwise each run of neighbours that does.
     pub(super) fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
         let biases = names.iter().map(|(_, bias)| self.vector_opt(bias)).collect::<Result<Vec<_>>>()?;
-        let biases_stack = biases.iter().all(Option::is_some) || biases.iter().all(Option::is_none);
-        let stacked_bias = |biases: Vec<Option<Tensor>>| -> Result<Option<Tensor>> {
-            if biases[0].is_none() {
-                return Ok(None);
-            }
-            let parts: Vec<Tensor> = biases.into_iter().flatten().collect();
-            Ok(Some(Tensor::cat(&parts, 0)?))
-        };
-        let weights: Vec<&str> = names.iter().map(|(weight, _)| weight.as_str()).collect();
-        if biases_stack {
-            if let Some(tiled) = self.tiled(&weights)? {
-                let widths = weights.iter().map(|w| Ok(self.info(w)?.shape.dims()[0])).collect::<Result<_>>()?;
-                let w = Matrix::Tiled(tiled);
-                return Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths });
+        // Parts with a bias and parts without are not stacked (the models Precis reads have
+        // biases on all or none).
+        let mixed_biases = biases.iter().any(Option::is_some) && biases.iter().any(Option::is_none);
+        let mut groups = Vec::new();
+        let (mut start, mut biases) = (0, biases.into_iter());
+        for end in 1..=names.len() {
+            let same = end < names.len()
+                && !mixed_biases
+                && self.info(&names[end].0)?.ggml_dtype == self.info(&names[start].0)?.ggml_dtype;
+            if !same {
+                groups.push(self.group(&names[start..end], biases.by_ref().take(end - start).collect())?);
+                start = end;
             }
         }
+        Ok(Projection { groups })
+    }
+
+    /// One group of a projection: the matrices `names` (of one block type) stacked, on the
+    /// tiled kernels when they take them, with their `biases` (all or none).
+    fn group(&self, names: &[(String, String)], biases: Vec<Option<Tensor>>) -> Result<Group> {
+        let bias = match biases.iter().all(Option::is_some) {
+            true => Some(Tensor::cat(&biases.into_iter().flatten().collect::<Vec<_>>(), 0)?),
+            false => None,
+        };
+        let weights: Vec<&str> = names.iter().map(|(weight, _)| weight.as_str()).collect();
+        let widths = weights.iter().map(|w| Ok(self.info(w)?.shape.dims()[0])).collect::<Result<Vec<_>>>()?;
+        if let Some(tiled) = self.tiled(&weights)? {
+            return Ok(Group { w: Matrix::Tiled(tiled), bias, widths });
+        }
         let mut tensors = Vec::with_capacity(names.len());
-        for weight in weights {
+        for weight in &weights {
             tensors.push(self.rewritten(self.stored(weight)?)?);
+        }
+        if tensors.len() == 1 {
+            let w = Matrix::new(tensors.remove(0), self.layout, self.kernels)?;
+            return Ok(Group { w, bias, widths });
         }
         let dtype = tensors[0].dtype();
         let cols = tensors[0].shape().dims2()?.1;
-        let stackable = tensors.iter().all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols))
-            && biases_stack;
-        if !stackable {
-            return Ok(Projection::Separate(
-                tensors
-                    .into_iter()
-                    .zip(biases)
-                    .map(|(t, b)| Ok((Matrix::new(t, self.layout, self.kernels)?, b)))
-                    .collect::<Result<_>>()?,
-            ));
+        if !tensors.iter().all(|t| t.dtype() == dtype && t.shape().dims2().is_ok_and(|(_, c)| c == cols)) {
+            return Err(Error::ModelCorrupt {
+                path: self.path.to_path_buf(),
+                reason: format!("the matrices {} differ in type or width", weights.join(", ")),
+            });
         }
-        let mut widths = Vec::with_capacity(tensors.len());
         let mut bytes = Vec::new();
         for t in &tensors {
-            widths.push(t.shape().dims2()?.0);
             // Rows are stored one after another, so stacking rows is appending bytes.
             bytes.extend_from_slice(&t.data()?);
         }
@@ -297,7 +301,7 @@ impl TensorSource<'_> {
         let rows = widths.iter().sum::<usize>();
         let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
         let w = Matrix::new(QTensor::new(storage, (rows, cols))?, self.layout, self.kernels)?;
-        Ok(Projection::Stacked { w, bias: stacked_bias(biases)?, widths })
+        Ok(Group { w, bias, widths })
     }
 
     pub(super) fn multiplier(&self, tensor: QTensor) -> Result<Matrix> {
