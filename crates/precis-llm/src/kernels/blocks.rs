@@ -272,9 +272,9 @@ impl BlockMatrix {
         &self.tiles[g * bytes..(g + 1) * bytes]
     }
 
-    /// Row group `g`'s tiles, and with `pair` those of `g + 1` (else nothing).
-    fn groups(&self, g: usize, pair: bool) -> (&[u8], &[u8]) {
-        (self.group(g), if pair { self.group(g + 1) } else { &[] })
+    /// Row group `g`'s tiles, and those of its partner (else nothing).
+    fn groups(&self, g: usize, partner: Option<usize>) -> (&[u8], &[u8]) {
+        (self.group(g), partner.map_or(&[][..], |p| self.group(p)))
     }
 
     /// Bytes of the tiles, what one product reads.
@@ -296,12 +296,12 @@ impl BlockMatrix {
             x.dims(),
             (self.rows, m, k),
             pairs,
-            |g, pair, t| {
-                let (a, b) = self.groups(g, pair);
+            |g, partner, t| {
+                let (a, b) = self.groups(g, partner);
                 four(a, b, std::array::from_fn(|j| act.token(t + j, k)))
             },
-            |g, pair, t| {
-                let (a, b) = self.groups(g, pair);
+            |g, partner, t| {
+                let (a, b) = self.groups(g, partner);
                 one(a, b, [act.token(t, k)])
             },
         )
@@ -699,7 +699,7 @@ mod tests {
             for path in KernelPath::available() {
                 let (_, m) = matrix_on(dtype, 16, k, 1, path);
                 let Kernels { one, four, pairs } = m.kernels;
-                let (a, b) = m.groups(0, pairs);
+                let (a, b) = m.groups(0, pairs.then_some(1));
                 let got = four(a, b, tokens);
                 let got = if pairs { got } else { [got[0], four(m.group(1), &[], tokens)[0]] };
                 for g in 0..2 {

@@ -304,20 +304,20 @@ impl KQuantMatrix {
         let m = xs.len() / k;
         let blocks = k / SUPER;
         let Kernels { one, four, pairs } = self.kernels;
-        // Row group `g`'s tiles, and with `pair` those of `g + 1` (else none).
-        let tiles = |g: usize, pair: bool| {
-            (g * blocks..(g + 1) * blocks, if pair { (g + 1) * blocks..(g + 2) * blocks } else { 0..0 })
+        // Row group `g`'s tiles, and those of its partner (else none).
+        let tiles = |g: usize, partner: Option<usize>| {
+            (g * blocks..(g + 1) * blocks, partner.map_or(0..0, |p| p * blocks..(p + 1) * blocks))
         };
         tiles::product(
             x.dims(),
             (self.rows, m, k),
             pairs,
-            |g, pair, t| {
-                let (a, b) = tiles(g, pair);
+            |g, partner, t| {
+                let (a, b) = tiles(g, partner);
                 four(&self.tiles, a, b, std::array::from_fn(|j| act.token(t + j, k)))
             },
-            |g, pair, t| {
-                let (a, b) = tiles(g, pair);
+            |g, partner, t| {
+                let (a, b) = tiles(g, partner);
                 one(&self.tiles, a, b, [act.token(t, k)])
             },
         )
