@@ -177,8 +177,9 @@ pub(crate) const AVX512_VNNI: u8 = 2;
 /// group `g` of the first half of the matrix is paired with group `g + half` of the second,
 /// so a thread that takes tasks in order reads two long runs of tiles, each where the last
 /// call left off, and the hardware's prefetchers keep up with both (pairing neighbours `g` and
-/// `g + 1` started two new runs at every call, and read the default model's Q4_K tiles at 11
-/// instead of 12–13 GB/s on one core). Shaped as `dims` with the last dimension `n`.
+/// `g + 1` started two new runs at every call: one-token Q4_K products over 1 GB of tiles read
+/// 10.1–10.8 instead of 12.2–12.5 GB/s on one core, docs/performance.md). Shaped as `dims` with
+/// the last dimension `n`.
 pub(crate) fn product(
     dims: &[usize],
     (n, m, k): (usize, usize, usize),
