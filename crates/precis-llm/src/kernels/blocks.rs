@@ -416,7 +416,7 @@ mod avx2 {
     //! one row of the tile.
 
     use super::{Act, BLOCK, LAYOUTS, Q4, Q5, Q8};
-    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch_ahead};
     use crate::kernels::tiles::{Outputs, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
 
@@ -475,6 +475,9 @@ mod avx2 {
         let mut acc = [_mm256_setzero_ps(); N];
         for b in 0..blocks {
             let tile = tiles.as_ptr().add(b * tile_bytes);
+            for line in (0..tile_bytes).step_by(64) {
+                prefetch_ahead(tile.wrapping_add(line));
+            }
             let mut sums = [_mm256_setzero_si256(); N];
             if L == Q8 {
                 for run in 0..8 {
@@ -541,7 +544,7 @@ mod avx512 {
     //! saves half of the instructions.
 
     use super::{avx2, Act, BLOCK, LAYOUTS, Q4, Q5, Q8};
-    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_f16};
+    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_f16, prefetch_ahead};
     use crate::kernels::tiles::{Outputs, AVX512_VNNI};
     use std::arch::x86_64::*;
 
@@ -581,6 +584,10 @@ mod avx512 {
         let mut acc = [_mm512_setzero_ps(); N];
         for b in 0..blocks {
             let (ta, tb) = (first.as_ptr().add(b * tile_bytes), second.as_ptr().add(b * tile_bytes));
+            for line in (0..tile_bytes).step_by(64) {
+                prefetch_ahead(ta.wrapping_add(line));
+                prefetch_ahead(tb.wrapping_add(line));
+            }
             let mut sums = [_mm512_setzero_si512(); N];
             if L == Q8 {
                 for run in 0..8 {

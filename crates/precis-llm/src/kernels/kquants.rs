@@ -444,7 +444,7 @@ mod avx2 {
     //! is one row of the tile.
 
     use super::{Act, Tiles, SUPER};
-    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch_ahead};
     use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -547,6 +547,9 @@ mod avx2 {
                 let mut sums = [_mm256_setzero_si256(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
+                    if g % 2 == 0 {
+                        prefetch_ahead(tile.qs[g].as_ptr() as *const u8);
+                    }
                     let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                     let lo = _mm256_and_si256(w, low);
                     let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
@@ -599,6 +602,9 @@ mod avx2 {
                 let mut sums = [_mm256_setzero_si256(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
+                    if g % 2 == 0 {
+                        prefetch_ahead(tile.qs[g].as_ptr() as *const u8);
+                    }
                     let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                     for t in 0..N {
                         sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
@@ -631,7 +637,7 @@ mod avx512 {
     //! same instructions.
 
     use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
-    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_bytes};
+    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_bytes, prefetch_ahead};
     use crate::kernels::tiles::{Outputs, AVX512_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -671,6 +677,10 @@ mod avx512 {
                 let mut sums = [_mm512_setzero_si512(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
+                    if g % 2 == 0 {
+                        prefetch_ahead(ta.qs[g].as_ptr() as *const u8);
+                        prefetch_ahead(tb.qs[g].as_ptr() as *const u8);
+                    }
                     let w = pair(ta.qs[g].as_ptr() as *const u8, tb.qs[g].as_ptr() as *const u8);
                     let lo = _mm512_and_si512(w, low);
                     let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(w), low);
@@ -715,6 +725,10 @@ mod avx512 {
                 let mut sums = [_mm512_setzero_si512(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
+                    if g % 2 == 0 {
+                        prefetch_ahead(ta.qs[g].as_ptr() as *const u8);
+                        prefetch_ahead(tb.qs[g].as_ptr() as *const u8);
+                    }
                     let w = pair(ta.qs[g].as_ptr() as *const u8, tb.qs[g].as_ptr() as *const u8);
                     for t in 0..N {
                         let x = four_bytes_wide(a[t].quants.as_ptr().add(b * SUPER + 4 * g));

@@ -329,6 +329,18 @@ pub(crate) mod lanes {
         _mm_set_epi64x(std::ptr::read_unaligned(b as *const i64), std::ptr::read_unaligned(a as *const i64))
     }
 
+    /// How far ahead of what a kernel reads it asks for the tiles to come into the cache.
+    const PREFETCH_BYTES: usize = 2048;
+
+    /// Asks for the cache line `PREFETCH_BYTES` after `p` in a run of tiles: called once for
+    /// every 64 bytes a kernel reads, it keeps the memory busy while the kernel computes (the
+    /// hardware's prefetchers alone let the two take turns). Never faults, so the line need
+    /// not exist.
+    #[inline(always)]
+    pub(crate) unsafe fn prefetch_ahead(p: *const u8) {
+        _mm_prefetch::<_MM_HINT_T0>((p as *const i8).wrapping_add(PREFETCH_BYTES));
+    }
+
     /// Four activation bytes from `p` in every lane of a 512-bit register.
     #[inline(always)]
     pub(crate) unsafe fn four_bytes_wide(p: *const i8) -> __m512i {
