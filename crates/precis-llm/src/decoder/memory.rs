@@ -1,8 +1,8 @@
 //! Huge pages for a model's tiles. A decode step streams through every weight once, a gigabyte
 //! for the default model; with 4 KB pages that is a TLB miss every 4 KB, and under a hypervisor
 //! each miss walks two sets of page tables. So the tile cache file is written in whole, aligned
-//! 2 MB pieces (which the kernel caches as 2 MB folios on filesystems with large folios, such as
-//! ext4 and XFS on Linux 6.x) and mapped with the advice to use huge pages, and the page cache
+//! 2 MB pieces (which the kernel caches as 2 MB folios on filesystems with large folios: XFS,
+//! and ext4 from Linux 6.16) and mapped with the advice to use huge pages, and the page cache
 //! then maps it 2 MB at a time, shared by every process that loads the model.
 
 use std::fs::File;
@@ -16,7 +16,7 @@ const HUGE_PAGE: usize = 2 << 20;
 /// A zeroed, writable buffer of `len` bytes, backed by huge pages where the system grants them
 /// (Linux with transparent huge pages on `always` or `madvise`); ordinary pages elsewhere.
 pub fn huge_page_buffer(len: usize) -> io::Result<MmapMut> {
-    let map = memmap2::MmapOptions::new().len(len.max(1)).map_anon()?;
+    let map = memmap2::MmapOptions::new().len(len).map_anon()?;
     advise_huge_pages(&map);
     Ok(map)
 }
@@ -49,7 +49,9 @@ fn advise_huge_pages(map: &[u8]) {
 }
 
 /// Writes a file from its start in whole, aligned huge pages (the last piece may be shorter),
-/// so the page cache can hold it in huge pages; a buffer of one huge page.
+/// so the page cache can hold it in huge pages; a buffer of one huge page. What is buffered
+/// reaches the file only through `into_file`.
+#[must_use = "the last piece is written only by `into_file`"]
 pub(super) struct HugePageWriter {
     file: File,
     buffer: Vec<u8>,
@@ -68,17 +70,20 @@ impl HugePageWriter {
 }
 
 impl Write for HugePageWriter {
+    /// Takes as much of `bytes` as the buffer holds, after writing the buffer if it is full (so
+    /// an error means nothing of `bytes` was taken).
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let n = bytes.len().min(HUGE_PAGE - self.buffer.len());
-        self.buffer.extend_from_slice(&bytes[..n]);
         if self.buffer.len() == HUGE_PAGE {
             self.file.write_all(&self.buffer)?;
             self.buffer.clear();
         }
+        let n = bytes.len().min(HUGE_PAGE - self.buffer.len());
+        self.buffer.extend_from_slice(&bytes[..n]);
         Ok(n)
     }
 
-    /// Writes nothing until a huge page is full: a shorter write would start a smaller page.
+    /// Writes nothing: a piece shorter than a huge page would start a smaller page in the
+    /// page cache. `into_file` writes the rest.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }

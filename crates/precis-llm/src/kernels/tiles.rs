@@ -333,7 +333,7 @@ pub(crate) mod lanes {
     const PREFETCH_BYTES: usize = 2048;
 
     /// Asks for the cache line `PREFETCH_BYTES` after `p` in a run of tiles: called once for
-    /// every 64 bytes a kernel reads, it keeps the memory busy while the kernel computes (the
+    /// every 64 bytes of quants a kernel reads (every line of a Q8_0, Q5_0 or Q4_1 tile), it keeps the memory busy while the kernel computes (the
     /// hardware's prefetchers alone let the two take turns). Never faults, so the line need
     /// not exist.
     #[inline(always)]
