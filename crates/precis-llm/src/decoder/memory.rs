@@ -17,7 +17,10 @@ const HUGE_PAGE: usize = 2 << 20;
 /// (Linux with transparent huge pages on `always` or `madvise`); ordinary pages elsewhere.
 pub fn huge_page_buffer(len: usize) -> io::Result<MmapMut> {
     let map = memmap2::MmapOptions::new().len(len).map_anon()?;
-    advise_huge_pages(&map);
+    // Advice only: a kernel without transparent huge pages refuses it, and ordinary pages
+    // serve the same bytes.
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
     Ok(map)
 }
 
@@ -28,24 +31,14 @@ pub fn huge_page_buffer(len: usize) -> io::Result<MmapMut> {
 pub(super) unsafe fn map_file(file: &File) -> io::Result<Mmap> {
     // SAFETY: as the caller guarantees.
     let map = unsafe { memmap2::MmapOptions::new().map(file)? };
-    advise_huge_pages(&map);
     #[cfg(target_os = "linux")]
     {
+        // Advice only, as in `huge_page_buffer`.
+        let _ = map.advise(memmap2::Advice::HugePage);
         // Linux 5.14 and later; on older kernels the pages come in as they are first read.
         let _ = map.advise(memmap2::Advice::PopulateRead);
     }
     Ok(map)
-}
-
-fn advise_huge_pages(map: &[u8]) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: advice about a range this process has mapped; it changes no bytes. A kernel
-    // without transparent huge pages refuses it, and ordinary pages serve the same bytes.
-    unsafe {
-        libc::madvise(map.as_ptr() as *mut libc::c_void, map.len(), libc::MADV_HUGEPAGE);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = map;
 }
 
 /// Writes a file from its start in whole, aligned huge pages (the last piece may be shorter),

@@ -333,9 +333,9 @@ pub(crate) mod lanes {
     const PREFETCH_BYTES: usize = 2048;
 
     /// Asks for the cache line `PREFETCH_BYTES` after `p` in a run of tiles: called once for
-    /// every 64 bytes of quants a kernel reads (every line of a Q8_0, Q5_0 or Q4_1 tile), it keeps the memory busy while the kernel computes (the
-    /// hardware's prefetchers alone let the two take turns). Never faults, so the line need
-    /// not exist.
+    /// every 64 bytes of quants a kernel reads (every line of a Q8_0, Q5_0 or Q4_1 tile), it
+    /// keeps the memory busy while the kernel computes (the hardware's prefetchers alone let
+    /// the two take turns). Never faults, so the line need not exist.
     #[inline(always)]
     pub(crate) unsafe fn prefetch_ahead(p: *const u8) {
         _mm_prefetch::<_MM_HINT_T0>((p as *const i8).wrapping_add(PREFETCH_BYTES));
