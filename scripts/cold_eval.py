@@ -10,7 +10,7 @@ mapped from the tile cache, as on every run after a model's first: the first art
 them if the cache has none, and is left out of the figures.
 
   scripts/cold_eval.py --precis target/release/precis --limit 16
-  scripts/cold_eval.py --precis target/release/precis --against /tmp/precis-old   # A/B, alternating
+  scripts/cold_eval.py --precis target/release/precis --against /tmp/precis-old   # A/B, taking turns
 """
 import argparse
 import json
@@ -79,7 +79,7 @@ def main():
     ap.add_argument("--limit", type=int)
     ap.add_argument("--model")
     ap.add_argument("--precis", default=os.path.join(ROOT, "target", "release", "precis"))
-    ap.add_argument("--against", help="another precis binary, run on each article right after the first (A/B)")
+    ap.add_argument("--against", help="another precis binary, run on each article beside the first (A/B, taking turns)")
     args = ap.parse_args()
     with open(args.corpus) as f:
         records = [json.loads(l) for l in f if l.strip()][: args.limit]
@@ -91,7 +91,9 @@ def main():
             path = os.path.join(tmp, "article.txt")
             with open(path, "w") as f:
                 f.write(r["article"])
-            for b in binaries:
+            # The second run on an article finds the first one's prompt kept in the prompt
+            # prefix file and skips most of its prefill: the binaries take turns going first.
+            for b in binaries if i % 2 else binaries[::-1]:
                 first, end = run_once(b, path, args.model)
                 if i == 0:
                     continue  # the warm-up: builds the tile cache if it has nothing yet

@@ -5,15 +5,24 @@
 
 use candle_core::{Device, Tensor};
 
+use super::cache::{KvCache, Side};
 use super::config::Config;
 use super::Layer;
 use crate::error::Result;
 use crate::kernels::vector::VectorKernels;
 
+/// A layer's place in the KV cache.
+pub(super) struct Place<'a> {
+    pub(super) cache: &'a mut KvCache,
+    pub(super) layer: usize,
+}
+
 /// Self-attention of one layer over the cached positions and the new ones.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
-    layer: &mut Layer,
+    layer: &Layer,
+    place: Place,
     h: &Tensor,
     pos: usize,
     rope: &Rope,
@@ -35,10 +44,11 @@ pub(super) fn attention(
     }
     let q = rope.rotate(c, &q)?;
     let k = rope.rotate(c, &k)?;
-    layer.keys.write(&k.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
-    layer.values.write(&v.flatten_all()?.to_vec1::<f32>()?, seq, pos, c.context);
-    let keys = layer.keys.tensor(total, h.device())?;
-    let values = layer.values.tensor(total, h.device())?;
+    let Place { cache, layer: l } = place;
+    cache.write(l, Side::Keys, &k.flatten_all()?.to_vec1::<f32>()?, seq, pos);
+    cache.write(l, Side::Values, &v.flatten_all()?.to_vec1::<f32>()?, seq, pos);
+    let keys = cache.tensor(l, Side::Keys, total, h.device())?;
+    let values = cache.tensor(l, Side::Values, total, h.device())?;
 
     // Grouped-query attention without copying keys: the query heads that share a key head
     // are stacked along the sequence axis, (heads, seq, dim) -> (kv_heads, group * seq, dim).
@@ -62,7 +72,8 @@ pub(super) fn attention(
 /// the very logits single steps would.
 pub(super) fn attention_rows(
     c: &Config,
-    layer: &mut Layer,
+    layer: &Layer,
+    place: Place,
     h: &Tensor,
     pos: usize,
     rope: &Rope,
@@ -77,6 +88,7 @@ pub(super) fn attention_rows(
     let scale = 1.0 / (dim as f32).sqrt();
     let group = c.heads / c.kv_heads;
     let mut out = vec![0f32; seq * q_width];
+    let Place { cache, layer: l } = place;
     for row in 0..seq {
         let q = &mut queries[row * q_width..][..q_width];
         let key = &mut keys_new[row * kv_width..][..kv_width];
@@ -97,15 +109,20 @@ pub(super) fn attention_rows(
         for head in key.chunks_exact_mut(dim) {
             rope.rotate_row(c, row, head);
         }
-        layer.keys.write(key, 1, pos + row, c.context);
-        layer.values.write(&values_new[row * kv_width..][..kv_width], 1, pos + row, c.context);
+        cache.write(l, Side::Keys, key, 1, pos + row);
+        cache.write(l, Side::Values, &values_new[row * kv_width..][..kv_width], 1, pos + row);
         let total = pos + row + 1;
-        let (keys, values, q) = (&layer.keys, &layer.values, &*q);
+        let (cache, q) = (&*cache, &*q);
         let one_head = |head: usize, y: &mut [f32]| {
             let kv = head / group;
             let qh = &q[head * dim..][..dim];
             let mut scores = vec![0f32; total];
-            (k.scores)(qh, keys.head(kv, total), dim, &mut scores);
+            let mut at = 0;
+            for rows in cache.head(l, Side::Keys, kv, total) {
+                let n = rows.len() / dim;
+                (k.scores)(qh, rows, dim, &mut scores[at..at + n]);
+                at += n;
+            }
             let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
             let mut sum = 0f32;
             for s in scores.iter_mut() {
@@ -115,11 +132,34 @@ pub(super) fn attention_rows(
             for s in scores.iter_mut() {
                 *s /= sum;
             }
-            (k.mix)(&scores, values.head(kv, total), y);
+            // Block by block, each value of `y` takes the same sums in the same order.
+            let mut at = 0;
+            for rows in cache.head(l, Side::Values, kv, total) {
+                let n = rows.len() / dim;
+                (k.mix)(&scores[at..at + n], rows, y);
+                at += n;
+            }
         };
-        crate::kernels::team::chunks_mut(&mut out[row * q_width..][..q_width], dim, one_head);
+        let per_task = heads_per_task(c.kv_heads, group, crate::kernels::team::threads());
+        crate::kernels::team::chunks_mut(&mut out[row * q_width..][..q_width], per_task * dim, |task, ys| {
+            for (i, y) in ys.chunks_exact_mut(dim).enumerate() {
+                one_head(task * per_task + i, y);
+            }
+        });
     }
     layer.wo.forward(&Tensor::from_vec(out, (1, seq, q_width), h.device())?)
+}
+
+/// How many query heads, all of one key head, a task of one-token attention takes, for
+/// `threads` threads and `kv_heads` key heads of `group` query heads each: as many as still
+/// give every thread the same number of tasks, so each key head's rows come in from memory
+/// to one core only (the weights' stream has pushed them out of the caches since the last
+/// step); one if no split does.
+fn heads_per_task(kv_heads: usize, group: usize, threads: usize) -> usize {
+    (1..=group)
+        .rev()
+        .find(|&per| group.is_multiple_of(per) && (kv_heads * group / per).is_multiple_of(threads.max(1)))
+        .unwrap_or(1)
 }
 
 /// `candle_nn::ops::rms_norm` of one row, with the same arithmetic: the mean square summed in
@@ -205,6 +245,14 @@ pub(super) fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attention_tasks_share_key_heads_only_when_the_threads_divide_them() {
+        // The default model (2 key heads of 6 query heads) on 1, 2, 4 and 5 threads.
+        assert_eq!([1, 2, 4, 5].map(|t| heads_per_task(2, 6, t)), [6, 6, 3, 1]);
+        // smollm2 (3 key heads of 3) on 2 threads, and one of 3 on 3.
+        assert_eq!((heads_per_task(3, 3, 2), heads_per_task(3, 3, 3)), (1, 3));
+    }
 
     #[test]
     fn causal_mask_hides_later_positions_for_every_group() {

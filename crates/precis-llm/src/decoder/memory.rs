@@ -1,6 +1,7 @@
-//! Huge pages for a model's tiles. A decode step streams through every weight once, a gigabyte
-//! for the default model; with 4 KB pages that is a TLB miss every 4 KB, and under a hypervisor
-//! each miss walks two sets of page tables. So the tile cache file is written in whole, aligned
+//! Huge pages for a model's tiles, and buffers on huge pages (the KV cache's, `super::cache`).
+//! A decode step streams through every weight once, a gigabyte for the default model; with
+//! 4 KB pages that is a TLB miss every 4 KB, and under a hypervisor each miss walks two sets
+//! of page tables. So the tile cache file is written in whole, aligned
 //! 2 MB pieces (which the kernel caches as 2 MB folios on filesystems with large folios: XFS,
 //! and ext4 from Linux 6.16) and mapped with the advice to use huge pages, and the page cache
 //! then maps it 2 MB at a time, shared by every process that loads the model.
@@ -11,7 +12,7 @@ use std::io::{self, Write};
 use memmap2::{Mmap, MmapMut};
 
 /// Huge pages are this large (x86-64, and aarch64 with 4 KB base pages).
-const HUGE_PAGE: usize = 2 << 20;
+pub(super) const HUGE_PAGE: usize = 2 << 20;
 
 /// A zeroed, writable buffer of `len` bytes, backed by huge pages where the system grants them
 /// (Linux with transparent huge pages on `always` or `madvise`); ordinary pages elsewhere.

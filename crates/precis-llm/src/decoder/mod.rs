@@ -30,8 +30,8 @@ use candle_core::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::vector::VectorKernels;
-use attention::{attention, attention_rows, causal_mask, Rope};
-use cache::CacheBuffer;
+use attention::{attention, attention_rows, causal_mask, Place, Rope};
+use cache::{KvCache, Side};
 pub use config::Config;
 pub use platform::prefer_compact_kernels;
 use prefix_file::PrefixFile;
@@ -51,8 +51,6 @@ struct Layer {
     /// Gate and up projections of the MLP.
     gate_up: Projection,
     down: Matrix,
-    keys: CacheBuffer,
-    values: CacheBuffer,
 }
 
 /// A loaded decoder with its KV cache.
@@ -64,6 +62,8 @@ pub struct Decoder {
     layers: Vec<Layer>,
     norm: Tensor,
     output: Matrix,
+    /// Every layer's keys and values.
+    cache: KvCache,
     /// Positions held in every layer's cache.
     cached: usize,
     device: Device,
@@ -198,8 +198,6 @@ impl Decoder {
                     &["gate", "up"].map(|x| (format!("{p}.ffn_{x}.weight"), format!("{p}.ffn_{x}.bias"))),
                 )?,
                 down: src.matrix(&format!("{p}.ffn_down.weight"))?,
-                keys: CacheBuffer::new(config.kv_heads, config.head_dim),
-                values: CacheBuffer::new(config.kv_heads, config.head_dim),
             });
         }
         let tiled = src.tiled.take();
@@ -211,6 +209,7 @@ impl Decoder {
         };
         // A prompt prefix lives beside the model's tiles, and goes when they do.
         let prefix_file = prefix_file.filter(|_| source != TileSource::Built);
+        let cache = KvCache::new(config.layers, config.kv_heads, config.head_dim);
         let decoder = Decoder {
             config,
             embeddings,
@@ -218,6 +217,7 @@ impl Decoder {
             layers,
             norm,
             output,
+            cache,
             cached: 0,
             device: Device::Cpu,
             kernels,
@@ -281,15 +281,13 @@ impl Decoder {
         // Per layer: keys then values, each head's rows for the file's positions in turn.
         let (heads, dim, kept) = (self.config.kv_heads, self.config.head_dim, tokens.len());
         let mut rows = Vec::with_capacity(heads * n * dim);
-        for (layer, stored) in self.layers.iter_mut().zip(floats.chunks_exact(2 * heads * kept * dim)) {
-            for (buffer, stored) in
-                [&mut layer.keys, &mut layer.values].into_iter().zip(stored.chunks_exact(heads * kept * dim))
-            {
+        for (layer, stored) in floats.chunks_exact(2 * heads * kept * dim).take(self.layers.len()).enumerate() {
+            for (side, stored) in [Side::Keys, Side::Values].into_iter().zip(stored.chunks_exact(heads * kept * dim)) {
                 rows.clear();
                 for head in stored.chunks_exact(kept * dim) {
                     rows.extend_from_slice(&head[..n * dim]);
                 }
-                buffer.write(&rows, n, 0, self.config.context);
+                self.cache.write(layer, side, &rows, n, 0);
             }
         }
         self.cached = n;
@@ -307,10 +305,12 @@ impl Decoder {
             return;
         };
         let mut floats = Vec::with_capacity(n * per_position);
-        for layer in &self.layers {
-            for buffer in [&layer.keys, &layer.values] {
+        for layer in 0..self.layers.len() {
+            for side in [Side::Keys, Side::Values] {
                 for h in 0..self.config.kv_heads {
-                    floats.extend_from_slice(buffer.head(h, n));
+                    for rows in self.cache.head(layer, side, h, n) {
+                        floats.extend_from_slice(rows);
+                    }
                 }
             }
         }
@@ -348,12 +348,13 @@ impl Decoder {
         let mask = if by_rows { None } else { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) };
         let total = pos + seq;
         let kernels = VectorKernels::for_path(self.kernels);
-        for layer in &mut self.layers {
+        for (l, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
+            let cache = Place { cache: &mut self.cache, layer: l };
             let attn = if by_rows {
-                attention_rows(c, layer, &h, pos, &rope, kernels)?
+                attention_rows(c, layer, cache, &h, pos, &rope, kernels)?
             } else {
-                attention(c, layer, &h, pos, &rope, mask.as_ref(), total)?
+                attention(c, layer, cache, &h, pos, &rope, mask.as_ref(), total)?
             };
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;

@@ -206,14 +206,19 @@ thread_local! {
     static TEAM: RefCell<Option<Team>> = const { RefCell::new(None) };
 }
 
+/// The threads that share a piece of work on this thread: itself and its helpers.
+pub(crate) fn threads() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    rayon::current_num_threads().min(cores).max(1)
+}
+
 /// Runs `run(i)` for every `i < tasks` on this thread and its helpers, in no set order, and
 /// returns when all have run. There is one helper fewer than rayon's threads, or than the CPU's
 /// cores when rayon has more threads than those: more would spin where the others must work.
 /// A panic in a task becomes a panic here once all are done.
 pub(crate) fn run(tasks: usize, run: impl Fn(usize) + Sync) {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let helpers = rayon::current_num_threads().min(cores).saturating_sub(1);
+    let helpers = threads() - 1;
     if tasks < 2 || helpers == 0 {
         (0..tasks).for_each(run);
         return;

@@ -1,8 +1,9 @@
 //! f32 vector kernels for the decoder's one-token attention (`crate::decoder`): a query's scores against
-//! every cached key and the probability-weighted sum of the cached values, on AVX2 for every
-//! x86 SIMD kernel path and in plain Rust for the portable one. Both add the same products in
-//! the same order, each product rounded before it is added (no fused multiply-add), so every
-//! path gives the same floats; the plain version is also the reference in tests.
+//! every cached key and the probability-weighted sum of the cached values, in 512-bit
+//! registers on the AVX-512 path (for the common head sizes), on AVX2 for the other x86 SIMD
+//! paths and in plain Rust for the portable one. All add the same products in the same order,
+//! each product rounded before it is added (no fused multiply-add), so every path gives the
+//! same floats; the plain version is also the reference in tests.
 
 use crate::kernels::cpu::KernelPath;
 
@@ -17,9 +18,13 @@ pub struct VectorKernels {
 }
 
 impl VectorKernels {
-    /// The kernels of a path: AVX2 with FMA for every x86 SIMD path (also the 512-bit one,
-    /// so all of them give the same floats), plain Rust for the portable path.
+    /// The kernels of a path: 512-bit ones on the AVX-512 path, AVX2 on the other x86 SIMD
+    /// paths, plain Rust on the portable path; all give the same floats.
     pub fn for_path(path: KernelPath) -> VectorKernels {
+        #[cfg(target_arch = "x86_64")]
+        if path == KernelPath::Avx512Vnni && path.supported() {
+            return VectorKernels { scores: scores_avx512_entry, mix: mix_avx512_entry };
+        }
         #[cfg(target_arch = "x86_64")]
         if path != KernelPath::Portable && path.supported() {
             return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
@@ -96,6 +101,84 @@ fn mix_avx2_entry(weights: &[f32], rows: &[f32], y: &mut [f32]) {
     }
     // SAFETY: as above.
     unsafe { mix_avx2(weights, rows, y) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn scores_avx512_entry(q: &[f32], rows: &[f32], dim: usize, scores: &mut [f32]) {
+    // SAFETY (all three): only chosen by `VectorKernels::for_path` for the AVX-512 path on a
+    // CPU that runs it, which needs AVX-512 F; `q` holds `dim` floats.
+    match dim {
+        _ if q.len() < dim => scores_avx2_entry(q, rows, dim, scores),
+        64 => unsafe { scores_avx512::<4>(q, rows, scores) },
+        128 => unsafe { scores_avx512::<8>(q, rows, scores) },
+        256 => unsafe { scores_avx512::<16>(q, rows, scores) },
+        _ => scores_avx2_entry(q, rows, dim, scores),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn mix_avx512_entry(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    // SAFETY: as above.
+    match y.len() {
+        64 => unsafe { mix_avx512::<4>(weights, rows, y) },
+        128 => unsafe { mix_avx512::<8>(weights, rows, y) },
+        256 => unsafe { mix_avx512::<16>(weights, rows, y) },
+        _ => mix_avx2_entry(weights, rows, y),
+    }
+}
+
+/// `scores_avx2` for heads of `16 * V` values in 512-bit registers, each row read once: a
+/// register's low half takes the 8-column runs that go to the first set of running sums, its
+/// high half those of the second, so the sums are the same; every 64 columns are folded and
+/// added to the score as before.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn scores_avx512<const V: usize>(q: &[f32], rows: &[f32], scores: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let dim = 16 * V;
+    let n = scores.len().min(rows.len() / dim);
+    // SAFETY: `q` holds `dim` floats (`scores_avx512_entry`).
+    let qv: [__m512; V] = std::array::from_fn(|i| _mm512_loadu_ps(q.as_ptr().add(16 * i)));
+    for (t, score) in scores[..n].iter_mut().enumerate() {
+        // SAFETY: row `t < n` lies inside `rows`.
+        let row = rows.as_ptr().add(t * dim);
+        let mut total = 0f32;
+        for pass in (0..V).step_by(PASS / 16) {
+            let mut acc = _mm512_setzero_ps();
+            for i in pass..(pass + PASS / 16).min(V) {
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(qv[i], _mm512_loadu_ps(row.add(16 * i))));
+            }
+            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(acc)));
+            let eight = _mm256_add_ps(_mm512_castps512_ps256(acc), high);
+            let sum4 = _mm_add_ps(_mm256_extractf128_ps(eight, 1), _mm256_castps256_ps128(eight));
+            let sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+            total += _mm_cvtss_f32(_mm_add_ss(sum2, _mm_shuffle_ps(sum2, sum2, 1)));
+        }
+        *score = total;
+    }
+}
+
+/// `mix_avx2` for heads of `16 * V` values in 512-bit registers, `y` held in them whole and
+/// each row read once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn mix_avx512<const V: usize>(weights: &[f32], rows: &[f32], y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let dim = 16 * V;
+    let n = weights.len().min(rows.len() / dim);
+    // SAFETY: `y` holds `dim` floats (`mix_avx512_entry`).
+    let mut yv: [__m512; V] = std::array::from_fn(|i| _mm512_loadu_ps(y.as_ptr().add(16 * i)));
+    for (t, &w) in weights[..n].iter().enumerate() {
+        let w = _mm512_set1_ps(w);
+        // SAFETY: row `t < n` lies inside `rows`.
+        let row = rows.as_ptr().add(t * dim);
+        for (i, v) in yv.iter_mut().enumerate() {
+            *v = _mm512_add_ps(*v, _mm512_mul_ps(w, _mm512_loadu_ps(row.add(16 * i))));
+        }
+    }
+    for (i, v) in yv.iter().enumerate() {
+        _mm512_storeu_ps(y.as_mut_ptr().add(16 * i), *v);
+    }
 }
 
 /// Columns handled per pass over the rows: eight vectors of the query (or of `y`) stay in
@@ -183,7 +266,7 @@ mod tests {
     fn scores_and_mix_agree_with_row_by_row_products() {
         let (fast, plain) = (VectorKernels::for_path(KernelPath::best()), VectorKernels::plain());
         // Head sizes below, at and above one 64-column pass, and one not a multiple of 8.
-        for dim in [8, 64, 72, 128, 12] {
+        for dim in [8, 16, 64, 72, 80, 128, 256, 272, 12] {
             let rows = 37;
             let (q, keys) = (values(dim, 4), values(rows * dim, 5));
             let weights = values(rows, 6);
@@ -211,7 +294,7 @@ mod tests {
 
     #[test]
     fn every_path_gives_the_same_bits() {
-        for dim in [8, 64, 72, 128, 136, 12] {
+        for dim in [8, 16, 64, 72, 80, 128, 136, 256, 272, 12] {
             let rows = 37;
             let (q, keys, weights) = (values(dim, 4), values(rows * dim, 5), values(rows, 6));
             let run = |k: VectorKernels| {
