@@ -152,9 +152,10 @@ pub(super) fn attention_rows(
 
 /// How many query heads, all of one key head, a task of one-token attention takes, for
 /// `threads` threads and `kv_heads` key heads of `group` query heads each: as many as still
-/// give every thread the same number of tasks, so each key head's rows come in from memory
-/// to one core only (the weights' stream has pushed them out of the caches since the last
-/// step); one if no split does.
+/// make the number of tasks a multiple of the threads', so each key head's rows come in from
+/// memory to as few cores as that allows (one, when each task is a whole key head; the
+/// weights' stream has pushed them out of the caches since the last step); one if no split
+/// does.
 fn heads_per_task(kv_heads: usize, group: usize, threads: usize) -> usize {
     (1..=group)
         .rev()

@@ -29,11 +29,15 @@ enum Floats {
 }
 
 impl Floats {
+    /// `len` zeroed floats: on huge pages if they fill at least one.
     fn zeroed(len: usize) -> Floats {
-        let bytes = (len * size_of::<f32>()).next_multiple_of(HUGE_PAGE);
-        match huge_page_buffer(bytes) {
-            Ok(map) if len > 0 => Floats::Mapped { map, len },
-            _ => Floats::Heap(vec![0.0; len]),
+        let bytes = len * size_of::<f32>();
+        if bytes < HUGE_PAGE {
+            return Floats::Heap(vec![0.0; len]);
+        }
+        match huge_page_buffer(bytes.next_multiple_of(HUGE_PAGE)) {
+            Ok(map) => Floats::Mapped { map, len },
+            Err(_) => Floats::Heap(vec![0.0; len]),
         }
     }
 
@@ -93,9 +97,10 @@ impl KvCache {
         }
     }
 
-    /// The rows of `head` on `side` of `layer` for positions `0..len`, as runs of whole
-    /// blocks and a last, shorter one.
+    /// The rows of `head` on `side` of `layer` for positions `0..len` (all written before), as
+    /// runs of whole blocks and a last, shorter one.
     pub(super) fn head(&self, layer: usize, side: Side, head: usize, len: usize) -> impl Iterator<Item = &[f32]> {
+        assert!(len <= self.blocks.len() * BLOCK, "{len} positions asked of a cache of fewer");
         let start = self.start(layer, side, head);
         self.blocks.iter().enumerate().take(len.div_ceil(BLOCK)).map(move |(b, block)| {
             let rows = (len - b * BLOCK).min(BLOCK);
