@@ -89,6 +89,7 @@ pub(super) fn attention_rows(
     let group = c.heads / c.kv_heads;
     let mut out = vec![0f32; seq * q_width];
     let Place { cache, layer: l } = place;
+    let per_task = heads_per_task(c.kv_heads, group, crate::kernels::team::threads());
     for row in 0..seq {
         let q = &mut queries[row * q_width..][..q_width];
         let key = &mut keys_new[row * kv_width..][..kv_width];
@@ -140,7 +141,6 @@ pub(super) fn attention_rows(
                 at += n;
             }
         };
-        let per_task = heads_per_task(c.kv_heads, group, crate::kernels::team::threads());
         crate::kernels::team::chunks_mut(&mut out[row * q_width..][..q_width], per_task * dim, |task, ys| {
             for (i, y) in ys.chunks_exact_mut(dim).enumerate() {
                 one_head(task * per_task + i, y);

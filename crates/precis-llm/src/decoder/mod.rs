@@ -5,9 +5,9 @@
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
 //! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
 //! held in memory, and on which kernels), `tile_cache` (tiles kept between loads), `memory`
-//! (huge pages for the tiles and the KV cache), `attention` (self-attention and RoPE), `cache` (the KV cache),
-//! `prefix_file` (a prompt's first keys and values kept between processes) and `platform`
-//! (process-wide tuning).
+//! (huge pages for the tiles and the KV cache), `attention` (self-attention and RoPE), `cache`
+//! (the KV cache), `prefix_file` (a prompt's first keys and values kept between processes) and
+//! `platform` (process-wide tuning).
 
 mod attention;
 mod cache;
