@@ -254,18 +254,24 @@ pub(super) fn write_whole(
 
 /// Reads the tile cache file at `file` if it is one for `identity`: `None` if there is none.
 fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
-    let mut f = match File::open(file) {
+    let f = match File::open(file) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    let (index, tiles_start) = read_index(&mut f)?;
+    // SAFETY: the map is read-only; Precis never writes a tile cache file in place (it
+    // writes a new file and renames it), so the mapped bytes do not change.
+    let map = unsafe { memory::map_file(&f) }.map_err(|e| e.to_string())?;
+    // The index is read through the map, so its pages come into the page cache as the tiles'
+    // do, in a huge page (a plain read would bring small ones, `memory::settle`).
+    let (index, tiles_start) = read_index(&mut &map[..])?;
     if index.identity != identity {
         return Err("it was built from another model file or version".into());
     }
-    // SAFETY: the map is private and read-only; Precis never writes a tile cache file in
-    // place (it writes a new file and renames it), so the mapped bytes do not change.
-    let map = unsafe { memory::map_file(&f) }.map_err(|e| e.to_string())?;
+    let reread = memory::settle(&map, &f);
+    if reread > 0 {
+        tracing::info!(file = %file.display(), mb = reread >> 20, "tile cache pages read again into huge pages");
+    }
     let mut entries = HashMap::with_capacity(index.entries.len());
     for e in index.entries {
         // From here on, offsets count from the start of the file.
@@ -279,7 +285,7 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
 }
 
 /// The index at the start of a tile cache file, and where the tiles start.
-fn read_index(f: &mut File) -> Result<(Index, usize), String> {
+fn read_index(f: &mut impl Read) -> Result<(Index, usize), String> {
     let json = read_head(f, MAGIC, FORMAT, MAX_INDEX, "a tile cache file")?;
     let index = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
     Ok((index, (16 + json.len()).next_multiple_of(PAGE)))
