@@ -268,9 +268,9 @@ fn read(file: &Path, identity: &str) -> Result<Option<Found>, String> {
     if index.identity != identity {
         return Err("it was built from another model file or version".into());
     }
-    let reread = memory::settle(&map, &f);
-    if reread > 0 {
-        tracing::info!(file = %file.display(), mb = reread >> 20, "tile cache pages read again into huge pages");
+    let gained = memory::settle(&map, &f);
+    if gained > 0 {
+        tracing::info!(file = %file.display(), mb = gained >> 20, "tile cache pages read again into huge pages");
     }
     let mut entries = HashMap::with_capacity(index.entries.len());
     for e in index.entries {
