@@ -358,8 +358,7 @@ impl Decoder {
             };
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
-            let gate_up = layer.gate_up.forward(&h)?;
-            let mlp = layer.down.forward(&(candle_nn::ops::silu(&gate_up[0])? * &gate_up[1])?)?;
+            let mlp = layer.down.forward(&layer.gate_up.silu_gated(&h)?)?;
             x = (x + mlp)?;
         }
         let (from, rows) = if every { (0, seq) } else { (seq - 1, 1) };

@@ -90,6 +90,26 @@ impl Projection {
         self.groups.iter().map(|g| g.w.bytes()).sum()
     }
 
+    /// For the gate and up projections of an MLP: `silu(gate(x)) × up(x)`, computed inside
+    /// one product where it can (one tiled group of two equal parts, no bias; `TiledMatrix::forward_gated`),
+    /// else from the parts. The same floats either way.
+    pub(super) fn silu_gated(&self, x: &Tensor) -> Result<Tensor> {
+        if let [Group { w: Matrix::Tiled(q), bias: None, widths }] = self.groups.as_slice() {
+            if let [gate, up] = widths.as_slice() {
+                if gate == up {
+                    if let Some(y) = q.forward_gated(x)? {
+                        return Ok(y);
+                    }
+                }
+            }
+        }
+        let parts = self.forward(x)?;
+        match parts.as_slice() {
+            [gate, up] => Ok((candle_nn::ops::silu(gate)? * up)?),
+            _ => Err(candle_core::Error::Msg(format!("a gated MLP needs two parts, not {}", parts.len())).into()),
+        }
+    }
+
     /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
     pub(super) fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         let mut parts = Vec::new();

@@ -111,6 +111,16 @@ impl TiledMatrix {
         }
     }
 
+    /// `silu(x @ gate^T) × (x @ up^T)` for `x` of shape `(..., columns)`, where the first half
+    /// of this matrix's rows is `gate` and the second `up`; `None` when the halves do not fill
+    /// whole row groups (`tiles::Give::SiluGated`).
+    pub fn forward_gated(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        match self {
+            TiledMatrix::Blocks(q) => q.forward_gated(x),
+            TiledMatrix::KQuants(k) => k.forward_gated(x),
+        }
+    }
+
     /// The rows `ids`, as f32, `(ids.len(), columns)`: a token table's lookup.
     pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
         match self {

@@ -170,6 +170,32 @@ pub(crate) const AVX_VNNI: u8 = 1;
 #[cfg(target_arch = "x86_64")]
 pub(crate) const AVX512_VNNI: u8 = 2;
 
+/// What a product gives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Give {
+    /// Every output.
+    All,
+    /// For a matrix whose first half of rows is an MLP's gate and second half its up
+    /// projection: `silu(gate) × up`, half as many outputs, as candle's `silu` and product
+    /// give them (bit for bit). Only with whole row groups in each half (`gates`): each task
+    /// then takes a row group of the gate with the up projection's group of the same rows
+    /// (as a pair where the kernels take pairs, one after the other where not), and finishes
+    /// them itself, so the activation costs no pass of its own between products.
+    SiluGated,
+}
+
+/// Whether a product of `rows` rows can give `Give::SiluGated`: row group `g + half` holds the
+/// rows `rows / 2` below group `g`'s.
+pub(crate) fn gates(rows: usize) -> bool {
+    rows > 0 && rows.is_multiple_of(2 * ROWS)
+}
+
+/// `x · sigmoid(x)`, written as candle writes it, so the same floats come out.
+#[inline(always)]
+fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
 /// from `four(group, partner, token)`, the outputs of row group `group` (and of `partner`,
 /// when given) for tokens `token..token + 4`, and `one(group, partner, token)`, for one token;
@@ -179,24 +205,40 @@ pub(crate) const AVX512_VNNI: u8 = 2;
 /// call left off, and the hardware's prefetchers keep up with both (pairing neighbours `g` and
 /// `g + 1` started two new runs at every call: one-token Q4_K products over 1 GB of tiles read
 /// 10.1–10.8 instead of 12.2–12.5 GB/s on one core, docs/performance.md). Shaped as `dims` with
-/// the last dimension `n`.
+/// the last dimension `n`, or `n / 2` for `Give::SiluGated` (which needs `gates(n)`).
 pub(crate) fn product(
     dims: &[usize],
     (n, m, k): (usize, usize, usize),
     pairs: bool,
+    give: Give,
     four: impl Fn(usize, Option<usize>, usize) -> Outputs<4> + Sync,
     one: impl Fn(usize, Option<usize>, usize) -> Outputs<1> + Sync,
 ) -> Result<Tensor> {
+    let gated = give == Give::SiluGated;
+    if gated && !gates(n) {
+        return Err(shape_error(format!("a product of {n} rows cannot give silu(gate) × up")));
+    }
     let groups = n.div_ceil(ROWS);
-    let mut out: Vec<f32> = Vec::with_capacity(m * n);
-    let bands = Bands { values: out.as_mut_ptr(), m, n };
+    let width = if gated { n / 2 } else { n };
+    let mut out: Vec<f32> = Vec::with_capacity(m * width);
+    let bands = Bands { values: out.as_mut_ptr(), m, n: width };
     let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
     let half = groups.div_ceil(2);
-    let tasks = if pairs { half } else { groups.div_ceil(GROUPS_PER_TASK) };
+    let paired = pairs || gated;
+    let tasks = if paired { half } else { groups.div_ceil(GROUPS_PER_TASK) };
+    // Kernels that do not take pairs give a gate's group and its partner one after the other.
+    let four = |group: usize, partner: Option<usize>, t: usize| match partner {
+        Some(p) if !pairs => [four(group, None, t)[0], four(p, None, t)[0]],
+        _ => four(group, partner, t),
+    };
+    let one = |group: usize, partner: Option<usize>, t: usize| match partner {
+        Some(p) if !pairs => [one(group, None, t)[0], one(p, None, t)[0]],
+        _ => one(group, partner, t),
+    };
     crate::kernels::team::run(tasks, |task| {
         // A task's row groups, each with its partner: one pair, or single groups one by one.
         let mut units = [(0, None); GROUPS_PER_TASK];
-        let units = if pairs {
+        let units = if paired {
             units[0] = (task, Some(task + half).filter(|&p| p < groups));
             &units[..1]
         } else {
@@ -209,6 +251,15 @@ pub(crate) fn product(
         };
         // Tokens `t..` of row group `group`, from `own`, and of `partner`, from `next`.
         let put = |group: usize, partner: Option<usize>, t: usize, own: &[[f32; ROWS]], next: &[[f32; ROWS]]| {
+            if gated {
+                // `gates` makes every group of the first half a gate with its up rows as partner.
+                for (j, (gate, up)) in own.iter().zip(next).enumerate() {
+                    let values: [f32; ROWS] = std::array::from_fn(|i| silu(gate[i]) * up[i]);
+                    // SAFETY: this task alone writes the columns of its row groups.
+                    unsafe { bands.put(t + j, group * ROWS, &values) };
+                }
+                return;
+            }
             for (g, outputs) in std::iter::once((group, own)).chain(partner.map(|p| (p, next))) {
                 let width = ROWS.min(n - g * ROWS);
                 for (j, o) in outputs.iter().enumerate() {
@@ -234,10 +285,10 @@ pub(crate) fn product(
         }
     });
     // SAFETY: the tasks wrote every column (each row group is one task's) of every token.
-    unsafe { out.set_len(m * n) };
+    unsafe { out.set_len(m * width) };
     let mut dims = dims.to_vec();
     if let Some(last) = dims.last_mut() {
-        *last = n;
+        *last = width;
     }
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
 }
@@ -371,6 +422,44 @@ pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
+}
+
+/// Checks a tiled matrix's gated product (`Give::SiluGated`) on every kernel path: for a
+/// matrix of `rows` rows and 512 columns from `make(rows, path)`, `gated(x)` must be candle's
+/// `silu(gate) × up` of the halves of `whole(x)`, bit for bit, for one token and for six (runs
+/// of four and single tokens), where the rows fill whole groups in each half, and `None`
+/// elsewhere.
+#[cfg(test)]
+pub(crate) fn check_gated<M>(
+    make: impl Fn(usize, crate::kernels::cpu::KernelPath) -> M,
+    whole: impl Fn(&M, &Tensor) -> Tensor,
+    gated: impl Fn(&M, &Tensor) -> Option<Tensor>,
+) {
+    use candle_core::D;
+    for path in crate::kernels::cpu::KernelPath::available() {
+        // 48 rows: three row groups a half; 40: not whole groups in each half.
+        for rows in [48, 40] {
+            let m = make(rows, path);
+            for tokens in [1, 6] {
+                let x = Tensor::from_vec(test_values(tokens * 512, 9), (1, tokens, 512), &Device::Cpu).unwrap();
+                let Some(got) = gated(&m, &x) else {
+                    assert!(!gates(rows), "{path}: {rows} rows: no gated product");
+                    continue;
+                };
+                assert!(gates(rows), "{path}: {rows} rows");
+                let all = whole(&m, &x);
+                let half = rows / 2;
+                let gate = all.narrow(D::Minus1, 0, half).unwrap();
+                let up = all.narrow(D::Minus1, half, half).unwrap();
+                let want = (candle_nn::ops::silu(&gate).unwrap() * up).unwrap();
+                assert_eq!(got.dims(), want.dims(), "{path}");
+                let bits = |t: &Tensor| {
+                    t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                };
+                assert_eq!(bits(&got), bits(&want), "{path}: {tokens} tokens");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
