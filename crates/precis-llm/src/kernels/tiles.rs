@@ -3,8 +3,9 @@
 //! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
 //! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
 //! takes its tokens in runs that stay in the second-level cache while its tiles pass over
-//! them, and writes its outputs in place, in `(tokens, rows)` order. Tiles are held in memory
-//! built at load, or mapped from the tile cache (`Held`).
+//! them, and writes its outputs in place, in `(tokens, rows)` order (or, for an MLP's stacked
+//! gate and up projections, `silu(gate) × up`: `Give`). Tiles are held in memory built at load,
+//! or mapped from the tile cache (`Held`).
 
 use std::ops::{Deref, Range};
 use std::sync::Arc;
