@@ -18,7 +18,8 @@ use crate::error::Result;
 
 /// Rows in a tile: the i32 or f32 lanes of a 256-bit register.
 pub(crate) const ROWS: usize = 8;
-/// Row groups of a parallel task, for kernels that do not take pairs.
+/// Row groups of a parallel task, for kernels that do not take pairs (in a product that is not
+/// `Give::SiluGated`).
 const GROUPS_PER_TASK: usize = 2;
 /// Activation bytes of the tokens that pass over a task's tiles together.
 const RUN_BYTES: usize = 256 * 1024;
@@ -178,7 +179,8 @@ pub(crate) enum Give {
     All,
     /// For a matrix whose first half of rows is an MLP's gate and second half its up
     /// projection: `silu(gate) × up`, half as many outputs, as candle's `silu` and product
-    /// give them (bit for bit). Only with whole row groups in each half (`gates`): each task
+    /// give them (bit for bit, while candle's `mkl` and `accelerate` features, which change its
+    /// `silu`, stay off; `check_gated` would notice). Only with whole row groups in each half (`gates`): each task
     /// then takes a row group of the gate with the up projection's group of the same rows
     /// (as a pair where the kernels take pairs, one after the other where not), and finishes
     /// them itself, so the activation costs no pass of its own between products.
