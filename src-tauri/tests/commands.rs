@@ -3,6 +3,7 @@
 //! each other.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -198,6 +199,32 @@ fn channel<T: tauri::ipc::IpcResponse>() -> (Channel<T>, Events) {
     (ch, events)
 }
 
+/// A channel like `channel`'s whose first `partial` event waits (up to ten seconds) until
+/// `go` is set: the job that sends it is still writing until then, however fast its model, so
+/// a test can replace or cancel a running job without racing it.
+fn held_channel<T: tauri::ipc::IpcResponse>(go: Arc<AtomicBool>) -> (Channel<T>, Events) {
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let ch = Channel::new(move |body| {
+        if let InvokeResponseBody::Json(s) = body {
+            let event: Value = serde_json::from_str(&s).unwrap();
+            let first_partial =
+                event["event"] == "partial" && !sink.lock().unwrap().iter().any(|e| e["event"] == "partial");
+            sink.lock().unwrap().push(event);
+            if first_partial {
+                for _ in 0..1000 {
+                    if go.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        Ok(())
+    });
+    (ch, events)
+}
+
 fn wait_for_end(events: &Events) -> Value {
     for _ in 0..600 {
         if let Some(last) = events.lock().unwrap().last() {
@@ -224,7 +251,10 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     let settings = Settings { model: Some(added["id"].as_str().unwrap().to_string()), ..Settings::default() };
     let state = f.app.state::<AppState>();
 
-    let (ch1, events1) = channel();
+    // Job 1 waits at its first piece of text until job 2 has started, so job 2 replaces a
+    // running job (the tiny model would otherwise finish in a few milliseconds).
+    let job2_started = Arc::new(AtomicBool::new(false));
+    let (ch1, events1) = held_channel(job2_started.clone());
     tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
@@ -253,6 +283,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
         ch2,
     ))
     .unwrap();
+    job2_started.store(true, Ordering::SeqCst);
     let end1 = wait_for_end(&events1);
     assert_eq!(end1["event"], "cancelled", "{end1}");
     let end2 = wait_for_end(&events2);
@@ -308,8 +339,9 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     assert_eq!(opened["summary"], done);
     assert_eq!(opened["settings"]["type"], "key-points");
 
-    // "Summarize again" (and cancel by id).
-    let (ch3, events3) = channel();
+    // "Summarize again" (and cancel by id, while the job is still writing).
+    let cancel_sent = Arc::new(AtomicBool::new(false));
+    let (ch3, events3) = held_channel(cancel_sent.clone());
     tauri::async_runtime::block_on(precis_app::commands::summary::summarize(
         f.app.handle().clone(),
         state.clone(),
@@ -321,6 +353,7 @@ fn summarize_streams_and_a_new_job_replaces_the_running_one() {
     ))
     .unwrap();
     call(&f, "cancel_job", json!({ "jobId": 3 })).unwrap();
+    cancel_sent.store(true, Ordering::SeqCst);
     assert_eq!(wait_for_end(&events3)["event"], "cancelled");
     // Cancelling a finished job is harmless.
     call(&f, "cancel_job", json!({ "jobId": 2 })).unwrap();

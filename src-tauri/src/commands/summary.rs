@@ -109,6 +109,13 @@ fn run_job(
         let handle = state.engine.summarize_with(job.clone(), token.clone());
         for event in handle.events.iter() {
             match event {
+                // A job replaced or cancelled after its model finished, but before its result
+                // was sent, ends as cancelled like one stopped a moment earlier: its summary is
+                // sent with the event and not stored.
+                Event::Done { summary } if token.is_cancelled() => {
+                    send(Event::Cancelled { summary: Some(summary) });
+                    return Err(precis::Error::Cancelled);
+                }
                 // Sent once it is stored, below.
                 Event::Done { summary } => return Ok(summary),
                 Event::Cancelled { .. } | Event::Failed { .. } => {
