@@ -91,17 +91,16 @@ impl Projection {
     }
 
     /// For the gate and up projections of an MLP: `silu(gate(x)) × up(x)`, computed inside
-    /// one product where it can (one tiled group of two equal parts, no bias; `TiledMatrix::forward_gated`),
-    /// else from the parts. The same floats either way.
+    /// one product where it can (one tiled group of two equal parts, no bias:
+    /// `TiledMatrix::forward_gated`), else from the parts. The same floats either way.
     pub(super) fn silu_gated(&self, x: &Tensor) -> Result<Tensor> {
-        if let [Group { w: Matrix::Tiled(q), bias: None, widths }] = self.groups.as_slice() {
-            if let [gate, up] = widths.as_slice() {
-                if gate == up {
-                    if let Some(y) = q.forward_gated(x)? {
-                        return Ok(y);
-                    }
+        match self.groups.as_slice() {
+            [Group { w: Matrix::Tiled(q), bias: None, widths }] if matches!(widths.as_slice(), [g, u] if g == u) => {
+                if let Some(y) = q.forward_gated(x)? {
+                    return Ok(y);
                 }
             }
+            _ => {}
         }
         let parts = self.forward(x)?;
         match parts.as_slice() {

@@ -287,17 +287,8 @@ impl BlockMatrix {
         self.multiply(x, Give::All)
     }
 
-    /// `silu(x @ gate^T) × (x @ up^T)` for `x` of shape `(.., cols)`, where this matrix's first
-    /// half of rows is `gate` and its second half `up` (`tiles::Give::SiluGated`); `None` when
-    /// the halves do not fill whole row groups.
-    pub fn forward_gated(&self, x: &Tensor) -> Result<Option<Tensor>> {
-        if !tiles::gates(self.rows) {
-            return Ok(None);
-        }
-        self.multiply(x, Give::SiluGated).map(Some)
-    }
-
-    fn multiply(&self, x: &Tensor, give: Give) -> Result<Tensor> {
+    /// What `give` asks of the product `x @ self^T`, for `x` of shape `(.., cols)`.
+    pub(crate) fn multiply(&self, x: &Tensor, give: Give) -> Result<Tensor> {
         let k = self.cols;
         if x.dims().last() != Some(&k) {
             return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
@@ -763,17 +754,6 @@ mod tests {
                 }
                 assert_eq!(reference.get_or_insert_with(|| batch.clone()), &batch, "{path} {dtype:?}");
             }
-        }
-    }
-
-    #[test]
-    fn a_gated_product_is_candles_silu_of_the_gate_times_up() {
-        for dtype in TYPES {
-            crate::kernels::tiles::check_gated(
-                |rows, path| matrix_on(dtype, rows, 512, 3, path).1,
-                |m, x| m.forward(x).unwrap(),
-                |m, x| m.forward_gated(x).unwrap(),
-            );
         }
     }
 

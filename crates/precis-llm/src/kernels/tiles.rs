@@ -180,10 +180,11 @@ pub(crate) enum Give {
     /// For a matrix whose first half of rows is an MLP's gate and second half its up
     /// projection: `silu(gate) × up`, half as many outputs, as candle's `silu` and product
     /// give them (bit for bit, while candle's `mkl` and `accelerate` features, which change its
-    /// `silu`, stay off; `check_gated` would notice). Only with whole row groups in each half (`gates`): each task
-    /// then takes a row group of the gate with the up projection's group of the same rows
-    /// (as a pair where the kernels take pairs, one after the other where not), and finishes
-    /// them itself, so the activation costs no pass of its own between products.
+    /// `silu`, stay off; a test in `kernels` would notice). Only with whole row groups in each
+    /// half (`gates`): each task then takes a row group of the gate with the up projection's
+    /// group of the same rows (as a pair where the kernels take pairs, one after the other
+    /// where not), and finishes them itself, so the activation costs no pass of its own between
+    /// products.
     SiluGated,
 }
 
@@ -425,44 +426,6 @@ pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
-}
-
-/// Checks a tiled matrix's gated product (`Give::SiluGated`) on every kernel path: for a
-/// matrix of `rows` rows and 512 columns from `make(rows, path)`, `gated(x)` must be candle's
-/// `silu(gate) × up` of the halves of `whole(x)`, bit for bit, for one token and for six (runs
-/// of four and single tokens), where the rows fill whole groups in each half, and `None`
-/// elsewhere.
-#[cfg(test)]
-pub(crate) fn check_gated<M>(
-    make: impl Fn(usize, crate::kernels::cpu::KernelPath) -> M,
-    whole: impl Fn(&M, &Tensor) -> Tensor,
-    gated: impl Fn(&M, &Tensor) -> Option<Tensor>,
-) {
-    use candle_core::D;
-    for path in crate::kernels::cpu::KernelPath::available() {
-        // 48 rows: three row groups a half; 40: not whole groups in each half.
-        for rows in [48, 40] {
-            let m = make(rows, path);
-            for tokens in [1, 6] {
-                let x = Tensor::from_vec(test_values(tokens * 512, 9), (1, tokens, 512), &Device::Cpu).unwrap();
-                let Some(got) = gated(&m, &x) else {
-                    assert!(!gates(rows), "{path}: {rows} rows: no gated product");
-                    continue;
-                };
-                assert!(gates(rows), "{path}: {rows} rows");
-                let all = whole(&m, &x);
-                let half = rows / 2;
-                let gate = all.narrow(D::Minus1, 0, half).unwrap();
-                let up = all.narrow(D::Minus1, half, half).unwrap();
-                let want = (candle_nn::ops::silu(&gate).unwrap() * up).unwrap();
-                assert_eq!(got.dims(), want.dims(), "{path}");
-                let bits = |t: &Tensor| {
-                    t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-                };
-                assert_eq!(bits(&got), bits(&want), "{path}: {tokens} tokens");
-            }
-        }
-    }
 }
 
 #[cfg(test)]
