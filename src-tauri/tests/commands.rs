@@ -188,29 +188,23 @@ type Events = Arc<Mutex<Vec<Value>>>;
 
 /// A channel of any event type whose messages are collected as JSON.
 fn channel<T: tauri::ipc::IpcResponse>() -> (Channel<T>, Events) {
-    let events: Events = Arc::default();
-    let sink = events.clone();
-    let ch = Channel::new(move |body| {
-        if let InvokeResponseBody::Json(s) = body {
-            sink.lock().unwrap().push(serde_json::from_str(&s).unwrap());
-        }
-        Ok(())
-    });
-    (ch, events)
+    held_channel(Arc::new(AtomicBool::new(true)))
 }
 
 /// A channel like `channel`'s whose first `partial` event waits (up to ten seconds) until
 /// `go` is set: the job that sends it is still writing until then, however fast its model, so
-/// a test can replace or cancel a running job without racing it.
+/// a test can replace or cancel a running job without racing it. `channel` is one whose `go`
+/// is set from the start.
 fn held_channel<T: tauri::ipc::IpcResponse>(go: Arc<AtomicBool>) -> (Channel<T>, Events) {
     let events: Events = Arc::default();
     let sink = events.clone();
     let ch = Channel::new(move |body| {
         if let InvokeResponseBody::Json(s) = body {
             let event: Value = serde_json::from_str(&s).unwrap();
-            let first_partial =
-                event["event"] == "partial" && !sink.lock().unwrap().iter().any(|e| e["event"] == "partial");
-            sink.lock().unwrap().push(event);
+            let mut seen = sink.lock().unwrap();
+            let first_partial = event["event"] == "partial" && !seen.iter().any(|e| e["event"] == "partial");
+            seen.push(event);
+            drop(seen);
             if first_partial {
                 for _ in 0..1000 {
                     if go.load(Ordering::SeqCst) {
