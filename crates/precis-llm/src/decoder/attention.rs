@@ -125,11 +125,11 @@ pub(super) fn attention_rows(
                 at += n;
             }
             let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-            let mut sum = 0f32;
             for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
+                *s -= max;
             }
+            (k.exp)(&mut scores);
+            let sum = scores.iter().fold(0f32, |sum, &s| sum + s);
             for s in scores.iter_mut() {
                 *s /= sum;
             }

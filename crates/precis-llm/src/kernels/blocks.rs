@@ -19,6 +19,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
+use crate::kernels::exp::{self, Exp};
 use crate::kernels::tiles::{self, f16_at, shape_error, Give, Held, Outputs, Stored, ROWS};
 
 const BLOCK: usize = 32;
@@ -76,6 +77,8 @@ pub struct BlockMatrix {
     layout: Layout,
     tiles: Held<u8>,
     kernels: Kernels,
+    /// `e^x` on the same path, for `Give::SiluGated`.
+    exp: Exp,
 }
 
 /// Activations quantized to 8 bits per block of 32, with per block one f32 scale, the sum of
@@ -230,7 +233,14 @@ impl BlockMatrix {
                 layout.pack(&stored_blocks[..n], tile);
             }
         });
-        Ok(Some(BlockMatrix { rows, cols, layout, tiles: Held::Built(tiles), kernels: kernels(layout, path) }))
+        Ok(Some(BlockMatrix {
+            rows,
+            cols,
+            layout,
+            tiles: Held::Built(tiles),
+            kernels: kernels(layout, path),
+            exp: exp::for_path(path),
+        }))
     }
 
     /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`
@@ -249,7 +259,7 @@ impl BlockMatrix {
         }
         let bytes = rows.div_ceil(ROWS).checked_mul(cols / BLOCK)?.checked_mul(layout.tile_bytes())?;
         let tiles = Held::mapped(map, range, bytes)?;
-        Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path) })
+        Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path), exp: exp::for_path(path) })
     }
 
     /// The block type, rows and columns.
@@ -302,6 +312,7 @@ impl BlockMatrix {
             (self.rows, m, k),
             pairs,
             give,
+            self.exp,
             |g, partner, t| {
                 let (a, b) = self.groups(g, partner);
                 four(a, b, std::array::from_fn(|j| act.token(t + j, k)))

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
+use crate::kernels::exp::{self, Exp};
 use crate::kernels::tiles::{self, f16_at, shape_error, Give, Held, Outputs, Stored, ROWS};
 
 /// Values in a super-block.
@@ -64,6 +65,8 @@ pub struct KQuantMatrix {
     cols: usize,
     tiles: Tiles,
     kernels: Kernels,
+    /// `e^x` on the same path, for `Give::SiluGated`.
+    exp: Exp,
 }
 
 /// Activations quantized to 8 bits per super-block: per 256 values one f32 scale, and the sums
@@ -245,7 +248,7 @@ impl KQuantMatrix {
             Tiles::Q6K(Held::Built(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect()))
         };
         let kernels = kernels(&tiles, path);
-        Ok(Some(KQuantMatrix { rows, cols, tiles, kernels }))
+        Ok(Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path) }))
     }
 
     /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`
@@ -268,7 +271,7 @@ impl KQuantMatrix {
             _ => return None,
         };
         let kernels = kernels(&tiles, path);
-        Some(KQuantMatrix { rows, cols, tiles, kernels })
+        Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path) })
     }
 
     /// The block type, rows and columns.
@@ -318,6 +321,7 @@ impl KQuantMatrix {
             (self.rows, m, k),
             pairs,
             give,
+            self.exp,
             |g, partner, t| {
                 let (a, b) = tiles(g, partner);
                 four(&self.tiles, a, b, std::array::from_fn(|j| act.token(t + j, k)))

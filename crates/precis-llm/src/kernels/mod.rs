@@ -5,10 +5,12 @@
 //! (Q8_0, Q5_0, Q4_1), `kquants` the 256-value super-block types (Q4_K, Q6_K), each with a
 //! kernel per instruction set; `cpu` says which of those (`KernelPath`) a matrix uses; `team`
 //! shares a product's rows with helper threads that stay awake between a decode step's
-//! products, and `vector` has the f32 loops of one-token attention.
+//! products, `vector` has the f32 loops of one-token attention, and `exp` the exponential of
+//! the MLP's activation and of attention's softmax.
 
 pub mod blocks;
 pub mod cpu;
+pub(crate) mod exp;
 pub mod kquants;
 pub(crate) mod team;
 pub(crate) mod tiles;

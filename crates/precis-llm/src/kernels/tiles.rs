@@ -15,6 +15,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
 use crate::error::Result;
+use crate::kernels::exp::Exp;
 
 /// Rows in a tile: the i32 or f32 lanes of a 256-bit register.
 pub(crate) const ROWS: usize = 8;
@@ -194,12 +195,6 @@ pub(crate) fn gates(rows: usize) -> bool {
     rows > 0 && rows.is_multiple_of(2 * ROWS)
 }
 
-/// `x · sigmoid(x)`, written as candle writes it, so the same floats come out.
-#[inline(always)]
-fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
-}
-
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
 /// from `four(group, partner, token)`, the outputs of row group `group` (and of `partner`,
 /// when given) for tokens `token..token + 4`, and `one(group, partner, token)`, for one token;
@@ -215,6 +210,7 @@ pub(crate) fn product(
     (n, m, k): (usize, usize, usize),
     pairs: bool,
     give: Give,
+    exp: Exp,
     four: impl Fn(usize, Option<usize>, usize) -> Outputs<4> + Sync,
     one: impl Fn(usize, Option<usize>, usize) -> Outputs<1> + Sync,
 ) -> Result<Tensor> {
@@ -258,7 +254,11 @@ pub(crate) fn product(
             if gated {
                 // `gates` makes every group of the first half a gate with its up rows as partner.
                 for (j, (gate, up)) in own.iter().zip(next).enumerate() {
-                    let values: [f32; ROWS] = std::array::from_fn(|i| silu(gate[i]) * up[i]);
+                    // silu as candle writes it, `x / (1 + e^-x)`, with `exp` giving the bits
+                    // of `f32::exp`.
+                    let mut e: [f32; ROWS] = std::array::from_fn(|i| -gate[i]);
+                    exp(&mut e);
+                    let values: [f32; ROWS] = std::array::from_fn(|i| gate[i] / (1.0 + e[i]) * up[i]);
                     // SAFETY: this task alone writes the columns of its row groups.
                     unsafe { bands.put(t + j, group * ROWS, &values) };
                 }

@@ -6,6 +6,7 @@
 //! same floats; the plain version is also the reference in tests.
 
 use crate::kernels::cpu::KernelPath;
+use crate::kernels::exp::{self, Exp};
 
 /// The kernels to use on this CPU.
 #[derive(Clone, Copy)]
@@ -15,6 +16,8 @@ pub struct VectorKernels {
     pub scores: fn(&[f32], &[f32], usize, &mut [f32]),
     /// `y += Σ weights[t] · rows[t]` for the `dim`-wide rows of `rows`, `dim == y.len()`.
     pub mix: fn(&[f32], &[f32], &mut [f32]),
+    /// `e^x` of each value, as `f32::exp` gives it (`kernels::exp`).
+    pub(crate) exp: Exp,
 }
 
 impl VectorKernels {
@@ -23,11 +26,11 @@ impl VectorKernels {
     pub fn for_path(path: KernelPath) -> VectorKernels {
         #[cfg(target_arch = "x86_64")]
         if path == KernelPath::Avx512Vnni && path.supported() {
-            return VectorKernels { scores: scores_avx512_entry, mix: mix_avx512_entry };
+            return VectorKernels { scores: scores_avx512_entry, mix: mix_avx512_entry, exp: exp::for_path(path) };
         }
         #[cfg(target_arch = "x86_64")]
         if path != KernelPath::Portable && path.supported() {
-            return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry };
+            return VectorKernels { scores: scores_avx2_entry, mix: mix_avx2_entry, exp: exp::for_path(path) };
         }
         let _ = path;
         VectorKernels::plain()
@@ -35,7 +38,7 @@ impl VectorKernels {
 
     /// The plain Rust kernels.
     pub fn plain() -> VectorKernels {
-        VectorKernels { scores: scores_plain, mix: mix_plain }
+        VectorKernels { scores: scores_plain, mix: mix_plain, exp: exp::plain }
     }
 }
 
