@@ -39,8 +39,8 @@ pub(super) fn attention(
     let mut k = heads(&qkv[1], c.kv_heads)?;
     let v = heads(&qkv[2], c.kv_heads)?;
     if let Some(norms) = &layer.qk_norm {
-        q = candle_nn::ops::rms_norm(&q, &norms.q, c.rms_eps as f32)?;
-        k = candle_nn::ops::rms_norm(&k, &norms.k, c.rms_eps as f32)?;
+        q = candle_nn::ops::rms_norm(&q, &norms.q.tensor, c.rms_eps as f32)?;
+        k = candle_nn::ops::rms_norm(&k, &norms.k.tensor, c.rms_eps as f32)?;
     }
     let q = rope.rotate(c, &q)?;
     let k = rope.rotate(c, &k)?;
@@ -66,39 +66,40 @@ pub(super) fn attention(
 }
 
 /// Self-attention of one layer for `seq` new positions (one, or a few guessed tokens being
-/// checked), each attending in turn with plain per-head loops over the cache. Every row gets
-/// exactly the arithmetic it would get alone, while the projections read their weights once
-/// for all rows (a product gives each row the same bits as alone), so checking guesses gives
-/// the very logits single steps would.
+/// checked), `h` their normed rows one after the other, each attending in turn with plain
+/// per-head loops over the cache. Every row gets exactly the arithmetic it would get alone,
+/// while the projections read their weights once for all rows (a product gives each row the
+/// same bits as alone), so checking guesses gives the very logits single steps would.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn attention_rows(
     c: &Config,
     layer: &Layer,
     place: Place,
-    h: &Tensor,
+    h: &[f32],
+    seq: usize,
     pos: usize,
     rope: &Rope,
     k: VectorKernels,
-) -> Result<Tensor> {
+) -> Result<Vec<f32>> {
     let dim = c.head_dim;
-    let seq = h.dim(1)?;
-    let qkv = layer.qkv.forward(h)?;
-    let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
-    let (mut queries, mut keys_new, values_new) = (flat(&qkv[0])?, flat(&qkv[1])?, flat(&qkv[2])?);
     let (q_width, kv_width) = (c.heads * dim, c.kv_heads * dim);
+    // Each row's queries, keys and values side by side.
+    let mut qkv = layer.qkv.forward_rows(h, seq)?;
+    let width = q_width + 2 * kv_width;
     let scale = 1.0 / (dim as f32).sqrt();
     let group = c.heads / c.kv_heads;
     let mut out = vec![0f32; seq * q_width];
     let Place { cache, layer: l } = place;
     let per_task = heads_per_task(c.kv_heads, group, crate::kernels::team::threads());
     for row in 0..seq {
-        let q = &mut queries[row * q_width..][..q_width];
-        let key = &mut keys_new[row * kv_width..][..kv_width];
+        let (q, rest) = qkv[row * width..][..width].split_at_mut(q_width);
+        let (key, value) = rest.split_at_mut(kv_width);
         if let Some(norms) = &layer.qk_norm {
             for head in q.chunks_exact_mut(dim) {
-                rms_norm_in_place(head, &norms.q_values, c.rms_eps as f32);
+                rms_norm_in_place(head, &norms.q.values, c.rms_eps as f32);
             }
             for head in key.chunks_exact_mut(dim) {
-                rms_norm_in_place(head, &norms.k_values, c.rms_eps as f32);
+                rms_norm_in_place(head, &norms.k.values, c.rms_eps as f32);
             }
         }
         for head in q.chunks_exact_mut(dim) {
@@ -111,7 +112,7 @@ pub(super) fn attention_rows(
             rope.rotate_row(c, row, head);
         }
         cache.write(l, Side::Keys, key, 1, pos + row);
-        cache.write(l, Side::Values, &values_new[row * kv_width..][..kv_width], 1, pos + row);
+        cache.write(l, Side::Values, value, 1, pos + row);
         let total = pos + row + 1;
         let (cache, q) = (&*cache, &*q);
         let one_head = |head: usize, y: &mut [f32]| {
@@ -147,7 +148,7 @@ pub(super) fn attention_rows(
             }
         });
     }
-    layer.wo.forward(&Tensor::from_vec(out, (1, seq, q_width), h.device())?)
+    layer.wo.forward_rows(&out, seq)
 }
 
 /// How many query heads, all of one key head, a task of one-token attention takes, for
@@ -165,7 +166,7 @@ fn heads_per_task(kv_heads: usize, group: usize, threads: usize) -> usize {
 
 /// `candle_nn::ops::rms_norm` of one row, with the same arithmetic: the mean square summed in
 /// order, then each value divided by the root and multiplied by its weight.
-fn rms_norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) {
+pub(super) fn rms_norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) {
     let sum2: f32 = x.iter().map(|v| v * v).sum();
     let root = (sum2 / x.len() as f32 + eps).sqrt();
     for (v, w) in x.iter_mut().zip(weight) {
@@ -253,6 +254,19 @@ mod tests {
         assert_eq!([1, 2, 4, 5].map(|t| heads_per_task(2, 6, t)), [6, 6, 3, 1]);
         // smollm2 (3 key heads of 3) on 2 threads, and one of 3 on 3.
         assert_eq!((heads_per_task(3, 3, 2), heads_per_task(3, 3, 3)), (1, 3));
+    }
+
+    #[test]
+    fn a_row_norm_gives_candles_rms_norm_bit_for_bit() {
+        let (rows, width) = (3, 1536);
+        let xs: Vec<f32> = (0..rows * width).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 0.013).collect();
+        let weight: Vec<f32> = (0..width).map(|i| 0.5 + (i % 17) as f32 * 0.07).collect();
+        let x = Tensor::from_slice(&xs, (1, rows, width), &Device::Cpu).unwrap();
+        let w = Tensor::from_slice(&weight, width, &Device::Cpu).unwrap();
+        let candle = candle_nn::ops::rms_norm(&x, &w, 1e-6).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mut ours = xs.clone();
+        ours.chunks_exact_mut(width).for_each(|row| rms_norm_in_place(row, &weight, 1e-6));
+        assert!(ours.iter().zip(&candle).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Precis's decoder for the `llama`, `qwen2` and `qwen3` architectures: the transformer forward
-//! pass written with candle tensor ops and the tiled matrix kernels (`crate::kernels`), with
+//! pass on the tiled matrix kernels (`crate::kernels`), a prompt's written with candle tensor
+//! ops and a decode step's (one token, or guessed tokens being checked) on plain rows of floats
+//! with the same arithmetic, with
 //! weights built straight from a memory map, a token-embedding table that stays quantized
 //! (only the looked-up rows are expanded), and a KV cache it owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
@@ -30,7 +32,7 @@ use candle_core::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::vector::VectorKernels;
-use attention::{attention, attention_rows, causal_mask, Place, Rope};
+use attention::{attention, attention_rows, causal_mask, rms_norm_in_place, Place, Rope};
 use cache::{KvCache, Side};
 pub use config::Config;
 pub use platform::prefer_compact_kernels;
@@ -38,16 +40,16 @@ use prefix_file::PrefixFile;
 use tile_cache::TileCache;
 pub use tile_cache::TileSource;
 pub use weights::WeightLayout;
-use weights::{HeadNorms, Matrix, Projection, TensorSource, TokenTable};
+use weights::{HeadNorms, Matrix, Projection, TensorSource, TokenTable, Vector};
 
 struct Layer {
-    attn_norm: Tensor,
+    attn_norm: Vector,
     /// Per-head query and key norm weights (`Config::qk_norm`).
     qk_norm: Option<HeadNorms>,
     /// Queries, keys and values.
     qkv: Projection,
     wo: Matrix,
-    ffn_norm: Tensor,
+    ffn_norm: Vector,
     /// Gate and up projections of the MLP.
     gate_up: Projection,
     down: Matrix,
@@ -60,7 +62,7 @@ pub struct Decoder {
     /// Rows of the token table.
     vocabulary: usize,
     layers: Vec<Layer>,
-    norm: Tensor,
+    norm: Vector,
     output: Matrix,
     /// Every layer's keys and values.
     cache: KvCache,
@@ -335,38 +337,71 @@ impl Decoder {
         debug_assert!(seq > 0 && pos <= self.cached && pos + seq <= self.config.context);
         // Until this pass completes, only the first `pos` positions are trustworthy.
         self.cached = pos;
-        let c = &self.config;
-        let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = match &self.embeddings {
+        let x = match &self.embeddings {
             TokenTable::Tiled(q) => q.rows(tokens)?,
-            TokenTable::Candle(t) => t.embedding(&ids)?,
-        }
-        .unsqueeze(0)?;
-        // Guessed tokens being checked attend one at a time, as single steps would.
-        let by_rows = seq == 1 || every;
-        let rope = Rope::new(c, pos, seq, !by_rows, &self.device)?;
-        let mask = if by_rows { None } else { Some(causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?) };
-        let total = pos + seq;
-        let kernels = VectorKernels::for_path(self.kernels);
-        for (l, layer) in self.layers.iter().enumerate() {
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps as f32)?;
-            let cache = Place { cache: &mut self.cache, layer: l };
-            let attn = if by_rows {
-                attention_rows(c, layer, cache, &h, pos, &rope, kernels)?
-            } else {
-                attention(c, layer, cache, &h, pos, &rope, mask.as_ref(), total)?
-            };
-            x = (x + attn)?;
-            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps as f32)?;
-            let mlp = layer.down.forward(&layer.gate_up.silu_gated(&h)?)?;
-            x = (x + mlp)?;
-        }
-        let (from, rows) = if every { (0, seq) } else { (seq - 1, 1) };
-        let last = x.narrow(1, from, rows)?.contiguous()?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps as f32)?;
-        let logits = self.output.forward(&last)?.squeeze(0)?;
-        let logits = if every { logits } else { logits.squeeze(0)? };
-        self.cached = total;
+            TokenTable::Candle(t) => t.embedding(&Tensor::new(tokens, &self.device)?)?,
+        };
+        // One token, or guessed tokens being checked: row by row, each attending as a single
+        // step would.
+        let logits = if seq == 1 || every { self.run_rows(x, pos, every)? } else { self.run_prompt(x, pos)? };
+        self.cached = pos + seq;
         Ok(logits)
+    }
+
+    /// A prompt's pass over the token table's rows `x`: tensor ops, attention under a causal
+    /// mask; the logits of the last position.
+    fn run_prompt(&mut self, x: Tensor, pos: usize) -> Result<Tensor> {
+        let c = &self.config;
+        let seq = x.dim(0)?;
+        let mut x = x.unsqueeze(0)?;
+        let rope = Rope::new(c, pos, seq, true, &self.device)?;
+        let mask = causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?;
+        let eps = c.rms_eps as f32;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm.tensor, eps)?;
+            let cache = Place { cache: &mut self.cache, layer: l };
+            x = (x + attention(c, layer, cache, &h, pos, &rope, Some(&mask), pos + seq)?)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm.tensor, eps)?;
+            x = (x + layer.down.forward(&layer.gate_up.silu_gated(&h)?)?)?;
+        }
+        let last = x.narrow(1, seq - 1, 1)?.contiguous()?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm.tensor, eps)?;
+        Ok(self.output.forward(&last)?.squeeze(0)?.squeeze(0)?)
+    }
+
+    /// A pass of one token, or of guessed tokens being checked, over the token table's rows
+    /// `x`: plain rows of floats between the products, with the arithmetic of candle's ops
+    /// (`rms_norm`, additions) but none of a tensor's allocations and copies; the logits of the
+    /// last position, or of `every` one.
+    fn run_rows(&mut self, x: Tensor, pos: usize, every: bool) -> Result<Tensor> {
+        let c = &self.config;
+        let seq = x.dim(0)?;
+        let hidden = c.hidden;
+        let mut x = x.flatten_all()?.to_vec1::<f32>()?;
+        let rope = Rope::new(c, pos, seq, false, &self.device)?;
+        let kernels = VectorKernels::for_path(self.kernels);
+        let eps = c.rms_eps as f32;
+        let normed = |x: &[f32], norm: &Vector| {
+            let mut h = x.to_vec();
+            h.chunks_exact_mut(hidden).for_each(|row| rms_norm_in_place(row, &norm.values, eps));
+            h
+        };
+        let add = |x: &mut [f32], y: &[f32]| x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = normed(&x, &layer.attn_norm);
+            let cache = Place { cache: &mut self.cache, layer: l };
+            add(&mut x, &attention_rows(c, layer, cache, &h, seq, pos, &rope, kernels)?);
+            let h = normed(&x, &layer.ffn_norm);
+            add(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, seq)?, seq)?);
+        }
+        let rows = if every { seq } else { 1 };
+        let last = normed(&x[(seq - rows) * hidden..], &self.norm);
+        let logits = self.output.forward_rows(&last, rows)?;
+        let width = logits.len() / rows;
+        Ok(if every {
+            Tensor::from_vec(logits, (rows, width), &self.device)?
+        } else {
+            Tensor::from_vec(logits, width, &self.device)?
+        })
     }
 }

@@ -1,7 +1,8 @@
 //! The decoder's weights as they are held in memory: read out of the memory-mapped GGUF file
 //! (`TensorSource`), each matrix on the tiled kernels where its block type has them or on
 //! candle's otherwise (`Matrix`), projections of one input stacked into one matrix
-//! (`Projection`), the token table looked up row by row (`TokenTable`), and Q5_1 (which candle
+//! (`Projection`), the token table looked up row by row (`TokenTable`), norms and biases as
+//! tensors and as floats (`Vector`), and Q5_1 (which candle
 //! multiplies with scalar code) rewritten as Q8_0 at load. Tiled matrices come from the tile
 //! cache (`tile_cache`) when it has them.
 
@@ -45,6 +46,18 @@ impl Matrix {
         }
     }
 
+    /// `forward` for `rows` rows of values one after the other, as the tiled kernels take
+    /// them (candle's through a tensor): the same floats.
+    pub(super) fn forward_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
+        match self {
+            Matrix::Tiled(q) => q.forward_rows(xs),
+            Matrix::Candle(m) => {
+                let x = Tensor::from_slice(xs, (1, rows, xs.len() / rows.max(1)), &Device::Cpu)?;
+                Ok(m.forward(&x)?.flatten_all()?.to_vec1()?)
+            }
+        }
+    }
+
     pub(super) fn is_tiled(&self) -> bool {
         matches!(self, Matrix::Tiled(_))
     }
@@ -75,7 +88,7 @@ pub(super) struct Projection {
 
 struct Group {
     w: Matrix,
-    bias: Option<Tensor>,
+    bias: Option<Vector>,
     /// The output widths of the group's parts, in order.
     widths: Vec<usize>,
 }
@@ -93,6 +106,66 @@ impl Projection {
     /// For the gate and up projections of an MLP: `silu(gate(x)) × up(x)`, computed inside
     /// one product where it can (one tiled group of two equal parts, no bias:
     /// `TiledMatrix::forward_gated`), else from the parts. The same floats either way.
+    /// `silu_gated` for `rows` rows of values one after the other: the same floats.
+    pub(super) fn silu_gated_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
+        if let [Group { w: Matrix::Tiled(q), bias: None, widths }] = self.groups.as_slice() {
+            if matches!(widths.as_slice(), [g, u] if g == u) {
+                if let Some(y) = q.gated_rows(xs)? {
+                    return Ok(y);
+                }
+            }
+        }
+        let parts = self.forward_rows(xs, rows)?;
+        let (gate, up) = match self.widths().as_slice() {
+            [g, u] if g == u => (*g, *u),
+            widths => {
+                return Err(candle_core::Error::Msg(format!("a gated MLP needs two equal parts, not {widths:?}")).into())
+            }
+        };
+        // candle's `silu`, `x / (1 + e^-x)`, times the up projection.
+        let mut out = Vec::with_capacity(rows * gate);
+        for row in parts.chunks_exact(gate + up) {
+            let (g, u) = row.split_at(gate);
+            out.extend(g.iter().zip(u).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u));
+        }
+        Ok(out)
+    }
+
+    /// Every part's output width, in order.
+    pub(super) fn widths(&self) -> Vec<usize> {
+        self.groups.iter().flat_map(|g| g.widths.iter().copied()).collect()
+    }
+
+    /// `forward` for `rows` rows of values one after the other: each row's parts side by side,
+    /// in order, each with its bias added as candle adds it.
+    pub(super) fn forward_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let outputs = self
+            .groups
+            .iter()
+            .map(|Group { w, bias, .. }| {
+                let mut y = w.forward_rows(xs, rows)?;
+                if let Some(bias) = bias {
+                    for row in y.chunks_exact_mut(bias.values.len()) {
+                        row.iter_mut().zip(&bias.values).for_each(|(y, b)| *y += b);
+                    }
+                }
+                Ok(y)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let [one] = outputs.as_slice() {
+            return Ok(one.clone());
+        }
+        let width: usize = outputs.iter().map(|y| y.len() / rows.max(1)).sum();
+        let mut out = Vec::with_capacity(rows * width);
+        for r in 0..rows {
+            for y in &outputs {
+                let w = y.len() / rows;
+                out.extend_from_slice(&y[r * w..(r + 1) * w]);
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) fn silu_gated(&self, x: &Tensor) -> Result<Tensor> {
         match self.groups.as_slice() {
             [Group { w: Matrix::Tiled(q), bias: None, widths }] if matches!(widths.as_slice(), [g, u] if g == u) => {
@@ -115,7 +188,7 @@ impl Projection {
         for Group { w, bias, widths } in &self.groups {
             let mut y = w.forward(x)?;
             if let Some(b) = bias {
-                y = y.broadcast_add(b)?;
+                y = y.broadcast_add(&b.tensor)?;
             }
             if let [_] = widths.as_slice() {
                 parts.push(y);
@@ -131,21 +204,31 @@ impl Projection {
     }
 }
 
-/// A layer's per-head query and key norm weights, as tensors for a prompt and as floats for
-/// one token (read once at load, not at every step).
+/// A vector of weights (a norm's or a bias), as a tensor for a prompt's tensor ops and as floats
+/// for the loops over rows (read once at load, not at every step).
+pub(super) struct Vector {
+    pub(super) tensor: Tensor,
+    pub(super) values: Vec<f32>,
+}
+
+impl Vector {
+    fn new(tensor: Tensor) -> Result<Vector> {
+        let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Vector { tensor, values })
+    }
+}
+
+/// A layer's per-head query and key norm weights.
 pub(super) struct HeadNorms {
-    pub(super) q: Tensor,
-    pub(super) k: Tensor,
-    pub(super) q_values: Vec<f32>,
-    pub(super) k_values: Vec<f32>,
+    pub(super) q: Vector,
+    pub(super) k: Vector,
 }
 
 impl HeadNorms {
     pub(super) fn load(src: &TensorSource, layer: &str) -> Result<HeadNorms> {
         let q = src.vector(&format!("{layer}.attn_q_norm.weight"))?;
         let k = src.vector(&format!("{layer}.attn_k_norm.weight"))?;
-        let (q_values, k_values) = (q.to_vec1::<f32>()?, k.to_vec1::<f32>()?);
-        Ok(HeadNorms { q, k, q_values, k_values })
+        Ok(HeadNorms { q, k })
     }
 }
 
@@ -265,7 +348,7 @@ impl TensorSource<'_> {
     /// Matrices (with optional biases) applied to the same input, stacked when possible: all
     /// in one group when they share a block type, otherwise each run of neighbours that does.
     pub(super) fn projection(&self, names: &[(String, String)]) -> Result<Projection> {
-        let biases = names.iter().map(|(_, bias)| self.vector_opt(bias)).collect::<Result<Vec<_>>>()?;
+        let biases = names.iter().map(|(_, bias)| self.tensor_opt(bias)).collect::<Result<Vec<_>>>()?;
         // Parts with a bias and parts without are not stacked (the models Precis reads have
         // biases on all or none).
         let mixed_biases = biases.iter().any(Option::is_some) && biases.iter().any(Option::is_none);
@@ -287,7 +370,7 @@ impl TensorSource<'_> {
     /// tiled kernels when they take them, with their `biases` (all or none).
     fn group(&self, names: &[(String, String)], biases: Vec<Option<Tensor>>) -> Result<Group> {
         let bias = match biases.iter().all(Option::is_some) {
-            true => Some(Tensor::cat(&biases.into_iter().flatten().collect::<Vec<_>>(), 0)?),
+            true => Some(Vector::new(Tensor::cat(&biases.into_iter().flatten().collect::<Vec<_>>(), 0)?)?),
             false => None,
         };
         let weights: Vec<&str> = names.iter().map(|(weight, _)| weight.as_str()).collect();
@@ -337,16 +420,20 @@ impl TensorSource<'_> {
         Ok(tensor)
     }
 
-    pub(super) fn vector(&self, name: &str) -> Result<Tensor> {
+    pub(super) fn tensor(&self, name: &str) -> Result<Tensor> {
         Ok(self.stored(name)?.dequantize(&Device::Cpu)?)
     }
 
-    pub(super) fn vector_opt(&self, name: &str) -> Result<Option<Tensor>> {
+    pub(super) fn tensor_opt(&self, name: &str) -> Result<Option<Tensor>> {
         if self.has(name) {
-            self.vector(name).map(Some)
+            self.tensor(name).map(Some)
         } else {
             Ok(None)
         }
+    }
+
+    pub(super) fn vector(&self, name: &str) -> Result<Vector> {
+        Vector::new(self.tensor(name)?)
     }
 }
 

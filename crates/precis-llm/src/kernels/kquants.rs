@@ -303,12 +303,17 @@ impl KQuantMatrix {
 
     /// What `give` asks of the product `x @ self^T`, for `x` of shape `(.., cols)`.
     pub(crate) fn multiply(&self, x: &Tensor, give: Give) -> Result<Tensor> {
+        tiles::on_tensor(x, (self.rows, self.cols), give, |xs| self.multiply_rows(xs, give))
+    }
+
+    /// What `give` asks of the product `xs @ self^T`, for rows of `cols` values one after the
+    /// other: as many rows of outputs.
+    pub(crate) fn multiply_rows(&self, xs: &[f32], give: Give) -> Result<Vec<f32>> {
         let k = self.cols;
-        if x.dims().last() != Some(&k) {
-            return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
+        if !xs.len().is_multiple_of(k) {
+            return Err(shape_error(format!("{} values are no whole rows of a {k}-wide matrix", xs.len())));
         }
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let act = quantize(&xs);
+        let act = quantize(xs);
         let m = xs.len() / k;
         let blocks = k / SUPER;
         let Kernels { one, four, pairs } = self.kernels;
@@ -317,7 +322,6 @@ impl KQuantMatrix {
             (g * blocks..(g + 1) * blocks, partner.map_or(0..0, |p| p * blocks..(p + 1) * blocks))
         };
         tiles::product(
-            x.dims(),
             (self.rows, m, k),
             pairs,
             give,

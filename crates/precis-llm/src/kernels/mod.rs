@@ -128,6 +128,27 @@ impl TiledMatrix {
         .map(Some)
     }
 
+    /// `xs @ self^T` for rows of `columns` values one after the other: as many rows of outputs.
+    pub(crate) fn forward_rows(&self, xs: &[f32]) -> Result<Vec<f32>> {
+        match self {
+            TiledMatrix::Blocks(q) => q.multiply_rows(xs, tiles::Give::All),
+            TiledMatrix::KQuants(k) => k.multiply_rows(xs, tiles::Give::All),
+        }
+    }
+
+    /// `forward_gated` for rows of `columns` values one after the other.
+    pub(crate) fn gated_rows(&self, xs: &[f32]) -> Result<Option<Vec<f32>>> {
+        if !tiles::gates(self.shape().1) {
+            return Ok(None);
+        }
+        let give = tiles::Give::SiluGated;
+        match self {
+            TiledMatrix::Blocks(q) => q.multiply_rows(xs, give),
+            TiledMatrix::KQuants(k) => k.multiply_rows(xs, give),
+        }
+        .map(Some)
+    }
+
     /// The rows `ids`, as f32, `(ids.len(), columns)`: a token table's lookup.
     pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
         match self {

@@ -203,17 +203,17 @@ pub(crate) fn gates(rows: usize) -> bool {
 /// so a thread that takes tasks in order reads two long runs of tiles, each where the last
 /// call left off, and the hardware's prefetchers keep up with both (pairing neighbours `g` and
 /// `g + 1` started two new runs at every call: one-token Q4_K products over 1 GB of tiles read
-/// 10.1–10.8 instead of 12.2–12.5 GB/s on one core, docs/performance.md). Shaped as `dims` with
-/// the last dimension `n`, or `n / 2` for `Give::SiluGated` (which needs `gates(n)`).
+/// 10.1–10.8 instead of 12.2–12.5 GB/s on one core, docs/performance.md). Each token's
+/// outputs one after the other: `n` of them, or `n / 2` for `Give::SiluGated` (which needs
+/// `gates(n)`).
 pub(crate) fn product(
-    dims: &[usize],
     (n, m, k): (usize, usize, usize),
     pairs: bool,
     give: Give,
     exp: Exp,
     four: impl Fn(usize, Option<usize>, usize) -> Outputs<4> + Sync,
     one: impl Fn(usize, Option<usize>, usize) -> Outputs<1> + Sync,
-) -> Result<Tensor> {
+) -> Result<Vec<f32>> {
     let gated = give == Give::SiluGated;
     if gated && !gates(n) {
         return Err(shape_error(format!("a product of {n} rows cannot give silu(gate) × up")));
@@ -290,9 +290,26 @@ pub(crate) fn product(
     });
     // SAFETY: the tasks wrote every column (each row group is one task's) of every token.
     unsafe { out.set_len(m * width) };
-    let mut dims = dims.to_vec();
+    Ok(out)
+}
+
+/// `multiply(rows)` of an `n × k` matrix for `x` of shape `(.., k)`: its rows as one run of
+/// values in, the outputs shaped as `x` with the last dimension `n` (`n / 2` for
+/// `Give::SiluGated`).
+pub(crate) fn on_tensor(
+    x: &Tensor,
+    (n, k): (usize, usize),
+    give: Give,
+    multiply: impl FnOnce(&[f32]) -> Result<Vec<f32>>,
+) -> Result<Tensor> {
+    if x.dims().last() != Some(&k) {
+        return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
+    }
+    let xs = x.flatten_all()?.to_vec1::<f32>()?;
+    let out = multiply(&xs)?;
+    let mut dims = x.dims().to_vec();
     if let Some(last) = dims.last_mut() {
-        *last = width;
+        *last = if give == Give::SiluGated { n / 2 } else { n };
     }
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
 }
