@@ -53,6 +53,12 @@ struct TileQ6K {
     qs: [[[u8; 4]; ROWS]; 64],
 }
 
+/// Bytes of a tile before its quants: its scales (and minimums).
+#[cfg(target_arch = "x86_64")]
+const HEAD_Q4K: usize = std::mem::offset_of!(TileQ4K, qs);
+#[cfg(target_arch = "x86_64")]
+const HEAD_Q6K: usize = std::mem::offset_of!(TileQ6K, qs);
+
 enum Tiles {
     Q4K(Held<TileQ4K>),
     Q6K(Held<TileQ6K>),
@@ -458,7 +464,8 @@ mod avx2 {
     //! is one row of the tile.
 
     use super::{Act, Tiles, SUPER};
-    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch_ahead};
+    use super::{HEAD_Q4K, HEAD_Q6K};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch_ahead, prefetch_head_ahead};
     use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -551,6 +558,7 @@ mod avx2 {
         let low = _mm256_set1_epi8(0x0F);
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
+            prefetch_head_ahead(tile, HEAD_Q4K);
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..8 {
                 // Plain AVX2 keeps a sub-block's byte products in i16 (eight `maddubs` pair sums
@@ -611,6 +619,7 @@ mod avx2 {
     unsafe fn q6k_body<const N: usize, const ISA: u8>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
+            prefetch_head_ahead(tile, HEAD_Q6K);
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..16 {
                 let mut sums = [_mm256_setzero_si256(); N];
@@ -651,7 +660,10 @@ mod avx512 {
     //! same instructions.
 
     use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
-    use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_bytes, prefetch_ahead};
+    use super::{HEAD_Q4K, HEAD_Q6K};
+    use crate::kernels::tiles::lanes::{
+        four_bytes_wide, outputs_wide, pair, pair_bytes, prefetch_ahead, prefetch_head_ahead,
+    };
     use crate::kernels::tiles::{Outputs, AVX512_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -686,6 +698,8 @@ mod avx512 {
         let low = _mm512_set1_epi8(0x0F);
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
+            prefetch_head_ahead(ta, HEAD_Q4K);
+            prefetch_head_ahead(tb, HEAD_Q4K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..8 {
                 let mut sums = [_mm512_setzero_si512(); N];
@@ -734,6 +748,8 @@ mod avx512 {
     unsafe fn q6k_body<const N: usize>(first: &[TileQ6K], second: &[TileQ6K], a: [Act; N]) -> Outputs<N> {
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
+            prefetch_head_ahead(ta, HEAD_Q6K);
+            prefetch_head_ahead(tb, HEAD_Q6K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..16 {
                 let mut sums = [_mm512_setzero_si512(); N];
