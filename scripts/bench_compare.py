@@ -14,10 +14,15 @@ llama.cpp builds are Python interpreters that have llama-cpp-python installed, n
 instruction set they were built for:
 
     python3 -m venv ~/.cache/precis-bench/native && ~/.cache/precis-bench/native/bin/pip install \\
-        llama-cpp-python==0.3.36                   # -march=native: everything this CPU has
+        --no-cache-dir llama-cpp-python==0.3.36    # -march=native: everything this CPU has
     python3 -m venv ~/.cache/precis-bench/avx2 && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON \\
         -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF" \\
-        ~/.cache/precis-bench/avx2/bin/pip install --no-binary :all: llama-cpp-python==0.3.36
+        ~/.cache/precis-bench/avx2/bin/pip install --no-cache-dir --no-binary llama-cpp-python \\
+        llama-cpp-python==0.3.36
+
+(`--no-cache-dir`: pip's wheel cache does not tell builds with different `CMAKE_ARGS` apart, and
+would hand the second build the first one's wheel; `llama_cpp.llama_print_system_info()` shows
+what a build has.)
 
     scripts/bench_compare.py --model smollm2-135m-instruct-q4_1 --threads 2 --rounds 3 \\
         --llama native=~/.cache/precis-bench/native/bin/python \\

@@ -139,7 +139,7 @@ impl Projection {
     /// `forward` for `rows` rows of values one after the other: each row's parts side by side,
     /// in order, each with its bias added as candle adds it.
     pub(super) fn forward_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let outputs = self
+        let mut outputs = self
             .groups
             .iter()
             .map(|Group { w, bias, .. }| {
@@ -152,8 +152,8 @@ impl Projection {
                 Ok(y)
             })
             .collect::<Result<Vec<_>>>()?;
-        if let [one] = outputs.as_slice() {
-            return Ok(one.clone());
+        if outputs.len() == 1 {
+            return Ok(outputs.swap_remove(0));
         }
         let width: usize = outputs.iter().map(|y| y.len() / rows.max(1)).sum();
         let mut out = Vec::with_capacity(rows * width);
