@@ -103,10 +103,10 @@ impl Projection {
         self.groups.iter().map(|g| g.w.bytes()).sum()
     }
 
-    /// For the gate and up projections of an MLP: `silu(gate(x)) × up(x)`, computed inside
-    /// one product where it can (one tiled group of two equal parts, no bias:
-    /// `TiledMatrix::forward_gated`), else from the parts. The same floats either way.
-    /// `silu_gated` for `rows` rows of values one after the other: the same floats.
+    /// For the gate and up projections of an MLP, on `rows` rows of values one after the other:
+    /// `silu(gate(x)) × up(x)`, computed inside one product where it can (one tiled group of two
+    /// equal parts, no bias: `TiledMatrix::gated_rows`), else from the parts. The same floats
+    /// either way.
     pub(super) fn silu_gated_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
         if let [Group { w: Matrix::Tiled(q), bias: None, widths }] = self.groups.as_slice() {
             if matches!(widths.as_slice(), [g, u] if g == u) {
@@ -166,20 +166,15 @@ impl Projection {
         Ok(out)
     }
 
+    /// `silu_gated_rows` for `x` of shape `(.., columns)`, shaped as `x` with the gate's width.
     pub(super) fn silu_gated(&self, x: &Tensor) -> Result<Tensor> {
-        match self.groups.as_slice() {
-            [Group { w: Matrix::Tiled(q), bias: None, widths }] if matches!(widths.as_slice(), [g, u] if g == u) => {
-                if let Some(y) = q.forward_gated(x)? {
-                    return Ok(y);
-                }
-            }
-            _ => {}
+        let rows = x.elem_count() / x.dims().last().copied().unwrap_or(1).max(1);
+        let y = self.silu_gated_rows(&x.flatten_all()?.to_vec1::<f32>()?, rows)?;
+        let mut dims = x.dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = y.len() / rows.max(1);
         }
-        let parts = self.forward(x)?;
-        match parts.as_slice() {
-            [gate, up] => Ok((candle_nn::ops::silu(gate)? * up)?),
-            _ => Err(candle_core::Error::Msg(format!("a gated MLP needs two parts, not {}", parts.len())).into()),
-        }
+        Ok(Tensor::from_vec(y, dims, &Device::Cpu)?)
     }
 
     /// The parts of `x @ w^T + b`, each `(1, seq, width)`.

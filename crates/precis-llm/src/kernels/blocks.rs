@@ -294,12 +294,7 @@ impl BlockMatrix {
 
     /// `x @ self^T` for `x` of shape `(.., cols)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.multiply(x, Give::All)
-    }
-
-    /// What `give` asks of the product `x @ self^T`, for `x` of shape `(.., cols)`.
-    pub(crate) fn multiply(&self, x: &Tensor, give: Give) -> Result<Tensor> {
-        tiles::on_tensor(x, (self.rows, self.cols), give, |xs| self.multiply_rows(xs, give))
+        tiles::on_tensor(x, (self.rows, self.cols), |xs| self.multiply_rows(xs, Give::All))
     }
 
     /// What `give` asks of the product `xs @ self^T`, for rows of `cols` values one after the

@@ -294,12 +294,10 @@ pub(crate) fn product(
 }
 
 /// `multiply(rows)` of an `n × k` matrix for `x` of shape `(.., k)`: its rows as one run of
-/// values in, the outputs shaped as `x` with the last dimension `n` (`n / 2` for
-/// `Give::SiluGated`).
+/// values in, the outputs shaped as `x` with the last dimension `n`.
 pub(crate) fn on_tensor(
     x: &Tensor,
     (n, k): (usize, usize),
-    give: Give,
     multiply: impl FnOnce(&[f32]) -> Result<Vec<f32>>,
 ) -> Result<Tensor> {
     if x.dims().last() != Some(&k) {
@@ -309,7 +307,7 @@ pub(crate) fn on_tensor(
     let out = multiply(&xs)?;
     let mut dims = x.dims().to_vec();
     if let Some(last) = dims.last_mut() {
-        *last = if give == Give::SiluGated { n / 2 } else { n };
+        *last = n;
     }
     Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
 }
