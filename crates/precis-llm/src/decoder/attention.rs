@@ -115,41 +115,57 @@ pub(super) fn attention_rows(
         cache.write(l, Side::Values, value, 1, pos + row);
         let total = pos + row + 1;
         let (cache, q) = (&*cache, &*q);
-        let one_head = |head: usize, y: &mut [f32]| {
-            let kv = head / group;
-            let qh = &q[head * dim..][..dim];
-            let mut scores = vec![0f32; total];
+        // The query heads `first..first + ys.len() / dim`, all of one key head, into `ys`.
+        let heads = |first: usize, ys: &mut [f32]| {
+            let (kv, count) = (first / group, ys.len() / dim);
+            let mut scores = vec![0f32; count * total];
             let mut at = 0;
             for rows in cache.head(l, Side::Keys, kv, total) {
-                let n = rows.len() / dim;
-                (k.scores)(qh, rows, dim, &mut scores[at..at + n]);
-                at += n;
+                for (c, chunk) in rows.chunks(CHUNK_ROWS * dim).enumerate() {
+                    let (start, n) = (at + c * CHUNK_ROWS, chunk.len() / dim);
+                    for h in 0..count {
+                        let qh = &q[(first + h) * dim..][..dim];
+                        (k.scores)(qh, chunk, dim, &mut scores[h * total + start..][..n]);
+                    }
+                }
+                at += rows.len() / dim;
             }
-            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-            for s in scores.iter_mut() {
-                *s -= max;
+            for scores in scores.chunks_exact_mut(total) {
+                let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+                for s in scores.iter_mut() {
+                    *s -= max;
+                }
+                (k.exp)(scores);
+                let sum = scores.iter().fold(0f32, |sum, &s| sum + s);
+                for s in scores.iter_mut() {
+                    *s /= sum;
+                }
             }
-            (k.exp)(&mut scores);
-            let sum = scores.iter().fold(0f32, |sum, &s| sum + s);
-            for s in scores.iter_mut() {
-                *s /= sum;
-            }
-            // Block by block, each value of `y` takes the same sums in the same order.
+            // Chunk by chunk, each value of `y` takes the same sums in the same order as in
+            // one pass over all rows.
             let mut at = 0;
             for rows in cache.head(l, Side::Values, kv, total) {
-                let n = rows.len() / dim;
-                (k.mix)(&scores[at..at + n], rows, y);
-                at += n;
+                for (c, chunk) in rows.chunks(CHUNK_ROWS * dim).enumerate() {
+                    let (start, n) = (at + c * CHUNK_ROWS, chunk.len() / dim);
+                    for (h, y) in ys.chunks_exact_mut(dim).enumerate() {
+                        (k.mix)(&scores[h * total + start..][..n], chunk, y);
+                    }
+                }
+                at += rows.len() / dim;
             }
         };
         crate::kernels::team::chunks_mut(&mut out[row * q_width..][..q_width], per_task * dim, |task, ys| {
-            for (i, y) in ys.chunks_exact_mut(dim).enumerate() {
-                one_head(task * per_task + i, y);
-            }
+            heads(task * per_task, ys);
         });
     }
     layer.wo.forward_rows(&out, seq)
 }
+
+/// Cached rows one-token attention takes at a time for all the query heads of a key head: each
+/// chunk is read from memory once and then from the first-level cache (32 rows of 128 floats
+/// are 16 KB), where reading each head's pass over all rows in turn read the rows once per
+/// head, from the second-level cache after the first.
+const CHUNK_ROWS: usize = 32;
 
 /// How many query heads, all of one key head, a task of one-token attention takes, for
 /// `threads` threads and `kv_heads` key heads of `group` query heads each: as many as still
