@@ -253,11 +253,15 @@ pub(crate) fn product(
         let put = |group: usize, partner: Option<usize>, t: usize, own: &[[f32; ROWS]], next: &[[f32; ROWS]]| {
             if gated {
                 // `gates` makes every group of the first half a gate with its up rows as partner.
-                for (j, (gate, up)) in own.iter().zip(next).enumerate() {
-                    // silu as candle writes it, `x / (1 + e^-x)`, with `exp` giving the bits
-                    // of `f32::exp`.
-                    let mut e: [f32; ROWS] = std::array::from_fn(|i| -gate[i]);
-                    exp(&mut e);
+                // silu as candle writes it, `x / (1 + e^-x)`, with `exp` giving the bits of
+                // `f32::exp`: for all the tokens' gates in one call.
+                let mut e = [[0f32; ROWS]; 4];
+                let e = &mut e[..own.len()];
+                for (e, gate) in e.iter_mut().zip(own) {
+                    *e = gate.map(|g| -g);
+                }
+                exp(e.as_flattened_mut());
+                for (j, ((gate, up), e)) in own.iter().zip(next).zip(e.iter()).enumerate() {
                     let values: [f32; ROWS] = std::array::from_fn(|i| gate[i] / (1.0 + e[i]) * up[i]);
                     // SAFETY: this task alone writes the columns of its row groups.
                     unsafe { bands.put(t + j, group * ROWS, &values) };
