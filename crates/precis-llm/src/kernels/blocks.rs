@@ -79,10 +79,13 @@ pub struct BlockMatrix {
     kernels: Kernels,
     /// `e^x` on the same path, for `Give::SiluGated`.
     exp: Exp,
+    /// The activations' quantization, compiled for the path's instruction set.
+    quantize: fn(&[f32]) -> Q8Rows,
 }
 
 /// Activations quantized to 8 bits per block of 32, with per block one f32 scale, the sum of
 /// the quants, and that sum times the scale (what a Q4_1 minimum multiplies).
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Q8Rows {
     scales: Vec<f32>,
     sums: Vec<i32>,
@@ -113,6 +116,9 @@ impl Q8Rows {
     }
 }
 
+tiles::compiled_per_path!(quantizer, quantize_rows, Q8Rows);
+
+#[inline(always)]
 fn quantize_rows(xs: &[f32]) -> Q8Rows {
     let blocks = xs.len() / BLOCK;
     let mut scales = Vec::with_capacity(blocks);
@@ -240,6 +246,7 @@ impl BlockMatrix {
             tiles: Held::Built(tiles),
             kernels: kernels(layout, path),
             exp: exp::for_path(path),
+            quantize: quantizer(path),
         }))
     }
 
@@ -259,7 +266,15 @@ impl BlockMatrix {
         }
         let bytes = rows.div_ceil(ROWS).checked_mul(cols / BLOCK)?.checked_mul(layout.tile_bytes())?;
         let tiles = Held::mapped(map, range, bytes)?;
-        Some(BlockMatrix { rows, cols, layout, tiles, kernels: kernels(layout, path), exp: exp::for_path(path) })
+        Some(BlockMatrix {
+            rows,
+            cols,
+            layout,
+            tiles,
+            kernels: kernels(layout, path),
+            exp: exp::for_path(path),
+            quantize: quantizer(path),
+        })
     }
 
     /// The block type, rows and columns.
@@ -304,7 +319,7 @@ impl BlockMatrix {
         if !xs.len().is_multiple_of(k) {
             return Err(shape_error(format!("{} values are no whole rows of a {k}-wide matrix", xs.len())));
         }
-        let act = quantize_rows(xs);
+        let act = (self.quantize)(xs);
         let m = xs.len() / k;
         let Kernels { one, four, pairs } = self.kernels;
         tiles::product(
@@ -678,6 +693,19 @@ mod tests {
         let q = QTensor::quantize(&w, dtype).unwrap();
         let m = Stored::with_tensor(&q, |s| BlockMatrix::from_stored(s, path)).unwrap().unwrap();
         (q, m)
+    }
+
+    #[test]
+    fn every_paths_quantizer_gives_the_same_activations() {
+        // Halves after scaling (the rounding's ties), a block of zeros, a large value.
+        let mut xs = values(8 * BLOCK, 21);
+        xs[..BLOCK].iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 - 16.0) / 2.0);
+        xs[BLOCK..2 * BLOCK].fill(0.0);
+        xs[5 * BLOCK] = 1e30;
+        let plain = quantize_rows(&xs);
+        for path in KernelPath::available() {
+            assert_eq!(quantizer(path)(&xs), plain, "{path}");
+        }
     }
 
     #[test]

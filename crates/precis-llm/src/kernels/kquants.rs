@@ -73,10 +73,13 @@ pub struct KQuantMatrix {
     kernels: Kernels,
     /// `e^x` on the same path, for `Give::SiluGated`.
     exp: Exp,
+    /// The activations' quantization, compiled for the path's instruction set.
+    quantize: fn(&[f32]) -> Q8K,
 }
 
 /// Activations quantized to 8 bits per super-block: per 256 values one f32 scale, and the sums
 /// of their quants per 16 and per 32 values.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Q8K {
     scales: Vec<f32>,
     sums: Vec<i16>,
@@ -104,6 +107,9 @@ impl Q8K {
     }
 }
 
+tiles::compiled_per_path!(quantizer, quantize, Q8K);
+
+#[inline(always)]
 fn quantize(xs: &[f32]) -> Q8K {
     let blocks = xs.len() / SUPER;
     let mut scales = Vec::with_capacity(blocks);
@@ -254,7 +260,7 @@ impl KQuantMatrix {
             Tiles::Q6K(Held::Built(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect()))
         };
         let kernels = kernels(&tiles, path);
-        Ok(Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path) }))
+        Ok(Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) }))
     }
 
     /// The matrix of `rows × cols` values of type `dtype` whose tiles lie in `range` of `map`
@@ -277,7 +283,7 @@ impl KQuantMatrix {
             _ => return None,
         };
         let kernels = kernels(&tiles, path);
-        Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path) })
+        Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) })
     }
 
     /// The block type, rows and columns.
@@ -314,7 +320,7 @@ impl KQuantMatrix {
         if !xs.len().is_multiple_of(k) {
             return Err(shape_error(format!("{} values are no whole rows of a {k}-wide matrix", xs.len())));
         }
-        let act = quantize(xs);
+        let act = (self.quantize)(xs);
         let m = xs.len() / k;
         let blocks = k / SUPER;
         let Kernels { one, four, pairs } = self.kernels;
@@ -795,6 +801,19 @@ mod tests {
         let q = QTensor::quantize(&w, dtype).unwrap();
         let m = Stored::with_tensor(&q, |s| KQuantMatrix::from_stored(s, path)).unwrap().unwrap();
         (q, m)
+    }
+
+    #[test]
+    fn every_paths_quantizer_gives_the_same_activations() {
+        // Halves after scaling (the rounding's ties), zeros, a block of zeros, large values.
+        let mut xs = values(4 * SUPER, 21);
+        xs[..SUPER].iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 - 128.0) / 2.0);
+        xs[SUPER..2 * SUPER].fill(0.0);
+        xs[3 * SUPER] = 1e30;
+        let plain = quantize(&xs);
+        for path in KernelPath::available() {
+            assert_eq!(quantizer(path)(&xs), plain, "{path}");
+        }
     }
 
     #[test]
