@@ -92,16 +92,29 @@ export async function startDriver(port) {
     TAURI_WEBVIEW_AUTOMATION: 'true',
   };
   const base = `http://127.0.0.1:${port}`;
+  // In a process group of its own, with WebKitWebDriver, so a driver that never answers can be
+  // killed with its child.
   const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
-  for (let i = 0; ; i++) {
+  // Its first start on a fresh machine took more than 10 s once (WebKit's first run); a driver
+  // that never answers is killed, or it would keep the test process, and the run, alive.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     try {
-      await fetch(`${base}/status`);
+      await fetch(`${base}/status`, { signal: AbortSignal.timeout(2_000) });
       break;
     } catch {
-      if (i > 100) throw new Error('tauri-driver did not start');
+      if (driver.exitCode !== null || Date.now() > deadline) {
+        try {
+          process.kill(-driver.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        throw new Error(`tauri-driver did not answer on port ${port} within 60 s`);
+      }
       await sleep(100);
     }
   }
