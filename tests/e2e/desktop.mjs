@@ -72,6 +72,44 @@ export function titleIs(title) {
 }
 
 /**
+ * tauri-driver on `port`, and WebKitWebDriver behind it on `port + 1`, once it answers. They run
+ * in a process group of their own, so `stopDriver` ends both. A driver that has not answered
+ * after 60 s, or that exited, is ended and the start fails: its first start after the machine
+ * restarted took over 10 s once, and a driver left running keeps the test's process alive.
+ */
+export async function spawnDriver(port, env) {
+  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2_000) });
+      return driver;
+    } catch {
+      const exited = driver.exitCode !== null || driver.signalCode !== null;
+      if (exited || Date.now() > deadline) {
+        stopDriver(driver);
+        const why = exited ? `it exited (${driver.exitCode ?? driver.signalCode})` : 'no answer within 60 s';
+        throw new Error(`tauri-driver did not start on port ${port}: ${why}`);
+      }
+      await sleep(100);
+    }
+  }
+}
+
+/** Ends a driver from `spawnDriver` and the WebKitWebDriver (and any window) it started. */
+export function stopDriver(driver) {
+  try {
+    process.kill(-driver.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
  * A work folder with settings for the tiny real model and short output, a private history and
  * config folder, and tauri-driver on its own port. `stop()` ends the window and the driver.
  */
@@ -92,32 +130,7 @@ export async function startDriver(port) {
     TAURI_WEBVIEW_AUTOMATION: 'true',
   };
   const base = `http://127.0.0.1:${port}`;
-  // In a process group of its own, with WebKitWebDriver, so a driver that never answers can be
-  // killed with its child.
-  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    detached: true,
-  });
-  // Its first start on a fresh machine took more than 10 s once (WebKit's first run); a driver
-  // that never answers is killed, or it would keep the test process, and the run, alive.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await fetch(`${base}/status`, { signal: AbortSignal.timeout(2_000) });
-      break;
-    } catch {
-      if (driver.exitCode !== null || Date.now() > deadline) {
-        try {
-          process.kill(-driver.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        throw new Error(`tauri-driver did not answer on port ${port} within 60 s`);
-      }
-      await sleep(100);
-    }
-  }
+  const driver = await spawnDriver(port, env);
   let session;
   /** Kills the windows started with this settings folder that are still there. */
   const killApps = () => {
@@ -178,7 +191,7 @@ export async function startDriver(port) {
     },
     async stop() {
       await this.close();
-      driver.kill();
+      stopDriver(driver);
     },
   };
 }

@@ -15,6 +15,7 @@ import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from './webdriver.mjs';
+import { spawnDriver, stopDriver } from './desktop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -57,19 +58,7 @@ before(async () => {
     PRECIS_HISTORY: join(work, 'history.sqlite3'),
     TAURI_WEBVIEW_AUTOMATION: 'true',
   };
-  driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${base}/status`);
-      break;
-    } catch {
-      if (i > 100) throw new Error('tauri-driver did not start');
-      await sleep(100);
-    }
-  }
+  driver = await spawnDriver(port, env);
   session = await Session.start(base, { browserName: 'wry', 'tauri:options': { application: app } });
   await session.waitFor("return document.body.dataset.ready === 'true'", 'the window to be ready');
 });
@@ -77,7 +66,7 @@ before(async () => {
 after(async () => {
   if (session) await session.end().catch(() => {});
   source?.kill();
-  driver?.kill();
+  if (driver) stopDriver(driver);
 });
 
 // When the WebDriver session is lost (WebKitWebDriver says "page crash or hang"), say which of
