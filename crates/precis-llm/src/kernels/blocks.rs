@@ -697,11 +697,7 @@ mod tests {
 
     #[test]
     fn every_paths_quantizer_gives_the_same_activations() {
-        // Halves after scaling (the rounding's ties), a block of zeros, a large value.
-        let mut xs = values(8 * BLOCK, 21);
-        xs[..BLOCK].iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 - 16.0) / 2.0);
-        xs[BLOCK..2 * BLOCK].fill(0.0);
-        xs[5 * BLOCK] = 1e30;
+        let xs = tiles::quantizer_test_values(BLOCK, 8);
         let plain = quantize_rows(&xs);
         for path in KernelPath::available() {
             assert_eq!(quantizer(path)(&xs), plain, "{path}");

@@ -805,11 +805,7 @@ mod tests {
 
     #[test]
     fn every_paths_quantizer_gives_the_same_activations() {
-        // Halves after scaling (the rounding's ties), zeros, a block of zeros, large values.
-        let mut xs = values(4 * SUPER, 21);
-        xs[..SUPER].iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 - 128.0) / 2.0);
-        xs[SUPER..2 * SUPER].fill(0.0);
-        xs[3 * SUPER] = 1e30;
+        let xs = tiles::quantizer_test_values(SUPER, 4);
         let plain = quantize(&xs);
         for path in KernelPath::available() {
             assert_eq!(quantizer(path)(&xs), plain, "{path}");

@@ -500,6 +500,17 @@ pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// `blocks` blocks of `block` activations that test a quantization: ties after scaling in the
+/// first block, zeros in the second, a huge value in the last, `test_values` elsewhere.
+#[cfg(test)]
+pub(crate) fn quantizer_test_values(block: usize, blocks: usize) -> Vec<f32> {
+    let mut xs = test_values(blocks * block, 21);
+    xs[..block].iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 - (block / 2) as f32) / 2.0);
+    xs[block..2 * block].fill(0.0);
+    xs[(blocks - 1) * block] = 1e30;
+    xs
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
