@@ -11,28 +11,21 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
-import { tmpdir, homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from './webdriver.mjs';
-import { spawnDriver, stopDriver } from './desktop.mjs';
+import { app, sleep, spawnDriver, stopDriver, xdotool } from './desktop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 const artifacts = join(here, 'artifacts');
-const app = process.env.PRECIS_APP_BINARY ?? join(root, 'target', 'debug', 'precis-app');
 const port = 4444 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let driver;
 let source;
 let session;
 let article;
-
-function xdotool(...args) {
-  return execFileSync('xdotool', args, { encoding: 'utf8' }).trim();
-}
 
 function shot(name) {
   execFileSync('import', ['-window', 'root', join(artifacts, name)]);
