@@ -25,7 +25,7 @@ before(async () => {
     else res.writeHead(404).end();
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  desktop = await startDriver(6444 + (process.pid % 1000));
+  desktop = await startDriver();
   session = await desktop.open();
 });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,39 +72,82 @@ export function titleIs(title) {
   return `const t = document.getElementById('article-title'); return t && !t.hidden && t.textContent === ${JSON.stringify(title)}`;
 }
 
-/**
- * tauri-driver on `port`, and WebKitWebDriver behind it on `port + 1`, once it answers. They run
- * in a process group of their own, so `stopDriver` ends both. A driver that has not answered
- * after 60 s, or that exited, is ended and the start fails: its first start after the machine
- * restarted took over 10 s once, and a driver left running keeps the test's process alive.
- */
-export async function spawnDriver(port, env) {
-  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1), '--native-driver', '/usr/bin/WebKitWebDriver'], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    detached: true,
+/** A TCP port on 127.0.0.1 that nothing listens on now, as the system hands one out. */
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** What listens on `ports` and what the driver's process group runs, for a failed start. */
+function driverState(driver, ports) {
+  const run = (cmd, args) => {
     try {
-      await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2_000) });
-      return driver;
-    } catch {
-      const exited = driver.exitCode !== null || driver.signalCode !== null;
-      if (exited || Date.now() > deadline) {
-        stopDriver(driver);
-        const why = exited ? `it exited (${driver.exitCode ?? driver.signalCode})` : 'no answer within 60 s';
-        throw new Error(`tauri-driver did not start on port ${port}: ${why}`);
-      }
-      await sleep(100);
+      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+    } catch (e) {
+      return `(${cmd} failed: ${e.message})`;
     }
+  };
+  const listeners = run('ss', ['-ltnpH'])
+    .split('\n')
+    .filter((l) => ports.some((p) => l.includes(`:${p} `)));
+  const group = run('ps', ['-eo', 'pid,pgid,stat,wchan:24,etime,args'])
+    .split('\n')
+    .filter((l, i) => i === 0 || l.trim().split(/\s+/)[1] === String(driver.pid));
+  return `listening on ${ports.join(', ')}:\n${listeners.join('\n') || '(nothing)'}\nthe driver's processes:\n${group.join('\n')}`;
+}
+
+/**
+ * tauri-driver, and WebKitWebDriver behind it, on two free ports, once it answers: `{ child,
+ * base }`, `base` the URL to start sessions at. They run in a process group of their own, so
+ * `stopDriver` ends both. A driver that has not answered after 30 s, or that exited, is ended
+ * and another started on new ports, three times at most; each failed start prints what
+ * listened on its ports and what its processes were doing. (In CI a driver once never answered
+ * in 60 s, after the tests before it had passed; its first start after the machine restarted
+ * took over 10 s once; and a driver left running keeps the test's process alive.)
+ */
+export async function spawnDriver(env) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let native = await freePort();
+    while (native === port) native = await freePort();
+    const child = spawn('tauri-driver', ['--port', String(port), '--native-port', String(native), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    let why;
+    for (;;) {
+      try {
+        await fetch(`${base}/status`, { signal: AbortSignal.timeout(2_000) });
+        return { child, base };
+      } catch {
+        const exited = child.exitCode !== null || child.signalCode !== null;
+        if (exited || Date.now() > deadline) {
+          why = exited ? `it exited (${child.exitCode ?? child.signalCode})` : 'no answer within 30 s';
+          break;
+        }
+        await sleep(100);
+      }
+    }
+    const message = `tauri-driver did not start on ports ${port} and ${native} (attempt ${attempt} of 3): ${why}`;
+    console.error(`${message}\n${driverState(child, [port, native])}`);
+    stopDriver({ child });
+    if (attempt === 3) throw new Error(message);
   }
 }
 
 /** Ends a driver from `spawnDriver` and the WebKitWebDriver (and any window) it started. */
 export function stopDriver(driver) {
   try {
-    process.kill(-driver.pid, 'SIGKILL');
+    process.kill(-driver.child.pid, 'SIGKILL');
   } catch {
     // already gone
   }
@@ -111,9 +155,9 @@ export function stopDriver(driver) {
 
 /**
  * A work folder with settings for the tiny real model and short output, a private history and
- * config folder, and tauri-driver on its own port. `stop()` ends the window and the driver.
+ * config folder, and tauri-driver on free ports. `stop()` ends the window and the driver.
  */
-export async function startDriver(port) {
+export async function startDriver() {
   assert.ok(process.env.DISPLAY, 'run under a display (xvfb-run)');
   const work = mkdtempSync(join(tmpdir(), 'precis-e2e-'));
   const config = join(work, 'config');
@@ -129,8 +173,8 @@ export async function startDriver(port) {
     XDG_CONFIG_HOME: join(work, 'xdg-config'),
     TAURI_WEBVIEW_AUTOMATION: 'true',
   };
-  const base = `http://127.0.0.1:${port}`;
-  const driver = await spawnDriver(port, env);
+  const driver = await spawnDriver(env);
+  const base = driver.base;
   let session;
   /** Kills the windows started with this settings folder that are still there. */
   const killApps = () => {

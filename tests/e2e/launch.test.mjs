@@ -25,7 +25,7 @@ function article(name, title) {
 
 before(async () => {
   assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, 'run under a D-Bus session (dbus-run-session)');
-  desktop = await startDriver(5444 + (process.pid % 1000));
+  desktop = await startDriver();
 });
 
 after(async () => {

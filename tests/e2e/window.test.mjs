@@ -19,8 +19,6 @@ import { app, sleep, spawnDriver, stopDriver, xdotool } from './desktop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
-const port = 4444 + (process.pid % 1000);
-const base = `http://127.0.0.1:${port}`;
 
 let driver;
 let source;
@@ -51,8 +49,8 @@ before(async () => {
     PRECIS_HISTORY: join(work, 'history.sqlite3'),
     TAURI_WEBVIEW_AUTOMATION: 'true',
   };
-  driver = await spawnDriver(port, env);
-  session = await Session.start(base, { browserName: 'wry', 'tauri:options': { application: app } });
+  driver = await spawnDriver(env);
+  session = await Session.start(driver.base, { browserName: 'wry', 'tauri:options': { application: app } });
   await session.waitFor("return document.body.dataset.ready === 'true'", 'the window to be ready');
 });
 

@@ -141,7 +141,7 @@ test('the desktop entry is valid, has the icons, and offers Precis for the file 
 });
 
 test('the installed window starts and summarizes the file it was given', async () => {
-  const desktop = await startDriver(7444 + (process.pid % 1000));
+  const desktop = await startDriver();
   try {
     const file = join(desktop.work, 'installed.md');
     writeFileSync(file, `# Opened by the Installed Window\n\n${BODY}\n`);
