@@ -111,7 +111,7 @@ function driverState(driver, ports) {
  * in 60 s, after the tests before it had passed; its first start after the machine restarted
  * took over 10 s once; and a driver left running keeps the test's process alive.)
  */
-export async function spawnDriver(env) {
+async function spawnDriver(env) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     let native = await freePort();
@@ -145,7 +145,7 @@ export async function spawnDriver(env) {
 }
 
 /** Ends a driver from `spawnDriver` and the WebKitWebDriver (and any window) it started. */
-export function stopDriver(driver) {
+function stopDriver(driver) {
   try {
     process.kill(-driver.child.pid, 'SIGKILL');
   } catch {

@@ -10,17 +10,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Session } from './webdriver.mjs';
-import { app, sleep, spawnDriver, stopDriver, xdotool } from './desktop.mjs';
+import { sleep, startDriver, xdotool } from './desktop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
 
-let driver;
+let desktop;
 let source;
 let session;
 let article;
@@ -30,34 +28,18 @@ function shot(name) {
 }
 
 before(async () => {
-  assert.ok(process.env.DISPLAY, 'run under a display (xvfb-run)');
   mkdirSync(artifacts, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'precis-e2e-'));
-  article = join(work, 'library-article.md');
+  // startDriver's settings pick the tiny real model and short output, so the run stays quick,
+  // and its history is the run's own, so it always summarizes.
+  desktop = await startDriver();
+  article = join(desktop.work, 'library-article.md');
   copyFileSync(join(here, 'fixtures', 'library-article.md'), article);
-  // A fresh config that picks the tiny real model and short output, so the run stays quick.
-  const config = join(work, 'config');
-  mkdirSync(config);
-  writeFileSync(
-    join(config, 'settings.json'),
-    JSON.stringify({ settings: { type: 'key-points', length: 'short', model: 'smollm2-135m-instruct-q4_1' } }),
-  );
-  // A history of its own, so the run always summarizes and never touches the person's.
-  const env = {
-    ...process.env,
-    PRECIS_CONFIG_DIR: config,
-    PRECIS_HISTORY: join(work, 'history.sqlite3'),
-    TAURI_WEBVIEW_AUTOMATION: 'true',
-  };
-  driver = await spawnDriver(env);
-  session = await Session.start(driver.base, { browserName: 'wry', 'tauri:options': { application: app } });
-  await session.waitFor("return document.body.dataset.ready === 'true'", 'the window to be ready');
+  session = await desktop.open();
 });
 
 after(async () => {
-  if (session) await session.end().catch(() => {});
   source?.kill();
-  if (driver) stopDriver(driver);
+  await desktop?.stop();
 });
 
 // When the WebDriver session is lost (WebKitWebDriver says "page crash or hang"), say which of
