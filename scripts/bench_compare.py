@@ -194,7 +194,7 @@ def table(model, probe, results, a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="append", required=True, help="a catalog name or GGUF path (repeatable)")
+    ap.add_argument("--model", action="append", help="a catalog name or GGUF path (repeatable; required unless --from-json)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--decode-tokens", type=int, default=64)
@@ -212,6 +212,8 @@ def main():
     ap.add_argument("--precis-arg", action="append", default=[],
                     help="an extra argument for `precis bench` (repeatable)")
     a = ap.parse_args()
+    if not a.model and not a.from_json:
+        ap.error("--model is required (or --from-json FILE)")
     if a.from_json:
         text = open(a.from_json).read()
         saved = json.JSONDecoder().raw_decode(text[text.index("\n{") + 1:])[0]
