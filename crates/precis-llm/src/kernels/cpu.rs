@@ -166,6 +166,21 @@ fn amx_int8() -> bool {
     leaf7.edx & (1 << 25) != 0
 }
 
+/// Whether the CPU is AMD's (CPUID's vendor string "AuthenticAMD"): the K-quant kernels ask for
+/// their tiles differently there (`tiles::lanes::prefetch`).
+pub(crate) fn is_amd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: CPUID is available on every x86_64 CPU.
+        #[allow(unused_unsafe)]
+        let r = unsafe { std::arch::x86_64::__cpuid(0) };
+        let vendor: Vec<u8> = [r.ebx, r.edx, r.ecx].iter().flat_map(|w| w.to_le_bytes()).collect();
+        vendor == b"AuthenticAMD"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The CPU's model name and the features the kernel paths care about.
 #[derive(Debug, Clone)]
 pub struct CpuInfo {

@@ -265,7 +265,7 @@ impl KQuantMatrix {
         } else {
             Tiles::Q6K(Held::Built(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect()))
         };
-        let kernels = kernels(&tiles, path);
+        let kernels = kernels(&tiles, path, crate::kernels::tiles::far_prefetch());
         Ok(Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) }))
     }
 
@@ -288,7 +288,7 @@ impl KQuantMatrix {
             GgmlDType::Q6K => Tiles::Q6K(Held::mapped(map, range, count)?),
             _ => return None,
         };
-        let kernels = kernels(&tiles, path);
+        let kernels = kernels(&tiles, path, crate::kernels::tiles::far_prefetch());
         Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) })
     }
 
@@ -389,31 +389,38 @@ struct Kernels {
     pairs: bool,
 }
 
-fn kernels(tiles: &Tiles, path: KernelPath) -> Kernels {
+/// The kernels of `path` for `tiles`; the 256-bit ones ask for the tiles with
+/// `tiles::lanes::prefetch::<far>`, the 512-bit ones (two runs of tiles at once) always as
+/// `prefetch_ahead` does.
+fn kernels(tiles: &Tiles, path: KernelPath, far: bool) -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::kernels::tiles::{AVX2, AVX_VNNI};
         let q4k = matches!(tiles, Tiles::Q4K(_));
         macro_rules! narrow {
-            ($isa:expr) => {
+            ($isa:expr, $far:expr) => {
                 if q4k {
-                    Kernels { one: avx2::q4k::<1, $isa>, four: avx2::q4k::<4, $isa>, pairs: false }
+                    Kernels { one: avx2::q4k::<1, $isa, $far>, four: avx2::q4k::<4, $isa, $far>, pairs: false }
                 } else {
-                    Kernels { one: avx2::q6k::<1, $isa>, four: avx2::q6k::<4, $isa>, pairs: false }
+                    Kernels { one: avx2::q6k::<1, $isa, $far>, four: avx2::q6k::<4, $isa, $far>, pairs: false }
                 }
             };
         }
-        match path {
-            KernelPath::Avx512Vnni if q4k => {
+        match (path, far) {
+            (KernelPath::Avx512Vnni, _) if q4k => {
                 return Kernels { one: avx512::q4k::<1>, four: avx512::q4k::<4>, pairs: true };
             }
-            KernelPath::Avx512Vnni => return Kernels { one: avx512::q6k::<1>, four: avx512::q6k::<4>, pairs: true },
-            KernelPath::AvxVnni => return narrow!(AVX_VNNI),
-            KernelPath::Avx2 => return narrow!(AVX2),
-            KernelPath::Portable => {}
+            (KernelPath::Avx512Vnni, _) => {
+                return Kernels { one: avx512::q6k::<1>, four: avx512::q6k::<4>, pairs: true };
+            }
+            (KernelPath::AvxVnni, true) => return narrow!(AVX_VNNI, true),
+            (KernelPath::AvxVnni, false) => return narrow!(AVX_VNNI, false),
+            (KernelPath::Avx2, true) => return narrow!(AVX2, true),
+            (KernelPath::Avx2, false) => return narrow!(AVX2, false),
+            (KernelPath::Portable, _) => {}
         }
     }
-    let _ = (tiles, path);
+    let _ = (tiles, path, far);
     Kernels { one: scalar::<1>, four: scalar::<4>, pairs: false }
 }
 
@@ -473,7 +480,7 @@ mod avx2 {
 
     use super::{Act, Tiles, SUPER};
     use super::{HEAD_Q4K, HEAD_Q6K};
-    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch_ahead, prefetch_head_ahead};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch, prefetch_head_ahead};
     use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -489,7 +496,7 @@ mod avx2 {
     }
 
     /// One row group (`range`; `second` must be empty).
-    pub fn q4k<const N: usize, const ISA: u8>(
+    pub fn q4k<const N: usize, const ISA: u8, const FAR: bool>(
         tiles: &Tiles,
         range: Range<usize>,
         second: Range<usize>,
@@ -503,15 +510,15 @@ mod avx2 {
         // found on this CPU; the indices are in bounds (checked above).
         unsafe {
             match ISA {
-                AVX512_VNNI => q4k_avx512::<N>(tiles, a),
-                AVX_VNNI => q4k_vnni::<N>(tiles, a),
-                _ => q4k_avx2::<N>(tiles, a),
+                AVX512_VNNI => q4k_avx512::<N, FAR>(tiles, a),
+                AVX_VNNI => q4k_vnni::<N, FAR>(tiles, a),
+                _ => q4k_avx2::<N, FAR>(tiles, a),
             }
         }
     }
 
     /// One row group (`range`; `second` must be empty).
-    pub fn q6k<const N: usize, const ISA: u8>(
+    pub fn q6k<const N: usize, const ISA: u8, const FAR: bool>(
         tiles: &Tiles,
         range: Range<usize>,
         second: Range<usize>,
@@ -524,49 +531,52 @@ mod avx2 {
         // SAFETY: as for `q4k`.
         unsafe {
             match ISA {
-                AVX512_VNNI => q6k_avx512::<N>(tiles, a),
-                AVX_VNNI => q6k_vnni::<N>(tiles, a),
-                _ => q6k_avx2::<N>(tiles, a),
+                AVX512_VNNI => q6k_avx512::<N, FAR>(tiles, a),
+                AVX_VNNI => q6k_vnni::<N, FAR>(tiles, a),
+                _ => q6k_avx2::<N, FAR>(tiles, a),
             }
         }
     }
 
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
-    unsafe fn q4k_avx512<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
-        q4k_body::<N, AVX512_VNNI>(tiles, a)
+    unsafe fn q4k_avx512<const N: usize, const FAR: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX512_VNNI, FAR>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
-    unsafe fn q4k_vnni<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
-        q4k_body::<N, AVX_VNNI>(tiles, a)
+    unsafe fn q4k_vnni<const N: usize, const FAR: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX_VNNI, FAR>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q4k_avx2<const N: usize>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
-        q4k_body::<N, AVX2>(tiles, a)
+    unsafe fn q4k_avx2<const N: usize, const FAR: bool>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+        q4k_body::<N, AVX2, FAR>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
-    unsafe fn q6k_avx512<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
-        q6k_body::<N, AVX512_VNNI>(tiles, a)
+    unsafe fn q6k_avx512<const N: usize, const FAR: bool>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX512_VNNI, FAR>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma,avxvnni")]
-    unsafe fn q6k_vnni<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
-        q6k_body::<N, AVX_VNNI>(tiles, a)
+    unsafe fn q6k_vnni<const N: usize, const FAR: bool>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX_VNNI, FAR>(tiles, a)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn q6k_avx2<const N: usize>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
-        q6k_body::<N, AVX2>(tiles, a)
+    unsafe fn q6k_avx2<const N: usize, const FAR: bool>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+        q6k_body::<N, AVX2, FAR>(tiles, a)
     }
 
     #[inline(always)]
-    unsafe fn q4k_body<const N: usize, const ISA: u8>(tiles: &[super::TileQ4K], a: [Act; N]) -> Outputs<N> {
+    unsafe fn q4k_body<const N: usize, const ISA: u8, const FAR: bool>(
+        tiles: &[super::TileQ4K],
+        a: [Act; N],
+    ) -> Outputs<N> {
         let low = _mm256_set1_epi8(0x0F);
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
-            prefetch_head_ahead(tile, HEAD_Q4K);
+            prefetch_head_ahead::<_, FAR>(tile, HEAD_Q4K);
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..8 {
                 // Plain AVX2 keeps a sub-block's byte products in i16 (eight `maddubs` pair sums
@@ -578,7 +588,7 @@ mod avx2 {
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
                     if g % 2 == 0 {
-                        prefetch_ahead(tile.qs[g].as_ptr() as *const u8);
+                        prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
                     }
                     let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                     let lo = _mm256_and_si256(w, low);
@@ -625,10 +635,13 @@ mod avx2 {
     }
 
     #[inline(always)]
-    unsafe fn q6k_body<const N: usize, const ISA: u8>(tiles: &[super::TileQ6K], a: [Act; N]) -> Outputs<N> {
+    unsafe fn q6k_body<const N: usize, const ISA: u8, const FAR: bool>(
+        tiles: &[super::TileQ6K],
+        a: [Act; N],
+    ) -> Outputs<N> {
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
-            prefetch_head_ahead(tile, HEAD_Q6K);
+            prefetch_head_ahead::<_, FAR>(tile, HEAD_Q6K);
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..16 {
                 let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
@@ -641,7 +654,7 @@ mod avx2 {
                     let mut sums = [_mm256_setzero_si256(); N];
                     for half in 0..2 {
                         let g = 4 * sub + 2 * half;
-                        prefetch_ahead(tile.qs[g].as_ptr() as *const u8);
+                        prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
                         let w0 = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                         let w1 = _mm256_loadu_si256(tile.qs[g + 1].as_ptr() as *const __m256i);
                         for t in 0..N {
@@ -667,7 +680,7 @@ mod avx2 {
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
                     if g % 2 == 0 {
-                        prefetch_ahead(tile.qs[g].as_ptr() as *const u8);
+                        prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
                     }
                     let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
                     for t in 0..N {
@@ -710,7 +723,7 @@ mod avx512 {
 
     pub fn q4k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
         if second.is_empty() {
-            return avx2::q4k::<N, AVX512_VNNI>(tiles, range, second, a);
+            return avx2::q4k::<N, AVX512_VNNI, false>(tiles, range, second, a);
         }
         let Tiles::Q4K(tiles) = tiles else { unreachable!("chosen for Q4_K tiles") };
         assert_eq!(range.len(), second.len());
@@ -723,7 +736,7 @@ mod avx512 {
 
     pub fn q6k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
         if second.is_empty() {
-            return avx2::q6k::<N, AVX512_VNNI>(tiles, range, second, a);
+            return avx2::q6k::<N, AVX512_VNNI, false>(tiles, range, second, a);
         }
         let Tiles::Q6K(tiles) = tiles else { unreachable!("chosen for Q6_K tiles") };
         assert_eq!(range.len(), second.len());
@@ -738,8 +751,8 @@ mod avx512 {
         let low = _mm512_set1_epi8(0x0F);
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_head_ahead(ta, HEAD_Q4K);
-            prefetch_head_ahead(tb, HEAD_Q4K);
+            prefetch_head_ahead::<_, false>(ta, HEAD_Q4K);
+            prefetch_head_ahead::<_, false>(tb, HEAD_Q4K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..8 {
                 let mut sums = [_mm512_setzero_si512(); N];
@@ -792,8 +805,8 @@ mod avx512 {
     unsafe fn q6k_body<const N: usize>(first: &[TileQ6K], second: &[TileQ6K], a: [Act; N]) -> Outputs<N> {
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_head_ahead(ta, HEAD_Q6K);
-            prefetch_head_ahead(tb, HEAD_Q6K);
+            prefetch_head_ahead::<_, false>(ta, HEAD_Q6K);
+            prefetch_head_ahead::<_, false>(tb, HEAD_Q6K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..16 {
                 let mut sums = [_mm512_setzero_si512(); N];
@@ -905,9 +918,10 @@ mod tests {
             // Two row groups, so the 512-bit kernels take them as a pair.
             let (_, reference) = matrix_on(dtype, 16, k, 1, KernelPath::Portable);
             let expected = scalar::<4>(&reference.tiles, first.clone(), second.clone(), tokens);
-            for path in KernelPath::available() {
+            // Each path's kernels with either way of asking for the tiles (`far_prefetch`).
+            for (path, far) in KernelPath::available().into_iter().flat_map(|p| [(p, false), (p, true)]) {
                 let (_, m) = matrix_on(dtype, 16, k, 1, path);
-                let Kernels { one, four, pairs } = m.kernels;
+                let Kernels { one, four, pairs } = kernels(&m.tiles, path, far);
                 let b = if pairs { second.clone() } else { 0..0 };
                 let got = four(&m.tiles, first.clone(), b.clone(), tokens);
                 let lone = four(&m.tiles, second.clone(), 0..0, tokens)[0];
@@ -916,17 +930,23 @@ mod tests {
                     for t in 0..4 {
                         for r in 0..ROWS {
                             let (e, v) = (expected[g][t][r], got[g][t][r]);
-                            assert_eq!(e.to_bits(), v.to_bits(), "{path} {dtype:?}: {e} vs {v}");
+                            assert_eq!(e.to_bits(), v.to_bits(), "{path} (far {far}) {dtype:?}: {e} vs {v}");
                         }
                         let alone = one(&m.tiles, first.clone(), b.clone(), [tokens[t]]);
-                        assert_eq!(alone[0][0], got[0][t], "{path} {dtype:?}, token {t}: one token or four");
+                        assert_eq!(
+                            alone[0][0], got[0][t],
+                            "{path} (far {far}) {dtype:?}, token {t}: one token or four"
+                        );
                         if pairs {
-                            assert_eq!(alone[1][0], got[1][t], "{path} {dtype:?}, token {t}: one token or four");
+                            assert_eq!(
+                                alone[1][0], got[1][t],
+                                "{path} (far {far}) {dtype:?}, token {t}: one token or four"
+                            );
                         }
                     }
                 }
                 // A lone group (the last of an odd number) gives the same as within a pair.
-                assert_eq!(lone, got[1], "{path} {dtype:?}");
+                assert_eq!(lone, got[1], "{path} (far {far}) {dtype:?}");
             }
         }
     }
