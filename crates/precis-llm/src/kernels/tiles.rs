@@ -200,11 +200,12 @@ fn round_half_away(x: f32) -> i32 {
     even + (rest == 0.5 && x > 0.0) as i32 - (rest == -0.5 && x < 0.0) as i32
 }
 
-/// Whether the 256-bit K-quant kernels ask for their tiles with `lanes::prefetch::<true>` on this
-/// CPU: on AMD's.
+/// Whether the K-quant kernels of the `avx2` and `avxvnni` paths ask for their tiles with
+/// `lanes::prefetch::<true>` on this CPU: on a Zen 4 (`cpu::is_zen4`), the one CPU it was
+/// measured on.
 pub(crate) fn far_prefetch() -> bool {
     static FAR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FAR.get_or_init(crate::kernels::cpu::is_amd)
+    *FAR.get_or_init(crate::kernels::cpu::is_zen4)
 }
 
 /// What one kernel call gives: for each of (up to) two row groups, each token's eight outputs.
@@ -464,13 +465,16 @@ pub(crate) mod lanes {
         _mm_prefetch::<_MM_HINT_T0>((p as *const i8).wrapping_add(PREFETCH_BYTES));
     }
 
-    /// How far ahead the 256-bit K-quant kernels ask for their tiles on AMD's CPUs, into the
-    /// second-level cache only (`prefetch::<true>`). On a Zen 4, the AVX2 path's decode of the
-    /// default model on one thread was faster than with `prefetch_ahead` in 13 of 14 alternating
-    /// rounds (median 1.04–1.10× in two sets; 3 KB into the second-level cache: 0.82×; 8 KB into
-    /// the first: 0.99×) and level or ahead on two (median 1.03×); the 512-bit kernels, which
-    /// read two runs of tiles at once, were slower with it (0.92× on one thread), so they keep
-    /// `prefetch_ahead`, as do Intel's CPUs, where that was measured best (docs/performance.md).
+    /// How far ahead the K-quant kernels of the `avx2` and `avxvnni` paths ask for their tiles
+    /// on a Zen 4, into the second-level cache only (`prefetch::<true>`, `far_prefetch`). There,
+    /// forced onto the AVX2 path, the default model's decode on one thread was faster than with
+    /// `prefetch_ahead` in 13 of 14 alternating rounds (medians 1.04× and 1.10× in two sets;
+    /// 3 KB into the second-level cache: 0.82×; 8 KB into the first: 0.99×) and level or ahead
+    /// on two (medians 1.02–1.03×). The 512-bit kernels, which read two runs of tiles at once,
+    /// and the Q8_0, Q5_0 and Q4_1 kernels were slower with it (0.92× and 0.95× on one thread),
+    /// so they keep `prefetch_ahead`, as do other CPUs, where this was not measured (the Zen 3,
+    /// whose default path is AVX2) or the second-level hint was slower (the Xeon's AVX-512 path,
+    /// docs/performance.md).
     const FAR_BYTES: usize = 8192;
 
     /// `prefetch_ahead` (`FAR` false), or a request for the line `FAR_BYTES` after `p` into the
