@@ -182,11 +182,17 @@ pub(crate) fn is_zen4() -> bool {
     false
 }
 
+/// A CPUID vendor string as leaf 0 gives it: in EBX, EDX and ECX.
+fn vendor_words(name: &[u8; 12]) -> [u32; 3] {
+    let word = |i: usize| u32::from_le_bytes([name[i], name[i + 1], name[i + 2], name[i + 3]]);
+    [word(0), word(4), word(8)]
+}
+
 /// Whether CPUID's vendor words (EBX, EDX, ECX of leaf 0), leaf 1's signature (EAX) and AVX-512
 /// F say Zen 4: AMD's family 25 (base family 15 plus extended family 10), which Zen 3 shares,
 /// with AVX-512, which Zen 3 lacks.
 fn zen4(vendor: [u32; 3], signature: u32, avx512f: bool) -> bool {
-    let amd = vendor == [u32::from_le_bytes(*b"Auth"), u32::from_le_bytes(*b"enti"), u32::from_le_bytes(*b"cAMD")];
+    let amd = vendor == vendor_words(b"AuthenticAMD");
     let base = (signature >> 8) & 0xF;
     let family = if base == 0xF { base + ((signature >> 20) & 0xFF) } else { base };
     amd && family == 25 && avx512f
@@ -256,20 +262,19 @@ pub fn cpu_model() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn zen4_is_amds_family_25_with_avx512() {
-        let amd = [u32::from_le_bytes(*b"Auth"), u32::from_le_bytes(*b"enti"), u32::from_le_bytes(*b"cAMD")];
-        let intel = [u32::from_le_bytes(*b"Genu"), u32::from_le_bytes(*b"ineI"), u32::from_le_bytes(*b"ntel")];
+        let (amd, intel) = (vendor_words(b"AuthenticAMD"), vendor_words(b"GenuineIntel"));
         // Family 25 (0xF + 0xA), model 0x11: an EPYC 9004; family 23 (0xF + 0x8): Zen 2.
         let (family25, family23) = (0x00A1_0F11, 0x0083_0F10);
-        assert!(super::zen4(amd, family25, true));
-        assert!(!super::zen4(amd, family25, false), "Zen 3 is family 25 too, without AVX-512");
-        assert!(!super::zen4(amd, family23, true));
-        assert!(!super::zen4(intel, family25, true));
-        assert!(!super::zen4(intel, 0x0008_06F8, true), "a Sapphire Rapids Xeon (family 6)");
+        assert!(zen4(amd, family25, true));
+        assert!(!zen4(amd, family25, false), "Zen 3 is family 25 too, without AVX-512");
+        assert!(!zen4(amd, family23, true));
+        assert!(!zen4(intel, family25, true));
+        assert!(!zen4(intel, 0x0008_06F8, true), "a Sapphire Rapids Xeon (family 6)");
     }
-
-    use super::*;
 
     #[test]
     fn names_round_trip_and_portable_always_runs() {

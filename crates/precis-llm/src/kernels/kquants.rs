@@ -31,8 +31,8 @@ const GROUP: usize = 16;
 /// Eight rows of a Q4_K super-block. Row `r`'s value `i` is
 /// `d[r] * scales[i / 32][r] * q - dmin[r] * mins[i / 64][r][i / 32 % 2]`, where `q` is the low
 /// nibble of `qs[i / 8][r][i % 8]` for `i % 8 < 4` and the high nibble of
-/// `qs[i / 8][r][i % 8 - 4]` otherwise. `d` and `dmin` stay the stored f16 (bits), the scales and minimums one byte each:
-/// 148 bytes a row's super-block, 4 more than stored.
+/// `qs[i / 8][r][i % 8 - 4]` otherwise. `d` and `dmin` stay the stored f16 (bits), the scales
+/// and minimums one byte each: 148 bytes a row's super-block, 4 more than stored.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 struct TileQ4K {
@@ -406,18 +406,16 @@ fn kernels(tiles: &Tiles, path: KernelPath, far: bool) -> Kernels {
                 }
             };
         }
-        match (path, far) {
-            (KernelPath::Avx512Vnni, _) if q4k => {
+        match path {
+            KernelPath::Avx512Vnni if q4k => {
                 return Kernels { one: avx512::q4k::<1>, four: avx512::q4k::<4>, pairs: true };
             }
-            (KernelPath::Avx512Vnni, _) => {
-                return Kernels { one: avx512::q6k::<1>, four: avx512::q6k::<4>, pairs: true };
-            }
-            (KernelPath::AvxVnni, true) => return narrow!(AVX_VNNI, true),
-            (KernelPath::AvxVnni, false) => return narrow!(AVX_VNNI, false),
-            (KernelPath::Avx2, true) => return narrow!(AVX2, true),
-            (KernelPath::Avx2, false) => return narrow!(AVX2, false),
-            (KernelPath::Portable, _) => {}
+            KernelPath::Avx512Vnni => return Kernels { one: avx512::q6k::<1>, four: avx512::q6k::<4>, pairs: true },
+            KernelPath::AvxVnni if far => return narrow!(AVX_VNNI, true),
+            KernelPath::AvxVnni => return narrow!(AVX_VNNI, false),
+            KernelPath::Avx2 if far => return narrow!(AVX2, true),
+            KernelPath::Avx2 => return narrow!(AVX2, false),
+            KernelPath::Portable => {}
         }
     }
     let _ = (tiles, path, far);
@@ -715,7 +713,7 @@ mod avx512 {
     use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
     use super::{HEAD_Q4K, HEAD_Q6K};
     use crate::kernels::tiles::lanes::{
-        four_bytes_wide, outputs_wide, pair, pair_bytes, pair_f16, prefetch_ahead, prefetch_head_ahead,
+        four_bytes_wide, outputs_wide, pair, pair_bytes, pair_f16, pair_halves, prefetch_ahead, prefetch_head_ahead,
     };
     use crate::kernels::tiles::{Outputs, AVX512_VNNI};
     use std::arch::x86_64::*;
@@ -779,10 +777,7 @@ mod avx512 {
             let d = pair_f16(ta.d.as_ptr() as *const u8, tb.d.as_ptr() as *const u8);
             let dmin = pair_f16(ta.dmin.as_ptr() as *const u8, tb.dmin.as_ptr() as *const u8);
             let mins: [__m512i; 4] = std::array::from_fn(|p| {
-                _mm512_cvtepu8_epi16(_mm256_inserti128_si256::<1>(
-                    _mm256_castsi128_si256(_mm_loadu_si128(ta.mins[p].as_ptr() as *const __m128i)),
-                    _mm_loadu_si128(tb.mins[p].as_ptr() as *const __m128i),
-                ))
+                _mm512_cvtepu8_epi16(pair_halves(ta.mins[p].as_ptr() as *const u8, tb.mins[p].as_ptr() as *const u8))
             });
             for t in 0..N {
                 // Each row's minimums times the activations' sums of 32: pairs of sub-blocks

@@ -435,14 +435,20 @@ pub(crate) mod lanes {
         )
     }
 
+    /// 16 bytes from `a` in the low half and 16 from `b` in the high half: the same piece of
+    /// two tiles' heads, for widening into a 512-bit register.
+    #[inline(always)]
+    pub(crate) unsafe fn pair_halves(a: *const u8, b: *const u8) -> __m256i {
+        _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(_mm_loadu_si128(a as *const __m128i)),
+            _mm_loadu_si128(b as *const __m128i),
+        )
+    }
+
     /// Eight f16 from `a` and eight from `b` (two tiles' scales) as sixteen f32.
     #[inline(always)]
     pub(crate) unsafe fn pair_f16(a: *const u8, b: *const u8) -> __m512 {
-        let halves = _mm256_inserti128_si256::<1>(
-            _mm256_castsi128_si256(_mm_loadu_si128(a as *const __m128i)),
-            _mm_loadu_si128(b as *const __m128i),
-        );
-        _mm512_cvtph_ps(halves)
+        _mm512_cvtph_ps(pair_halves(a, b))
     }
 
     /// Eight bytes from `a` and eight from `b` (two tiles' per-row bytes) in one register.
