@@ -17,7 +17,9 @@ pub(super) struct Place<'a> {
     pub(super) layer: usize,
 }
 
-/// Self-attention of one layer over the cached positions and the new ones.
+/// Self-attention of one layer over the cached positions and the new ones: the heads' mix for
+/// each new position, `(1, seq, heads * head_dim)`, before the output projection (which the
+/// caller applies to the positions it needs).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
@@ -61,8 +63,7 @@ pub(super) fn attention(
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let y = probs.matmul(&values)?;
     // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (1, seq, heads * dim)
-    let y = y.reshape((c.heads, seq, c.head_dim))?.transpose(0, 1)?.reshape((1, seq, c.heads * c.head_dim))?;
-    layer.wo.forward(&y)
+    Ok(y.reshape((c.heads, seq, c.head_dim))?.transpose(0, 1)?.reshape((1, seq, c.heads * c.head_dim))?)
 }
 
 /// Self-attention of one layer for `seq` new positions (one, or a few guessed tokens being

@@ -349,7 +349,12 @@ impl Decoder {
     }
 
     /// A prompt's pass over the token table's rows `x`: tensor ops, attention under a causal
-    /// mask; the logits of the last position.
+    /// mask; the logits of the last position. Of the last layer, only the last position's
+    /// output is used (the cache keeps every position's keys and values, which come before
+    /// it): past its attention, where its products are tiled, it runs that position alone.
+    /// The tiled products and the norms give a row the same bits alone as among others, so
+    /// the logits are those of the whole pass (candle's products need not: a lone row takes
+    /// another summation order there).
     fn run_prompt(&mut self, x: Tensor, pos: usize) -> Result<Tensor> {
         let c = &self.config;
         let seq = x.dim(0)?;
@@ -357,14 +362,21 @@ impl Decoder {
         let rope = Rope::new(c, pos, seq, true, &self.device)?;
         let mask = causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?;
         let eps = c.rms_eps as f32;
+        let last_layer = self.layers.len().saturating_sub(1);
         for (l, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm.tensor, eps)?;
             let cache = Place { cache: &mut self.cache, layer: l };
-            x = (x + attention(c, layer, cache, &h, pos, &rope, Some(&mask), pos + seq)?)?;
+            let mut mixed = attention(c, layer, cache, &h, pos, &rope, Some(&mask), pos + seq)?;
+            if l == last_layer && layer.wo.is_tiled() && layer.gate_up.is_tiled() && layer.down.is_tiled() {
+                x = x.narrow(1, seq - 1, 1)?;
+                mixed = mixed.narrow(1, seq - 1, 1)?;
+            }
+            x = (x + layer.wo.forward(&mixed)?)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm.tensor, eps)?;
             x = (x + layer.down.forward(&layer.gate_up.silu_gated(&h)?)?)?;
         }
-        let last = x.narrow(1, seq - 1, 1)?.contiguous()?;
+        let rows = x.dim(1)?;
+        let last = x.narrow(1, rows - 1, 1)?.contiguous()?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm.tensor, eps)?;
         Ok(self.output.forward(&last)?.squeeze(0)?.squeeze(0)?)
     }
