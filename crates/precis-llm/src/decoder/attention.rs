@@ -1,5 +1,6 @@
 //! Self-attention of one layer: for a prompt, with candle tensor ops over the cache and the
-//! new positions under a causal mask; for one token (or a few guessed tokens being checked),
+//! new positions under a causal mask set in place (the projections on Precis's products, as
+//! for a step); for one token (or a few guessed tokens being checked),
 //! row by row with plain per-head loops over the cache, shared with the helper team. Also the
 //! rotary position embedding (RoPE) and the per-row RMS norm those loops use.
 
@@ -17,29 +18,35 @@ pub(super) struct Place<'a> {
     pub(super) layer: usize,
 }
 
-/// Self-attention of one layer over the cached positions and the new ones: the heads' mix for
-/// each new position, `(1, seq, heads * head_dim)`, before the output projection (which the
-/// caller applies to the positions it needs).
-#[allow(clippy::too_many_arguments)]
+/// Self-attention of one layer for a prompt's `seq` new positions after `pos` cached ones, `h`
+/// their normed rows one after the other: the heads' mix for each new position, `seq` rows of
+/// `heads * head_dim` values, before the output projection (which the caller applies to the
+/// positions it needs). The products and additions are Precis's, on plain rows; the rest
+/// (rotation, scores, softmax) candle's tensor ops, the causal mask set in place.
 pub(super) fn attention(
     c: &Config,
     layer: &Layer,
     place: Place,
-    h: &Tensor,
+    h: &[f32],
+    seq: usize,
     pos: usize,
     rope: &Rope,
-    mask: Option<&Tensor>,
-    total: usize,
-) -> Result<Tensor> {
-    let (_, seq, _) = h.dims3()?;
-    let qkv = layer.qkv.forward(h)?;
-    // (1, seq, heads * dim) -> (heads, seq, dim)
-    let heads = |y: &Tensor, heads: usize| -> Result<Tensor> {
-        Ok(y.reshape((seq, heads, c.head_dim))?.transpose(0, 1)?.contiguous()?)
+) -> Result<Vec<f32>> {
+    let dim = c.head_dim;
+    let (q_width, kv_width) = (c.heads * dim, c.kv_heads * dim);
+    // Each row's queries, keys and values side by side, split into (heads, seq, dim).
+    let qkv = layer.qkv.forward_rows(h, seq)?;
+    let width = q_width + 2 * kv_width;
+    let part = |at: usize, part_width: usize, heads: usize| -> Result<Tensor> {
+        let mut values = Vec::with_capacity(seq * part_width);
+        for row in qkv.chunks_exact(width) {
+            values.extend_from_slice(&row[at..at + part_width]);
+        }
+        Ok(Tensor::from_vec(values, (seq, heads, dim), &Device::Cpu)?.transpose(0, 1)?.contiguous()?)
     };
-    let mut q = heads(&qkv[0], c.heads)?;
-    let mut k = heads(&qkv[1], c.kv_heads)?;
-    let v = heads(&qkv[2], c.kv_heads)?;
+    let mut q = part(0, q_width, c.heads)?;
+    let mut k = part(q_width, kv_width, c.kv_heads)?;
+    let v = part(q_width + kv_width, kv_width, c.kv_heads)?;
     if let Some(norms) = &layer.qk_norm {
         q = candle_nn::ops::rms_norm(&q, &norms.q.tensor, c.rms_eps as f32)?;
         k = candle_nn::ops::rms_norm(&k, &norms.k.tensor, c.rms_eps as f32)?;
@@ -47,23 +54,22 @@ pub(super) fn attention(
     let q = rope.rotate(c, &q)?;
     let k = rope.rotate(c, &k)?;
     let Place { cache, layer: l } = place;
+    let total = pos + seq;
     cache.write(l, Side::Keys, &k.flatten_all()?.to_vec1::<f32>()?, seq, pos);
     cache.write(l, Side::Values, &v.flatten_all()?.to_vec1::<f32>()?, seq, pos);
-    let keys = cache.tensor(l, Side::Keys, total, h.device())?;
-    let values = cache.tensor(l, Side::Values, total, h.device())?;
+    let keys = cache.tensor(l, Side::Keys, total, &Device::Cpu)?;
+    let values = cache.tensor(l, Side::Values, total, &Device::Cpu)?;
 
     // Grouped-query attention without copying keys: the query heads that share a key head
     // are stacked along the sequence axis, (heads, seq, dim) -> (kv_heads, group * seq, dim).
     let group = c.heads / c.kv_heads;
-    let q = (q * (1.0 / (c.head_dim as f64).sqrt()))?.reshape((c.kv_heads, group * seq, c.head_dim))?;
-    let mut scores = q.matmul(&keys.t()?)?;
-    if let Some(mask) = mask {
-        scores = scores.broadcast_add(mask)?;
-    }
+    let q = (q * (1.0 / (dim as f64).sqrt()))?.reshape((c.kv_heads, group * seq, dim))?;
+    let scores = q.matmul(&keys.t()?)?;
+    scores.inplace_op1(&CausalMask { seq, pos })?;
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let y = probs.matmul(&values)?;
-    // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (1, seq, heads * dim)
-    Ok(y.reshape((c.heads, seq, c.head_dim))?.transpose(0, 1)?.reshape((1, seq, c.heads * c.head_dim))?)
+    // (kv_heads, group * seq, dim) -> (heads, seq, dim) -> (seq, heads * dim)
+    Ok(y.reshape((c.heads, seq, dim))?.transpose(0, 1)?.flatten_all()?.to_vec1::<f32>()?)
 }
 
 /// Self-attention of one layer for `seq` new positions (one, or a few guessed tokens being
@@ -248,17 +254,32 @@ impl Rope {
     }
 }
 
-/// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the
-/// `group` query heads stacked per key head: `(group * seq, pos + seq)`.
-pub(super) fn causal_mask(seq: usize, pos: usize, group: usize, device: &Device) -> Result<Tensor> {
-    let total = pos + seq;
-    let mut mask = Vec::with_capacity(group * seq * total);
-    for _ in 0..group {
-        for i in 0..seq {
-            mask.extend((0..total).map(|j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }));
-        }
+/// The causal mask of a prompt's scores, set in place: for `seq` new positions after `pos`
+/// cached ones, scores `(kv_heads, group * seq, pos + seq)` whose row `r` belongs to new position
+/// `r % seq`, every score of a later position becomes -inf. That is what adding a mask of 0 and
+/// -inf gives bit for bit (up to the sign of a zero score, which the softmax does not see), with
+/// neither the mask nor candle's addition, which shares large tensors with a thread of its own
+/// that spins for a while after each one, taking a core from the products.
+struct CausalMask {
+    seq: usize,
+    pos: usize,
+}
+
+impl candle_core::InplaceOp1 for CausalMask {
+    fn name(&self) -> &'static str {
+        "causal-mask"
     }
-    Ok(Tensor::from_vec(mask, (group * seq, total), device)?)
+
+    fn cpu_fwd(&self, storage: &mut candle_core::CpuStorage, layout: &candle_core::Layout) -> candle_core::Result<()> {
+        let (candle_core::CpuStorage::F32(values), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
+            candle_core::bail!("the causal mask takes contiguous f32 scores")
+        };
+        let total = self.pos + self.seq;
+        for (r, row) in values[start..end].chunks_exact_mut(total).enumerate() {
+            row[self.pos + r % self.seq + 1..].fill(f32::NEG_INFINITY);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -288,8 +309,11 @@ mod tests {
 
     #[test]
     fn causal_mask_hides_later_positions_for_every_group() {
-        let m = causal_mask(2, 1, 2, &Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        // Two new positions after one cached, two query heads per key head, two key heads.
+        let scores = Tensor::ones((2, 4, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        scores.inplace_op1(&CausalMask { seq: 2, pos: 1 }).unwrap();
         let inf = f32::NEG_INFINITY;
-        assert_eq!(m, vec![vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0], vec![0.0, 0.0, inf], vec![0.0, 0.0, 0.0]]);
+        let head = vec![vec![1.0, 1.0, inf], vec![1.0, 1.0, 1.0], vec![1.0, 1.0, inf], vec![1.0, 1.0, 1.0]];
+        assert_eq!(scores.to_vec3::<f32>().unwrap(), vec![head.clone(), head]);
     }
 }

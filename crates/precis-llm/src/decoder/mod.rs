@@ -1,8 +1,8 @@
 //! Precis's decoder for the `llama`, `qwen2` and `qwen3` architectures: the transformer forward
-//! pass on the tiled matrix kernels (`crate::kernels`), a prompt's written with candle tensor
-//! ops and a decode step's (one token, or guessed tokens being checked) on plain rows of floats
-//! with the same arithmetic, with
-//! weights built straight from a memory map, a token-embedding table that stays quantized
+//! pass on the tiled matrix kernels (`crate::kernels`), on plain rows of floats between the
+//! products (a prompt's attention in candle tensor ops, a decode step's, for one token or
+//! guessed tokens being checked, in loops of its own), with weights built straight from a
+//! memory map, a token-embedding table that stays quantized
 //! (only the looked-up rows are expanded), and a KV cache it owns and can cut back to any
 //! length, so a following prompt that starts with the same tokens reuses their keys and values.
 //! Each concern has its file: `config` (the shape, from GGUF metadata), `weights` (what is
@@ -32,7 +32,7 @@ use candle_core::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::vector::VectorKernels;
-use attention::{attention, attention_rows, causal_mask, rms_norm_in_place, Place, Rope};
+use attention::{attention, attention_rows, rms_norm_in_place, Place, Rope};
 use cache::{KvCache, Side};
 pub use config::Config;
 pub use platform::prefer_compact_kernels;
@@ -139,6 +139,18 @@ fn shape_error(src: &TensorSource, name: &str, have: &[usize], want: &str) -> Er
         path: src.path.to_path_buf(),
         reason: format!("tensor `{name}` is {have}, but the model's settings need {want}"),
     }
+}
+
+/// `x`'s rows of `hidden` values, each normed with `norm` as candle's `rms_norm` does it.
+fn normed(x: &[f32], norm: &Vector, hidden: usize, eps: f32) -> Vec<f32> {
+    let mut h = x.to_vec();
+    h.chunks_exact_mut(hidden).for_each(|row| rms_norm_in_place(row, &norm.values, eps));
+    h
+}
+
+/// Adds `y` to `x`, value by value (a layer's output to the residual stream).
+fn add_rows(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
 }
 
 impl Decoder {
@@ -348,37 +360,38 @@ impl Decoder {
         Ok(logits)
     }
 
-    /// A prompt's pass over the token table's rows `x`: tensor ops, attention under a causal
-    /// mask; the logits of the last position. Of the last layer, only the last position's
-    /// output is used (the cache keeps every position's keys and values, which come before
-    /// it): past its attention, where its products are tiled, it runs that position alone.
-    /// The tiled products and the norms give a row the same bits alone as among others, so
-    /// the logits are those of the whole pass (candle's products need not: a lone row takes
-    /// another summation order there).
+    /// A prompt's pass over the token table's rows `x`: plain rows of floats between the
+    /// products, as in `run_rows`, and attention under a causal mask in candle's tensor ops; the
+    /// logits of the last position. Of the last layer, only the last position's output is used
+    /// (the cache keeps every position's keys and values, which come before it): past its
+    /// attention, where its products are tiled, it runs that position alone. The tiled products
+    /// and the norms give a row the same bits alone as among others, so the logits are those of
+    /// the whole pass (candle's products need not: a lone row takes another summation order
+    /// there).
     fn run_prompt(&mut self, x: Tensor, pos: usize) -> Result<Tensor> {
         let c = &self.config;
-        let seq = x.dim(0)?;
-        let mut x = x.unsqueeze(0)?;
+        let (seq, hidden, eps) = (x.dim(0)?, c.hidden, c.rms_eps as f32);
+        let mut x = x.flatten_all()?.to_vec1::<f32>()?;
         let rope = Rope::new(c, pos, seq, true, &self.device)?;
-        let mask = causal_mask(seq, pos, c.heads / c.kv_heads, &self.device)?;
-        let eps = c.rms_eps as f32;
         let last_layer = self.layers.len().saturating_sub(1);
+        let mut rows = seq;
         for (l, layer) in self.layers.iter().enumerate() {
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm.tensor, eps)?;
+            let h = normed(&x, &layer.attn_norm, hidden, eps);
             let cache = Place { cache: &mut self.cache, layer: l };
-            let mut mixed = attention(c, layer, cache, &h, pos, &rope, Some(&mask), pos + seq)?;
+            let mut mixed = attention(c, layer, cache, &h, seq, pos, &rope)?;
             if l == last_layer && layer.wo.is_tiled() && layer.gate_up.is_tiled() && layer.down.is_tiled() {
-                x = x.narrow(1, seq - 1, 1)?;
-                mixed = mixed.narrow(1, seq - 1, 1)?;
+                x.drain(..(seq - 1) * hidden);
+                mixed.drain(..(seq - 1) * (mixed.len() / seq));
+                rows = 1;
             }
-            x = (x + layer.wo.forward(&mixed)?)?;
-            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm.tensor, eps)?;
-            x = (x + layer.down.forward(&layer.gate_up.silu_gated(&h)?)?)?;
+            add_rows(&mut x, &layer.wo.forward_rows(&mixed, rows)?);
+            let h = normed(&x, &layer.ffn_norm, hidden, eps);
+            add_rows(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, rows)?, rows)?);
         }
-        let rows = x.dim(1)?;
-        let last = x.narrow(1, rows - 1, 1)?.contiguous()?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm.tensor, eps)?;
-        Ok(self.output.forward(&last)?.squeeze(0)?.squeeze(0)?)
+        let last = normed(&x[(rows - 1) * hidden..], &self.norm, hidden, eps);
+        let logits = self.output.forward_rows(&last, 1)?;
+        let width = logits.len();
+        Ok(Tensor::from_vec(logits, width, &self.device)?)
     }
 
     /// A pass of one token, or of guessed tokens being checked, over the token table's rows
@@ -393,21 +406,15 @@ impl Decoder {
         let rope = Rope::new(c, pos, seq, false, &self.device)?;
         let kernels = VectorKernels::for_path(self.kernels);
         let eps = c.rms_eps as f32;
-        let normed = |x: &[f32], norm: &Vector| {
-            let mut h = x.to_vec();
-            h.chunks_exact_mut(hidden).for_each(|row| rms_norm_in_place(row, &norm.values, eps));
-            h
-        };
-        let add = |x: &mut [f32], y: &[f32]| x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
         for (l, layer) in self.layers.iter().enumerate() {
-            let h = normed(&x, &layer.attn_norm);
+            let h = normed(&x, &layer.attn_norm, hidden, eps);
             let cache = Place { cache: &mut self.cache, layer: l };
-            add(&mut x, &attention_rows(c, layer, cache, &h, seq, pos, &rope, kernels)?);
-            let h = normed(&x, &layer.ffn_norm);
-            add(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, seq)?, seq)?);
+            add_rows(&mut x, &attention_rows(c, layer, cache, &h, seq, pos, &rope, kernels)?);
+            let h = normed(&x, &layer.ffn_norm, hidden, eps);
+            add_rows(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, seq)?, seq)?);
         }
         let rows = if every { seq } else { 1 };
-        let last = normed(&x[(seq - rows) * hidden..], &self.norm);
+        let last = normed(&x[(seq - rows) * hidden..], &self.norm, hidden, eps);
         let logits = self.output.forward_rows(&last, rows)?;
         let width = logits.len() / rows;
         Ok(if every {

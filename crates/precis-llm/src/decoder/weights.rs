@@ -39,15 +39,8 @@ impl Matrix {
         }
     }
 
-    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Matrix::Tiled(q) => q.forward(x),
-            Matrix::Candle(m) => Ok(m.forward(x)?),
-        }
-    }
-
-    /// `forward` for `rows` rows of values one after the other, as the tiled kernels take
-    /// them (candle's through a tensor): the same floats.
+    /// `x @ w^T` for `rows` rows of values one after the other, as the tiled kernels take them
+    /// (candle's through a tensor).
     pub(super) fn forward_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
         match self {
             Matrix::Tiled(q) => q.forward_rows(xs),
@@ -164,38 +157,6 @@ impl Projection {
             }
         }
         Ok(out)
-    }
-
-    /// `silu_gated_rows` for `x` of shape `(.., columns)`, shaped as `x` with the gate's width.
-    pub(super) fn silu_gated(&self, x: &Tensor) -> Result<Tensor> {
-        let rows = x.elem_count() / x.dims().last().copied().unwrap_or(1).max(1);
-        let y = self.silu_gated_rows(&x.flatten_all()?.to_vec1::<f32>()?, rows)?;
-        let mut dims = x.dims().to_vec();
-        if let Some(last) = dims.last_mut() {
-            *last = y.len() / rows.max(1);
-        }
-        Ok(Tensor::from_vec(y, dims, &Device::Cpu)?)
-    }
-
-    /// The parts of `x @ w^T + b`, each `(1, seq, width)`.
-    pub(super) fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
-        let mut parts = Vec::new();
-        for Group { w, bias, widths } in &self.groups {
-            let mut y = w.forward(x)?;
-            if let Some(b) = bias {
-                y = y.broadcast_add(&b.tensor)?;
-            }
-            if let [_] = widths.as_slice() {
-                parts.push(y);
-                continue;
-            }
-            let mut at = 0;
-            for &width in widths {
-                parts.push(y.narrow(2, at, width)?);
-                at += width;
-            }
-        }
-        Ok(parts)
     }
 }
 

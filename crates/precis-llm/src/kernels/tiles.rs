@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use bytemuck::Pod;
 use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{Device, Tensor};
 
 use crate::error::Result;
 use crate::kernels::exp::Exp;
@@ -346,12 +345,14 @@ pub(crate) fn product(
 }
 
 /// `multiply(rows)` of an `n × k` matrix for `x` of shape `(.., k)`: its rows as one run of
-/// values in, the outputs shaped as `x` with the last dimension `n`.
+/// values in, the outputs shaped as `x` with the last dimension `n` (the tests compare through
+/// tensors).
+#[cfg(test)]
 pub(crate) fn on_tensor(
-    x: &Tensor,
+    x: &candle_core::Tensor,
     (n, k): (usize, usize),
     multiply: impl FnOnce(&[f32]) -> Result<Vec<f32>>,
-) -> Result<Tensor> {
+) -> Result<candle_core::Tensor> {
     if x.dims().last() != Some(&k) {
         return Err(shape_error(format!("input {:?} does not match a {k}-wide matrix", x.dims())));
     }
@@ -361,7 +362,7 @@ pub(crate) fn on_tensor(
     if let Some(last) = dims.last_mut() {
         *last = n;
     }
-    Ok(Tensor::from_vec(out, dims, &Device::Cpu)?)
+    Ok(candle_core::Tensor::from_vec(out, dims, &candle_core::Device::Cpu)?)
 }
 
 /// The `(m, n)` outputs of a product, written in place by tasks that each own the columns of
