@@ -13,7 +13,7 @@ pub mod generator;
 pub mod gguf;
 mod kernels;
 pub mod template;
-#[cfg(feature = "test-support")]
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_models;
 pub mod tokenizer;
 

@@ -1,8 +1,8 @@
-//! Self-attention of one layer: for a prompt, with candle tensor ops over the cache and the
-//! new positions under a causal mask set in place (the projections on Precis's products, as
-//! for a step); for one token (or a few guessed tokens being checked),
-//! row by row with plain per-head loops over the cache, shared with the helper team. Also the
-//! rotary position embedding (RoPE) and the per-row RMS norm those loops use.
+//! Self-attention of one layer: for a prompt, the query, key and value projection on plain
+//! rows, then candle tensor ops over the cache and the new positions under a causal mask set in
+//! place; for one token (or a few guessed tokens being checked), row by row with plain per-head
+//! loops over the cache, shared with the helper team. Also the rotary position embedding (RoPE)
+//! and the per-row RMS norm those loops use.
 
 use candle_core::{Device, Tensor};
 
@@ -21,8 +21,9 @@ pub(super) struct Place<'a> {
 /// Self-attention of one layer for a prompt's `seq` new positions after `pos` cached ones, `h`
 /// their normed rows one after the other: the heads' mix for each new position, `seq` rows of
 /// `heads * head_dim` values, before the output projection (which the caller applies to the
-/// positions it needs). The products and additions are Precis's, on plain rows; the rest
-/// (rotation, scores, softmax) candle's tensor ops, the causal mask set in place.
+/// positions it needs). The projection and its biases run on plain rows; the rest (the per-head
+/// norms, rotation, scores, softmax and mix) in candle's tensor ops, the causal mask set in
+/// place.
 pub(super) fn attention(
     c: &Config,
     layer: &Layer,
@@ -275,6 +276,7 @@ impl candle_core::InplaceOp1 for CausalMask {
             candle_core::bail!("the causal mask takes contiguous f32 scores")
         };
         let total = self.pos + self.seq;
+        debug_assert!(layout.dims().last() == Some(&total) && (end - start) % (self.seq * total) == 0);
         for (r, row) in values[start..end].chunks_exact_mut(total).enumerate() {
             row[self.pos + r % self.seq + 1..].fill(f32::NEG_INFINITY);
         }

@@ -349,15 +349,20 @@ impl Decoder {
         debug_assert!(seq > 0 && pos <= self.cached && pos + seq <= self.config.context);
         // Until this pass completes, only the first `pos` positions are trustworthy.
         self.cached = pos;
-        let x = match &self.embeddings {
-            TokenTable::Tiled(q) => q.rows(tokens)?,
-            TokenTable::Candle(t) => t.embedding(&Tensor::new(tokens, &self.device)?)?,
-        };
+        let x = self.embed(tokens)?;
         // One token, or guessed tokens being checked: row by row, each attending as a single
         // step would.
         let logits = if seq == 1 || every { self.run_rows(x, pos, every)? } else { self.run_prompt(x, pos)? };
         self.cached = pos + seq;
         Ok(logits)
+    }
+
+    /// The token table's rows of `tokens`, `(tokens, hidden)`.
+    fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
+        Ok(match &self.embeddings {
+            TokenTable::Tiled(q) => q.rows(tokens)?,
+            TokenTable::Candle(t) => t.embedding(&Tensor::new(tokens, &self.device)?)?,
+        })
     }
 
     /// A prompt's pass over the token table's rows `x`: plain rows of floats between the
@@ -369,6 +374,13 @@ impl Decoder {
     /// the whole pass (candle's products need not: a lone row takes another summation order
     /// there).
     fn run_prompt(&mut self, x: Tensor, pos: usize) -> Result<Tensor> {
+        Ok(self.prompt_pass(x, pos, true)?.0)
+    }
+
+    /// `run_prompt`, whose last layer runs every position when `trim` is false (the reference a
+    /// test compares the trimmed pass with); also whether the last layer ran its last position
+    /// alone.
+    fn prompt_pass(&mut self, x: Tensor, pos: usize, trim: bool) -> Result<(Tensor, bool)> {
         let c = &self.config;
         let (seq, hidden, eps) = (x.dim(0)?, c.hidden, c.rms_eps as f32);
         let mut x = x.flatten_all()?.to_vec1::<f32>()?;
@@ -379,9 +391,9 @@ impl Decoder {
             let h = normed(&x, &layer.attn_norm, hidden, eps);
             let cache = Place { cache: &mut self.cache, layer: l };
             let mut mixed = attention(c, layer, cache, &h, seq, pos, &rope)?;
-            if l == last_layer && layer.wo.is_tiled() && layer.gate_up.is_tiled() && layer.down.is_tiled() {
+            if trim && l == last_layer && layer.wo.is_tiled() && layer.gate_up.is_tiled() && layer.down.is_tiled() {
                 x.drain(..(seq - 1) * hidden);
-                mixed.drain(..(seq - 1) * (mixed.len() / seq));
+                mixed.drain(..(seq - 1) * c.heads * c.head_dim);
                 rows = 1;
             }
             add_rows(&mut x, &layer.wo.forward_rows(&mixed, rows)?);
@@ -391,7 +403,7 @@ impl Decoder {
         let last = normed(&x[(rows - 1) * hidden..], &self.norm, hidden, eps);
         let logits = self.output.forward_rows(&last, 1)?;
         let width = logits.len();
-        Ok(Tensor::from_vec(logits, width, &self.device)?)
+        Ok((Tensor::from_vec(logits, width, &self.device)?, rows < seq))
     }
 
     /// A pass of one token, or of guessed tokens being checked, over the token table's rows
@@ -422,5 +434,56 @@ impl Decoder {
         } else {
             Tensor::from_vec(logits, width, &self.device)?
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{Architecture, GgufFile};
+    use crate::test_models::{write_tiny_gguf, GgmlDType, TinySpec};
+
+    #[test]
+    fn a_prompts_last_layer_run_for_its_last_position_alone_gives_the_whole_passs_logits() {
+        // Every tiled block type, with biases (qwen2) and per-head norms (qwen3), on every
+        // kernel path this CPU runs: passes of 8 tokens from the start (the last row among
+        // four-token runs in the whole pass, alone when trimmed) and of 5 after 8 cached.
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (Architecture::Llama, GgmlDType::Q4_1),
+            (Architecture::Llama, GgmlDType::Q5_0),
+            (Architecture::Qwen2, GgmlDType::Q8_0),
+            (Architecture::Qwen2, GgmlDType::Q4K),
+            (Architecture::Qwen3, GgmlDType::Q6K),
+        ];
+        for (arch, dtype) in cases {
+            let k_quant = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K);
+            let spec = TinySpec {
+                dtype,
+                embedding: if k_quant { 256 } else { 64 },
+                feed_forward: if k_quant { 256 } else { 128 },
+                ..TinySpec::new(arch)
+            };
+            let path = dir.path().join(format!("{arch:?}-{dtype:?}.gguf"));
+            write_tiny_gguf(&path, &spec).unwrap();
+            let gguf = GgufFile::open(&path).unwrap();
+            for kernels in KernelPath::available() {
+                let config = Config::from_gguf(&gguf.content).unwrap();
+                let (mut d, _) =
+                    Decoder::load(&path, &gguf.content, config, WeightLayout::Tiled, kernels, None).unwrap();
+                let tokens: Vec<u32> = (0..13u32).map(|i| i * 37 % d.vocabulary() as u32).collect();
+                for (pos, seq) in [(0, 8), (8, 5)] {
+                    let x = d.embed(&tokens[pos..pos + seq]).unwrap();
+                    let (whole, whole_trimmed) = d.prompt_pass(x.clone(), pos, false).unwrap();
+                    // The same keys and values again, then the last layer for the last row.
+                    let (alone, trimmed) = d.prompt_pass(x, pos, true).unwrap();
+                    let case = format!("{arch:?} {dtype:?} on {kernels}, {seq} tokens after {pos}");
+                    assert!(!whole_trimmed && trimmed, "{case}: the last layer was trimmed only when asked");
+                    let bits = |t: &Tensor| t.to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&whole), bits(&alone), "{case}");
+                    d.cached = pos + seq;
+                }
+            }
+        }
     }
 }

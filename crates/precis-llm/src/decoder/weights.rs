@@ -2,8 +2,8 @@
 //! (`TensorSource`), each matrix on the tiled kernels where its block type has them or on
 //! candle's otherwise (`Matrix`), projections of one input stacked into one matrix
 //! (`Projection`), the token table looked up row by row (`TokenTable`), norms and biases as
-//! tensors and as floats (`Vector`), and Q5_1 (which candle
-//! multiplies with scalar code) rewritten as Q8_0 at load. Tiled matrices come from the tile
+//! floats and as tensors (`Vector`), and Q5_1 (which candle multiplies with scalar code)
+//! rewritten as Q8_0 at load. Tiled matrices come from the tile
 //! cache (`tile_cache`) when it has them.
 
 use std::borrow::Cow;
@@ -129,8 +129,8 @@ impl Projection {
         self.groups.iter().flat_map(|g| g.widths.iter().copied()).collect()
     }
 
-    /// `forward` for `rows` rows of values one after the other: each row's parts side by side,
-    /// in order, each with its bias added as candle adds it.
+    /// `x @ w^T + b` for `rows` rows of values one after the other: each row's parts side by
+    /// side, in order, each with its bias added as candle adds it.
     pub(super) fn forward_rows(&self, xs: &[f32], rows: usize) -> Result<Vec<f32>> {
         let mut outputs = self
             .groups
@@ -160,8 +160,8 @@ impl Projection {
     }
 }
 
-/// A vector of weights (a norm's or a bias), as a tensor for a prompt's tensor ops and as floats
-/// for the loops over rows (read once at load, not at every step).
+/// A vector of weights (a norm's or a bias), as floats for the loops over rows and as a tensor
+/// (which only the per-head query and key norms of a prompt's attention use), read once at load.
 pub(super) struct Vector {
     pub(super) tensor: Tensor,
     pub(super) values: Vec<f32>,
