@@ -9,7 +9,7 @@
 use precis::llm::generate::prefill;
 use precis::llm::generator::KEPT_PREFIX_TOKENS;
 use precis::llm::gguf::Architecture;
-use precis::llm::test_models::{GgmlDType, TinySpec};
+use precis::llm::test_models::{GgmlDType, TinySpec, TILED_CASES};
 use precis::llm::WeightLayout;
 use precis::llm::{generate, CancelToken, GenerateOptions};
 use precis::llm::{Backend, Generator, KernelPath, LoadOptions, TileSource};
@@ -29,15 +29,6 @@ fn load_on(path: &std::path::Path, kernels: KernelPath) -> Generator {
     assert_eq!(g.kernel_path(), Some(kernels));
     g
 }
-
-/// A tiny model of every block type with tiled kernels, on the architectures that use them.
-const TILED_CASES: [(Architecture, GgmlDType); 5] = [
-    (Architecture::Llama, GgmlDType::Q4_1),
-    (Architecture::Llama, GgmlDType::Q5_0),
-    (Architecture::Qwen2, GgmlDType::Q8_0),
-    (Architecture::Qwen2, GgmlDType::Q4K),
-    (Architecture::Qwen3, GgmlDType::Q6K),
-];
 
 /// The largest difference between two logit vectors, relative to the largest logit.
 fn relative_diff(a: &[f32], b: &[f32]) -> f32 {

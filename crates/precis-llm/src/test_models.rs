@@ -15,6 +15,16 @@ use crate::gguf::Architecture;
 pub use candle_core::quantized::gguf_file::Value;
 pub use candle_core::quantized::GgmlDType;
 
+/// A tiny model of every block type with tiled kernels, on the architectures that use them
+/// (qwen2 with biases, qwen3 with per-head norms); 256 values wide, so the K-quants fit.
+pub const TILED_CASES: [(Architecture, GgmlDType); 5] = [
+    (Architecture::Llama, GgmlDType::Q4_1),
+    (Architecture::Llama, GgmlDType::Q5_0),
+    (Architecture::Qwen2, GgmlDType::Q8_0),
+    (Architecture::Qwen2, GgmlDType::Q4K),
+    (Architecture::Qwen3, GgmlDType::Q6K),
+];
+
 /// Shape of a tiny model.
 #[derive(Debug, Clone)]
 pub struct TinySpec {

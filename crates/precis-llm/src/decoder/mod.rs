@@ -440,8 +440,8 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gguf::{Architecture, GgufFile};
-    use crate::test_models::{write_tiny_gguf, GgmlDType, TinySpec};
+    use crate::gguf::GgufFile;
+    use crate::test_models::{write_tiny_gguf, TinySpec, TILED_CASES};
 
     #[test]
     fn a_prompts_last_layer_run_for_its_last_position_alone_gives_the_whole_passs_logits() {
@@ -449,21 +449,8 @@ mod tests {
         // kernel path this CPU runs: passes of 8 tokens from the start (the last row among
         // four-token runs in the whole pass, alone when trimmed) and of 5 after 8 cached.
         let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            (Architecture::Llama, GgmlDType::Q4_1),
-            (Architecture::Llama, GgmlDType::Q5_0),
-            (Architecture::Qwen2, GgmlDType::Q8_0),
-            (Architecture::Qwen2, GgmlDType::Q4K),
-            (Architecture::Qwen3, GgmlDType::Q6K),
-        ];
-        for (arch, dtype) in cases {
-            let k_quant = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K);
-            let spec = TinySpec {
-                dtype,
-                embedding: if k_quant { 256 } else { 64 },
-                feed_forward: if k_quant { 256 } else { 128 },
-                ..TinySpec::new(arch)
-            };
+        for (arch, dtype) in TILED_CASES {
+            let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
             let path = dir.path().join(format!("{arch:?}-{dtype:?}.gguf"));
             write_tiny_gguf(&path, &spec).unwrap();
             let gguf = GgufFile::open(&path).unwrap();
