@@ -28,8 +28,10 @@ pub enum StopReason {
     Cancelled,
 }
 
-/// Tokens guessed ahead by default (see `GenerateOptions::lookahead`).
-pub const LOOKAHEAD: usize = 4;
+/// Tokens guessed ahead by default (see `GenerateOptions::lookahead`): three, so a pass of the
+/// token and its guesses is one call of the four-token kernels per row group (four guesses took
+/// a second, one-token call; docs/performance.md, "Guessed tokens").
+pub const LOOKAHEAD: usize = 3;
 
 /// The longest run of latest tokens looked up to guess what follows them.
 const LOOKUP_NGRAM: usize = 3;
