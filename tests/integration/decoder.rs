@@ -143,7 +143,7 @@ fn own_k_quant_kernels_stay_close_to_candle() {
     // the order of the float sums differs.
     for arch in [Architecture::Llama, Architecture::Qwen2] {
         for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
-            let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+            let spec = TinySpec::wide(arch, dtype);
             let path = tiny_model_with(dir.path(), spec);
             let ids = tiny_prompt(&Generator::load(&path).unwrap());
             let c = compare(&path, &ids, WeightLayout::Tiled);
@@ -159,7 +159,7 @@ fn the_own_decoder_gives_the_same_logits_on_one_thread_as_on_two() {
     // each output is computed whole by one thread, so the thread count changes no bit.
     let dir = tempfile::tempdir().unwrap();
     for dtype in [GgmlDType::Q4_1, GgmlDType::Q4K] {
-        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(Architecture::Qwen2) };
+        let spec = TinySpec::wide(Architecture::Qwen2, dtype);
         let path = tiny_model_with(dir.path(), spec);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -191,7 +191,7 @@ fn checking_guesses_gives_the_logits_of_single_steps() {
         (Architecture::Qwen3, GgmlDType::Q8_0),
     ];
     for (arch, dtype) in cases {
-        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let spec = TinySpec::wide(arch, dtype);
         let path = tiny_model_with(dir.path(), spec);
         let mut g = load(&path, Backend::Precis, WeightLayout::Tiled);
         assert!(g.checks_guesses(), "{arch:?} {dtype:?}");
@@ -215,7 +215,7 @@ fn checking_guesses_gives_the_logits_of_single_steps() {
 fn guessing_ahead_gives_the_same_tokens() {
     let dir = tempfile::tempdir().unwrap();
     for arch in [Architecture::Llama, Architecture::Qwen2] {
-        let spec = TinySpec { dtype: GgmlDType::Q8_0, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let spec = TinySpec::wide(arch, GgmlDType::Q8_0);
         let path = tiny_model_with(dir.path(), spec);
         let mut g = Generator::load(&path).unwrap();
         let ids = tiny_prompt(&g);
@@ -257,7 +257,7 @@ fn every_kernel_path_gives_the_same_logits_and_tokens() {
     eprintln!("kernel paths on this CPU: {paths:?}");
     let dir = tempfile::tempdir().unwrap();
     for (arch, dtype) in TILED_CASES {
-        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let spec = TinySpec::wide(arch, dtype);
         let path = tiny_model_with(dir.path(), spec);
         let run = |kernels: KernelPath| {
             let mut g = load_on(&path, kernels);
@@ -307,7 +307,7 @@ fn tiles_mapped_from_the_cache_give_the_same_logits_and_tokens() {
     };
     let cache_files = || std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
     for (arch, dtype) in TILED_CASES {
-        let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+        let spec = TinySpec::wide(arch, dtype);
         let path = tiny_model_with(dir.path(), spec);
         // The tiles do not depend on the kernel path: built once, mapped on every path.
         let (source, first) = run(&path, KernelPath::Portable, Some(&cache));
@@ -393,8 +393,7 @@ fn a_prompt_prefix_kept_by_one_process_is_reused_by_the_next_with_the_same_answe
     // model's answers barely depend on them.)
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("tiles");
-    let spec =
-        TinySpec { dtype: GgmlDType::Q4K, embedding: 256, feed_forward: 256, ..TinySpec::new(Architecture::Qwen2) };
+    let spec = TinySpec::wide(Architecture::Qwen2, GgmlDType::Q4K);
     let path = tiny_model_with(dir.path(), spec);
     let load = |kernels: KernelPath, tile_cache: Option<&std::path::Path>| {
         let options =

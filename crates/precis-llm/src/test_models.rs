@@ -16,7 +16,8 @@ pub use candle_core::quantized::gguf_file::Value;
 pub use candle_core::quantized::GgmlDType;
 
 /// A tiny model of every block type with tiled kernels, on the architectures that use them
-/// (qwen2 with biases, qwen3 with per-head norms); 256 values wide, so the K-quants fit.
+/// (qwen2 with biases, qwen3 with per-head norms); `TinySpec::wide` gives them a width the
+/// K-quants fit.
 pub const TILED_CASES: [(Architecture, GgmlDType); 5] = [
     (Architecture::Llama, GgmlDType::Q4_1),
     (Architecture::Llama, GgmlDType::Q5_0),
@@ -43,6 +44,11 @@ pub struct TinySpec {
 }
 
 impl TinySpec {
+    /// A tiny model of `dtype` whose rows are 256 values wide, one K-quant super-block.
+    pub fn wide(architecture: Architecture, dtype: GgmlDType) -> TinySpec {
+        TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(architecture) }
+    }
+
     pub fn new(architecture: Architecture) -> TinySpec {
         TinySpec {
             architecture,

@@ -400,10 +400,7 @@ impl Decoder {
             let h = normed(&x, &layer.ffn_norm, hidden, eps);
             add_rows(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, rows)?, rows)?);
         }
-        let last = normed(&x[(rows - 1) * hidden..], &self.norm, hidden, eps);
-        let logits = self.output.forward_rows(&last, 1)?;
-        let width = logits.len();
-        Ok((Tensor::from_vec(logits, width, &self.device)?, rows < seq))
+        Ok((self.logits(&x, 1, false)?, rows < seq))
     }
 
     /// A pass of one token, or of guessed tokens being checked, over the token table's rows
@@ -425,8 +422,14 @@ impl Decoder {
             let h = normed(&x, &layer.ffn_norm, hidden, eps);
             add_rows(&mut x, &layer.down.forward_rows(&layer.gate_up.silu_gated_rows(&h, seq)?, seq)?);
         }
-        let rows = if every { seq } else { 1 };
-        let last = normed(&x[(seq - rows) * hidden..], &self.norm, hidden, eps);
+        self.logits(&x, if every { seq } else { 1 }, every)
+    }
+
+    /// The logits of the last `rows` rows of the residual stream `x`: `(rows, vocabulary)` when
+    /// `every`, else the one row's `(vocabulary)`.
+    fn logits(&self, x: &[f32], rows: usize, every: bool) -> Result<Tensor> {
+        let hidden = self.config.hidden;
+        let last = normed(&x[x.len() - rows * hidden..], &self.norm, hidden, self.config.rms_eps as f32);
         let logits = self.output.forward_rows(&last, rows)?;
         let width = logits.len() / rows;
         Ok(if every {
@@ -450,7 +453,7 @@ mod tests {
         // four-token runs in the whole pass, alone when trimmed) and of 5 after 8 cached.
         let dir = tempfile::tempdir().unwrap();
         for (arch, dtype) in TILED_CASES {
-            let spec = TinySpec { dtype, embedding: 256, feed_forward: 256, ..TinySpec::new(arch) };
+            let spec = TinySpec::wide(arch, dtype);
             let path = dir.path().join(format!("{arch:?}-{dtype:?}.gguf"));
             write_tiny_gguf(&path, &spec).unwrap();
             let gguf = GgufFile::open(&path).unwrap();
