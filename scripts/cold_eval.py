@@ -11,6 +11,9 @@ them if the cache has none, and is left out of the figures.
 
   scripts/cold_eval.py --precis target/release/precis --limit 16
   scripts/cold_eval.py --precis target/release/precis --against /tmp/precis-old   # A/B, taking turns
+
+In an A/B run each binary has a tile cache directory of its own (under a temporary directory,
+built by its warm-up run), so each keeps its own prompt prefix file, as one binary would.
 """
 import argparse
 import json
@@ -33,14 +36,14 @@ def cpu_model():
     return "unknown CPU"
 
 
-def run_once(precis, path, model):
+def run_once(precis, path, model, env=None):
     """Seconds to the first key point (None if none was printed) and to the exit of one cold run."""
     cmd = [precis, "summarize", path, "--no-history", "--type", "key-points", "--length", "medium"]
     if model:
         cmd += ["--model", model]
     master, slave = pty.openpty()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL, env=env)
     os.close(slave)
     out, first_point = b"", None
     while True:
@@ -87,16 +90,21 @@ def main():
     firsts = {b: [] for b in binaries}
     ends = {b: [] for b in binaries}
     with tempfile.TemporaryDirectory() as tmp:
+        # A/B: each binary keeps its tiles and its prompt prefix file in a directory of its
+        # own. In a shared one, the second run on an article found the first run's prompt
+        # kept and skipped most of its prefill, which no run after another article does.
+        envs = {b: None for b in binaries}
+        if args.against:
+            for n, b in enumerate(binaries):
+                envs[b] = dict(os.environ, PRECIS_TILE_CACHE=os.path.join(tmp, f"cache-{n}"))
         for i, r in enumerate([records[0]] + records):
             path = os.path.join(tmp, "article.txt")
             with open(path, "w") as f:
                 f.write(r["article"])
-            # The second run on an article finds the first one's prompt kept in the prompt
-            # prefix file and skips most of its prefill: the binaries take turns going first.
             for b in binaries if i % 2 else binaries[::-1]:
-                first, end = run_once(b, path, args.model)
+                first, end = run_once(b, path, args.model, envs[b])
                 if i == 0:
-                    continue  # the warm-up: builds the tile cache if it has nothing yet
+                    continue  # the warm-up: builds the tile cache if it has nothing yet (A/B: always)
                 if first is None:
                     raise SystemExit(f"{r['id']}: no key point was printed")
                 firsts[b].append(first)
