@@ -328,6 +328,7 @@ impl BlockMatrix {
             pairs,
             give,
             self.exp,
+            None::<fn(usize, Option<usize>, usize) -> Outputs<8>>,
             |g, partner, t| {
                 let (a, b) = self.groups(g, partner);
                 four(a, b, std::array::from_fn(|j| act.token(t + j, k)))

@@ -153,7 +153,8 @@ mod tests {
 
     /// On every kernel path and tiled block type: for 48 rows (three row groups a half) the
     /// gated product is candle's `silu(gate) × up` of the halves of the whole product, bit for
-    /// bit, for one token and for six (runs of four and single tokens); for 40 (not whole
+    /// bit, for one token, six (a run of four and single tokens) and fourteen (runs of eight,
+    /// where a path's kernels take eight, and of four, and single tokens); for 40 (not whole
     /// groups in each half) there is none.
     #[test]
     fn a_gated_product_is_candles_silu_of_the_gate_times_up() {
@@ -166,7 +167,7 @@ mod tests {
                     let w = Tensor::from_vec(tiles::test_values(rows * 512, 3), (rows, 512), &Device::Cpu).unwrap();
                     let q = QTensor::quantize(&w, dtype).unwrap();
                     let m = TiledMatrix::from_qtensor(&q, path).unwrap().unwrap();
-                    for tokens in [1, 6] {
+                    for tokens in [1, 6, 14] {
                         let x = Tensor::from_vec(tiles::test_values(tokens * 512, 9), (1, tokens, 512), &Device::Cpu)
                             .unwrap();
                         let xs = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();

@@ -1,7 +1,7 @@
 //! What the tiled matrix kernels (`blocks`, `kquants`) share: the stored rows their tiles are built
 //! from, read where they lie in the model file (`Stored`), and the product loop. Weights are
-//! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four tokens
-//! at once). Row groups are shared among the calling thread and its helpers (`team`); a task
+//! in tiles of eight rows, so a kernel call gives eight outputs of one token (or of four or eight
+//! tokens at once). Row groups are shared among the calling thread and its helpers (`team`); a task
 //! takes its tokens in runs that stay in the second-level cache while its tiles pass over
 //! them, and writes its outputs in place, in `(tokens, rows)` order (or, for an MLP's stacked
 //! gate and up projections, `silu(gate) × up`: `Give`). Tiles are held in memory built at load,
@@ -244,8 +244,9 @@ pub(crate) fn gates(rows: usize) -> bool {
 
 /// The `n` outputs of each of `m` tokens of width `k` (8-bit activations, `k` bytes a token),
 /// from `four(group, partner, token)`, the outputs of row group `group` (and of `partner`,
-/// when given) for tokens `token..token + 4`, and `one(group, partner, token)`, for one token;
-/// both must give a token the same floats. Partners are given only when `pairs`: then row
+/// when given) for tokens `token..token + 4`, `eight` likewise for eight tokens (where a path's
+/// kernels are faster so), and `one(group, partner, token)`, for one token; all must give a
+/// token the same floats. Partners are given only when `pairs`: then row
 /// group `g` of the first half of the matrix is paired with group `g + half` of the second,
 /// so a thread that takes tasks in order reads two long runs of tiles, each where the last
 /// call left off, and the hardware's prefetchers keep up with both (pairing neighbours `g` and
@@ -258,6 +259,7 @@ pub(crate) fn product(
     pairs: bool,
     give: Give,
     exp: Exp,
+    eight: Option<impl Fn(usize, Option<usize>, usize) -> Outputs<8> + Sync>,
     four: impl Fn(usize, Option<usize>, usize) -> Outputs<4> + Sync,
     one: impl Fn(usize, Option<usize>, usize) -> Outputs<1> + Sync,
 ) -> Result<Vec<f32>> {
@@ -269,11 +271,17 @@ pub(crate) fn product(
     let width = if gated { n / 2 } else { n };
     let mut out: Vec<f32> = Vec::with_capacity(m * width);
     let bands = Bands { values: out.as_mut_ptr(), m, n: width };
-    let run = (RUN_BYTES / k.max(1)).max(4) / 4 * 4;
+    let run = (RUN_BYTES / k.max(1)).max(8) / 8 * 8;
     let half = groups.div_ceil(2);
     let paired = pairs || gated;
     let tasks = if paired { half } else { groups.div_ceil(GROUPS_PER_TASK) };
     // Kernels that do not take pairs give a gate's group and its partner one after the other.
+    let eight = eight.as_ref().map(|eight| {
+        move |group: usize, partner: Option<usize>, t: usize| match partner {
+            Some(p) if !pairs => [eight(group, None, t)[0], eight(p, None, t)[0]],
+            _ => eight(group, partner, t),
+        }
+    });
     let four = |group: usize, partner: Option<usize>, t: usize| match partner {
         Some(p) if !pairs => [four(group, None, t)[0], four(p, None, t)[0]],
         _ => four(group, partner, t),
@@ -302,7 +310,7 @@ pub(crate) fn product(
                 // `gates` makes every group of the first half a gate with its up rows as partner.
                 // silu as candle writes it, `x / (1 + e^-x)`, with `exp` giving the bits of
                 // `f32::exp`: for all the tokens' gates in one call.
-                let mut e = [[0f32; ROWS]; 4];
+                let mut e = [[0f32; ROWS]; 8];
                 let e = &mut e[..own.len()];
                 for (e, gate) in e.iter_mut().zip(own) {
                     *e = gate.map(|g| -g);
@@ -327,6 +335,13 @@ pub(crate) fn product(
             let end = (start + run).min(m);
             for &(group, partner) in units {
                 let mut t = start;
+                if let Some(eight) = &eight {
+                    while t + 8 <= end {
+                        let o = eight(group, partner, t);
+                        put(group, partner, t, &o[0], &o[1]);
+                        t += 8;
+                    }
+                }
                 while t + 4 <= end {
                     let o = four(group, partner, t);
                     put(group, partner, t, &o[0], &o[1]);
