@@ -661,15 +661,16 @@ mod avx2 {
         for (b, tile) in tiles.iter().enumerate() {
             prefetch_head_ahead::<_, FAR>(tile, HEAD_Q6K);
             let mut dots = [_mm256_setzero_si256(); N];
-            for sub in 0..16 {
-                let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
-                if ISA == AVX2 {
-                    // Plain AVX2 adds two `maddubs` in i16 (a pair sum is at most 2 × 63 × 127,
-                    // two of them below 2^15) and multiplies by the scale with `madd`, the scale
-                    // in both halves of each row's lane, where the VNNI paths sum in i32 and
-                    // multiply by `mullo` after. The integers are the same.
-                    let scale2 = _mm256_blend_epi16::<0xAA>(scale, _mm256_slli_epi32(scale, 16));
-                    let mut sums = [_mm256_setzero_si256(); N];
+            if ISA == AVX2 {
+                // Plain AVX2 adds two `maddubs` in i16 (a pair sum is at most 2 × 63 × 127, two
+                // of them below 2^15) and multiplies by the scale with `madd`, each row's scale
+                // in both halves of its lane, where the VNNI paths sum in i32 and multiply by
+                // `mullo` after. The quants are 32 too high: less 32 times each sub-block's scale
+                // times the activations' sum of 16, taken for the whole tile at the end, two
+                // sub-blocks a `madd`. The integers are the same.
+                for sub in 0..16 {
+                    let s = _mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i);
+                    let scale2 = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, s));
                     for half in 0..2 {
                         let g = 4 * sub + 2 * half;
                         prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
@@ -681,34 +682,45 @@ mod avx2 {
                                 _mm256_maddubs_epi16(w0, four_bytes(x)),
                                 _mm256_maddubs_epi16(w1, four_bytes(x.add(4))),
                             );
-                            sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(pairs, scale2));
+                            dots[t] = _mm256_add_epi32(dots[t], _mm256_madd_epi16(pairs, scale2));
                         }
                     }
-                    for t in 0..N {
-                        // The quants are 32 too high: less 32 times the activations' sum times
-                        // the scale (the sum in the low half of each lane, so `madd` multiplies
-                        // it by the scale once).
-                        let sum = _mm256_set1_epi32(*a[t].sums.get_unchecked(16 * b + sub) as u16 as i32);
-                        let offset = _mm256_slli_epi32(_mm256_madd_epi16(sum, scale2), 5);
-                        dots[t] = _mm256_add_epi32(dots[t], _mm256_sub_epi32(sums[t], offset));
-                    }
-                    continue;
                 }
-                let mut sums = [_mm256_setzero_si256(); N];
-                for g4 in 0..4 {
-                    let g = 4 * sub + g4;
-                    if g % 2 == 0 {
-                        prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
-                    }
-                    let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
+                let mut offsets = [_mm256_setzero_si256(); N];
+                for p in 0..8 {
+                    // Sub-blocks 2p and 2p + 1: each row's two scales in the halves of its lane,
+                    // against the activations' two sums of 16 in the halves of every lane.
+                    let s = _mm_loadu_si128(tile.scales[2 * p..].as_ptr() as *const __m128i);
+                    let scales = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, _mm_srli_si128::<8>(s)));
                     for t in 0..N {
-                        sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
+                        let sums = a[t].sums.as_ptr().add(16 * b + 2 * p) as *const i32;
+                        let sums = _mm256_set1_epi32(std::ptr::read_unaligned(sums));
+                        offsets[t] = _mm256_add_epi32(offsets[t], _mm256_madd_epi16(scales, sums));
                     }
                 }
                 for t in 0..N {
-                    // The quants are 32 too high: less 32 times the activations' sum.
-                    let offset = _mm256_set1_epi32(32 * *a[t].sums.get_unchecked(16 * b + sub) as i32);
-                    dots[t] = _mm256_add_epi32(dots[t], _mm256_mullo_epi32(_mm256_sub_epi32(sums[t], offset), scale));
+                    dots[t] = _mm256_sub_epi32(dots[t], _mm256_slli_epi32(offsets[t], 5));
+                }
+            } else {
+                for sub in 0..16 {
+                    let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
+                    let mut sums = [_mm256_setzero_si256(); N];
+                    for g4 in 0..4 {
+                        let g = 4 * sub + g4;
+                        if g % 2 == 0 {
+                            prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
+                        }
+                        let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
+                        for t in 0..N {
+                            sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
+                        }
+                    }
+                    for t in 0..N {
+                        // The quants are 32 too high: less 32 times the activations' sum.
+                        let offset = _mm256_set1_epi32(32 * *a[t].sums.get_unchecked(16 * b + sub) as i32);
+                        dots[t] =
+                            _mm256_add_epi32(dots[t], _mm256_mullo_epi32(_mm256_sub_epi32(sums[t], offset), scale));
+                    }
                 }
             }
             let d = _mm256_loadu_ps(tile.d.as_ptr());
