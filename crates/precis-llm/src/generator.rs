@@ -140,7 +140,7 @@ impl Generator {
                 .ok(),
             Backend::Candle => None,
         };
-        // The tokenizer (a qwen2.5 model's takes about 0.15 s to build) is built on a thread of
+        // The tokenizer (a qwen2.5 model's takes about 0.14 s to build) is built on a thread of
         // its own while the decoder loads.
         let header = start.elapsed();
         let (tokenizer, decoder, decoder_time) = std::thread::scope(|scope| {
