@@ -6,14 +6,14 @@ For every article of a JSON-lines corpus ({id, article, ...}), writes it to a te
 standard output is a terminal (a pseudo-terminal), so the command streams as it does for a person.
 Records the seconds from starting the command to its first key point on the screen and to its
 exit, and prints their mean and 95th percentile with the CPU's model name. The model's tiles are
-mapped from the tile cache, as on every run after a model's first: the first article's run builds
-them if the cache has none, and is left out of the figures.
+mapped from the tile cache, as on every run after a model's first: a warm-up run (on the last
+article) builds them if the cache has none, and is left out of the figures.
 
   scripts/cold_eval.py --precis target/release/precis --limit 16
   scripts/cold_eval.py --precis target/release/precis --against /tmp/precis-old   # A/B, taking turns
 
-In an A/B run each binary has a tile cache directory of its own (under a temporary directory,
-built by its warm-up run), so each keeps its own prompt prefix file, as one binary would.
+In an A/B run each binary has a tile cache directory of its own (a temporary one beside the usual
+cache, built by its warm-up run), so each keeps its own prompt prefix file, as one binary would.
 """
 import argparse
 import json
@@ -93,11 +93,18 @@ def main():
         # A/B: each binary keeps its tiles and its prompt prefix file in a directory of its
         # own. In a shared one, the second run on an article found the first run's prompt
         # kept and skipped most of its prefill, which no run after another article does.
+        # They are made beside the usual cache, on its filesystem (one that can map them in
+        # huge pages, which a /tmp on tmpfs may not), and removed afterwards.
         envs = {b: None for b in binaries}
         if args.against:
+            parent = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "precis")
+            os.makedirs(parent, exist_ok=True)
+            caches = tempfile.TemporaryDirectory(prefix="cold-eval-", dir=parent)
             for n, b in enumerate(binaries):
-                envs[b] = dict(os.environ, PRECIS_TILE_CACHE=os.path.join(tmp, f"cache-{n}"))
-        for i, r in enumerate([records[0]] + records):
+                envs[b] = dict(os.environ, PRECIS_TILE_CACHE=os.path.join(caches.name, f"tiles-{n}"))
+        # The warm-up runs the last article, so the first measured one does not find its own
+        # prompt kept.
+        for i, r in enumerate([records[-1]] + records):
             path = os.path.join(tmp, "article.txt")
             with open(path, "w") as f:
                 f.write(r["article"])

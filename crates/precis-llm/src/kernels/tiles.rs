@@ -21,6 +21,8 @@ pub(crate) const ROWS: usize = 8;
 /// Row groups of a parallel task, for kernels that do not take pairs (in a product that is not
 /// `Give::SiluGated`).
 const GROUPS_PER_TASK: usize = 2;
+/// The most tokens a kernel call takes.
+const MOST_TOKENS: usize = 8;
 /// Activation bytes of the tokens that pass over a task's tiles together.
 const RUN_BYTES: usize = 256 * 1024;
 
@@ -271,7 +273,9 @@ pub(crate) fn product(
     let width = if gated { n / 2 } else { n };
     let mut out: Vec<f32> = Vec::with_capacity(m * width);
     let bands = Bands { values: out.as_mut_ptr(), m, n: width };
-    let run = (RUN_BYTES / k.max(1)).max(8) / 8 * 8;
+    // Whole runs of the widest call the kernels have.
+    let widest = if eight.is_some() { MOST_TOKENS } else { 4 };
+    let run = (RUN_BYTES / k.max(1)).max(widest) / widest * widest;
     let half = groups.div_ceil(2);
     let paired = pairs || gated;
     let tasks = if paired { half } else { groups.div_ceil(GROUPS_PER_TASK) };
@@ -310,7 +314,7 @@ pub(crate) fn product(
                 // `gates` makes every group of the first half a gate with its up rows as partner.
                 // silu as candle writes it, `x / (1 + e^-x)`, with `exp` giving the bits of
                 // `f32::exp`: for all the tokens' gates in one call.
-                let mut e = [[0f32; ROWS]; 8];
+                let mut e = [[0f32; ROWS]; MOST_TOKENS];
                 let e = &mut e[..own.len()];
                 for (e, gate) in e.iter_mut().zip(own) {
                     *e = gate.map(|g| -g);
