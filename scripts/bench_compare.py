@@ -7,8 +7,9 @@ instruction set, each in its own process, taking turns, ROUNDS times. Alternatin
 comparison fair on a shared, noisy machine. Others' work only ever slows a run down, so each side's
 best round (the highest speed, the lowest memory and load time) is nearest what its code can do, and
 the ratio of the bests is what the table shows (`--estimate median` for medians). Prints a Markdown
-table (with the CPU's model name and features above it, and every round's range) and, with --json,
-every run; `--from-json FILE` prints the tables again from that JSON.
+table (with the CPU's model name and features above it, and every round's range), each round's
+decode on both sides with the read-bandwidth test Precis's run made in it, and, with --json, every
+run; `--from-json FILE` prints the tables again from that JSON.
 
 llama.cpp builds are Python interpreters that have llama-cpp-python installed, named after the
 instruction set they were built for:
@@ -141,7 +142,9 @@ def compare(a, model, builds):
         runs = {p: {"precis": [], "llama.cpp": [], "build": llama_build(p, builds)} for p in paths}
         for r in range(a.rounds):
             for p in paths:
-                runs[p]["precis"].append(run_precis(a, model, p, ids_file, r == 0 and not a.no_bandwidth))
+                # The bandwidth test in every round: a shared host's bandwidth changes from one
+                # minute to the next, and a round's decode is read against its own.
+                runs[p]["precis"].append(run_precis(a, model, p, ids_file, not a.no_bandwidth))
                 if runs[p]["build"]:
                     runs[p]["llama.cpp"].append(run_llama(builds[runs[p]["build"]], gguf, ids_file, a.threads, a.decode_tokens))
                 print(f"{model} round {r + 1}/{a.rounds} {p} done", file=sys.stderr)
@@ -185,10 +188,22 @@ def table(model, probe, results, a):
         # The decode's figure read its weights at this rate; the machine's read bandwidth is the
         # most any of this model's bandwidth tests measured (each is as noisy as a decode).
         dm = r["decode_memory"] or {}
-        bandwidth = max([(x["decode_memory"] or {}).get("read_bandwidth_gb_s", 0) for x in results.values()])
+        bandwidth = max((x.get("decode_memory") or {}).get("read_bandwidth_gb_s", 0)
+                        for y in results.values() for x in y["runs"]["precis"])
         weight_gb_s = dm.get("weight_mb_per_token", 0) / 1000 * r["estimate"]["precis"]["decode_tok_s"]
         share = f"{weight_gb_s:.1f} of {bandwidth:.1f} GB/s = {weight_gb_s / bandwidth * 100:.0f}%" if bandwidth and weight_gb_s else "–"
         lines.append(f"| {p} | {r['llama_build'] or '–'} | " + " | ".join(cells) + f" | {share} |")
+    lines += ["", "Decode round by round (Precis vs llama.cpp, tok/s), with the bandwidth test Precis's run made:"]
+    for p, r in results.items():
+        pr, ll = r["runs"]["precis"], r["runs"]["llama.cpp"]
+        rounds = []
+        for i, ours in enumerate(pr):
+            bw = (ours.get("decode_memory") or {}).get("read_bandwidth_gb_s")
+            line = f"{ours['decode_tok_s']:.4g}"
+            if i < len(ll):
+                line += f" vs {ll[i]['decode_tok_s']:.4g} = {ours['decode_tok_s'] / ll[i]['decode_tok_s']:.2f}×"
+            rounds.append(line + (f" at {bw:.1f} GB/s" if bw else ""))
+        lines.append(f"- {p}: " + "; ".join(rounds))
     return "\n".join(lines)
 
 
