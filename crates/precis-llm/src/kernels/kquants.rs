@@ -331,30 +331,28 @@ impl KQuantMatrix {
         let m = xs.len() / k;
         let blocks = k / SUPER;
         let Kernels { one, four, eight, pairs } = self.kernels;
-        let act = &act;
-        // Row group `g`'s tiles, and those of its partner (else none).
-        let tiles = |g: usize, partner: Option<usize>| {
-            (g * blocks..(g + 1) * blocks, partner.map_or(0..0, |p| p * blocks..(p + 1) * blocks))
-        };
+        let (act, tiles) = (&act, &self.tiles);
+        // `kernel` on row group `g`'s tiles (and its partner's, else none) for tokens `t..`.
+        fn call<'a, const N: usize>(
+            kernel: Kernel<N>,
+            tiles: &'a Tiles,
+            act: &'a Q8K,
+            (k, blocks): (usize, usize),
+        ) -> impl Fn(usize, Option<usize>, usize) -> Outputs<N> + Sync + 'a {
+            move |g, partner, t| {
+                let second = partner.map_or(0..0, |p| p * blocks..(p + 1) * blocks);
+                kernel(tiles, g * blocks..(g + 1) * blocks, second, std::array::from_fn(|j| act.token(t + j, k)))
+            }
+        }
+        let shape = (k, blocks);
         tiles::product(
             (self.rows, m, k),
             pairs,
             give,
             self.exp,
-            eight.map(|eight| {
-                move |g, partner, t| {
-                    let (a, b) = tiles(g, partner);
-                    eight(&self.tiles, a, b, std::array::from_fn(|j| act.token(t + j, k)))
-                }
-            }),
-            |g, partner, t| {
-                let (a, b) = tiles(g, partner);
-                four(&self.tiles, a, b, std::array::from_fn(|j| act.token(t + j, k)))
-            },
-            |g, partner, t| {
-                let (a, b) = tiles(g, partner);
-                one(&self.tiles, a, b, [act.token(t, k)])
-            },
+            eight.map(|eight| call(eight, tiles, act, shape)),
+            call(four, tiles, act, shape),
+            call(one, tiles, act, shape),
         )
     }
 

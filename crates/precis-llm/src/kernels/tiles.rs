@@ -279,21 +279,8 @@ pub(crate) fn product(
     let half = groups.div_ceil(2);
     let paired = pairs || gated;
     let tasks = if paired { half } else { groups.div_ceil(GROUPS_PER_TASK) };
-    // Kernels that do not take pairs give a gate's group and its partner one after the other.
-    let eight = eight.as_ref().map(|eight| {
-        move |group: usize, partner: Option<usize>, t: usize| match partner {
-            Some(p) if !pairs => [eight(group, None, t)[0], eight(p, None, t)[0]],
-            _ => eight(group, partner, t),
-        }
-    });
-    let four = |group: usize, partner: Option<usize>, t: usize| match partner {
-        Some(p) if !pairs => [four(group, None, t)[0], four(p, None, t)[0]],
-        _ => four(group, partner, t),
-    };
-    let one = |group: usize, partner: Option<usize>, t: usize| match partner {
-        Some(p) if !pairs => [one(group, None, t)[0], one(p, None, t)[0]],
-        _ => one(group, partner, t),
-    };
+    let (eight, four, one) =
+        (eight.map(|k| with_partner(pairs, k)), with_partner(pairs, four), with_partner(pairs, one));
     crate::kernels::team::run(tasks, |task| {
         // A task's row groups, each with its partner: one pair, or single groups one by one.
         let mut units = [(0, None); GROUPS_PER_TASK];
@@ -361,6 +348,18 @@ pub(crate) fn product(
     // SAFETY: the tasks wrote every column (each row group is one task's) of every token.
     unsafe { out.set_len(m * width) };
     Ok(out)
+}
+
+/// `kernel`, giving a partner's outputs beside its group's also when it does not take pairs
+/// (`pairs` false): then the two groups one after the other.
+fn with_partner<const N: usize>(
+    pairs: bool,
+    kernel: impl Fn(usize, Option<usize>, usize) -> Outputs<N> + Sync,
+) -> impl Fn(usize, Option<usize>, usize) -> Outputs<N> + Sync {
+    move |group, partner, t| match partner {
+        Some(p) if !pairs => [kernel(group, None, t)[0], kernel(p, None, t)[0]],
+        _ => kernel(group, partner, t),
+    }
 }
 
 /// `multiply(rows)` of an `n × k` matrix for `x` of shape `(.., k)`: its rows as one run of
