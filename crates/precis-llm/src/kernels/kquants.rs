@@ -1,14 +1,15 @@
 //! Q4_K and Q6_K weight matrices times f32 activations on the CPU, for Precis's decoder (`crate::decoder`).
 //! At load, the stored 256-value super-blocks of every eight rows are interleaved into one tile:
-//! for each run of 4 (Q6_K) or 8 (Q4_K) values, the eight rows' bytes side by side, so one
-//! 256-bit load holds the same values of eight rows and one `dpbusd` (AVX-VNNI; `maddubs` and
-//! `madd` on plain AVX2) adds four products of each row into that row's lane against four
-//! activations broadcast to all lanes. The output is eight rows at once, no horizontal sums;
+//! for each run of 4 (Q6_K) or 8 (Q4_K) values, the eight rows' bits side by side, so one
+//! 256-bit load holds the same values of eight rows (Q6_K's in two loads, its low four and high
+//! two bits, unpacked to bytes in registers) and one `dpbusd` (AVX-VNNI; `maddubs` and `madd` on
+//! plain AVX2) adds four products of each row into that row's lane against four activations
+//! broadcast to all lanes. The output is eight rows at once, no horizontal sums;
 //! a prompt's tokens go four (or eight) at a time over a tile while it is in cache. The integer
 //! scales of the sub-blocks stay integers: each sub-block's sum is multiplied by its scale in i32 and
 //! the super-block's total is turned into a float once; Q4_K's minimums multiply the
 //! activations' sums of 32 and Q6_K's offset of 32 their sums of 16, also as integers. The
-//! activations are quantized to 8 bits per 256 values. The tiles take 3% (Q4_K) and 31% (Q6_K)
+//! activations are quantized to 8 bits per 256 values. The tiles take 3% (Q4_K) and 1% (Q6_K)
 //! more bytes than the stored blocks, which are not kept. A scalar version serves other CPUs
 //! and is the reference in tests; a token gets the same floats alone as within a prompt.
 
@@ -44,14 +45,26 @@ struct TileQ4K {
     qs: [[[u8; 4]; ROWS]; 32],
 }
 
-/// Eight rows of a Q6_K super-block. Row `r`'s value `i` is
-/// `d[r] * scales[i / 16][r] * (qs[i / 4][r][i % 4] - 32)`.
+/// Eight rows of a Q6_K super-block, six bits a value as stored. Row `r`'s value `i` is
+/// `d[r] * scales[i / 16][r] * (q - 32)`: for sub-block `s = i / 16`, its run of four
+/// `k = i % 16 / 4` and the value's place in the run `m = i % 4`, the low four bits of `q` are
+/// nibble `k % 2` of `qs[s / 2].low[2 (s % 2) + k / 2][r][m]` and its high two bits are bits
+/// `2 k` and `2 k + 1` of `qs[s / 2].high[s % 2][r][m]`.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 struct TileQ6K {
     d: [f32; ROWS],
     scales: [[i8; ROWS]; 16],
-    qs: [[[u8; 4]; ROWS]; 64],
+    qs: [Q6Pair; 8],
+}
+
+/// Two sub-blocks' quants of eight rows in three cache lines' worth of bytes: their low four
+/// bits (two runs of four a line of 32 bytes) and their high two bits (four runs a line).
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Q6Pair {
+    low: [[[u8; 4]; ROWS]; 4],
+    high: [[[u8; 4]; ROWS]; 2],
 }
 
 /// Bytes of a tile before its quants: its scales (and minimums).
@@ -220,15 +233,16 @@ impl TileQ4K {
 
 impl TileQ6K {
     fn pack(blocks: &[&[u8]]) -> TileQ6K {
-        let mut tile = TileQ6K { d: [0.0; ROWS], scales: [[0; ROWS]; 16], qs: [[[0; 4]; ROWS]; 64] };
+        let mut tile = TileQ6K { d: [0.0; ROWS], scales: [[0; ROWS]; 16], qs: bytemuck::Zeroable::zeroed() };
         for (r, block) in blocks.iter().enumerate() {
             tile.d[r] = f16_at(block, 208);
             for (sub, &s) in block[192..208].iter().enumerate() {
                 tile.scales[sub][r] = s as i8;
             }
-            let q = q6k_quants(block);
-            for (g, run) in q.chunks_exact(4).enumerate() {
-                tile.qs[g][r].copy_from_slice(run);
+            for (i, q) in q6k_quants(block).into_iter().enumerate() {
+                let (pair, half, k, m) = (i / 32, i / 16 % 2, i % 16 / 4, i % 4);
+                tile.qs[pair].low[2 * half + k / 2][r][m] |= (q & 0x0F) << (4 * (k % 2));
+                tile.qs[pair].high[half][r][m] |= (q >> 4) << (2 * k);
             }
         }
         tile
@@ -236,7 +250,10 @@ impl TileQ6K {
 
     /// Row `r`'s quant `i` (0..64, before the offset of 32).
     fn quant(&self, r: usize, i: usize) -> u8 {
-        self.qs[i / 4][r][i % 4]
+        let (pair, half, k, m) = (i / 32, i / 16 % 2, i % 16 / 4, i % 4);
+        let low = self.qs[pair].low[2 * half + k / 2][r][m] >> (4 * (k % 2)) & 0x0F;
+        let high = self.qs[pair].high[half][r][m] >> (2 * k) & 3;
+        low | high << 4
     }
 
     fn values(&self, r: usize) -> impl Iterator<Item = f32> + '_ {
@@ -495,7 +512,7 @@ mod avx2 {
     //! `ISA` says which instruction adds the byte products (`tiles::lanes::dp`). Each i32 lane
     //! is one row of the tile.
 
-    use super::{Act, Tiles, SUPER};
+    use super::{Act, Q6Pair, Tiles, ROWS, SUPER};
     use super::{HEAD_Q4K, HEAD_Q6K};
     use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch, prefetch_head_ahead};
     use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
@@ -668,13 +685,17 @@ mod avx2 {
                 // times the activations' sum of 16, taken for the whole tile at the end, two
                 // sub-blocks a `madd`. The integers are the same.
                 for sub in 0..16 {
+                    let pair = &tile.qs[sub / 2];
+                    if sub % 2 == 0 {
+                        prefetch_q6_pair::<FAR>(pair);
+                    }
                     let s = _mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i);
                     let scale2 = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, s));
+                    let high = load(&pair.high[sub % 2]);
                     for half in 0..2 {
                         let g = 4 * sub + 2 * half;
-                        prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
-                        let w0 = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
-                        let w1 = _mm256_loadu_si256(tile.qs[g + 1].as_ptr() as *const __m256i);
+                        let low = load(&pair.low[2 * (sub % 2) + half]);
+                        let (w0, w1) = (q6k_run(low, high, 2 * half), q6k_run(low, high, 2 * half + 1));
                         for t in 0..N {
                             let x = a[t].quants.as_ptr().add(b * SUPER + 4 * g);
                             let pairs = _mm256_add_epi16(
@@ -702,14 +723,17 @@ mod avx2 {
                 }
             } else {
                 for sub in 0..16 {
+                    let pair = &tile.qs[sub / 2];
+                    if sub % 2 == 0 {
+                        prefetch_q6_pair::<FAR>(pair);
+                    }
                     let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
+                    let high = load(&pair.high[sub % 2]);
                     let mut sums = [_mm256_setzero_si256(); N];
                     for g4 in 0..4 {
                         let g = 4 * sub + g4;
-                        if g % 2 == 0 {
-                            prefetch::<FAR>(tile.qs[g].as_ptr() as *const u8);
-                        }
-                        let w = _mm256_loadu_si256(tile.qs[g].as_ptr() as *const __m256i);
+                        let low = load(&pair.low[2 * (sub % 2) + g4 / 2]);
+                        let w = q6k_run(low, high, g4);
                         for t in 0..N {
                             sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
                         }
@@ -729,6 +753,36 @@ mod avx2 {
             }
         }
         outputs(acc)
+    }
+
+    /// A line of 32 bytes of a tile.
+    #[inline(always)]
+    unsafe fn load(line: &[[u8; 4]; ROWS]) -> __m256i {
+        _mm256_loadu_si256(line.as_ptr() as *const __m256i)
+    }
+
+    /// `prefetch::<FAR>` for the three cache lines' worth of a pair of Q6_K sub-blocks.
+    #[inline(always)]
+    pub(super) unsafe fn prefetch_q6_pair<const FAR: bool>(pair: &Q6Pair) {
+        let p = pair as *const Q6Pair as *const u8;
+        for line in (0..std::mem::size_of::<Q6Pair>()).step_by(64) {
+            prefetch::<FAR>(p.wrapping_add(line));
+        }
+    }
+
+    /// Run `k` (0..4) of a Q6_K sub-block's quants, one byte each (0..64), from the line of low
+    /// nibbles it shares with its neighbour run (`k ^ 1`) and the sub-block's line of high bits.
+    #[inline(always)]
+    unsafe fn q6k_run(low: __m256i, high: __m256i, k: usize) -> __m256i {
+        // Run `k`'s nibble to bits 0..4 and its high bits (bits 2k and 2k + 1 of each byte) to
+        // bits 4 and 5. The 16-bit shifts carry bits across bytes, which the masks drop.
+        let (low, high) = match k {
+            0 => (low, _mm256_slli_epi16::<4>(high)),
+            1 => (_mm256_srli_epi16::<4>(low), _mm256_slli_epi16::<2>(high)),
+            2 => (low, high),
+            _ => (_mm256_srli_epi16::<4>(low), _mm256_srli_epi16::<2>(high)),
+        };
+        _mm256_or_si256(_mm256_and_si256(low, _mm256_set1_epi8(0x0F)), _mm256_and_si256(high, _mm256_set1_epi8(0x30)))
     }
 }
 
@@ -835,14 +889,18 @@ mod avx512 {
             prefetch_head_ahead::<_, false>(tb, HEAD_Q6K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..16 {
+                let (pa, pb) = (&ta.qs[sub / 2], &tb.qs[sub / 2]);
+                if sub % 2 == 0 {
+                    avx2::prefetch_q6_pair::<false>(pa);
+                    avx2::prefetch_q6_pair::<false>(pb);
+                }
+                let high = pair(pa.high[sub % 2].as_ptr() as *const u8, pb.high[sub % 2].as_ptr() as *const u8);
                 let mut sums = [_mm512_setzero_si512(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
-                    if g % 2 == 0 {
-                        prefetch_ahead(ta.qs[g].as_ptr() as *const u8);
-                        prefetch_ahead(tb.qs[g].as_ptr() as *const u8);
-                    }
-                    let w = pair(ta.qs[g].as_ptr() as *const u8, tb.qs[g].as_ptr() as *const u8);
+                    let line = 2 * (sub % 2) + g4 / 2;
+                    let low = pair(pa.low[line].as_ptr() as *const u8, pb.low[line].as_ptr() as *const u8);
+                    let w = q6k_run(low, high, g4);
                     for t in 0..N {
                         let x = four_bytes_wide(a[t].quants.as_ptr().add(b * SUPER + 4 * g));
                         sums[t] = _mm512_dpbusd_epi32(sums[t], w, x);
@@ -865,6 +923,20 @@ mod avx512 {
             }
         }
         outputs_wide(acc)
+    }
+
+    /// `avx2::q6k_run` for two row groups' lines side by side.
+    #[inline(always)]
+    unsafe fn q6k_run(low: __m512i, high: __m512i, k: usize) -> __m512i {
+        // Run `k`'s nibble to bits 0..4 and its high bits (bits 2k and 2k + 1 of each byte) to
+        // bits 4 and 5. The 16-bit shifts carry bits across bytes, which the masks drop.
+        let (low, high) = match k {
+            0 => (low, _mm512_slli_epi16::<4>(high)),
+            1 => (_mm512_srli_epi16::<4>(low), _mm512_slli_epi16::<2>(high)),
+            2 => (low, high),
+            _ => (_mm512_srli_epi16::<4>(low), _mm512_srli_epi16::<2>(high)),
+        };
+        _mm512_or_si512(_mm512_and_si512(low, _mm512_set1_epi8(0x0F)), _mm512_and_si512(high, _mm512_set1_epi8(0x30)))
     }
 }
 
