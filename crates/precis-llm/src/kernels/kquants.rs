@@ -49,7 +49,8 @@ struct TileQ4K {
 /// `d[r] * scales[i / 16][r] * (q - 32)`: for sub-block `s = i / 16`, its run of four
 /// `k = i % 16 / 4` and the value's place in the run `m = i % 4`, the low four bits of `q` are
 /// nibble `k % 2` of `qs[s / 2].low[2 (s % 2) + k / 2][r][m]` and its high two bits are bits
-/// `2 k` and `2 k + 1` of `qs[s / 2].high[s % 2][r][m]`.
+/// `2 k` and `2 k + 1` of `qs[s / 2].high[s % 2][r][m]`. `d` is an f32 and the scales a byte
+/// each: 212 bytes a row's super-block, 2 more than stored.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 struct TileQ6K {
