@@ -696,7 +696,7 @@ mod avx2 {
                     for half in 0..2 {
                         let g = 4 * sub + 2 * half;
                         let low = load(&pair.low[2 * (sub % 2) + half]);
-                        let (w0, w1) = (q6k_run(low, high, 2 * half), q6k_run(low, high, 2 * half + 1));
+                        let [w0, w1] = q6k_runs(low, high, half);
                         for t in 0..N {
                             let x = a[t].quants.as_ptr().add(b * SUPER + 4 * g);
                             let pairs = _mm256_add_epi16(
@@ -731,12 +731,14 @@ mod avx2 {
                     let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
                     let high = load(&pair.high[sub % 2]);
                     let mut sums = [_mm256_setzero_si256(); N];
-                    for g4 in 0..4 {
-                        let g = 4 * sub + g4;
-                        let low = load(&pair.low[2 * (sub % 2) + g4 / 2]);
-                        let w = q6k_run(low, high, g4);
-                        for t in 0..N {
-                            sums[t] = dp::<ISA>(sums[t], w, four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g)));
+                    for half in 0..2 {
+                        let low = load(&pair.low[2 * (sub % 2) + half]);
+                        for (j, w) in q6k_runs(low, high, half).into_iter().enumerate() {
+                            let g = 4 * sub + 2 * half + j;
+                            for t in 0..N {
+                                let x = four_bytes(a[t].quants.as_ptr().add(b * SUPER + 4 * g));
+                                sums[t] = dp::<ISA>(sums[t], w, x);
+                            }
                         }
                     }
                     for t in 0..N {
@@ -771,18 +773,23 @@ mod avx2 {
         }
     }
 
-    /// Run `k` (0..4) of a Q6_K sub-block's quants, one byte each (0..64), from the line of low
-    /// nibbles it shares with its neighbour run (`k ^ 1`) and the sub-block's line of high bits.
+    /// Runs `2 half` and `2 half + 1` of a Q6_K sub-block's quants, one byte each (0..64), from
+    /// their line of low nibbles and the sub-block's line of high bits: each run's nibble to bits
+    /// 0..4 and its high bits (bits `2k` and `2k + 1` of each byte, for run `k`) to bits 4 and
+    /// 5. The 16-bit shifts carry bits across bytes, which the masks drop.
     #[inline(always)]
-    unsafe fn q6k_run(low: __m256i, high: __m256i, k: usize) -> __m256i {
-        // Run `k`'s nibble to bits 0..4 and its high bits (bits 2k and 2k + 1 of each byte) to
-        // bits 4 and 5. The 16-bit shifts carry bits across bytes, which the masks drop.
-        let (low, high) = match k {
-            0 => (low, _mm256_slli_epi16::<4>(high)),
-            1 => (_mm256_srli_epi16::<4>(low), _mm256_slli_epi16::<2>(high)),
-            2 => (low, high),
-            _ => (_mm256_srli_epi16::<4>(low), _mm256_srli_epi16::<2>(high)),
-        };
+    unsafe fn q6k_runs(low: __m256i, high: __m256i, half: usize) -> [__m256i; 2] {
+        let odd = _mm256_srli_epi16::<4>(low);
+        if half == 0 {
+            [run(low, _mm256_slli_epi16::<4>(high)), run(odd, _mm256_slli_epi16::<2>(high))]
+        } else {
+            [run(low, high), run(odd, _mm256_srli_epi16::<2>(high))]
+        }
+    }
+
+    /// A run's nibble (bits 0..4 of `low`) and high bits (bits 4 and 5 of `high`) in one byte.
+    #[inline(always)]
+    unsafe fn run(low: __m256i, high: __m256i) -> __m256i {
         _mm256_or_si256(_mm256_and_si256(low, _mm256_set1_epi8(0x0F)), _mm256_and_si256(high, _mm256_set1_epi8(0x30)))
     }
 }
@@ -897,14 +904,15 @@ mod avx512 {
                 }
                 let high = pair(pa.high[sub % 2].as_ptr() as *const u8, pb.high[sub % 2].as_ptr() as *const u8);
                 let mut sums = [_mm512_setzero_si512(); N];
-                for g4 in 0..4 {
-                    let g = 4 * sub + g4;
-                    let line = 2 * (sub % 2) + g4 / 2;
+                for half in 0..2 {
+                    let line = 2 * (sub % 2) + half;
                     let low = pair(pa.low[line].as_ptr() as *const u8, pb.low[line].as_ptr() as *const u8);
-                    let w = q6k_run(low, high, g4);
-                    for t in 0..N {
-                        let x = four_bytes_wide(a[t].quants.as_ptr().add(b * SUPER + 4 * g));
-                        sums[t] = _mm512_dpbusd_epi32(sums[t], w, x);
+                    for (j, w) in q6k_runs(low, high, half).into_iter().enumerate() {
+                        let g = 4 * sub + 2 * half + j;
+                        for t in 0..N {
+                            let x = four_bytes_wide(a[t].quants.as_ptr().add(b * SUPER + 4 * g));
+                            sums[t] = _mm512_dpbusd_epi32(sums[t], w, x);
+                        }
                     }
                 }
                 let scale = _mm512_cvtepi8_epi32(pair_bytes(
@@ -926,17 +934,20 @@ mod avx512 {
         outputs_wide(acc)
     }
 
-    /// `avx2::q6k_run` for two row groups' lines side by side.
+    /// `avx2::q6k_runs` for two row groups' lines side by side.
     #[inline(always)]
-    unsafe fn q6k_run(low: __m512i, high: __m512i, k: usize) -> __m512i {
-        // Run `k`'s nibble to bits 0..4 and its high bits (bits 2k and 2k + 1 of each byte) to
-        // bits 4 and 5. The 16-bit shifts carry bits across bytes, which the masks drop.
-        let (low, high) = match k {
-            0 => (low, _mm512_slli_epi16::<4>(high)),
-            1 => (_mm512_srli_epi16::<4>(low), _mm512_slli_epi16::<2>(high)),
-            2 => (low, high),
-            _ => (_mm512_srli_epi16::<4>(low), _mm512_srli_epi16::<2>(high)),
-        };
+    unsafe fn q6k_runs(low: __m512i, high: __m512i, half: usize) -> [__m512i; 2] {
+        let odd = _mm512_srli_epi16::<4>(low);
+        if half == 0 {
+            [run(low, _mm512_slli_epi16::<4>(high)), run(odd, _mm512_slli_epi16::<2>(high))]
+        } else {
+            [run(low, high), run(odd, _mm512_srli_epi16::<2>(high))]
+        }
+    }
+
+    /// A run's nibble (bits 0..4 of `low`) and high bits (bits 4 and 5 of `high`) in one byte.
+    #[inline(always)]
+    unsafe fn run(low: __m512i, high: __m512i) -> __m512i {
         _mm512_or_si512(_mm512_and_si512(low, _mm512_set1_epi8(0x0F)), _mm512_and_si512(high, _mm512_set1_epi8(0x30)))
     }
 }
