@@ -415,8 +415,8 @@ type Kernel<const N: usize> = fn(&Tiles, Range<usize>, Range<usize>, [Act; N]) -
 /// where eight tokens at a time are faster than four: with the tiles in the second-level
 /// cache, on the Zen 4 (`AMD EPYC`, family 25 model 17), the 512-bit Q4_K kernel multiplied
 /// 158 → 166 GMAC/s and Q6_K 137 → 157, the 256-bit Q4_K one on plain AVX2 118 → 122, while
-/// its Q6_K one is no faster with eight (96 against 96) and keeps four. Unmeasured on AVX-VNNI,
-/// which keeps four.
+/// its Q6_K one is no faster with eight (96 against 96) and keeps four (all with a Q6_K value
+/// in a byte, before the six-bit tiles). Unmeasured on AVX-VNNI, which keeps four.
 #[derive(Clone, Copy)]
 struct Kernels {
     one: Kernel<1>,
