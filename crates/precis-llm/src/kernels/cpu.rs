@@ -183,6 +183,7 @@ pub(crate) fn is_zen4() -> bool {
 }
 
 /// A CPUID vendor string as leaf 0 gives it: in EBX, EDX and ECX.
+#[cfg(any(target_arch = "x86_64", test))]
 fn vendor_words(name: &[u8; 12]) -> [u32; 3] {
     let word = |i: usize| u32::from_le_bytes([name[i], name[i + 1], name[i + 2], name[i + 3]]);
     [word(0), word(4), word(8)]
@@ -191,6 +192,7 @@ fn vendor_words(name: &[u8; 12]) -> [u32; 3] {
 /// Whether CPUID's vendor words (EBX, EDX, ECX of leaf 0), leaf 1's signature (EAX) and AVX-512
 /// F say Zen 4: AMD's family 25 (base family 15 plus extended family 10), which Zen 3 shares,
 /// with AVX-512, which Zen 3 lacks.
+#[cfg(any(target_arch = "x86_64", test))]
 fn zen4(vendor: [u32; 3], signature: u32, avx512f: bool) -> bool {
     let amd = vendor == vendor_words(b"AuthenticAMD");
     let base = (signature >> 8) & 0xF;
