@@ -73,6 +73,9 @@ struct Q6Pair {
 const HEAD_Q4K: usize = std::mem::offset_of!(TileQ4K, qs);
 #[cfg(target_arch = "x86_64")]
 const HEAD_Q6K: usize = std::mem::offset_of!(TileQ6K, qs);
+/// Bytes of a pair of Q6_K sub-blocks' quants, three cache lines' worth.
+#[cfg(target_arch = "x86_64")]
+const Q6_PAIR: usize = std::mem::size_of::<Q6Pair>();
 
 enum Tiles {
     Q4K(Held<TileQ4K>),
@@ -519,9 +522,9 @@ mod avx2 {
     //! `ISA` says which instruction adds the byte products (`tiles::lanes::dp`). Each i32 lane
     //! is one row of the tile.
 
-    use super::{Act, Q6Pair, Tiles, ROWS, SUPER};
-    use super::{HEAD_Q4K, HEAD_Q6K};
-    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch, prefetch_head_ahead};
+    use super::{Act, Tiles, ROWS, SUPER};
+    use super::{HEAD_Q4K, HEAD_Q6K, Q6_PAIR};
+    use crate::kernels::tiles::lanes::{dp, four_bytes, outputs, prefetch, prefetch_lines_ahead};
     use crate::kernels::tiles::{Outputs, AVX2, AVX512_VNNI, AVX_VNNI};
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -617,7 +620,7 @@ mod avx2 {
         let low = _mm256_set1_epi8(0x0F);
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
-            prefetch_head_ahead::<_, FAR>(tile, HEAD_Q4K);
+            prefetch_lines_ahead::<_, FAR>(tile, HEAD_Q4K);
             let mut dots = [_mm256_setzero_si256(); N];
             for sub in 0..8 {
                 // Plain AVX2 keeps a sub-block's byte products in i16 (eight `maddubs` pair sums
@@ -682,7 +685,7 @@ mod avx2 {
     ) -> Outputs<N> {
         let mut acc = [_mm256_setzero_ps(); N];
         for (b, tile) in tiles.iter().enumerate() {
-            prefetch_head_ahead::<_, FAR>(tile, HEAD_Q6K);
+            prefetch_lines_ahead::<_, FAR>(tile, HEAD_Q6K);
             let mut dots = [_mm256_setzero_si256(); N];
             if ISA == AVX2 {
                 // Plain AVX2 adds two `maddubs` in i16 (a pair sum is at most 2 × 63 × 127, two
@@ -694,7 +697,7 @@ mod avx2 {
                 for sub in 0..16 {
                     let pair = &tile.qs[sub / 2];
                     if sub % 2 == 0 {
-                        prefetch_q6_pair::<FAR>(pair);
+                        prefetch_lines_ahead::<_, FAR>(pair, Q6_PAIR);
                     }
                     let s = _mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i);
                     let scale2 = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, s));
@@ -732,7 +735,7 @@ mod avx2 {
                 for sub in 0..16 {
                     let pair = &tile.qs[sub / 2];
                     if sub % 2 == 0 {
-                        prefetch_q6_pair::<FAR>(pair);
+                        prefetch_lines_ahead::<_, FAR>(pair, Q6_PAIR);
                     }
                     let scale = _mm256_cvtepi8_epi32(_mm_loadl_epi64(tile.scales[sub].as_ptr() as *const __m128i));
                     let high = load(&pair.high[sub % 2]);
@@ -770,15 +773,6 @@ mod avx2 {
         _mm256_loadu_si256(line.as_ptr() as *const __m256i)
     }
 
-    /// `prefetch::<FAR>` for the three cache lines' worth of a pair of Q6_K sub-blocks.
-    #[inline(always)]
-    pub(super) unsafe fn prefetch_q6_pair<const FAR: bool>(pair: &Q6Pair) {
-        let p = pair as *const Q6Pair as *const u8;
-        for line in (0..std::mem::size_of::<Q6Pair>()).step_by(64) {
-            prefetch::<FAR>(p.wrapping_add(line));
-        }
-    }
-
     /// Runs `2 half` and `2 half + 1` of a Q6_K sub-block's quants, one byte each (0..64), from
     /// their line of low nibbles and the sub-block's line of high bits: each run's nibble to bits
     /// 0..4 and its high bits (bits `2k` and `2k + 1` of each byte, for run `k`) to bits 4 and
@@ -810,9 +804,9 @@ mod avx512 {
     //! same instructions.
 
     use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
-    use super::{HEAD_Q4K, HEAD_Q6K};
+    use super::{HEAD_Q4K, HEAD_Q6K, Q6_PAIR};
     use crate::kernels::tiles::lanes::{
-        four_bytes_wide, outputs_wide, pair, pair_bytes, pair_f16, pair_halves, prefetch_ahead, prefetch_head_ahead,
+        four_bytes_wide, outputs_wide, pair, pair_bytes, pair_f16, pair_halves, prefetch_ahead, prefetch_lines_ahead,
     };
     use crate::kernels::tiles::{Outputs, AVX512_VNNI};
     use std::arch::x86_64::*;
@@ -848,8 +842,8 @@ mod avx512 {
         let low = _mm512_set1_epi8(0x0F);
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_head_ahead::<_, false>(ta, HEAD_Q4K);
-            prefetch_head_ahead::<_, false>(tb, HEAD_Q4K);
+            prefetch_lines_ahead::<_, false>(ta, HEAD_Q4K);
+            prefetch_lines_ahead::<_, false>(tb, HEAD_Q4K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..8 {
                 let mut sums = [_mm512_setzero_si512(); N];
@@ -899,14 +893,14 @@ mod avx512 {
     unsafe fn q6k_body<const N: usize>(first: &[TileQ6K], second: &[TileQ6K], a: [Act; N]) -> Outputs<N> {
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_head_ahead::<_, false>(ta, HEAD_Q6K);
-            prefetch_head_ahead::<_, false>(tb, HEAD_Q6K);
+            prefetch_lines_ahead::<_, false>(ta, HEAD_Q6K);
+            prefetch_lines_ahead::<_, false>(tb, HEAD_Q6K);
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..16 {
                 let (pa, pb) = (&ta.qs[sub / 2], &tb.qs[sub / 2]);
                 if sub % 2 == 0 {
-                    avx2::prefetch_q6_pair::<false>(pa);
-                    avx2::prefetch_q6_pair::<false>(pb);
+                    prefetch_lines_ahead::<_, false>(pa, Q6_PAIR);
+                    prefetch_lines_ahead::<_, false>(pb, Q6_PAIR);
                 }
                 let high = pair(pa.high[sub % 2].as_ptr() as *const u8, pb.high[sub % 2].as_ptr() as *const u8);
                 let mut sums = [_mm512_setzero_si512(); N];

@@ -514,14 +514,14 @@ pub(crate) mod lanes {
         }
     }
 
-    /// `prefetch::<FAR>` for each line of the first `bytes` of the tile at `tile`: a K-quant
-    /// tile's scales, which its kernel's prefetches (one per 64 bytes of quants) leave to the
-    /// hardware otherwise, an eighth of a Q4_K tile's lines (a decode step 4–5% faster with
-    /// them asked for, docs/performance.md).
+    /// `prefetch::<FAR>` for each line of the first `bytes` from `at`: a K-quant tile's scales,
+    /// which its kernel's prefetches (one per 64 bytes of quants) leave to the hardware
+    /// otherwise, an eighth of a Q4_K tile's lines (a decode step 4–5% faster with them asked
+    /// for, docs/performance.md), or the quants of a pair of Q6_K sub-blocks.
     #[inline(always)]
-    pub(crate) unsafe fn prefetch_head_ahead<T, const FAR: bool>(tile: &T, bytes: usize) {
+    pub(crate) unsafe fn prefetch_lines_ahead<T, const FAR: bool>(at: &T, bytes: usize) {
         for line in (0..bytes).step_by(64) {
-            prefetch::<FAR>((tile as *const T as *const u8).wrapping_add(line));
+            prefetch::<FAR>((at as *const T as *const u8).wrapping_add(line));
         }
     }
 
