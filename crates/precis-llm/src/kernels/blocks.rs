@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::exp::{self, Exp};
-use crate::kernels::tiles::{self, f16_at, shape_error, Give, Held, Outputs, Stored, ROWS};
+use crate::kernels::tiles::{self, f16_at, shape_error, Fetch, Give, Held, Outputs, Stored, ROWS};
 
 const BLOCK: usize = 32;
 
@@ -244,7 +244,7 @@ impl BlockMatrix {
             cols,
             layout,
             tiles: Held::Built(tiles),
-            kernels: kernels(layout, path),
+            kernels: kernels(layout, path, crate::kernels::tiles::fetch()),
             exp: exp::for_path(path),
             quantize: quantizer(path),
         }))
@@ -271,7 +271,7 @@ impl BlockMatrix {
             cols,
             layout,
             tiles,
-            kernels: kernels(layout, path),
+            kernels: kernels(layout, path, crate::kernels::tiles::fetch()),
             exp: exp::for_path(path),
             quantize: quantizer(path),
         })
@@ -368,7 +368,9 @@ struct Kernels {
     pairs: bool,
 }
 
-fn kernels(layout: Layout, path: KernelPath) -> Kernels {
+/// The kernels of `path` for `layout`; those of `avx512vnni` for one token ask for their tiles
+/// ahead only where `fetch` says so.
+fn kernels(layout: Layout, path: KernelPath, fetch: Fetch) -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::kernels::tiles::{AVX2, AVX_VNNI};
@@ -389,10 +391,23 @@ fn kernels(layout: Layout, path: KernelPath) -> Kernels {
         }
         match path {
             KernelPath::Avx512Vnni => {
+                macro_rules! wide {
+                    ($l:expr) => {
+                        Kernels {
+                            one: if fetch.wide_one_asks() {
+                                avx512::entry::<$l, 1, true>
+                            } else {
+                                avx512::entry::<$l, 1, false>
+                            },
+                            four: avx512::entry::<$l, 4, true>,
+                            pairs: true,
+                        }
+                    };
+                }
                 return match layout {
-                    Layout::Q8 => Kernels { one: avx512::entry::<Q8, 1>, four: avx512::entry::<Q8, 4>, pairs: true },
-                    Layout::Q5 => Kernels { one: avx512::entry::<Q5, 1>, four: avx512::entry::<Q5, 4>, pairs: true },
-                    Layout::Q4 => Kernels { one: avx512::entry::<Q4, 1>, four: avx512::entry::<Q4, 4>, pairs: true },
+                    Layout::Q8 => wide!(Q8),
+                    Layout::Q5 => wide!(Q5),
+                    Layout::Q4 => wide!(Q4),
                 };
             }
             KernelPath::AvxVnni => return narrow!(AVX_VNNI),
@@ -400,7 +415,7 @@ fn kernels(layout: Layout, path: KernelPath) -> Kernels {
             KernelPath::Portable => {}
         }
     }
-    let _ = path;
+    let _ = (path, fetch);
     match layout {
         Layout::Q8 => Kernels { one: scalar::<Q8, 1>, four: scalar::<Q8, 4>, pairs: false },
         Layout::Q5 => Kernels { one: scalar::<Q5, 1>, four: scalar::<Q5, 4>, pairs: false },
@@ -574,7 +589,8 @@ mod avx512 {
     //! broadcast to every lane. Lane `i` is row `i % 8` of the first group (`i < 8`) or of the
     //! second; each lane does what the 256-bit kernels do for its row, so the floats are the
     //! same. A CPU that splits 512-bit operations into two 256-bit halves (AMD Zen 4) still
-    //! saves half of the instructions.
+    //! saves half of the instructions. `ASK`: whether a kernel asks for its tiles ahead of
+    //! reading them (`tiles::Fetch`).
 
     use super::{avx2, Act, BLOCK, LAYOUTS, Q4, Q5, Q8};
     use crate::kernels::tiles::lanes::{four_bytes_wide, outputs_wide, pair, pair_f16, prefetch_ahead};
@@ -583,7 +599,7 @@ mod avx512 {
 
     /// Row groups `tiles` and `second`; a lone group (`second` empty) goes to the 256-bit
     /// kernel with the same instruction set.
-    pub fn entry<const L: u8, const N: usize>(tiles: &[u8], second: &[u8], a: [Act; N]) -> Outputs<N> {
+    pub fn entry<const L: u8, const N: usize, const ASK: bool>(tiles: &[u8], second: &[u8], a: [Act; N]) -> Outputs<N> {
         if second.is_empty() {
             return avx2::entry::<L, N, AVX512_VNNI>(tiles, second, a);
         }
@@ -592,11 +608,16 @@ mod avx512 {
         // SAFETY: `kernels` chooses this only for `KernelPath::Avx512Vnni`, whose features
         // `KernelPath::supported` found on this CPU; both groups hold `blocks` tiles and the
         // activations `blocks` blocks (checked above).
-        unsafe { body::<L, N>(tiles, second, a, blocks) }
+        unsafe { body::<L, N, ASK>(tiles, second, a, blocks) }
     }
 
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn body<const L: u8, const N: usize>(first: &[u8], second: &[u8], a: [Act; N], blocks: usize) -> Outputs<N> {
+    unsafe fn body<const L: u8, const N: usize, const ASK: bool>(
+        first: &[u8],
+        second: &[u8],
+        a: [Act; N],
+        blocks: usize,
+    ) -> Outputs<N> {
         let tile_bytes = LAYOUTS[L as usize].tile_bytes();
         let low = _mm512_set1_epi8(0x0F);
         // Q5_0's fifth bits, as in the 256-bit kernel, in both halves.
@@ -617,9 +638,11 @@ mod avx512 {
         let mut acc = [_mm512_setzero_ps(); N];
         for b in 0..blocks {
             let (ta, tb) = (first.as_ptr().add(b * tile_bytes), second.as_ptr().add(b * tile_bytes));
-            for line in (0..tile_bytes).step_by(64) {
-                prefetch_ahead(ta.wrapping_add(line));
-                prefetch_ahead(tb.wrapping_add(line));
+            if ASK {
+                for line in (0..tile_bytes).step_by(64) {
+                    prefetch_ahead(ta.wrapping_add(line));
+                    prefetch_ahead(tb.wrapping_add(line));
+                }
             }
             let mut sums = [_mm512_setzero_si512(); N];
             if L == Q8 {
@@ -745,9 +768,12 @@ mod tests {
             // Two row groups, so the 512-bit kernels take them as a pair.
             let (_, reference) = matrix_on(dtype, 16, k, 1, KernelPath::Portable);
             let expected = (reference.kernels.four)(reference.group(0), reference.group(1), tokens);
-            for path in KernelPath::available() {
+            // Each path's kernels, with each way of asking for the tiles (`Fetch`; a prefetch
+            // changes no result, so this checks that the variants compute alike).
+            let fetches = [Fetch::Ahead, Fetch::Zen4];
+            for (path, fetch) in KernelPath::available().into_iter().flat_map(|p| fetches.map(|f| (p, f))) {
                 let (_, m) = matrix_on(dtype, 16, k, 1, path);
-                let Kernels { one, four, pairs } = m.kernels;
+                let Kernels { one, four, pairs } = kernels(m.layout, path, fetch);
                 let (a, b) = m.groups(0, pairs.then_some(1));
                 let got = four(a, b, tokens);
                 let got = if pairs { got } else { [got[0], four(m.group(1), &[], tokens)[0]] };
@@ -755,17 +781,23 @@ mod tests {
                     for t in 0..4 {
                         for r in 0..ROWS {
                             let (e, v) = (expected[g][t][r], got[g][t][r]);
-                            assert_eq!(e.to_bits(), v.to_bits(), "{path} {dtype:?}: {e} vs {v}");
+                            assert_eq!(e.to_bits(), v.to_bits(), "{path} ({fetch:?}) {dtype:?}: {e} vs {v}");
                         }
                         let alone = one(a, b, [tokens[t]]);
-                        assert_eq!(alone[0][0], got[0][t], "{path} {dtype:?}, token {t}: one token or four");
+                        assert_eq!(
+                            alone[0][0], got[0][t],
+                            "{path} ({fetch:?}) {dtype:?}, token {t}: one token or four"
+                        );
                         if pairs {
-                            assert_eq!(alone[1][0], got[1][t], "{path} {dtype:?}, token {t}: one token or four");
+                            assert_eq!(
+                                alone[1][0], got[1][t],
+                                "{path} ({fetch:?}) {dtype:?}, token {t}: one token or four"
+                            );
                         }
                     }
                 }
                 // A lone group (the last of an odd number) gives the same as within a pair.
-                assert_eq!(four(m.group(1), &[], tokens)[0], got[1], "{path} {dtype:?}");
+                assert_eq!(four(m.group(1), &[], tokens)[0], got[1], "{path} ({fetch:?}) {dtype:?}");
             }
         }
     }

@@ -167,8 +167,8 @@ fn amx_int8() -> bool {
 }
 
 /// Whether the CPU is an AMD Zen 4 (CPUID: vendor "AuthenticAMD", family 25, AVX-512 F), the
-/// one CPU the 256-bit K-quant kernels were measured faster on asking for their tiles further
-/// ahead (`tiles::far_prefetch`).
+/// one CPU whose kernels were measured faster asking for their tiles otherwise
+/// (`tiles::Fetch::Zen4`).
 pub(crate) fn is_zen4() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

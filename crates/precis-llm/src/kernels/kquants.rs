@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::kernels::cpu::KernelPath;
 use crate::kernels::exp::{self, Exp};
-use crate::kernels::tiles::{self, f16_at, shape_error, Give, Held, Outputs, Stored, ROWS};
+use crate::kernels::tiles::{self, f16_at, shape_error, Fetch, Give, Held, Outputs, Stored, ROWS};
 
 /// Values in a super-block.
 const SUPER: usize = 256;
@@ -292,7 +292,7 @@ impl KQuantMatrix {
         } else {
             Tiles::Q6K(Held::Built(tiles.map(|(s, n)| TileQ6K::pack(&s[..n])).collect()))
         };
-        let kernels = kernels(&tiles, path, crate::kernels::tiles::far_prefetch());
+        let kernels = kernels(&tiles, path, crate::kernels::tiles::fetch());
         Ok(Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) }))
     }
 
@@ -315,7 +315,7 @@ impl KQuantMatrix {
             GgmlDType::Q6K => Tiles::Q6K(Held::mapped(map, range, count)?),
             _ => return None,
         };
-        let kernels = kernels(&tiles, path, crate::kernels::tiles::far_prefetch());
+        let kernels = kernels(&tiles, path, crate::kernels::tiles::fetch());
         Some(KQuantMatrix { rows, cols, tiles, kernels, exp: exp::for_path(path), quantize: quantizer(path) })
     }
 
@@ -428,10 +428,11 @@ struct Kernels {
     pairs: bool,
 }
 
-/// The kernels of `path` for `tiles`; those of the `avx2` and `avxvnni` paths ask for the tiles
-/// with `tiles::lanes::prefetch::<far>`, those of `avx512vnni` (two runs of tiles at once, and a
-/// lone last run on the 256-bit kernels) always as `prefetch_ahead` does.
-fn kernels(tiles: &Tiles, path: KernelPath, far: bool) -> Kernels {
+/// The kernels of `path` for `tiles`, asking for the tiles as `fetch` says: those of the
+/// `avx2` and `avxvnni` paths with `tiles::lanes::prefetch::<far>`, those of `avx512vnni` (two
+/// runs of tiles at once, and a lone last run on the 256-bit kernels) as `prefetch_ahead`
+/// does, or for one token not at all where `fetch` says so.
+fn kernels(tiles: &Tiles, path: KernelPath, fetch: Fetch) -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::kernels::tiles::{AVX2, AVX_VNNI};
@@ -448,13 +449,16 @@ fn kernels(tiles: &Tiles, path: KernelPath, far: bool) -> Kernels {
                 }
             };
         }
+        let (far, ask) = (fetch.far(), fetch.wide_one_asks());
         match path {
             KernelPath::Avx512Vnni if q4k => {
-                let (one, four, eight) = (avx512::q4k::<1>, avx512::q4k::<4>, avx512::q4k::<8>);
+                let one = if ask { avx512::q4k::<1, true> } else { avx512::q4k::<1, false> };
+                let (four, eight) = (avx512::q4k::<4, true>, avx512::q4k::<8, true>);
                 return Kernels { one, four, eight: Some(eight), pairs: true };
             }
             KernelPath::Avx512Vnni => {
-                let (one, four, eight) = (avx512::q6k::<1>, avx512::q6k::<4>, avx512::q6k::<8>);
+                let one = if ask { avx512::q6k::<1, true> } else { avx512::q6k::<1, false> };
+                let (four, eight) = (avx512::q6k::<4, true>, avx512::q6k::<8, true>);
                 return Kernels { one, four, eight: Some(eight), pairs: true };
             }
             KernelPath::AvxVnni if far => return narrow!(AVX_VNNI, true, None),
@@ -464,7 +468,7 @@ fn kernels(tiles: &Tiles, path: KernelPath, far: bool) -> Kernels {
             KernelPath::Portable => {}
         }
     }
-    let _ = (tiles, path, far);
+    let _ = (tiles, path, fetch);
     Kernels { one: scalar::<1>, four: scalar::<4>, eight: None, pairs: false }
 }
 
@@ -801,7 +805,8 @@ mod avx512 {
     //! `vpdpbusd` adds four products of each of sixteen rows. Lane `i` is row `i % 8` of the
     //! first group (`i < 8`) or of the second, and does what the 256-bit kernels do for its
     //! row, so the floats are the same. A lone last group goes to the 256-bit kernel with the
-    //! same instructions.
+    //! same instructions. `ASK`: whether a kernel asks for its tiles ahead of reading them
+    //! (`tiles::Fetch`).
 
     use super::{avx2, Act, TileQ4K, TileQ6K, Tiles, SUPER};
     use super::{HEAD_Q4K, HEAD_Q6K, Q6_PAIR};
@@ -812,7 +817,12 @@ mod avx512 {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    pub fn q4k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
+    pub fn q4k<const N: usize, const ASK: bool>(
+        tiles: &Tiles,
+        range: Range<usize>,
+        second: Range<usize>,
+        a: [Act; N],
+    ) -> Outputs<N> {
         if second.is_empty() {
             return avx2::q4k::<N, AVX512_VNNI, false>(tiles, range, second, a);
         }
@@ -822,10 +832,15 @@ mod avx512 {
         avx2::check(tiles.len(), &second, &a);
         // SAFETY: `kernels` chooses this only for `KernelPath::Avx512Vnni`, whose features
         // `KernelPath::supported` found on this CPU; the indices are in bounds (checked above).
-        unsafe { q4k_body::<N>(&tiles[range], &tiles[second], a) }
+        unsafe { q4k_body::<N, ASK>(&tiles[range], &tiles[second], a) }
     }
 
-    pub fn q6k<const N: usize>(tiles: &Tiles, range: Range<usize>, second: Range<usize>, a: [Act; N]) -> Outputs<N> {
+    pub fn q6k<const N: usize, const ASK: bool>(
+        tiles: &Tiles,
+        range: Range<usize>,
+        second: Range<usize>,
+        a: [Act; N],
+    ) -> Outputs<N> {
         if second.is_empty() {
             return avx2::q6k::<N, AVX512_VNNI, false>(tiles, range, second, a);
         }
@@ -834,22 +849,28 @@ mod avx512 {
         avx2::check(tiles.len(), &range, &a);
         avx2::check(tiles.len(), &second, &a);
         // SAFETY: as for `q4k`.
-        unsafe { q6k_body::<N>(&tiles[range], &tiles[second], a) }
+        unsafe { q6k_body::<N, ASK>(&tiles[range], &tiles[second], a) }
     }
 
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn q4k_body<const N: usize>(first: &[TileQ4K], second: &[TileQ4K], a: [Act; N]) -> Outputs<N> {
+    unsafe fn q4k_body<const N: usize, const ASK: bool>(
+        first: &[TileQ4K],
+        second: &[TileQ4K],
+        a: [Act; N],
+    ) -> Outputs<N> {
         let low = _mm512_set1_epi8(0x0F);
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_lines_ahead::<_, false>(ta, HEAD_Q4K);
-            prefetch_lines_ahead::<_, false>(tb, HEAD_Q4K);
+            if ASK {
+                prefetch_lines_ahead::<_, false>(ta, HEAD_Q4K);
+                prefetch_lines_ahead::<_, false>(tb, HEAD_Q4K);
+            }
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..8 {
                 let mut sums = [_mm512_setzero_si512(); N];
                 for g4 in 0..4 {
                     let g = 4 * sub + g4;
-                    if g % 2 == 0 {
+                    if ASK && g % 2 == 0 {
                         prefetch_ahead(ta.qs[g].as_ptr() as *const u8);
                         prefetch_ahead(tb.qs[g].as_ptr() as *const u8);
                     }
@@ -890,15 +911,21 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn q6k_body<const N: usize>(first: &[TileQ6K], second: &[TileQ6K], a: [Act; N]) -> Outputs<N> {
+    unsafe fn q6k_body<const N: usize, const ASK: bool>(
+        first: &[TileQ6K],
+        second: &[TileQ6K],
+        a: [Act; N],
+    ) -> Outputs<N> {
         let mut acc = [_mm512_setzero_ps(); N];
         for (b, (ta, tb)) in first.iter().zip(second).enumerate() {
-            prefetch_lines_ahead::<_, false>(ta, HEAD_Q6K);
-            prefetch_lines_ahead::<_, false>(tb, HEAD_Q6K);
+            if ASK {
+                prefetch_lines_ahead::<_, false>(ta, HEAD_Q6K);
+                prefetch_lines_ahead::<_, false>(tb, HEAD_Q6K);
+            }
             let mut dots = [_mm512_setzero_si512(); N];
             for sub in 0..16 {
                 let (pa, pb) = (&ta.qs[sub / 2], &tb.qs[sub / 2]);
-                if sub % 2 == 0 {
+                if ASK && sub % 2 == 0 {
                     prefetch_lines_ahead::<_, false>(pa, Q6_PAIR);
                     prefetch_lines_ahead::<_, false>(pb, Q6_PAIR);
                 }
@@ -1030,14 +1057,14 @@ mod tests {
             let (_, reference) = matrix_on(dtype, 16, k, 1, KernelPath::Portable);
             let expected = scalar::<4>(&reference.tiles, first.clone(), second.clone(), tokens);
             let expected_eight = scalar::<8>(&reference.tiles, first.clone(), second.clone(), all);
-            // Each path's kernels, those of the paths that take it with either way of asking for
-            // the tiles (`far_prefetch`; a prefetch changes no result, so this checks that both
-            // variants compute alike, not which lines they ask for).
-            let far_too = |p: KernelPath| matches!(p, KernelPath::Avx2 | KernelPath::AvxVnni);
-            let variants = KernelPath::available().into_iter().flat_map(|p| [(p, false), (p, true)]);
-            for (path, far) in variants.filter(|&(p, far)| !far || far_too(p)) {
+            // Each path's kernels, with each way of asking for the tiles (`Fetch`; a prefetch
+            // changes no result, so this checks that the variants compute alike, not which
+            // lines they ask for).
+            let fetches = [Fetch::Ahead, Fetch::Zen4];
+            let variants = KernelPath::available().into_iter().flat_map(|p| fetches.map(|f| (p, f)));
+            for (path, fetch) in variants {
                 let (_, m) = matrix_on(dtype, 16, k, 1, path);
-                let Kernels { one, four, eight, pairs } = kernels(&m.tiles, path, far);
+                let Kernels { one, four, eight, pairs } = kernels(&m.tiles, path, fetch);
                 let b = if pairs { second.clone() } else { 0..0 };
                 let got = four(&m.tiles, first.clone(), b.clone(), tokens);
                 let lone = four(&m.tiles, second.clone(), 0..0, tokens)[0];
@@ -1046,23 +1073,23 @@ mod tests {
                     for t in 0..4 {
                         for r in 0..ROWS {
                             let (e, v) = (expected[g][t][r], got[g][t][r]);
-                            assert_eq!(e.to_bits(), v.to_bits(), "{path} (far {far}) {dtype:?}: {e} vs {v}");
+                            assert_eq!(e.to_bits(), v.to_bits(), "{path} ({fetch:?}) {dtype:?}: {e} vs {v}");
                         }
                         let alone = one(&m.tiles, first.clone(), b.clone(), [tokens[t]]);
                         assert_eq!(
                             alone[0][0], got[0][t],
-                            "{path} (far {far}) {dtype:?}, token {t}: one token or four"
+                            "{path} ({fetch:?}) {dtype:?}, token {t}: one token or four"
                         );
                         if pairs {
                             assert_eq!(
                                 alone[1][0], got[1][t],
-                                "{path} (far {far}) {dtype:?}, token {t}: one token or four"
+                                "{path} ({fetch:?}) {dtype:?}, token {t}: one token or four"
                             );
                         }
                     }
                 }
                 // A lone group (the last of an odd number) gives the same as within a pair.
-                assert_eq!(lone, got[1], "{path} (far {far}) {dtype:?}");
+                assert_eq!(lone, got[1], "{path} ({fetch:?}) {dtype:?}");
                 // Eight tokens at once give each the reference's bits, as four do.
                 if let Some(eight) = eight {
                     let got = eight(&m.tiles, first.clone(), b.clone(), all);
@@ -1071,7 +1098,7 @@ mod tests {
                         (0..groups).flat_map(|g| (0..8).flat_map(move |t| (0..ROWS).map(move |r| (g, t, r))))
                     {
                         let (e, v) = (expected_eight[g][t][r], got[g][t][r]);
-                        assert_eq!(e.to_bits(), v.to_bits(), "{path} (far {far}) {dtype:?}, eight tokens: {e} vs {v}");
+                        assert_eq!(e.to_bits(), v.to_bits(), "{path} ({fetch:?}) {dtype:?}, eight tokens: {e} vs {v}");
                     }
                 }
             }

@@ -201,12 +201,37 @@ fn round_half_away(x: f32) -> i32 {
     even + (rest == 0.5 && x > 0.0) as i32 - (rest == -0.5 && x < 0.0) as i32
 }
 
-/// Whether the K-quant kernels of the `avx2` and `avxvnni` paths ask for their tiles with
-/// `lanes::prefetch::<true>` on this CPU: on a Zen 4 (`cpu::is_zen4`), the one CPU it was
-/// measured on.
-pub(crate) fn far_prefetch() -> bool {
-    static FAR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FAR.get_or_init(crate::kernels::cpu::is_zen4)
+/// How the kernels ask for their tiles ahead of reading them, measured per CPU
+/// (docs/performance.md, "Decode: prefetching"); chosen once for this CPU by `fetch`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Fetch {
+    /// Every kernel asks for the line 3 KB ahead into the first-level cache
+    /// (`lanes::prefetch_ahead`): on the Xeon, decode was 1.1–1.25× as fast with it as without.
+    Ahead,
+    /// An AMD Zen 4 (`cpu::is_zen4`): the K-quant kernels of the `avx2` and `avxvnni` paths ask
+    /// 8 KB ahead into the second-level cache (`lanes::prefetch::<true>`), the 512-bit kernels
+    /// for one token ask for nothing (the hardware's prefetchers alone keep up with them, and
+    /// faster: each request held one of the first-level cache's few fill buffers), and the rest
+    /// ask as `Ahead` does.
+    Zen4,
+}
+
+impl Fetch {
+    /// Whether the `avx2` and `avxvnni` K-quant kernels ask far ahead into the second-level cache.
+    pub(crate) fn far(self) -> bool {
+        self == Fetch::Zen4
+    }
+
+    /// Whether the 512-bit kernels for one token ask for their tiles at all.
+    pub(crate) fn wide_one_asks(self) -> bool {
+        self != Fetch::Zen4
+    }
+}
+
+/// How the kernels ask for their tiles on this CPU.
+pub(crate) fn fetch() -> Fetch {
+    static FETCH: std::sync::OnceLock<Fetch> = std::sync::OnceLock::new();
+    *FETCH.get_or_init(|| if crate::kernels::cpu::is_zen4() { Fetch::Zen4 } else { Fetch::Ahead })
 }
 
 /// What one kernel call gives: for each of (up to) two row groups, each token's eight outputs.
@@ -491,15 +516,16 @@ pub(crate) mod lanes {
     }
 
     /// How far ahead the K-quant kernels of the `avx2` and `avxvnni` paths ask for their tiles
-    /// on a Zen 4, into the second-level cache only (`prefetch::<true>`, `far_prefetch`). There,
+    /// on a Zen 4, into the second-level cache only (`prefetch::<true>`, `Fetch::Zen4`). There,
     /// forced onto the AVX2 path, the default model's decode on one thread was faster than with
     /// `prefetch_ahead` in 13 of 14 alternating rounds (medians 1.04× and 1.10× in two sets;
     /// 3 KB into the second-level cache: 0.82×; 8 KB into the first: 0.99×) and level or ahead
-    /// on two (medians 1.02–1.03×). The 512-bit kernels, which read two runs of tiles at once,
-    /// and the Q8_0, Q5_0 and Q4_1 kernels were slower with it (0.92× and 0.95× on one thread),
-    /// so they keep `prefetch_ahead`, as do other CPUs, where this was not measured (the Zen 3,
-    /// whose default path is AVX2) or the second-level hint was slower (the Xeon's AVX-512 path,
-    /// docs/performance.md).
+    /// on two (medians 1.02–1.03×); asking for nothing there was 0.96×. The 512-bit kernels,
+    /// which read two runs of tiles at once, and the 256-bit Q8_0, Q5_0 and Q4_1 kernels were
+    /// slower with it (0.92× and 0.95× on one thread), so they keep `prefetch_ahead` (the
+    /// 512-bit ones for one token ask for nothing on a Zen 4, `Fetch::Zen4`), as do other CPUs,
+    /// where this was not measured (the Zen 3, whose default path is AVX2) or the second-level
+    /// hint was slower (the Xeon's AVX-512 path, docs/performance.md).
     const FAR_BYTES: usize = 8192;
 
     /// `prefetch_ahead` (`FAR` false), or a request for the line `FAR_BYTES` after `p` into the
