@@ -520,7 +520,7 @@ pub(crate) mod lanes {
     /// forced onto the AVX2 path, the default model's decode on one thread was faster than with
     /// `prefetch_ahead` in 13 of 14 alternating rounds (medians 1.04× and 1.10× in two sets;
     /// 3 KB into the second-level cache: 0.82×; 8 KB into the first: 0.99×) and level or ahead
-    /// on two (medians 1.02–1.03×); asking for nothing there was 0.96×. The 512-bit kernels,
+    /// on two (medians 1.02–1.03×); asking for nothing there was 0.90–0.98×. The 512-bit kernels,
     /// which read two runs of tiles at once, and the 256-bit Q8_0, Q5_0 and Q4_1 kernels were
     /// slower with it (0.92× and 0.95× on one thread), so they keep `prefetch_ahead` (the
     /// 512-bit ones for one token ask for nothing on a Zen 4, `Fetch::Zen4`), as do other CPUs,
