@@ -56,7 +56,7 @@ pub fn decode(bytes: &[u8]) -> String {
     if let Some(enc) = declared_charset(&bytes[..bytes.len().min(4096)]) {
         // A page that declares UTF-16 but has no BOM is read as ASCII-compatible, as browsers do.
         if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
-            return enc.decode_without_bom_handling(bytes).0.into_owned();
+            return super::decode_declared(bytes, enc);
         }
     }
     super::decode_unlabelled(bytes)

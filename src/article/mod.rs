@@ -12,9 +12,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
+pub(crate) use encoding::{decode_declared, decode_unlabelled};
+use encoding::{decode_text, looks_binary};
 
 pub mod contained;
 pub mod docx;
+mod encoding;
 pub mod html;
 mod inflate;
 mod leftovers;
@@ -307,63 +310,6 @@ fn file_uri_path(uri: &str) -> Result<std::path::PathBuf> {
         i += 1;
     }
     Ok(std::path::PathBuf::from(String::from_utf8_lossy(&out).into_owned()))
-}
-
-/// Decodes text in any common encoding: a byte-order mark decides first; then UTF-16 without a
-/// BOM is recognised by its pattern of zero bytes; then valid UTF-8; else `chardetng` guesses
-/// the legacy encoding (Windows-1252 and Latin-1 among them). `None` for content that is not
-/// text at all.
-fn decode_text(bytes: &[u8]) -> Option<String> {
-    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
-        return Some(text.into_owned()).filter(|t| !looks_binary(t));
-    }
-    if let Some(enc) = utf16_without_bom(bytes) {
-        let text = enc.decode_without_bom_handling(bytes).0.into_owned();
-        if !looks_binary(&text) {
-            return Some(text);
-        }
-    }
-    let text = decode_unlabelled(bytes);
-    (!looks_binary(&text)).then_some(text)
-}
-
-/// UTF-8 when the bytes are valid UTF-8, else the legacy encoding `chardetng` finds likeliest.
-pub(crate) fn decode_unlabelled(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(t) => t.to_string(),
-        Err(_) => {
-            let mut detector = chardetng::EncodingDetector::new();
-            detector.feed(bytes, true);
-            detector.guess(None, false).decode_without_bom_handling(bytes).0.into_owned()
-        }
-    }
-}
-
-/// UTF-16 text without a byte-order mark: mostly-Latin text has a zero byte in every other
-/// position (the high bytes), and almost none in the others.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let sample = &bytes[..bytes.len().min(4096) & !1];
-    if sample.len() < 8 {
-        return None;
-    }
-    let half = sample.len() / 2;
-    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|&&b| b == 0).count();
-    let (even, odd) = (zeros(0), zeros(1));
-    if odd * 10 >= half * 3 && even * 20 <= half {
-        Some(encoding_rs::UTF_16LE)
-    } else if even * 10 >= half * 3 && odd * 20 <= half {
-        Some(encoding_rs::UTF_16BE)
-    } else {
-        None
-    }
-}
-
-/// Text with NUL bytes or many control characters is taken to be binary.
-fn looks_binary(text: &str) -> bool {
-    let sample: Vec<char> = text.chars().take(8192).collect();
-    let control = sample.iter().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')).count();
-    sample.contains(&'\0') || control * 100 > sample.len().max(1)
 }
 
 /// Normalizes line endings and whitespace: one space between words, one blank line between

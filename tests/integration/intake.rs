@@ -107,6 +107,56 @@ fn html_with_a_declared_legacy_charset() {
     assert!(a.text.contains("María Okafor"), "{}", a.text);
 }
 
+/// The first two paragraphs of `ARTICLE` in Russian, for encodings beyond Latin.
+const RUSSIAN: &str = "Городской совет во вторник проголосовал за расширение автобусной сети, добавив двенадцать \
+маршрутов и продлив вечернее движение до полуночи.\n\nЧиновники заявили, что план будет стоить четыре миллиона \
+долларов в год. Жители приветствовали решение на многолюдном собрании в центре города.";
+
+#[test]
+fn html_whose_declared_charset_disagrees_with_its_bytes() {
+    // Declared Latin-1, saved as UTF-8.
+    let page = saved_page().replace("utf-8", "iso-8859-1").replace("Maria Okafor", "María Okafor");
+    let a = article::from_bytes("p.html", page.as_bytes(), None).unwrap();
+    assert!(a.text.contains("María Okafor"), "{}", a.text);
+    // Declared UTF-8, saved as Windows-1251.
+    let paragraphs: String = RUSSIAN.split("\n\n").map(|p| format!("<p>{p}</p>\n")).collect();
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Ночные автобусы</title></head>\
+         <body><article><h1>Ночные автобусы</h1>{paragraphs}</article></body></html>"
+    );
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(&page);
+    let a = article::from_bytes("ru.html", &cp1251, None).unwrap();
+    assert_eq!(a.text, RUSSIAN);
+    // UTF-16 without a byte-order mark, whatever the page declares.
+    let utf16: Vec<u8> = page.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let a = article::from_bytes("ru16.html", &utf16, None).unwrap();
+    assert_eq!((a.kind, a.text.as_str()), (Kind::Html, RUSSIAN));
+}
+
+#[test]
+fn text_in_wide_or_damaged_encodings_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("Ночные автобусы\n\n{RUSSIAN}\n");
+    let utf16be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let utf32le: Vec<u8> = format!("\u{feff}{text}").chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+    let cut = &text.as_bytes()[..text.len() - 3];
+    let at = text.find("автобусной").unwrap() + "автобусной".len();
+    let stray = [&text.as_bytes()[..at], b"\xff", &text.as_bytes()[at..]].concat();
+    let padded = [text.as_bytes(), &[0; 16]].concat();
+    for (name, bytes, want) in [
+        ("utf16be.txt", &utf16be[..], RUSSIAN.to_string()),
+        ("utf32le.txt", &utf32le[..], RUSSIAN.to_string()),
+        // Cut in the middle of the last letter: the half letter is dropped.
+        ("cut.txt", cut, RUSSIAN.strip_suffix("а.").unwrap().to_string()),
+        ("stray.txt", &stray, RUSSIAN.replacen("автобусной", "автобусной\u{fffd}", 1)),
+        ("padded.txt", &padded, RUSSIAN.to_string()),
+    ] {
+        let a = article::from_path(&write(dir.path(), name, bytes)).unwrap();
+        assert_eq!(a.title.as_deref(), Some("Ночные автобусы"), "{name}");
+        assert_eq!(a.text, want, "{name}");
+    }
+}
+
 #[test]
 fn hostile_nesting_is_refused() {
     let page = format!("<!doctype html><html><body>{}<p>{ARTICLE}</p></body></html>", "<div>".repeat(100_000));
