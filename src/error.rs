@@ -218,8 +218,9 @@ pub enum InputProblem {
     )]
     OtherMachine { host: String },
     #[error(
-        "the text has only {words} words, too short to summarize (at least {min} are needed); pass the \
-         whole article, not a headline or an excerpt"
+        "the text has only {words} {}, too short to summarize (at least {min} are needed); pass the \
+         whole article, not a headline or an excerpt",
+        if *words == 1 { "word" } else { "words" }
     )]
     TooShort { words: usize, min: usize },
 }

@@ -177,6 +177,10 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return from_html(name, bytes);
     }
     let raw = decode_text(bytes).ok_or_else(|| problem(InputProblem::Binary))?;
+    // A byte-order mark alone, or one followed by white space, is as empty as no bytes at all.
+    if raw.chars().all(|c| c.is_whitespace() || c == '\u{feff}') {
+        return Err(problem(InputProblem::Empty));
+    }
     // A legacy encoding can take up to three bytes of UTF-8 for each byte of the file.
     check_text_size(&raw).map_err(problem)?;
     let markdown =
@@ -516,5 +520,25 @@ and extending evening service until midnight. Officials said the plan would cost
         assert_eq!(err(b"  \n "), InputProblem::Empty);
         assert_eq!(err(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0"), InputProblem::Binary);
         assert_eq!(err(b"Too short to say much."), InputProblem::TooShort { words: 5, min: MIN_WORDS });
+        // A byte-order mark alone, or with white space after it, in any encoding, is empty too.
+        assert_eq!(err(b"\xef\xbb\xbf"), InputProblem::Empty);
+        assert_eq!(err(b"\xef\xbb\xbf  \n\n "), InputProblem::Empty);
+        assert_eq!(err(b"\xff\xfe"), InputProblem::Empty);
+        assert_eq!(err(b"\xff\xfe \0\n\0"), InputProblem::Empty);
+        assert_eq!(err(b"\xfe\xff\0 \0\n"), InputProblem::Empty);
+        assert_eq!(err(b"\xff\xfe\0\0"), InputProblem::Empty);
+        assert_eq!(err(b"\0\0\0\0"), InputProblem::Empty);
+        assert_eq!(err("\u{a0}\u{3000}\n".as_bytes()), InputProblem::Empty);
+    }
+
+    #[test]
+    fn too_short_says_word_or_words() {
+        let message = |text: &str| from_bytes("a.txt", text.as_bytes(), None).unwrap_err().to_string();
+        assert_eq!(
+            message("Hello."),
+            "a.txt: the text has only 1 word, too short to summarize (at least 25 are needed); pass the whole \
+             article, not a headline or an excerpt"
+        );
+        assert!(message("Hello there.").contains("only 2 words, too short"), "{}", message("Hello there."));
     }
 }
