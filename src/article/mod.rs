@@ -165,9 +165,19 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
         return Err(problem(InputProblem::Empty));
     }
     let ext = extension.map(str::to_ascii_lowercase);
-    if pdf::sniff(bytes) || ext.as_deref() == Some("pdf") {
-        let found = contained::read_pdf(bytes).map_err(problem)?;
-        return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
+    let markdown_ext = matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd"));
+    let text_ext = markdown_ext || matches!(ext.as_deref(), Some("txt" | "text"));
+    // A PDF's header may stand anywhere in its first kilobyte (`pdf::sniff`), so a text that
+    // only mentions one there ("every PDF begins with %PDF-1.7") looks like a PDF too. A file
+    // named as text is a PDF only when the header opens it; any other is read as a PDF, and as
+    // text if that fails and the header did not open it.
+    let header_first = bytes.starts_with(b"%PDF-");
+    if ext.as_deref() == Some("pdf") || header_first || !text_ext && pdf::sniff(bytes) {
+        match contained::read_pdf(bytes) {
+            Ok(found) => return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text),
+            Err(_) if ext.as_deref() != Some("pdf") && !header_first && decode_text(bytes).is_some() => {}
+            Err(e) => return Err(problem(e)),
+        }
     }
     if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
         let found = docx::extract(bytes).map_err(problem)?;
@@ -183,8 +193,7 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     }
     // A legacy encoding can take up to three bytes of UTF-8 for each byte of the file.
     check_text_size(&raw).map_err(problem)?;
-    let markdown =
-        matches!(ext.as_deref(), Some("md" | "markdown" | "mdown" | "mkd")) || raw.trim_start().starts_with("# ");
+    let markdown = markdown_ext || raw.trim_start().starts_with("# ");
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
     let (title, body) = if markdown {
         let plain = markdown::to_plain(&raw);
@@ -540,5 +549,21 @@ and extending evening service until midnight. Officials said the plan would cost
              article, not a headline or an excerpt"
         );
         assert!(message("Hello there.").contains("only 2 words, too short"), "{}", message("Hello there."));
+    }
+
+    #[test]
+    fn text_that_mentions_a_pdf_header_is_text() {
+        let text =
+            format!("Repairing PDF headers\n\nA valid file starts with the bytes %PDF-1.7 and a comment. {BODY}");
+        for ext in [Some("txt"), Some("md"), None] {
+            let a = from_bytes("a", text.as_bytes(), ext).unwrap();
+            assert_eq!(a.title.as_deref(), Some("Repairing PDF headers"), "{ext:?}");
+            assert!(a.text.starts_with("A valid file starts with the bytes %PDF-1.7"), "{ext:?}: {}", a.text);
+        }
+        // A file named .txt that opens with the header is a PDF (here a broken one).
+        match from_bytes("a.txt", format!("%PDF-1.7\n{BODY}").as_bytes(), Some("txt")).unwrap_err() {
+            Error::Input { reason: InputProblem::Broken { format: "PDF", .. }, .. } => {}
+            other => panic!("unexpected {other}"),
+        }
     }
 }

@@ -158,6 +158,26 @@ fn text_in_wide_or_damaged_encodings_is_read() {
 }
 
 #[test]
+fn text_mentioning_a_pdf_header_and_empty_files_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = write(dir.path(), "pdf.md", format!("# PDF internals\n\nEvery PDF begins with `%PDF-1.4`. {ARTICLE}"));
+    precis(dir.path())
+        .arg("extract")
+        .arg(&md)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("PDF internals\n\nEvery PDF begins with %PDF-1.4."));
+    for (name, bytes) in [("bom.txt", &b"\xef\xbb\xbf"[..]), ("bom16.txt", b"\xff\xfe \0\n\0")] {
+        precis(dir.path())
+            .arg("extract")
+            .arg(write(dir.path(), name, bytes))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(format!("{name}: the file is empty")));
+    }
+}
+
+#[test]
 fn hostile_nesting_is_refused() {
     let page = format!("<!doctype html><html><body>{}<p>{ARTICLE}</p></body></html>", "<div>".repeat(100_000));
     match article::from_bytes("deep.html", page.as_bytes(), None).unwrap_err() {
