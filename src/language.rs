@@ -195,9 +195,7 @@ impl Language {
             Some(Lang::Cmn) => 1.6,
             Some(Lang::Jpn) => 2.1,
             Some(Lang::Kor) => 1.9,
-            // Thai, Khmer and Burmese have no spaces and are not counted per character by intake:
-            // their letters are counted, about five to a word.
-            Some(Lang::Tha | Lang::Khm | Lang::Mya) => 5.0,
+            // Thai, Khmer and Burmese letters are already counted by the word (`LETTERS_PER_WORD`).
             _ => 1.0,
         }
     }
@@ -265,6 +263,46 @@ pub enum Script {
     Other,
 }
 
+/// How a character of a script that puts no spaces between words counts in a text's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unspaced {
+    /// A Chinese character, kana or Korean syllable: a word each (Korean puts spaces between its
+    /// words, but joins particles to them; `units_per_word` has the measured ratios).
+    Character,
+    /// A character of an alphabet written without spaces between words (Thai, Lao, Khmer,
+    /// Burmese, Tibetan, Tai Le, New Tai Lue, Tai Tham, Tai Viet, Buginese, Balinese, Javanese):
+    /// its letters count a word for every `LETTERS_PER_WORD`.
+    Letter,
+}
+
+/// Letters of a script written without spaces to a word: a rough figure for Thai, Khmer and
+/// Burmese (tone marks are not letters; most vowel signs are), the one the summary's word
+/// budgets have used for them. An article of `article::MIN_WORDS` words needs about 125 letters.
+pub const LETTERS_PER_WORD: usize = 5;
+
+/// Whether `c` belongs to a script that puts no spaces between words, and how it counts.
+pub fn unspaced(c: char) -> Option<Unspaced> {
+    Some(match c as u32 {
+        0x3040..=0x30FF
+        | 0x31F0..=0x31FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF
+        | 0xF900..=0xFAFF
+        | 0xFF66..=0xFF9F
+        | 0x20000..=0x3FFFF => Unspaced::Character,
+        0x0E00..=0x0FFF // Thai, Lao, Tibetan
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x1950..=0x1AAF // Tai Le, New Tai Lue, Khmer symbols, Buginese, Tai Tham
+        | 0x1B00..=0x1B7F // Balinese
+        | 0xA980..=0xA9FF // Javanese, Myanmar extended B
+        | 0xAA60..=0xAADF // Myanmar extended A, Tai Viet
+            => Unspaced::Letter,
+        _ => return None,
+    })
+}
+
 /// What kind of letter `c` is, for counting scripts: `None` for what is not a letter.
 fn script_of(c: char) -> Option<Script> {
     let u = c as u32;
@@ -287,8 +325,9 @@ fn script_of(c: char) -> Option<Script> {
 }
 
 /// How much of a text is in each script, in word units: a word of an alphabet counts 1 for its
-/// script, each Chinese, Japanese or Korean character 1 (as `article::count_words` counts
-/// them), and each letter of Thai, Khmer or Burmese a fifth.
+/// script, each Chinese, Japanese or Korean character 1 and each letter of Thai, Khmer, Burmese
+/// or another alphabet without spaces `1 / LETTERS_PER_WORD`, as `article::count_words` counts
+/// them.
 #[derive(Debug, Default, Clone)]
 struct Scripts {
     units: Vec<(Script, f32)>,
@@ -321,8 +360,12 @@ impl Scripts {
                     s.add(Script::Hangul, 1.0);
                     in_word = None;
                 }
-                Script::Thai | Script::Khmer | Script::Myanmar => {
-                    s.add(script, 0.2);
+                // Letters of the other alphabets without spaces (Lao, Tibetan, ...) count as
+                // Thai's do, for their script's share; whatlang tells their languages apart.
+                _ if unspaced(c) == Some(Unspaced::Letter) => {
+                    if c.is_alphanumeric() {
+                        s.add(script, 1.0 / LETTERS_PER_WORD as f32);
+                    }
                     in_word = None;
                 }
                 _ => {
@@ -598,20 +641,18 @@ pub fn judge(text: &str, expected: Language, source: Language) -> Verdict {
     }
 }
 
-/// The length of `text` in English-word equivalents for a text in `language`: white-space words
-/// for languages written with spaces, and for the others (and any Chinese, Japanese or Korean
-/// text) the words `article::count_words` counts, divided by how many of them make an English
-/// word.
+/// The length of `text` in English-word equivalents for a text in `language`: the words
+/// `article::count_words` counts (white-space words, Chinese, Japanese and Korean characters,
+/// and letters of Thai and the other scripts without spaces by `LETTERS_PER_WORD`), divided for
+/// Chinese, Japanese and Korean by how many characters make an English word. Text in a script
+/// without spaces is counted so whatever the detected language (Lao, Tibetan and Javanese are
+/// not detected at all).
 pub fn words(text: &str, language: Language) -> usize {
+    let units = crate::article::count_words(text);
     let per_word = language.units_per_word();
     if per_word == 1.0 {
-        return text.split_whitespace().count();
+        return units;
     }
-    let units = if matches!(language.script(), Some(Script::Thai | Script::Khmer | Script::Myanmar)) {
-        text.chars().filter(|c| c.is_alphanumeric()).count()
-    } else {
-        crate::article::count_words(text)
-    };
     (units as f32 / per_word).round() as usize
 }
 
@@ -705,5 +746,10 @@ Appleの商標が付いた部品を使っていたことが問題になったよ
         let zh = "市政府周一宣布旧渡轮码头将改建为潮汐发电站预计每年可为三千户家庭供电";
         assert_eq!(crate::article::count_words(zh), 34);
         assert_eq!(words(zh, Language::parse("zh").unwrap()), 21);
+        // Letters of Thai and Lao count a word for every five, whatever the language detected
+        // (Lao is never detected): 16 letters are 3 words.
+        let th = "สภาเมืองลงมติเมื่อวันอังคาร";
+        assert_eq!(words(th, Language::parse("th").unwrap()), words(th, Language::UNKNOWN));
+        assert_eq!(words("ສະພາເມືອງລົງມະຕິ", Language::UNKNOWN), 3);
     }
 }

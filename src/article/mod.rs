@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
+use crate::language::{self, Unspaced};
 pub(crate) use encoding::{decode_declared, decode_unlabelled};
 use encoding::{decode_text, looks_binary};
 
@@ -259,17 +260,26 @@ pub(crate) fn check_text_size(text: &str) -> std::result::Result<(), InputProble
     Ok(())
 }
 
-/// Counts words: runs of text between spaces, except that each Chinese, Japanese or Korean
-/// character counts as a word of its own, since those scripts do not put spaces between words.
+/// Counts words: runs of text between spaces, except in scripts that put no spaces between
+/// words. There each Chinese or Japanese character and each Korean syllable counts as a word of
+/// its own, and the letters of Thai, Lao, Khmer, Burmese, Tibetan and the other such alphabets
+/// count a word for every `language::LETTERS_PER_WORD` of them.
 pub fn count_words(text: &str) -> usize {
-    let cjk = |c: char| matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF);
-    text.split_whitespace()
-        .map(|w| {
-            let n = w.chars().filter(|&c| cjk(c)).count();
-            let rest = w.chars().any(|c| !cjk(c) && c.is_alphanumeric());
-            n + usize::from(rest || n == 0)
-        })
-        .sum()
+    let (mut words, mut letters) = (0, 0);
+    for token in text.split_whitespace() {
+        let (mut characters, mut spaceless_letters, mut rest) = (0, 0, false);
+        for c in token.chars() {
+            match language::unspaced(c) {
+                Some(Unspaced::Character) => characters += 1,
+                Some(Unspaced::Letter) => spaceless_letters += usize::from(c.is_alphanumeric()),
+                None => rest |= c.is_alphanumeric(),
+            }
+        }
+        // A run of punctuation alone ("—") still counts as a word, as white space set it apart.
+        words += characters + usize::from(rest || characters == 0 && spaceless_letters == 0);
+        letters += spaceless_letters;
+    }
+    words + (letters + language::LETTERS_PER_WORD / 2) / language::LETTERS_PER_WORD
 }
 
 /// What a dropped or pasted text turned out to be.
@@ -481,6 +491,31 @@ and extending evening service until midnight. Officials said the plan would cost
     fn words_are_counted_in_spaceless_scripts_too() {
         assert_eq!(count_words("two words"), 2);
         assert_eq!(count_words("日本語の文 and iPhone。"), 7);
+        // Thai puts spaces between phrases, not words: its 42 letters here (tone marks are not
+        // letters) are eight words and a bit, and the Latin word after them one more.
+        let thai = "สภาเมืองลงมติเมื่อวันอังคาร ให้ขยายเครือข่ายรถ BTS";
+        let letters = thai.chars().filter(|&c| language::unspaced(c).is_some() && c.is_alphanumeric()).count();
+        assert_eq!(letters, 42);
+        assert_eq!(count_words(thai), 8 + 1);
+        // Lao (16 letters), Khmer (14), Burmese (13) and Tibetan (12) the same way.
+        assert_eq!(count_words("ສະພາເມືອງລົງມະຕິ"), 3);
+        assert_eq!(count_words("ក្រុមប្រឹក្សាក្រុង"), 3);
+        assert_eq!(count_words("မြို့တော်ကောင်စီ"), 3);
+        assert_eq!(count_words("བོད་ཀྱི་སྐད་ཡིག"), 2);
+    }
+
+    #[test]
+    fn a_long_thai_article_is_long_enough() {
+        let paragraph = "สภาเมืองลงมติเมื่อวันอังคารให้ขยายเครือข่ายรถประจำทาง เพิ่มเส้นทางใหม่สิบสองเส้นทาง \
+และขยายเวลาให้บริการช่วงค่ำจนถึงเที่ยงคืน เจ้าหน้าที่กล่าวว่าแผนนี้จะมีค่าใช้จ่ายสี่ล้านดอลลาร์ต่อปี";
+        let text = format!("รถประจำทางกลางคืน\n\n{paragraph}\n\n{paragraph}\n");
+        let a = from_bytes("th.txt", text.as_bytes(), Some("txt")).unwrap();
+        assert_eq!(a.title.as_deref(), Some("รถประจำทางกลางคืน"));
+        assert_eq!(a.text, format!("{paragraph}\n\n{paragraph}"));
+        assert!(a.word_count() >= MIN_WORDS, "{}", a.word_count());
+        // The same in TIS-620 (Windows-874), as Thai files written on Windows are.
+        let (tis620, _, _) = encoding_rs::WINDOWS_874.encode(&text);
+        assert_eq!(from_bytes("th.txt", &tis620, Some("txt")).unwrap(), a);
     }
 
     #[test]

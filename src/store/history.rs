@@ -525,11 +525,12 @@ impl History {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.error(e))
     }
 
-    /// `search` for a query with Chinese, Japanese, Korean or Thai in it: every term must occur
-    /// as a run of characters (case and accents ignored) in the title, text, summary or bullets.
-    /// Terms of three characters or more are found through the trigram index; shorter ones (most
-    /// Chinese and Korean words are two characters) by a scan, which a history of thousands of
-    /// entries takes in milliseconds. The snippet is the text around the first match.
+    /// `search` for a query with Chinese, Japanese, Korean, Thai or another script written without
+    /// spaces in it: every term must occur as a run of characters (case and accents ignored) in
+    /// the title, text, summary or bullets. Terms of three characters or more are found through
+    /// the trigram index; shorter ones (most Chinese and Korean words are two characters) by a
+    /// scan, which a history of thousands of entries takes in milliseconds. The snippet is the
+    /// text around the first match.
     fn search_characters(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let terms: Vec<String> = query_terms(query).into_iter().map(|t| t.to_lowercase()).collect();
         if terms.is_empty() {
@@ -668,11 +669,11 @@ impl History {
     }
 }
 
-/// Whether a character belongs to a script written without spaces between words (or, for
-/// Korean, with particles joined to its words): a query with one is searched by characters.
+/// Whether a character belongs to a script written without spaces between words (Chinese,
+/// Japanese, Thai, Lao, Khmer, Burmese, ...) or, for Korean, with particles joined to its words:
+/// a query with one is searched by characters.
 fn written_without_spaces(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF
-        | 0xAC00..=0xD7AF | 0x0E00..=0x0E7F)
+    crate::language::unspaced(c).is_some()
 }
 
 /// The words and "quoted phrases" of a query, as `fts_query` reads them.

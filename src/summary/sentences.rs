@@ -4,7 +4,8 @@
 //! the article's language (English rules when it is unknown), run one paragraph at a time; a
 //! small post-pass joins the few breaks it gets wrong in news text (a sentence that starts in
 //! lower case, or one cut after a lone initial). Chinese and Japanese full stops end a sentence
-//! with no space after them; Thai, which marks no sentence end but a space, is cut at its spaces.
+//! with no space after them; Thai, Lao and Khmer, which mark a sentence end with a space, are cut
+//! at their spaces.
 
 use serde::{Deserialize, Serialize};
 
@@ -106,7 +107,7 @@ pub fn split_until_in(text: &str, language: Language, cancel: &CancelToken) -> O
         // Line breaks inside a unit are spaces to the segmenter (same byte length, same spans).
         let flat = text[start..end].replace(['\n', '\r'], " ");
         let first = out.len();
-        if spaced_clauses {
+        if spaced_clauses || spaced_by_phrase(&flat) {
             push_clauses(text, start, end, paragraph, &mut out);
         } else {
             for b in sentencex::get_sentence_boundaries(rules, &flat) {
@@ -169,6 +170,18 @@ fn push_full_stops(text: &str, start: usize, end: usize, paragraph: usize, out: 
 /// bracket and a hiragana particle follows (「…。」と話した).
 fn continues_quotation(before: &str, after: &str) -> bool {
     before.ends_with(['」', '』']) && after.chars().next().is_some_and(|c| ('\u{3041}'..='\u{309F}').contains(&c))
+}
+
+/// Whether most letters of `unit` are Thai, Lao or Khmer, which end a sentence or a clause with a
+/// space: such a unit is cut at its spaces whatever the article's language (Lao is not detected
+/// at all, and a Thai passage may stand in an article in another language).
+fn spaced_by_phrase(unit: &str) -> bool {
+    let (mut spaced, mut letters) = (0, 0);
+    for c in unit.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        spaced += usize::from(matches!(c as u32, 0x0E00..=0x0EFF | 0x1780..=0x17FF));
+    }
+    spaced * 2 > letters
 }
 
 /// Thai and Khmer mark the end of a sentence (or a clause) with a space: each stretch between
@@ -341,6 +354,10 @@ mod tests {
         let th = "ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี";
         let got: Vec<&str> = split_in(th, Language::parse("th").unwrap()).iter().map(|s| s.span.of(th)).collect();
         assert_eq!(got, ["ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน", "สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี"]);
+        // Thai in an article of unknown language, and Lao (which is never detected), the same way.
+        assert_eq!(texts(th), ["ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน", "สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี"]);
+        let lo = "ສະພາເມືອງໄດ້ລົງມະຕິຂະຫຍາຍເຄືອຂ່າຍລົດເມໃນວັນອັງຄານ ເຈົ້າໜ້າທີ່ກ່າວວ່າແຜນການນີ້ຈະມີຄ່າໃຊ້ຈ່າຍສີ່ລ້ານໂດລາ";
+        assert_eq!(texts(lo), ["ສະພາເມືອງໄດ້ລົງມະຕິຂະຫຍາຍເຄືອຂ່າຍລົດເມໃນວັນອັງຄານ", "ເຈົ້າໜ້າທີ່ກ່າວວ່າແຜນການນີ້ຈະມີຄ່າໃຊ້ຈ່າຍສີ່ລ້ານໂດລາ"]);
     }
 
     #[test]

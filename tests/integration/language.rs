@@ -73,6 +73,40 @@ fn a_chinese_article_gives_sentences_not_paragraphs() {
     assert!(s.bullets.iter().all(|b| b.text.matches('。').count() == 1), "{:?}", s.bullets);
 }
 
+/// A Thai article of six paragraphs, as Thai is written: no spaces between words, a space
+/// between phrases and sentences, no full stops.
+fn thai_article() -> String {
+    let paragraph = "สภาเทศบาลลงมติเมื่อวันอังคารให้ขยายเครือข่ายรถประจำทางโดยเพิ่มเส้นทางใหม่สิบสองเส้นทาง\
+และขยายเวลาให้บริการช่วงเย็นจนถึงเที่ยงคืน เจ้าหน้าที่กล่าวว่าแผนนี้จะมีค่าใช้จ่ายสี่ล้านดอลลาร์ต่อปีซึ่งจะจ่ายจากค่าที่จอดรถ \
+ชาวบ้านต่างยินดีกับการตัดสินใจนี้ในการประชุมสาธารณะที่มีผู้คนหนาแน่นในใจกลางเมือง";
+    format!("รถประจำทางกลางคืน\n\n{}\n", [paragraph; 6].join("\n\n"))
+}
+
+#[test]
+fn a_thai_article_is_long_enough_and_split_at_its_spaces() {
+    let a = article::from_bytes("th.txt", thai_article().as_bytes(), Some("txt")).unwrap();
+    assert_eq!(a.title.as_deref(), Some("รถประจำทางกลางคืน"));
+    assert_eq!(a.paragraphs().count(), 6);
+    // 6 paragraphs of 257 letters, a word for every 5.
+    assert_eq!(a.word_count(), 308);
+    assert_eq!(language::words(&a.text, Language::parse("th").unwrap()), 308);
+    let s = summary::summarize(
+        Models::extractive("extractive"),
+        &a,
+        &SummarizeOptions::default(),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(s.language.code(), "th");
+    assert!(!s.bullets.is_empty());
+    assert_grounded(&s);
+    for b in &s.bullets {
+        // Each key point is one or more of the phrases between spaces, never a whole paragraph.
+        assert!(b.text.chars().count() < 200, "{b:?}");
+    }
+}
+
 #[test]
 fn an_extractive_tldr_in_another_language_than_chosen_is_reported() {
     let opts = SummarizeOptions {
