@@ -59,9 +59,9 @@ pub(crate) fn decode_unlabelled(bytes: &[u8]) -> String {
 
 /// Decodes a web page that declares its charset (`declared`, from a `<meta>` tag), weighing the
 /// declaration against the bytes: bytes that are UTF-8 (or nearly, see `mostly_utf8`) with
-/// letters outside ASCII are UTF-8 whatever the page says (pages re-saved as UTF-8 often keep
-/// their old declaration, and no legacy text is valid UTF-8 beyond a few bytes by accident), and
-/// a declared UTF-8 that the bytes do not bear out is decoded as if undeclared.
+/// characters beyond ASCII are UTF-8 whatever the page says (a page converted to UTF-8 may keep
+/// its old declaration, while text in a legacy encoding is almost never valid UTF-8 by accident),
+/// and a declared UTF-8 that the bytes do not bear out is decoded as if undeclared.
 pub(crate) fn decode_declared(bytes: &[u8], declared: &'static Encoding) -> String {
     if declared == encoding_rs::UTF_8 {
         return decode_unlabelled(bytes);

@@ -3,8 +3,9 @@
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
 //! (saved web pages), `docx` (Word documents), `pdf` (the text layer and properties of PDFs) and
 //! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output);
-//! plain text is read here. PDFs are read in a worker process with limits (`contained`). `web`
-//! fetches a page the person asked for and reads it the same way.
+//! plain text is read here, its bytes decoded by `encoding` (which also decodes web pages). PDFs
+//! are read in a worker process with limits (`contained`). `web` fetches a page the person asked
+//! for and reads it the same way.
 
 use std::io::Read;
 use std::path::Path;
