@@ -64,7 +64,7 @@ impl Structure {
 /// (lengths are counted in English-word equivalents).
 pub fn analyze(text: &str, title: Option<&str>, language: Language, sentences: &[Sentence]) -> Structure {
     let n = sentences.len();
-    let heading: Vec<bool> = (0..n).map(|i| is_heading(text, sentences, i)).collect();
+    let heading: Vec<bool> = (0..n).map(|i| is_heading(text, sentences, i, language)).collect();
     let title_words: HashSet<String> = title.map(|t| content_words(t).into_iter().collect()).unwrap_or_default();
     let excluded: Vec<bool> = (0..n)
         .map(|i| {
@@ -106,7 +106,7 @@ pub fn analyze(text: &str, title: Option<&str>, language: Language, sentences: &
 /// A heading: a paragraph of one short line without the punctuation that ends a sentence, which
 /// may start with its section's number ("2.3. How patches get into the kernel", which the
 /// splitter cuts after the number); the number is part of the heading.
-fn is_heading(text: &str, sentences: &[Sentence], i: usize) -> bool {
+fn is_heading(text: &str, sentences: &[Sentence], i: usize, language: Language) -> bool {
     let p = sentences[i].paragraph;
     let in_paragraph = |j: usize| sentences.get(j).is_some_and(|s| s.paragraph == p);
     let (mut first, mut last) = (i, i);
@@ -121,13 +121,15 @@ fn is_heading(text: &str, sentences: &[Sentence], i: usize) -> bool {
         return false;
     }
     let numbers = (first..last).all(|j| is_section_number(sentences[j].span.of(text)));
-    numbers && is_heading_line(sentences[last].span.of(text))
+    numbers && is_heading_line(sentences[last].span.of(text), language)
 }
 
-/// One short line without the punctuation that ends a sentence, or a Markdown heading.
-fn is_heading_line(s: &str) -> bool {
+/// One short line without the punctuation that ends a sentence, or a Markdown heading. Its length
+/// is in English-word equivalents: a sentence of Thai, which ends with no punctuation, or a line
+/// of Chinese, which has no spaces, is one white-space "word" however long it is.
+fn is_heading_line(s: &str, language: Language) -> bool {
     let s = s.trim();
-    let words = s.split_whitespace().count();
+    let words = language::words(s, language);
     let ends_sentence =
         s.ends_with(['.', '!', '?', '…', '。', '！', '？', ':', ';', ',', '"', '”', '’', '»', ')', '」', '』']);
     s.starts_with('#') || (words > 0 && words <= HEADING_WORDS && !ends_sentence)
@@ -277,5 +279,18 @@ Read more about the project here.";
                 "Read more about the project here."
             ]
         );
+    }
+
+    #[test]
+    fn a_thai_sentence_alone_in_its_paragraph_is_not_a_heading() {
+        // Thai ends a sentence with no punctuation, and puts no spaces between its words.
+        let th = Language::parse("th").unwrap();
+        let sentence = "สภาเทศบาลลงมติเมื่อวันอังคารให้ขยายเครือข่ายรถประจำทางโดยเพิ่มเส้นทางใหม่สิบสองเส้นทาง\
+และขยายเวลาให้บริการช่วงเย็นจนถึงเที่ยงคืน";
+        let text = format!("รถประจำทางกลางคืน\n\n{sentence}\n\n{sentence} {sentence}");
+        let s = crate::summary::sentences::split_in(&text, th);
+        assert_eq!(s.len(), 4);
+        // The short title line is a heading; the long sentence alone in its paragraph is not.
+        assert_eq!(analyze(&text, None, th, &s).excluded, [true, false, false, false]);
     }
 }
