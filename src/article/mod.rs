@@ -377,7 +377,13 @@ fn split_title(text: &str, markdown: bool) -> (Option<String>, String) {
             return (Some(h.trim().to_string()), rest.to_string());
         }
     }
-    let words = first.split_whitespace().count();
+    // Thai and the other alphabets without spaces end a sentence with no punctuation and put no
+    // space inside it: their letters are counted by the word, or a lead sentence would pass for
+    // a title. (Chinese and Japanese characters are not: a headline in them is one white-space
+    // word of 10 to 30 characters.)
+    let spaceless_letters =
+        first.chars().filter(|&c| language::unspaced(c) == Some(Unspaced::Letter) && c.is_alphanumeric()).count();
+    let words = first.split_whitespace().count() + spaceless_letters / language::LETTERS_PER_WORD;
     let ends_sentence = first.ends_with(['.', '!', '?', ':', ';', ',']);
     if words <= 16 && !ends_sentence && !rest.trim().is_empty() {
         return (Some(first.trim_start_matches("# ").to_string()), rest.to_string());
@@ -503,6 +509,17 @@ and extending evening service until midnight. Officials said the plan would cost
         assert_eq!(count_words("ក្រុមប្រឹក្សាក្រុង"), 3);
         assert_eq!(count_words("မြို့တော်ကောင်စီ"), 3);
         assert_eq!(count_words("བོད་ཀྱི་སྐད་ཡིག"), 2);
+    }
+
+    #[test]
+    fn a_thai_lead_sentence_is_not_a_title() {
+        let lead = "สภาเทศบาลลงมติเมื่อวันอังคารให้ขยายเครือข่ายรถประจำทางโดยเพิ่มเส้นทางใหม่สิบสองเส้นทาง\
+และขยายเวลาให้บริการช่วงเย็นจนถึงเที่ยงคืน";
+        let rest = "เจ้าหน้าที่กล่าวว่าแผนนี้จะมีค่าใช้จ่ายสี่ล้านดอลลาร์ต่อปี ชาวบ้านต่างยินดีกับการตัดสินใจนี้";
+        let text = format!("{lead}\n\n{rest}\n\n{rest}");
+        let a = from_bytes("th.txt", text.as_bytes(), Some("txt")).unwrap();
+        assert_eq!(a.title, None);
+        assert_eq!(a.text, text);
     }
 
     #[test]
