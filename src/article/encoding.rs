@@ -91,14 +91,20 @@ pub(crate) fn looks_binary(text: &str) -> bool {
 const STRAY_NUL_BYTES: usize = 50;
 
 /// Whether the zero bytes in `bytes` are strays in a one-byte text rather than the high bytes of
-/// UTF-16: there are few of them, and no other control bytes than tab, line breaks and form feed.
-/// UTF-16 text in any script but Latin has control bytes all through it (the high byte of Greek
-/// is 0x03, of Cyrillic 0x04, of Thai 0x0E) and Chinese, Japanese and Korean characters put one
-/// in an eighth of their low bytes.
+/// UTF-16: there are few of them, and hardly any other control bytes (tab, line breaks, form feed
+/// and escape, which colours text in logs, are not counted). UTF-16 text in any script but Latin
+/// has control bytes all through it: the high byte of Greek is 0x03, of Cyrillic 0x04, of Thai
+/// 0x0E, and a Chinese, Japanese or Korean character has one in its low byte once in ten (so 3
+/// to 5 bytes in 100 of such text, even with kana among it).
 fn stray_nuls(bytes: &[u8]) -> bool {
     let nuls = bytes.iter().filter(|&&b| b == 0).count();
-    nuls * STRAY_NUL_BYTES < bytes.len() && !bytes.iter().any(|&b| b != 0 && b < 0x20 && !b"\t\n\r\x0c".contains(&b))
+    let controls = bytes.iter().filter(|&&b| b != 0 && b < 0x20 && !b"\t\n\r\x0c\x1b".contains(&b)).count();
+    nuls * STRAY_NUL_BYTES < bytes.len() && controls * STRAY_CONTROL_BYTES < bytes.len()
 }
+
+/// At most one control byte in this many is taken for a stray in a one-byte text (see
+/// `stray_nuls`).
+const STRAY_CONTROL_BYTES: usize = 100;
 
 /// The first bytes looked at to recognise UTF-16 or UTF-32 (a multiple of 4).
 const WIDE_SAMPLE: usize = 64 * 1024;
@@ -407,6 +413,10 @@ boulangerie à Málaga.";
         assert_eq!(decode_text(&padded).as_deref(), Some(text.as_str()));
         let inside = format!("{text}\0{text}");
         assert_eq!(decode_text(inside.as_bytes()), None);
+        // Nor is a log coloured with escape sequences, or a text with a stray control character
+        // besides, taken for UTF-16 because of a stray NUL.
+        let coloured = format!("\x1b[1mNight buses\x1b[0m\n\n{text}\0{text}\x08");
+        assert_eq!(decode_text(coloured.as_bytes()), None);
     }
 
     #[test]
