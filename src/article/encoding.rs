@@ -116,8 +116,9 @@ const MAX_ODD_SHARE: usize = 200;
 
 /// The text of bytes in UTF-32 or UTF-16 without a byte-order mark, when one of the four readings
 /// (either width, either byte order) looks like text: almost nothing in it that text does not
-/// hold (see `MAX_ODD_SHARE`) and at least one ASCII character (the zero bytes being high bytes,
-/// as they are in UTF-16 text of any script). Of the readings that pass, the one with the most
+/// hold (see `MAX_ODD_SHARE`) and at least one ASCII space or line break (the zero bytes being
+/// high bytes, as they are in UTF-16 text of any script, and the ASCII a text of any script has
+/// being above all its spaces and line breaks). Of the readings that pass, the one with the most
 /// ASCII characters wins: reading real text in the wrong byte order turns its spaces and line
 /// breaks into other characters.
 fn wide(bytes: &[u8]) -> Option<String> {
@@ -143,6 +144,8 @@ fn wide(bytes: &[u8]) -> Option<String> {
 struct Reading {
     chars: usize,
     ascii: usize,
+    /// ASCII spaces, tabs and line breaks.
+    spaces: usize,
     /// Characters text does not hold (see `MAX_ODD_SHARE`).
     odd: usize,
 }
@@ -151,7 +154,7 @@ impl Reading {
     /// Tallies a reading, `None` standing for a unit that is no character. NULs at the end are
     /// padding and not counted.
     fn of(chars: impl Iterator<Item = Option<char>>) -> Reading {
-        let (mut r, mut nuls) = (Reading { chars: 0, ascii: 0, odd: 0 }, 0);
+        let (mut r, mut nuls) = (Reading { chars: 0, ascii: 0, spaces: 0, odd: 0 }, 0);
         for c in chars {
             if c == Some('\0') {
                 nuls += 1;
@@ -163,6 +166,7 @@ impl Reading {
             match c {
                 Some(c) if c.is_ascii() => {
                     r.ascii += 1;
+                    r.spaces += usize::from(c.is_ascii_whitespace());
                     r.odd += usize::from(c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'));
                 }
                 Some(c) => r.odd += usize::from(odd(c)),
@@ -173,7 +177,7 @@ impl Reading {
     }
 
     fn is_text(&self) -> bool {
-        self.chars >= 4 && self.ascii > 0 && self.odd * MAX_ODD_SHARE <= self.chars
+        self.chars >= 4 && self.spaces > 0 && self.odd * MAX_ODD_SHARE <= self.chars
     }
 }
 
@@ -417,6 +421,9 @@ boulangerie à Málaga.";
         // besides, taken for UTF-16 because of a stray NUL.
         let coloured = format!("\x1b[1mNight buses\x1b[0m\n\n{text}\0{text}\x08");
         assert_eq!(decode_text(coloured.as_bytes()), None);
+        // Nor a list of file names, each ended by a NUL (`find -print0`).
+        let names: String = (0..40).map(|i| format!("/home/ana/notes/bus-route-{i}.txt\0")).collect();
+        assert_eq!(decode_text(names.as_bytes()), None);
     }
 
     #[test]
