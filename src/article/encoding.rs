@@ -234,6 +234,7 @@ const VALID_PER_INVALID: usize = 4;
 /// they come from when Latin text in UTF-8 meets a Windows editor or a Windows file.
 fn mostly_utf8(bytes: &[u8]) -> Option<String> {
     let (mut valid, mut invalid, mut latin, mut letters) = (0usize, 0usize, 0usize, 0usize);
+    let mut last: &[u8] = &[];
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars().filter(|c| !c.is_ascii()) {
             valid += 1;
@@ -243,8 +244,13 @@ fn mostly_utf8(bytes: &[u8]) -> Option<String> {
             }
         }
         invalid += usize::from(!chunk.invalid().is_empty());
+        last = chunk.invalid();
     }
-    if invalid == 0 || valid < invalid * VALID_PER_INVALID {
+    // A character cut off at the very end is what a truncated UTF-8 file looks like, not a sign
+    // of another encoding: it does not count against the text once it has one valid character
+    // beyond ASCII.
+    let counted = invalid - usize::from(cut_off(last));
+    if invalid == 0 || valid == 0 || valid < counted * VALID_PER_INVALID {
         return None;
     }
     let repair = latin * 10 >= letters * 9;
@@ -266,7 +272,7 @@ fn mostly_utf8(bytes: &[u8]) -> Option<String> {
 }
 
 /// Whether `bad`, an invalid sequence at the end of the bytes, is the start of a character cut
-/// off there rather than bytes that could never be UTF-8.
+/// off there rather than bytes that could never be UTF-8 (`false` for no bytes).
 fn cut_off(bad: &[u8]) -> bool {
     std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none())
 }
@@ -376,6 +382,10 @@ boulangerie à Málaga.";
         // The line break and the last character's last byte are gone: the rest of it is dropped.
         let want = &zh[..zh.len() - 1 - '。'.len_utf8()];
         assert_eq!(decode_text(cut).as_deref(), Some(want));
+        // Also in a text with a single character beyond ASCII before the cut one.
+        let fr = "Le café ferme à";
+        let cut = &fr.as_bytes()[..fr.len() - 1];
+        assert_eq!(decode_text(cut).as_deref(), Some("Le café ferme "));
     }
 
     #[test]
