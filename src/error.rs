@@ -179,6 +179,12 @@ pub enum InputProblem {
     )]
     TooComplex { seconds: u64 },
     #[error(
+        "reading it would take more than {limit}, far more than an ordinary article needs: the \
+         {format} file is too large or too complex for Precis. Save only the article's own pages, \
+         or its text as a .txt file, and use that"
+    )]
+    TooDemanding { format: &'static str, limit: String },
+    #[error(
         "no article text was found in it; a web page may be an index page, need JavaScript to show \
          its text, or hold only pictures. Copy the article's text into a .txt file instead"
     )]

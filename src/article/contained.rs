@@ -6,7 +6,9 @@
 //! (`precis` and `precis-app` both call `serve_if_worker` first thing in `main`), which limits
 //! its own address space and processor time before it reads a byte of the file, reads the PDF,
 //! answers in JSON on its standard output and exits. Whatever the file holds, the worker ends
-//! within its limits and the caller gets an answer or a "damaged PDF" message. A program that
+//! within its limits (1.5 GB, 20 s of processor time) and the caller gets an answer or one clear
+//! message ("damaged", or "too large or too complex"); what the worker writes on its error stream
+//! (a page it could not read, the allocator's last words) goes to the debug log. A program that
 //! does not start as a worker (tests, fuzz targets, other users of the library) reads PDFs in
 //! its own process, as does any program whose worker cannot be started.
 
@@ -22,15 +24,18 @@ use crate::error::InputProblem;
 
 /// The argument that starts an executable as a worker.
 const WORKER_ARG: &str = "--precis-pdf-worker";
-/// The worker's address space. Measured: a 7 MB PDF of 1,300 pages with 3.8 MB of text peaks at
-/// 460 MB; the streams of a document may inflate to `pdf::MAX_INFLATED_BYTES` together.
-pub const WORKER_MEMORY: u64 = 3 << 30;
-/// The worker's processor time: the reader's own budget (`pdf::READ_BUDGET`) and loading fit
-/// well inside.
-pub const WORKER_TIME: Duration = Duration::from_secs(60);
+/// The worker's address space, its program included. Measured: a 7 MB PDF of 1,300 pages with
+/// 3.8 MB of text peaks at 460 MB, three times less; past this a document is too large or too
+/// complex for a desktop app to read (the allocator then fails and the worker stops).
+pub const WORKER_MEMORY: u64 = 3 << 29;
+/// The worker's address space as the person reads it.
+const WORKER_MEMORY_SHOWN: &str = "1.5 GB of memory";
+/// The worker's processor time: the reader's own budget (`pdf::READ_BUDGET`, checked between
+/// pages) and loading fit inside; this stops a single page that never ends.
+pub const WORKER_TIME: Duration = Duration::from_secs(20);
 /// The time the caller waits for a worker's answer, longer than `WORKER_TIME`: on a busy machine
 /// the worker gets less than a whole core, and only its processor time is its own doing.
-const WORKER_WAIT: Duration = Duration::from_secs(120);
+const WORKER_WAIT: Duration = Duration::from_secs(40);
 /// Most bytes of answer read from a worker: the text (at most 50 MB, up to six times that once
 /// escaped as JSON) and the document's properties.
 const MAX_ANSWER_BYTES: u64 = 6 * super::MAX_INPUT_BYTES + (1 << 20);
@@ -55,11 +60,15 @@ enum Answer {
         byline: Option<String>,
         published: Option<String>,
         text: String,
+        skipped_pages: usize,
+        total_pages: usize,
     },
     /// The text came to this many bytes, over `MAX_INPUT_BYTES`: not sent.
     TooMuchText(u64),
     /// The document has this many pages, over `pdf::MAX_PAGES`.
     TooManyPages(usize),
+    /// Reading it would take more than this (`InputProblem::TooDemanding`).
+    TooDemanding(String),
     Broken(String),
     NoTextLayer,
     Encrypted,
@@ -67,18 +76,32 @@ enum Answer {
 
 fn serve() -> i32 {
     limit_self();
+    // What goes wrong inside (a page the reader panicked on) is logged on the error stream, one
+    // line each, which the caller keeps for its own debug log; nothing else of the library logs.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("precis=debug"))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
     let mut bytes = Vec::new();
     if std::io::stdin().take(super::MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).is_err() {
         return 2;
     }
     let answer = match pdf::extract(&bytes) {
         Ok(found) if found.text.len() as u64 > super::MAX_INPUT_BYTES => Answer::TooMuchText(found.text.len() as u64),
-        Ok(found) => {
-            Answer::Read { title: found.title, byline: found.byline, published: found.published, text: found.text }
-        }
+        Ok(found) => Answer::Read {
+            title: found.title,
+            byline: found.byline,
+            published: found.published,
+            text: found.text,
+            skipped_pages: found.skipped_pages,
+            total_pages: found.total_pages,
+        },
         Err(InputProblem::NoTextLayer) => Answer::NoTextLayer,
         Err(InputProblem::Encrypted) => Answer::Encrypted,
         Err(InputProblem::TooManyPages { pages, .. }) => Answer::TooManyPages(pages),
+        Err(InputProblem::TooDemanding { limit, .. }) => Answer::TooDemanding(limit),
         Err(InputProblem::Broken { detail, .. }) => Answer::Broken(detail),
         Err(other) => Answer::Broken(other.to_string()),
     };
@@ -105,6 +128,12 @@ fn limit_self() {
     limit(libc::RLIMIT_CPU, WORKER_TIME.as_secs());
     limit(libc::RLIMIT_FSIZE, 0);
     limit(libc::RLIMIT_CORE, 0);
+    // A worker whose caller is gone (killed, or stopped waiting) ends too, rather than reading on.
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and changes only this process's settings.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
 }
 
 /// Other systems: the worker is still a process of its own, stopped when its time is up. (macOS
@@ -164,36 +193,38 @@ fn in_worker(bytes: &[u8]) -> std::io::Result<Result<pdf::Extracted, InputProble
         };
         (status, answer.join().unwrap_or_default(), errors.join().unwrap_or_default())
     });
+    // The worker's own log (a page it could not read, an allocator's last words): for debugging
+    // only, since the answer, or how the worker ended, is what the person is told.
     let errors = String::from_utf8_lossy(&errors);
     if !errors.trim().is_empty() {
-        tracing::warn!(%errors, "the PDF worker wrote to its error stream");
+        tracing::debug!(%errors, "the PDF worker wrote to its error stream");
     }
+    let too_demanding = |limit: String| InputProblem::TooDemanding { format: "PDF", limit };
     let Some(status) = status else {
-        return Ok(Err(broken(format!("reading it took over {} s", WORKER_WAIT.as_secs()))));
+        return Ok(Err(too_demanding(format!("{} s", WORKER_WAIT.as_secs()))));
     };
     if status.success() {
         if let Ok(answer) = serde_json::from_slice::<Answer>(&answer) {
             return Ok(match answer {
-                Answer::Read { title, byline, published, text } => {
-                    Ok(pdf::Extracted { title, byline, published, text })
+                Answer::Read { title, byline, published, text, skipped_pages, total_pages } => {
+                    Ok(pdf::Extracted { title, byline, published, text, skipped_pages, total_pages })
                 }
                 Answer::TooMuchText(size) => Err(InputProblem::TextTooLarge { size, limit: super::MAX_INPUT_BYTES }),
                 Answer::TooManyPages(pages) => Err(InputProblem::TooManyPages { pages, limit: pdf::MAX_PAGES }),
+                Answer::TooDemanding(limit) => Err(too_demanding(limit)),
                 Answer::Broken(detail) => Err(broken(detail)),
                 Answer::NoTextLayer => Err(InputProblem::NoTextLayer),
                 Answer::Encrypted => Err(InputProblem::Encrypted),
             });
         }
     }
-    tracing::warn!(?status, "the PDF worker stopped without an answer");
-    Ok(Err(broken(match stopped_by(&status) {
-        _ if errors.contains("memory allocation") => {
-            format!("reading it would need over {} GB of memory", WORKER_MEMORY >> 30)
-        }
-        Stop::CpuLimit => format!("reading it took over {} s", WORKER_TIME.as_secs()),
-        Stop::Killed => "the system stopped the PDF reader, which may have run short of memory".to_string(),
-        Stop::Other => "the PDF reader stopped on it".to_string(),
-    })))
+    tracing::debug!(?status, "the PDF worker stopped without an answer");
+    Ok(Err(match stopped_by(&status) {
+        _ if errors.contains("memory allocation") => too_demanding(WORKER_MEMORY_SHOWN.into()),
+        Stop::CpuLimit => too_demanding(format!("{} s", WORKER_TIME.as_secs())),
+        Stop::Killed => broken("the system stopped the PDF reader, which may have run short of memory"),
+        Stop::Other => broken("the PDF reader stopped on it"),
+    }))
 }
 
 /// Up to `limit` bytes from a pipe, what came before an error; the rest is read and dropped, so

@@ -176,7 +176,16 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     let header_first = bytes.starts_with(b"%PDF-");
     if ext.as_deref() == Some("pdf") || header_first || !text_ext && pdf::sniff(bytes) {
         match contained::read_pdf(bytes) {
-            Ok(found) => return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text),
+            Ok(found) => {
+                if found.skipped_pages > 0 {
+                    tracing::warn!(
+                        "{name}: {} of its {} pages could not be read (they are damaged) and were left out",
+                        found.skipped_pages,
+                        found.total_pages
+                    );
+                }
+                return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
+            }
             Err(_) if ext.as_deref() != Some("pdf") && !header_first && decode_text(bytes).is_some() => {}
             Err(e) => return Err(problem(e)),
         }

@@ -3,8 +3,11 @@
 //! line ends joined, wrapped lines joined into paragraphs; and the title, author and creation
 //! date from the document information dictionary (`/Info`), read through `lopdf` from the same
 //! parsed document. A PDF without a text layer (a scan) or one that needs a password is a clear
-//! error, never an empty article. The reader is run under `catch_unwind`, so a malformed file it
-//! cannot handle is an error, not a crash.
+//! error, never an empty article. The reader is run under `catch_unwind` (`quietly`, which keeps
+//! the panic's message for the debug log), and each page under its own: a page the extractor
+//! panics on is left out and counted, the others are read, and a file it cannot handle at all is
+//! an error, not a crash. A page tree that loops is walked once (`reachable_pages`), and a font
+//! whose character map would expand past reason is refused before it is parsed (`check_cmaps`).
 //!
 //! lopdf inflates a stream whole when asked (at load for object and cross-reference streams;
 //! pdf-extract asks for page contents, forms, fonts and more), with no budget, and running out
@@ -30,6 +33,10 @@ pub struct Extracted {
     pub published: Option<String>,
     /// Paragraphs separated by blank lines (not yet normalized).
     pub text: String,
+    /// Pages the extractor could not read (a damaged page is left out, the others are kept),
+    /// of `total_pages`.
+    pub skipped_pages: usize,
+    pub total_pages: usize,
 }
 
 /// True when the bytes open with the PDF signature (allowing some leading junk, as readers do).
@@ -43,17 +50,22 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The document's properties and its text, paragraphs separated by blank lines.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
-    let encrypted = find(bytes, b"/Encrypt").is_some();
     check_load_streams(bytes).map_err(broken)?;
-    let read = std::panic::catch_unwind(|| -> Result<(Info, Vec<String>), InputProblem> {
+    // Only a trailer's `/Encrypt` entry makes a document encrypted: the same bytes elsewhere (in
+    // a title, in a damaged file's noise) say nothing about it.
+    let mut encrypted = trailer_names_encrypt(bytes);
+    let read = quietly(|| -> Result<(Info, PageTexts), InputProblem> {
         let unreadable = |e: lopdf::Error| if encrypted { InputProblem::Encrypted } else { broken(e) };
         let mut doc = Document::load_mem(bytes).map_err(unreadable)?;
+        encrypted = doc.trailer.get(b"Encrypt").is_ok();
         if doc.is_encrypted() {
             // Many PDFs are encrypted only to set permissions, with an empty user password.
-            doc.decrypt("").map_err(unreadable)?;
+            doc.decrypt("").map_err(|_| InputProblem::Encrypted)?;
         }
+        reachable_pages(&mut doc).map_err(broken)?;
         let sizes = stream_sizes(&doc).map_err(broken)?;
         check_structure(&doc, &sizes).map_err(broken)?;
+        check_cmaps(&doc).map_err(broken)?;
         let count = doc.get_pages().len();
         if count > MAX_PAGES {
             return Err(InputProblem::TooManyPages { pages: count, limit: MAX_PAGES });
@@ -62,12 +74,26 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     });
     let (info, pages) = match read {
         Ok(read) => read?,
-        Err(_) if encrypted => return Err(InputProblem::Encrypted),
-        Err(_) => return Err(broken("the PDF reader could not make sense of its structure")),
+        Err(panic) => {
+            tracing::debug!(%panic, "the PDF reader stopped on the document");
+            if encrypted {
+                return Err(InputProblem::Encrypted);
+            }
+            return Err(broken("the PDF reader could not make sense of its structure"));
+        }
     };
-    let mut text = clean_pages(&pages);
+    let mut text = clean_pages(&pages.texts);
     if text.split_whitespace().next().is_none() {
-        return Err(if encrypted { InputProblem::Encrypted } else { InputProblem::NoTextLayer });
+        if encrypted {
+            return Err(InputProblem::Encrypted);
+        }
+        if pages.skipped > 0 {
+            return Err(broken(match pages.total {
+                1 => "its only page could not be read".to_string(),
+                n => format!("none of its {n} pages could be read"),
+            }));
+        }
+        return Err(InputProblem::NoTextLayer);
     }
     // The title shown apart is taken off the top of the text when it opens the first page.
     if let Some(title) = &info.title {
@@ -76,7 +102,14 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
             text = text[first.len()..].trim_start().to_string();
         }
     }
-    Ok(Extracted { title: info.title, byline: info.author, published: info.created, text })
+    Ok(Extracted {
+        title: info.title,
+        byline: info.author,
+        published: info.created,
+        text,
+        skipped_pages: pages.skipped,
+        total_pages: pages.total,
+    })
 }
 
 /// Most bytes one stream may inflate to: a page's content or a font is rarely over a few MB.
@@ -87,12 +120,45 @@ pub const MAX_INFLATED_BYTES: usize = 512 << 20;
 /// uses it.
 pub const MAX_PAGE_CONTENT_BYTES: usize = 256 << 20;
 /// Processor time the text extractor may take, checked between pages (processor time, not the
-/// clock's: a busy machine must not turn a document away). Measured, pdf-extract reads a
-/// 1,611-page manual (3.8 MB of text) in 21 s.
-pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
-/// Most pages read, so that a whole document fits `READ_BUDGET` (the manual above reads about
-/// 75 pages a second); longer documents are turned away at once, with their page count.
+/// clock's: a busy machine must not turn a document away). Measured, pdf-extract reads 1,000
+/// pages of dense text in two embedded TrueType fonts (4 MB of text) in 2.8 s, and a 1,611-page
+/// manual (3.8 MB of text, heavier pages) in 21 s: past this a document is too long or too
+/// complex for a desktop app to wait on, and is refused saying so.
+pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+/// Most pages read: the dense pages above read at about 360 a second, the manual's at 75, so a
+/// longer document would mostly run out of `READ_BUDGET`; it is turned away at once instead,
+/// with its page count.
 pub const MAX_PAGES: usize = 2_000;
+
+/// Whether the raw file's trailer names an `/Encrypt` dictionary: a `trailer` dictionary, or the
+/// dictionary of a cross-reference stream (`/Type /XRef`), the only places where the key means
+/// the document is encrypted. For a file lopdf cannot load; a loaded document's own trailer
+/// decides otherwise. Only the first few occurrences are looked at, each within a few kilobytes.
+fn trailer_names_encrypt(bytes: &[u8]) -> bool {
+    const WINDOW: usize = 4096;
+    let mut at = 0;
+    for _ in 0..64 {
+        let Some(p) = find(&bytes[at..], b"/Encrypt") else { return false };
+        let pos = at + p;
+        at = pos + 8;
+        let before = &bytes[pos.saturating_sub(WINDOW)..pos];
+        let trailer = find_last(before, b"trailer");
+        let object = find_last(before, b" obj");
+        match (trailer, object) {
+            (Some(t), o) if o.is_none_or(|o| t > o) => return true,
+            (_, Some(o)) => {
+                // An object's dictionary: a cross-reference stream's names its type before or after.
+                let after = &bytes[pos..(pos + WINDOW).min(bytes.len())];
+                let end = find(after, b"stream").or_else(|| find(after, b"endobj")).unwrap_or(after.len());
+                if find(&before[o..], b"/XRef").is_some() || find(&after[..end], b"/XRef").is_some() {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
 
 /// Measures, under the byte budget, the streams lopdf inflates while loading (object streams
 /// and cross-reference streams), found in the raw file by their `stream` keyword.
@@ -151,6 +217,150 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
+/// Deepest page tree walked, as lopdf's page iterator goes (it stops descending there).
+const MAX_PAGE_TREE_DEPTH: usize = 256;
+
+/// Finds the pages the page tree reaches, walking it as lopdf's page iterator does (kids in
+/// order, depth first) but visiting each `/Pages` node once. A tree whose `/Kids` lead back to a
+/// node above, or to itself, sends the iterator round until its limit and it finds no page at
+/// all, or only some; when the walk meets such a loop, the tree's root is given the pages found
+/// as its kids, so that every reader of the document sees the same pages. A document without a
+/// page tree, or whose tree reaches no page, is damaged (not a scan without text).
+fn reachable_pages(doc: &mut Document) -> Result<(), String> {
+    let root = doc
+        .catalog()
+        .ok()
+        .and_then(|catalog| catalog.get(b"Pages").ok())
+        .and_then(|pages| pages.as_reference().ok())
+        .ok_or("it has no page tree: its catalog is missing or damaged")?;
+    let kids_of = |doc: &Document, id| -> Vec<lopdf::ObjectId> {
+        doc.get_dictionary(id)
+            .and_then(|node| node.get_deref(b"Kids", doc))
+            .and_then(Object::as_array)
+            .map(|kids| kids.iter().filter_map(|k| k.as_reference().ok()).collect())
+            .unwrap_or_default()
+    };
+    let mut seen = std::collections::HashSet::from([root]);
+    let (mut pages, mut looped) = (Vec::new(), false);
+    let mut stack: Vec<(lopdf::ObjectId, usize)> = kids_of(doc, root).into_iter().rev().map(|k| (k, 1)).collect();
+    while let Some((id, depth)) = stack.pop() {
+        match doc.get_dictionary(id).and_then(lopdf::Dictionary::get_type) {
+            Ok(b"Page") => pages.push(id),
+            Ok(b"Pages") if depth < MAX_PAGE_TREE_DEPTH => {
+                if !seen.insert(id) {
+                    looped = true;
+                    continue;
+                }
+                stack.extend(kids_of(doc, id).into_iter().rev().map(|k| (k, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    if pages.is_empty() {
+        return Err(if looped {
+            "its page tree loops back on itself and reaches no page".into()
+        } else {
+            "its page tree holds no pages".into()
+        });
+    }
+    if looped {
+        tracing::debug!(pages = pages.len(), "the PDF's page tree loops; reading the pages it reaches");
+        let count = pages.len() as i64;
+        let kids = pages.into_iter().map(Object::Reference).collect();
+        let node = doc.get_dictionary_mut(root).map_err(|e| format!("its page tree is damaged ({e})"))?;
+        node.set("Kids", Object::Array(kids));
+        node.set("Count", count);
+    }
+    Ok(())
+}
+
+/// Most character codes one ToUnicode CMap may map, each code of each range counted: a font's
+/// codes are at most two bytes, 65,536 of them; this leaves room for ranges that overlap.
+const MAX_CMAP_CODES: u64 = 1 << 18;
+
+/// Refuses a font whose ToUnicode CMap maps more codes than any font has. pdf-extract's CMap
+/// parser makes one map entry for each code of each `bfrange`, again for every page that uses
+/// the font, so a few kilobytes of `<0000> <FFFF>` ranges take it seconds to minutes (and 4-byte
+/// ranges billions of entries). The ranges are added up from the stream before anything parses
+/// it (its size was measured by `stream_sizes`), for every font the document holds.
+fn check_cmaps(doc: &Document) -> Result<(), String> {
+    let mut measured = std::collections::HashSet::new();
+    // Every dictionary of the document, those written inside others (a font inside a page's
+    // resources) included.
+    let mut stack: Vec<&Object> = doc.objects.values().collect();
+    while let Some(object) = stack.pop() {
+        let dict = match object {
+            Object::Dictionary(dict) => dict,
+            Object::Stream(stream) => &stream.dict,
+            Object::Array(items) => {
+                stack.extend(items);
+                continue;
+            }
+            _ => continue,
+        };
+        stack.extend(dict.iter().map(|(_, value)| value));
+        let Ok(to_unicode) = dict.get(b"ToUnicode") else { continue };
+        let Ok((id, Object::Stream(stream))) = doc.dereference(to_unicode) else { continue };
+        if id.is_some_and(|id| !measured.insert(id)) {
+            continue;
+        }
+        let filters: Vec<Vec<u8>> =
+            stream.filters().map(|f| f.into_iter().map(<[u8]>::to_vec).collect()).unwrap_or_default();
+        let Ok(cmap) = super::inflate::decode(&filters, &stream.content, MAX_STREAM_BYTES) else { continue };
+        if cmap_codes(&cmap) > MAX_CMAP_CODES {
+            return Err(format!("a font's character map (ToUnicode) covers over {MAX_CMAP_CODES} codes"));
+        }
+    }
+    Ok(())
+}
+
+/// The codes the `bfrange` sections of a CMap cover: each entry is a first code, a last code
+/// (hexadecimal strings) and a target (a string or an array), and covers last - first + 1 codes.
+fn cmap_codes(cmap: &[u8]) -> u64 {
+    let hex = |digits: &[u8]| -> u64 {
+        digits.iter().filter_map(|&d| (d as char).to_digit(16)).fold(0u64, |v, d| {
+            if v > u64::MAX >> 4 {
+                u64::MAX
+            } else {
+                v << 4 | u64::from(d)
+            }
+        })
+    };
+    let mut total = 0u64;
+    let mut at = 0;
+    while let Some(p) = find(&cmap[at..], b"beginbfrange") {
+        let start = at + p + b"beginbfrange".len();
+        let end = find(&cmap[start..], b"endbfrange").map_or(cmap.len(), |e| start + e);
+        // The section's strings and arrays in order, `None` for an array.
+        let mut values = Vec::new();
+        let mut i = start;
+        while i < end {
+            let close = |c: u8| cmap[i..end].iter().position(|&b| b == c).map_or(end, |e| i + e);
+            match cmap[i] {
+                b'<' => {
+                    let to = close(b'>');
+                    values.push(Some(hex(&cmap[i + 1..to])));
+                    i = to + 1;
+                }
+                b'[' => {
+                    values.push(None);
+                    i = close(b']') + 1;
+                }
+                _ => i += 1,
+            }
+        }
+        for entry in values.chunks(3) {
+            if let [Some(first), Some(last), _] = entry {
+                if last >= first {
+                    total = total.saturating_add(last - first).saturating_add(1);
+                }
+            }
+        }
+        at = end;
+    }
+    total
+}
+
 /// The inflated size of every stream of the loaded document but images, measured under the
 /// byte budget; refuses a stream or a total past it.
 fn stream_sizes(doc: &Document) -> Result<std::collections::HashMap<lopdf::ObjectId, usize>, String> {
@@ -175,23 +385,78 @@ fn stream_sizes(doc: &Document) -> Result<std::collections::HashMap<lopdf::Objec
     Ok(sizes)
 }
 
-/// The text of each page in order, up to the first page the extractor cannot read; refused once
+/// The text the extractor read from a document's pages.
+struct PageTexts {
+    /// The text of each page it could read, in order.
+    texts: Vec<String>,
+    /// Pages it could not read (an error or a panic in the extractor), of `total`.
+    skipped: usize,
+    total: usize,
+}
+
+/// The text of each page in order. A page the extractor fails on (pdf-extract panics on many
+/// kinds of damage: a missing font object, a broken content stream, a font's tables that do not
+/// add up) is left out and counted, and the other pages are kept: the document is immutable while
+/// it is read, so a panic in one page leaves nothing half-changed for the next. Refused once
 /// reading takes longer than `READ_BUDGET`.
-fn pages(doc: &Document) -> Result<Vec<String>, InputProblem> {
+fn pages(doc: &Document) -> Result<PageTexts, InputProblem> {
     let start = thread_time();
-    let mut pages = Vec::new();
-    for number in 1.. {
+    let numbers: Vec<u32> = doc.get_pages().into_keys().collect();
+    let mut read = PageTexts { texts: Vec::new(), skipped: 0, total: numbers.len() };
+    for number in numbers {
         if thread_time().saturating_sub(start) > READ_BUDGET {
-            return Err(broken(format!("reading its text took over {} s", READ_BUDGET.as_secs())));
+            return Err(InputProblem::TooDemanding { format: "PDF", limit: format!("{} s", READ_BUDGET.as_secs()) });
         }
         let mut text = String::new();
-        let mut output = pdf_extract::PlainTextOutput::new(&mut text);
-        if pdf_extract::output_doc_page(doc, &mut output, number).is_err() {
-            break;
+        let page = quietly(|| {
+            let mut output = pdf_extract::PlainTextOutput::new(&mut text);
+            pdf_extract::output_doc_page(doc, &mut output, number).map_err(|e| e.to_string())
+        });
+        match page {
+            Ok(Ok(())) => read.texts.push(text),
+            Ok(Err(problem)) | Err(problem) => {
+                tracing::debug!(page = number, %problem, "a page of the PDF could not be read");
+                read.skipped += 1;
+            }
         }
-        pages.push(text);
     }
-    Ok(pages)
+    Ok(read)
+}
+
+thread_local! {
+    /// Whether a panic on this thread is expected and caught (by `quietly`).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The last panic `quietly` caught on this thread: its message and where it happened.
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work`, catching a panic in it: `Err` holds the panic's message and place. The default
+/// hook would print the message (and, with `RUST_BACKTRACE`, a backtrace) on standard error, which
+/// the person would see for a damaged file the reader already reports; a panic caught here is
+/// kept for the debug log instead. Panics anywhere else still go to the hook that was there.
+pub(crate) fn quietly<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET.with(std::cell::Cell::get) {
+                let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic");
+                LAST_PANIC.with(|last| *last.borrow_mut() = Some(format!("{message}{place}")));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    QUIET.with(|q| q.set(was_quiet));
+    result.map_err(|_| LAST_PANIC.with(|last| last.borrow_mut().take()).unwrap_or_else(|| "a panic".into()))
 }
 
 /// The processor time this thread has used.
@@ -644,6 +909,25 @@ mod tests {
         // Latin-1 where PDFDocEncoding agrees with it, its own characters where it does not.
         assert_eq!(decode_text(b"Caf\xe9 \x84 \x8dquoted\x8e \x93ne \xa0 5\x8b \x18"), "Café — “quoted” ﬁne € 5‰ ˘");
         assert_eq!(decode_text(b"a\x7f\x9f\xadb"), "ab");
+    }
+
+    #[test]
+    fn cmap_ranges_are_counted_code_by_code() {
+        let cmap = b"2 beginbfrange\n<0020> <007E> <0020>\n<0100> <01FF> [<0041> <0042>]\nendbfrange\n\
+                     1 beginbfchar <0003> <0020> endbfchar\n1 beginbfrange <FFFF> <0000> <0041> endbfrange";
+        assert_eq!(cmap_codes(cmap), 95 + 256);
+        assert_eq!(cmap_codes(b"1 beginbfrange <00000000> <FFFFFFFF> <0041> endbfrange"), 1 << 32);
+        assert_eq!(cmap_codes(b"1 beginbfrange <0> <FFFFFFFFFFFFFFFFFFFF> <0041> endbfrange"), u64::MAX);
+        assert_eq!(cmap_codes(b"no ranges"), 0);
+    }
+
+    #[test]
+    fn only_a_trailer_or_a_cross_reference_stream_names_encryption() {
+        assert!(trailer_names_encrypt(b"1 0 obj <<>> endobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>"));
+        assert!(trailer_names_encrypt(b"9 0 obj\n<< /Type /XRef /Encrypt 5 0 R /W [1 2 1] >>\nstream\n"));
+        assert!(trailer_names_encrypt(b"9 0 obj\n<< /Encrypt 5 0 R /Type /XRef >>\nstream\n"));
+        assert!(!trailer_names_encrypt(b"1 0 obj << /Producer (/Encrypt test) >> endobj"));
+        assert!(!trailer_names_encrypt(b"trailer << /Root 1 0 R >>\n2 0 obj (/Encrypt) endobj"));
     }
 
     #[test]
