@@ -174,7 +174,7 @@ pub enum InputProblem {
     )]
     TooDeep { depth: usize, limit: usize },
     #[error(
-        "building the page's structure took over {seconds} s, far longer than any ordinary web page \
+        "reading the page's structure took over {seconds} s, far longer than any ordinary web page \
          needs; save the article again from your browser, or copy its text into a .txt file"
     )]
     TooComplex { seconds: u64 },

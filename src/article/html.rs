@@ -1,8 +1,11 @@
 //! HTML pages (as saved by a browser's "Save page as"): charset detection, a guard against
 //! hostile nesting, and Readability-class extraction of the article with `trafilatura` (its
 //! leftovers then taken off, see `leftovers`), plus its title, byline, site name and
-//! publication date. Nothing in the page is run or fetched:
-//! scripts and styles are only text to the parser, and no URL is ever opened.
+//! publication date. The extractor's time and memory grow with the page's elements and text, so
+//! only a page within `MAX_TREE_BYTES` and `MAX_TREE_ELEMENTS` (counted with the nesting, before
+//! the extractor runs) is extracted; a larger one has its whole text read in one pass (`flat`).
+//! Nothing in the page is run or fetched: scripts and styles are only text to the parser, and no
+//! URL is ever opened.
 
 use std::time::Duration;
 
@@ -27,6 +30,8 @@ pub struct Extracted {
     pub published: Option<String>,
     /// Plain text, paragraphs separated by blank lines (not yet normalized).
     pub text: String,
+    /// The page was too large for the article extractor: this is all of its text (`flat`).
+    pub whole_page: bool,
 }
 
 /// True when the bytes look like HTML: a doctype or a common tag opens the first kilobyte,
@@ -102,16 +107,52 @@ pub const NESTING_BUDGET: Duration = Duration::from_secs(4);
 /// address space: the pages a page touches are all it costs.
 const EXTRACT_STACK: usize = 64 << 20;
 
-/// Extracts the article from a decoded page: the nesting is counted first, and a page that nests
-/// too deep or takes too long to build is refused; then the article is extracted on a thread of
-/// its own with a stack sized for the deepest page allowed.
+/// Most bytes of page the article extractor is given. Measured (debug build, the extractor
+/// itself optimized), it takes about 0.4 µs a byte of text: a 10 MB page of paragraphs 4.1 s, one
+/// 50 MB text 16 s and 0.9 GB. Saved news and documentation pages are 20 to 300 KB.
+pub const MAX_TREE_BYTES: usize = 4 << 20;
+/// Most elements of a page the article extractor is given. Measured, it takes about 10 µs and a
+/// kilobyte an element (500,000 `<br>` 5.4 s and 1.3 GB); the 30 saved news pages of the
+/// development corpus have 140 to 1,600 elements, long documentation pages up to 4,000.
+pub const MAX_TREE_ELEMENTS: usize = 50_000;
+
+/// Extracts the article from a decoded page: a page over `MAX_TREE_BYTES` has its whole text read
+/// in one pass (`flat`); otherwise the nesting and the elements are counted first, a page that
+/// nests too deep or takes too long to build is refused, one with over `MAX_TREE_ELEMENTS`
+/// elements has its whole text read, and the article of any other is extracted on a thread of its
+/// own with a stack sized for the deepest page allowed.
 pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
-    match nesting::measure(html, MAX_NESTING, NESTING_BUDGET) {
+    if html.len() > MAX_TREE_BYTES {
+        return whole_page(html);
+    }
+    let measured = nesting::measure_tree(html, MAX_NESTING, MAX_TREE_ELEMENTS, NESTING_BUDGET);
+    match measured.nesting {
         Nesting::Depth(_) => {}
+        Nesting::TooManyElements => return whole_page(html),
         Nesting::TooDeep(depth) => return Err(InputProblem::TooDeep { depth, limit: MAX_NESTING }),
         Nesting::TooSlow => return Err(InputProblem::TooComplex { seconds: NESTING_BUDGET.as_secs() }),
     }
-    on_big_stack(|| extract_tree(html))
+    let strict = html.len() <= STRICT_PASS_MAX_BYTES && measured.elements <= STRICT_PASS_MAX_ELEMENTS;
+    on_big_stack(|| extract_tree(html, strict))
+}
+
+/// Time reading the whole text of a page may take. Measured (the whole command, optimized): 48 MB
+/// of paragraphs 0.8 s, 44 MB of empty `div`s 1.5 s, 40 MB of `&amp;` 3.5 s; in a debug build the
+/// tokenizer (generic over this crate's sink) runs several times slower.
+pub const FLAT_BUDGET: Duration = Duration::from_secs(5);
+
+/// All the text of a page too large for the article extractor, with its title and date.
+fn whole_page(html: &str) -> Result<Extracted, InputProblem> {
+    let flat = super::flat::read(html, super::MAX_INPUT_BYTES as usize, FLAT_BUDGET)
+        .ok_or(InputProblem::TooComplex { seconds: FLAT_BUDGET.as_secs() })?;
+    Ok(Extracted {
+        title: flat.title,
+        byline: None,
+        site: None,
+        published: published_from_meta(html),
+        text: flat.text,
+        whole_page: true,
+    })
 }
 
 /// Runs `work` on a thread with `EXTRACT_STACK` of stack; a panic in it, or no thread to run it
@@ -131,15 +172,17 @@ pub(crate) fn on_big_stack<T: Send>(work: impl FnOnce() -> Result<T, InputProble
     })
 }
 
-/// Pages up to this size are extracted twice, the second time favouring precision, to trim the
-/// ends of the article (`leftovers::trim_to_agreement`). A news page is 50 KB to 2 MB and takes
-/// milliseconds; the second pass doubles the time (a 4 MB page: 1.8 s to 3.7 s, debug build), so
-/// larger pages are extracted once.
-const STRICT_PASS_MAX_BYTES: usize = 4 << 20;
+/// Pages up to this size and `STRICT_PASS_MAX_ELEMENTS` are extracted twice, the second time
+/// favouring precision, to trim the ends of the article (`leftovers::trim_to_agreement`). A news
+/// page is 50 KB to 2 MB with a few thousand elements and takes milliseconds; the second pass
+/// doubles the time (a 4 MB page: 1.8 s to 3.7 s, debug build), so larger pages are extracted once.
+const STRICT_PASS_MAX_BYTES: usize = 2 << 20;
+const STRICT_PASS_MAX_ELEMENTS: usize = 20_000;
 
 /// The article of a page whose nesting has been checked: trafilatura's extraction, its leftovers
-/// taken off (the page's links are collected first, to recognise lists of them).
-fn extract_tree(html: &str) -> Result<Extracted, InputProblem> {
+/// taken off (the page's links are collected first, to recognise lists of them), trimmed by a
+/// second, stricter extraction when `strict`.
+fn extract_tree(html: &str, strict: bool) -> Result<Extracted, InputProblem> {
     let opts = trafilatura::Options::default().with_fallback(true);
     let doc = trafilatura::dom::Document::parse(html);
     let links = leftovers::Links::new(
@@ -153,14 +196,21 @@ fn extract_tree(html: &str) -> Result<Extracted, InputProblem> {
     };
     let title = nonempty(&meta.title);
     let mut text = article_text(&result, title.as_deref(), &links);
-    if html.len() <= STRICT_PASS_MAX_BYTES {
+    if strict {
         let strict = opts.with_focus(trafilatura::ExtractionFocus::FavorPrecision);
         if let Ok(strict) = trafilatura::extract(html, &strict) {
             text = leftovers::trim_to_agreement(&text, &article_text(&strict, title.as_deref(), &links));
         }
     }
     let published = published_from_meta(html).or_else(|| meta.date.map(|d| d.format("%Y-%m-%d").to_string()));
-    Ok(Extracted { title, byline: nonempty(&meta.author), site: nonempty(&meta.sitename), published, text })
+    Ok(Extracted {
+        title,
+        byline: nonempty(&meta.author),
+        site: nonempty(&meta.sitename),
+        published,
+        text,
+        whole_page: false,
+    })
 }
 
 /// Most bytes of a link's text worth knowing: a headline, not an article wrapped in a link.

@@ -2,10 +2,11 @@
 //! into an `Article` — title and clean text with paragraph boundaries kept — or a specific error
 //! saying what is wrong with the input and what to do. Each format has its own file: `html`
 //! (saved web pages), `docx` (Word documents), `pdf` (the text layer and properties of PDFs) and
-//! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output);
-//! plain text is read here, its bytes decoded by `encoding` (which also decodes web pages). PDFs
-//! are read in a worker process with limits (`contained`). `web` fetches a page the person asked
-//! for and reads it the same way.
+//! `markdown` (Markdown to plain text, for Markdown files and for the HTML extractor's output),
+//! with `flat` for the whole text of a page too large for the HTML extractor; plain text is read
+//! here, its bytes decoded by `encoding` (which also decodes web pages). PDFs are read in a worker
+//! process with limits (`contained`). `web` fetches a page the person asked for and reads it the
+//! same way.
 
 use std::io::Read;
 use std::path::Path;
@@ -20,6 +21,7 @@ use encoding::{decode_text, looks_binary};
 pub mod contained;
 pub mod docx;
 mod encoding;
+mod flat;
 pub mod html;
 mod inflate;
 mod leftovers;
@@ -235,6 +237,14 @@ fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
         return Err(problem(InputProblem::Binary));
     }
     let found = html::extract(&page).map_err(problem)?;
+    if found.whole_page {
+        tracing::warn!(
+            "{name}: the page is too large for the article finder (over {} MB or {} elements), so all of its \
+             text was read, menus and footers included",
+            html::MAX_TREE_BYTES >> 20,
+            html::MAX_TREE_ELEMENTS
+        );
+    }
     finish(name, Kind::Html, found.title, found.byline, found.site, found.published, &found.text)
 }
 

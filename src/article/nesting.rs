@@ -1,8 +1,8 @@
-//! How deep an HTML page nests, counted the way an HTML5 parser builds it: html5ever's tree
+//! How deep an HTML page nests, and how many elements it has, counted the way an HTML5 parser builds it: html5ever's tree
 //! builder runs over the page with a sink that keeps only each node's depth in the tree (no
 //! DOM), so `<div/>` opens a div, `<p.x>` is an element of its own that `<p>` does not close,
 //! and a `<p>` inside a `<p>` closes it, as in a browser. The page is fed in chunks; the count
-//! stops as soon as the tree passes the nesting limit or the time budget is spent, so the
+//! stops as soon as the tree passes the nesting limit, an element limit or the time budget, so the
 //! tree builder's own cost (it scans its stack of open elements for many tags) never grows
 //! with a hostile depth. Past the limit, the rest of the page is only tokenized, counting
 //! start tags against end tags, to say how deep it would go.
@@ -30,13 +30,31 @@ pub enum Nesting {
     TooDeep(usize),
     /// Building the tree took longer than the budget.
     TooSlow,
+    /// The page has more elements than the count was asked to go to: it stopped there.
+    TooManyElements,
+}
+
+/// What counting found, with the number of elements the tree builder made on the way (the
+/// elements of the whole page when the count went to its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measured {
+    pub nesting: Nesting,
+    pub elements: usize,
 }
 
 /// Counts how deep `html` nests, stopping once the depth passes `limit` or `budget` is spent.
 pub fn measure(html: &str, limit: usize, budget: Duration) -> Nesting {
+    measure_tree(html, limit, usize::MAX, budget).nesting
+}
+
+/// Counts how deep `html` nests and how many elements it has, stopping once the depth passes
+/// `limit`, the elements pass `max_elements` or `budget` is spent.
+pub fn measure_tree(html: &str, limit: usize, max_elements: usize, budget: Duration) -> Measured {
     let start = Instant::now();
     let sink = DepthSink::default();
     let depth = sink.max.clone();
+    let elements = sink.elements.clone();
+    let measured = |nesting| Measured { nesting, elements: elements.get() };
     let mut parser = html5ever::parse_document(sink, Default::default());
     let mut at = 0;
     while at < html.len() {
@@ -47,17 +65,23 @@ pub fn measure(html: &str, limit: usize, budget: Duration) -> Nesting {
         parser.process(StrTendril::from_slice(&html[at..end]));
         at = end;
         if depth.get() > limit {
-            return Nesting::TooDeep(depth.get() + tag_balance(&html[at..]));
+            return measured(Nesting::TooDeep(depth.get() + tag_balance(&html[at..])));
         }
         if start.elapsed() > budget {
-            return Nesting::TooSlow;
+            return measured(Nesting::TooSlow);
+        }
+        if elements.get() > max_elements {
+            return measured(Nesting::TooManyElements);
         }
     }
     parser.finish();
-    if depth.get() > limit {
-        return Nesting::TooDeep(depth.get());
+    if elements.get() > max_elements {
+        return measured(Nesting::TooManyElements);
     }
-    Nesting::Depth(depth.get())
+    if depth.get() > limit {
+        return measured(Nesting::TooDeep(depth.get()));
+    }
+    measured(Nesting::Depth(depth.get()))
 }
 
 /// A tree sink that keeps, for each node, its depth and (for elements) its interned name.
@@ -72,6 +96,8 @@ struct DepthSink {
     /// Template element handle -> its contents' handle.
     templates: RefCell<HashMap<usize, usize>>,
     max: Rc<Cell<usize>>,
+    /// Elements made.
+    elements: Rc<Cell<usize>>,
 }
 
 impl DepthSink {
@@ -140,6 +166,7 @@ impl TreeSink for DepthSink {
     }
 
     fn create_element(&self, name: QualName, _attrs: Vec<Attribute>, _flags: ElementFlags) -> usize {
+        self.elements.set(self.elements.get() + 1);
         let is_template = name.local == local_name!("template");
         let index = *self.interned.borrow_mut().entry(name.clone()).or_insert_with(|| {
             let mut names = self.names.borrow_mut();
@@ -276,5 +303,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(measure(&"<div>".repeat(998), 1_000, Duration::from_secs(60)), Nesting::Depth(1000));
+    }
+
+    #[test]
+    fn elements_are_counted_and_counting_stops_past_their_limit() {
+        let page = "<p>a<br><b>b</b>".repeat(1_000);
+        // html, head, body, then three elements a paragraph.
+        let all = measure_tree(&page, NO_LIMIT, NO_LIMIT, Duration::from_secs(60));
+        assert_eq!(all, Measured { nesting: Nesting::Depth(4), elements: 3_003 });
+        let some = measure_tree(&page, NO_LIMIT, 1_000, Duration::from_secs(60));
+        assert_eq!(some.nesting, Nesting::TooManyElements);
+        assert!(some.elements > 1_000 && some.elements < 3_003, "{}", some.elements);
     }
 }

@@ -564,3 +564,31 @@ fn a_font_whose_character_map_would_expand_past_reason_is_refused_before_it_is_p
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_page_too_crowded_for_the_article_extractor_has_its_whole_text_read() {
+    // Three elements a paragraph, past the extractor's element limit: read in one pass, no tree.
+    let n = article::html::MAX_TREE_ELEMENTS / 3 + 1_000;
+    let paragraphs: String =
+        (0..n).map(|i| format!("<p>Item {i} of the minutes, in <b>bold</b> and <i>slanted</i> words.</p>\n")).collect();
+    let page = format!(
+        "<html><head><title>Council minutes</title><script>var p = '<p>not text</p>';</script></head><body>\
+         <nav><a href=\"/\">Home</a></nav>{paragraphs}</body></html>"
+    );
+    assert!(page.len() < article::html::MAX_TREE_BYTES);
+    let a = article::from_bytes("minutes.html", page.as_bytes(), None).unwrap();
+    assert_eq!(a.kind, Kind::Html);
+    assert_eq!(a.title.as_deref(), Some("Council minutes"));
+    assert_eq!(a.paragraphs().count(), n);
+    assert!(a.text.starts_with("Item 0 of the minutes, in bold and slanted words.\n\nItem 1 of"), "{}", &a.text[..200]);
+    assert!(!a.text.contains("not text") && !a.text.contains("Home"));
+}
+
+#[test]
+fn a_page_over_the_extractors_size_is_read_whole_without_a_tree() {
+    let words = "night bus ".repeat(article::html::MAX_TREE_BYTES / 10 + 1_000);
+    let page = format!("<!DOCTYPE html><html><head><title>Long</title></head><body><p>{words}</p><p>The end.</p>");
+    let a = article::from_bytes("long.html", page.as_bytes(), None).unwrap();
+    assert_eq!(a.title.as_deref(), Some("Long"));
+    assert_eq!(a.paragraphs().collect::<Vec<_>>(), [words.trim_end(), "The end."]);
+}
