@@ -1,6 +1,14 @@
 //! Markdown to plain text: the markup goes, the structure stays. Headings, paragraphs, list
 //! items and code blocks become their own lines or paragraphs; links keep their text; images
 //! are dropped. Used for Markdown articles and for the Markdown the HTML extractor produces.
+//!
+//! pulldown-cmark builds the tree of the whole document it is given before the first event, about
+//! 50 bytes of memory for each byte of a table or list (a 48 MB table took 2.4 GB), so a long
+//! document is read in pieces of at most `PIECE_BYTES`, cut at a blank line outside a fenced code
+//! block where there is one (else at a line end, else at a space): memory stays near that of one
+//! piece. A block that spans a cut is read as two (a table's rows after the cut become a
+//! paragraph), and a link's reference defined in another piece is not resolved; no ordinary
+//! article comes near the size where that happens.
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -10,11 +18,59 @@ pub struct Plain {
     pub first_h1: Option<String>,
 }
 
+/// Most bytes of Markdown parsed at once: about 100 MB of pulldown-cmark's tree at most.
+pub const PIECE_BYTES: usize = 2 << 20;
+
 /// Renders Markdown as plain text: blocks separated by blank lines, list items and table rows
 /// on lines of their own, soft line breaks as spaces.
 pub fn to_plain(markdown: &str) -> Plain {
-    let mut out = String::new();
-    let mut first_h1: Option<String> = None;
+    let mut plain = Plain { text: String::new(), first_h1: None };
+    let mut rest = markdown;
+    while !rest.is_empty() {
+        let (piece, after) = rest.split_at(piece_end(rest, PIECE_BYTES));
+        render(piece, &mut plain);
+        rest = after;
+    }
+    plain.text.truncate(plain.text.trim_end().len());
+    plain
+}
+
+/// Where the first piece of `markdown` ends: all of it when within `limit` bytes, else after the
+/// last blank line within `limit` that is outside a fenced code block, else after the last line
+/// end within it, else after the last space (or at the limit itself, on a character boundary).
+fn piece_end(markdown: &str, limit: usize) -> usize {
+    if markdown.len() <= limit {
+        return markdown.len();
+    }
+    let (mut blank, mut line, mut fenced) = (None, None, false);
+    let mut at = 0;
+    for text in markdown.split_inclusive('\n') {
+        if at + text.len() > limit {
+            break;
+        }
+        at += text.len();
+        let trimmed = text.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fenced = !fenced;
+        }
+        if text.ends_with('\n') {
+            line = Some(at);
+            if trimmed.is_empty() && !fenced {
+                blank = Some(at);
+            }
+        }
+    }
+    let mut end = limit;
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
+    blank.or(line).filter(|&e| e > 0).unwrap_or_else(|| markdown[..end].rfind(' ').map_or(end, |s| s + 1).max(1))
+}
+
+/// Renders one piece of Markdown onto `plain`.
+fn render(markdown: &str, plain: &mut Plain) {
+    let out = &mut plain.text;
+    let first_h1 = &mut plain.first_h1;
     let mut heading: Option<(bool, String)> = None;
     let mut image_depth = 0usize;
     let mut in_code = false;
@@ -32,43 +88,45 @@ pub fn to_plain(markdown: &str) -> Plain {
             out.push('\n');
         }
     };
+    // A piece after the first starts a new block.
+    block_break(out);
     for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
         match event {
             Event::Start(Tag::Image { .. }) => image_depth += 1,
             Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
             _ if image_depth > 0 => {}
             Event::Start(Tag::Heading { level, .. }) => {
-                block_break(&mut out);
+                block_break(out);
                 heading = Some((level == pulldown_cmark::HeadingLevel::H1, String::new()));
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((true, text)) = heading.take() {
                     if first_h1.is_none() && !text.trim().is_empty() {
-                        first_h1 = Some(text.split_whitespace().collect::<Vec<_>>().join(" "));
+                        *first_h1 = Some(text.split_whitespace().collect::<Vec<_>>().join(" "));
                     }
                 }
-                block_break(&mut out);
+                block_break(out);
             }
             Event::Start(Tag::CodeBlock(_)) => {
-                block_break(&mut out);
+                block_break(out);
                 in_code = true;
             }
             Event::End(TagEnd::CodeBlock) => {
                 in_code = false;
-                block_break(&mut out);
+                block_break(out);
             }
             Event::Start(Tag::Paragraph | Tag::BlockQuote(_) | Tag::List(_) | Tag::Table(_))
             | Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Table) => {
                 // A paragraph inside a list item stays on the item's line.
                 if out.ends_with('\n') || !matches!(event, Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph))
                 {
-                    block_break(&mut out);
+                    block_break(out);
                 } else {
-                    line_break(&mut out);
+                    line_break(out);
                 }
             }
             Event::Start(Tag::Item | Tag::TableRow | Tag::TableHead)
-            | Event::End(TagEnd::TableRow | TagEnd::TableHead) => line_break(&mut out),
+            | Event::End(TagEnd::TableRow | TagEnd::TableHead) => line_break(out),
             Event::End(TagEnd::TableCell) => out.push(' '),
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, h)) = heading.as_mut() {
@@ -78,12 +136,10 @@ pub fn to_plain(markdown: &str) -> Plain {
             }
             Event::SoftBreak => out.push(if in_code { '\n' } else { ' ' }),
             Event::HardBreak => out.push('\n'),
-            Event::Rule => block_break(&mut out),
+            Event::Rule => block_break(out),
             _ => {}
         }
     }
-    out.truncate(out.trim_end().len());
-    Plain { text: out, first_h1 }
 }
 
 #[cfg(test)]
@@ -100,5 +156,20 @@ mod tests {
             p.text,
             "The Title\n\nSome emphasis and a link and .\n\nPart two\n\none\ntwo\n\nlet x = 1;\nlet y = 2;\n\nEscaped * star."
         );
+    }
+
+    #[test]
+    fn a_long_document_is_read_in_pieces_cut_between_blocks() {
+        let block = "# Title\n\nA paragraph with *emphasis*,\nwrapped.\n\n```\ncode\n\nmore code\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n";
+        let whole = to_plain(block).text;
+        let long = block.repeat(PIECE_BYTES / block.len() * 3);
+        let plain = to_plain(&long);
+        assert_eq!(plain.first_h1.as_deref(), Some("Title"));
+        assert_eq!(plain.text, vec![whole; PIECE_BYTES / block.len() * 3].join("\n\n"));
+        // The cut is at a blank line outside code, else at a line end, else at a space.
+        assert_eq!(piece_end("a\n\n```\nb\n\nc\n```\nd\n", 14), 3);
+        assert_eq!(piece_end("aaaa\nbbbb\ncccc", 12), 10);
+        assert_eq!(piece_end("aaaa bbbb cccc", 12), 10);
+        assert_eq!(piece_end("ééééé", 5), 4);
     }
 }
