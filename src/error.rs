@@ -190,6 +190,22 @@ pub enum InputProblem {
     )]
     NoArticle,
     #[error(
+        "the {format} file holds no text (it may hold only pictures, or be empty); check that it is \
+         the right file, or copy the article's text into a .txt file"
+    )]
+    NoText { format: &'static str },
+    #[error(
+        "this document is protected with a password, so Precis cannot read it; open it in Word, remove \
+         the password (File > Info > Protect Document > Encrypt with Password, and clear it), save it \
+         again and use that copy"
+    )]
+    PasswordProtected,
+    #[error(
+        "this is {what}, not a Word document (.docx); open it in the program that made it and save the \
+         article as a Word document (.docx) or a PDF, or copy its text into a .txt file"
+    )]
+    NotWord { what: &'static str },
+    #[error(
         "the {format} file is damaged or incomplete ({detail}); open it in the program that made it \
          and save it again, or save the article as plain text"
     )]

@@ -1,7 +1,10 @@
 //! Word documents (`.docx`): the paragraphs of `word/document.xml` in order, with Title and
 //! Heading styles kept as structure, and the title, author and creation date from
 //! `docProps/core.xml`. The XML is read with a small scanner over the few elements that carry
-//! text; nothing else in the package (macros, images, links) is opened.
+//! text; nothing else in the package (macros, images, links) is opened. A file that is not a Word
+//! document says what it is: one saved with a password (an OLE compound file holding an
+//! encrypted package, or a zip whose entries are encrypted), an older Office file, a spreadsheet,
+//! a presentation or an OpenDocument file.
 //!
 //! The work is bounded by the input: a part is inflated as a stream and refused as damaged as
 //! soon as it would pass `MAX_PART_BYTES` (never inflated whole first), the scanner makes one
@@ -31,14 +34,67 @@ pub fn sniff(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") && bytes.windows(17).any(|w| w == b"word/document.xml")
 }
 
+/// The signature of an OLE compound file: what Word saves a document with a password as (the
+/// encrypted package inside one), and the format of Office before 2007 (.doc, .xls, .ppt).
+const COMPOUND_FILE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+/// True for an OLE compound file, which `extract` tells apart.
+pub fn sniff_compound(bytes: &[u8]) -> bool {
+    bytes.starts_with(COMPOUND_FILE)
+}
+
+/// What an OLE compound file is, told by the names of its streams (in UTF-16 in its directory).
+fn compound_file(bytes: &[u8]) -> InputProblem {
+    let has = |name: &str| {
+        let name: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        bytes.windows(name.len()).any(|w| w == name)
+    };
+    if has("EncryptedPackage") {
+        InputProblem::PasswordProtected
+    } else if has("WordDocument") {
+        InputProblem::NotWord { what: "an older Word document (.doc)" }
+    } else if has("Workbook") {
+        InputProblem::NotWord { what: "an older Excel spreadsheet (.xls)" }
+    } else if has("PowerPoint Document") {
+        InputProblem::NotWord { what: "an older PowerPoint presentation (.ppt)" }
+    } else {
+        InputProblem::NotWord { what: "an older Microsoft Office file" }
+    }
+}
+
+/// What a zip package without a Word document body is, by the parts it has.
+fn other_package<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>) -> InputProblem {
+    if zip.index_for_name("xl/workbook.xml").is_some() {
+        return InputProblem::NotWord { what: "an Excel spreadsheet (.xlsx)" };
+    }
+    if zip.index_for_name("ppt/presentation.xml").is_some() {
+        return InputProblem::NotWord { what: "a PowerPoint presentation (.pptx)" };
+    }
+    // OpenDocument names its kind in its first part, `mimetype`.
+    match read_part(zip, "mimetype").ok().flatten() {
+        Some(kind) if kind.starts_with("application/vnd.oasis.opendocument.text") => {
+            InputProblem::NotWord { what: "an OpenDocument text (.odt)" }
+        }
+        Some(kind) if kind.starts_with("application/vnd.oasis.opendocument") => {
+            InputProblem::NotWord { what: "an OpenDocument file (a spreadsheet or presentation)" }
+        }
+        _ => broken("it has no word/document.xml"),
+    }
+}
+
 fn broken(detail: impl std::fmt::Display) -> InputProblem {
     InputProblem::Broken { format: "Word (DOCX)", detail: detail.to_string() }
 }
 
 /// Reads the document's paragraphs and properties.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
+    if sniff_compound(bytes) {
+        return Err(compound_file(bytes));
+    }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(broken)?;
-    let body = read_part(&mut zip, "word/document.xml")?.ok_or_else(|| broken("it has no word/document.xml"))?;
+    let Some(body) = read_part(&mut zip, "word/document.xml")? else {
+        return Err(other_package(&mut zip));
+    };
     let core = read_part(&mut zip, "docProps/core.xml").unwrap_or(None).unwrap_or_default();
 
     let mut paragraphs: Vec<(Option<String>, String)> = Vec::new();
@@ -124,6 +180,10 @@ fn read_part<R: Read + std::io::Seek>(
     let file = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        // Zip's own encryption (ZipCrypto or AES), as some tools apply it.
+        Err(zip::result::ZipError::UnsupportedArchive(why)) if why == zip::result::ZipError::PASSWORD_REQUIRED => {
+            return Err(InputProblem::PasswordProtected)
+        }
         Err(e) => return Err(broken(e)),
     };
     let too_big = || broken(format!("{name} would inflate to over {} MB", MAX_PART_BYTES >> 20));

@@ -192,7 +192,10 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
             Err(e) => return Err(problem(e)),
         }
     }
-    if docx::sniff(bytes) || ext.as_deref() == Some("docx") {
+    // Office files that are not Word documents (a renamed spreadsheet, one saved with a password)
+    // go to the Word reader too, which says what they are.
+    let office = matches!(ext.as_deref(), Some("docx" | "doc" | "odt" | "xlsx" | "pptx" | "ods" | "odp"));
+    if docx::sniff(bytes) || docx::sniff_compound(bytes) || office {
         let found = docx::extract(bytes).map_err(problem)?;
         return finish(name, Kind::Docx, found.title, found.byline, None, found.published, &found.text);
     }
@@ -263,7 +266,12 @@ fn finish(
     let text = normalize(text);
     let words = count_words(&text);
     if words == 0 {
-        return Err(problem(InputProblem::NoArticle));
+        // Only a web page has an article to miss among other text.
+        return Err(problem(match kind {
+            Kind::Docx => InputProblem::NoText { format: "Word (DOCX)" },
+            Kind::Pdf => InputProblem::NoTextLayer,
+            _ => InputProblem::NoArticle,
+        }));
     }
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));

@@ -803,3 +803,80 @@ fn fuzz_seeds_read_as_expected() {
         }
     }
 }
+
+/// A zip package of these parts, deflated.
+fn zip_of(parts: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in parts {
+        zip.start_file(*name, opts).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn office_files_that_are_not_word_documents_say_what_they_are() {
+    let not_word = |what: &'static str| InputProblem::NotWord { what };
+    let xlsx = zip_of(&[("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<workbook/>")]);
+    assert_eq!(refusal("budget.docx", &xlsx), not_word("an Excel spreadsheet (.xlsx)"));
+    let pptx = zip_of(&[("[Content_Types].xml", "<Types/>"), ("ppt/presentation.xml", "<presentation/>")]);
+    assert_eq!(refusal("slides.docx", &pptx), not_word("a PowerPoint presentation (.pptx)"));
+    let odt = zip_of(&[("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", "<office/>")]);
+    assert_eq!(refusal("minutes.docx", &odt), not_word("an OpenDocument text (.odt)"));
+    assert_eq!(refusal("minutes.odt", &odt), not_word("an OpenDocument text (.odt)"));
+    let other = zip_of(&[("readme.txt", "hello")]);
+    assert!(matches!(refusal("other.docx", &other), InputProblem::Broken { .. }));
+    let err = article::from_bytes("budget.docx", &xlsx, Some("docx")).unwrap_err().to_string();
+    assert!(
+        err.starts_with("budget.docx: this is an Excel spreadsheet (.xlsx), not a Word document (.docx); "),
+        "{err}"
+    );
+    assert!(err.contains("save the article as a Word document (.docx) or a PDF"), "{err}");
+}
+
+/// An OLE compound file (as Office writes them) with streams of these names in its directory.
+fn compound_file(streams: &[&str]) -> Vec<u8> {
+    let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    bytes.resize(512, 0);
+    for name in streams {
+        let mut entry: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        entry.resize(128, 0);
+        bytes.extend_from_slice(&entry);
+    }
+    bytes
+}
+
+#[test]
+fn a_word_document_saved_with_a_password_says_so() {
+    // Word saves a document with a password as an encrypted package inside a compound file.
+    let sealed = compound_file(&["Root Entry", "EncryptionInfo", "EncryptedPackage"]);
+    assert_eq!(refusal("locked.docx", &sealed), InputProblem::PasswordProtected);
+    let err = article::from_bytes("locked.docx", &sealed, Some("docx")).unwrap_err().to_string();
+    assert!(err.contains("protected with a password") && err.contains("remove the password"), "{err}");
+    // Older Word documents are compound files too.
+    assert_eq!(
+        refusal("old.doc", &compound_file(&["Root Entry", "WordDocument", "1Table"])),
+        InputProblem::NotWord { what: "an older Word document (.doc)" }
+    );
+    // A zip whose entries are encrypted (the flag of general purpose bit 0 set on each).
+    let mut zipped = docx(&[("", article_paragraphs()[0])], None);
+    for (signature, flags_at) in [(b"PK\x03\x04", 6), (b"PK\x01\x02", 8)] {
+        let starts: Vec<usize> =
+            zipped.windows(4).enumerate().filter(|(_, w)| w == signature).map(|(i, _)| i).collect();
+        for at in starts {
+            zipped[at + flags_at] |= 1;
+        }
+    }
+    assert_eq!(refusal("zipcrypto.docx", &zipped), InputProblem::PasswordProtected);
+}
+
+#[test]
+fn a_word_document_without_text_is_not_called_a_web_page() {
+    let empty = docx(&[("", ""), ("Title", " ")], None);
+    let problem = refusal("blank.docx", &empty);
+    assert_eq!(problem, InputProblem::NoText { format: "Word (DOCX)" });
+    let text = problem.to_string();
+    assert!(text.starts_with("the Word (DOCX) file holds no text") && !text.contains("web page"), "{text}");
+}
