@@ -252,7 +252,11 @@ fn attr(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-/// The text of the first element called `name`, unescaped.
+/// Most bytes of a property kept (a title, an author, a date): far more than any needs, and the
+/// article's title is cut shorter still (`article::MAX_TITLE_CHARS`).
+const MAX_PROPERTY_BYTES: usize = 16 * 1024;
+
+/// The text of the first element called `name`, unescaped, at most about `MAX_PROPERTY_BYTES`.
 fn element_text(xml: &str, name: &str) -> Option<String> {
     let mut inside = false;
     let mut out = String::new();
@@ -260,7 +264,13 @@ fn element_text(xml: &str, name: &str) -> Option<String> {
         match item {
             Item::Open(n, tag) if n == name && !tag.ends_with('/') => inside = true,
             Item::Close(n) if n == name && inside => return Some(out),
-            Item::Text(t) if inside => out.push_str(&unescape(t)),
+            Item::Text(t) if inside && out.len() < MAX_PROPERTY_BYTES => {
+                let mut end = t.len().min(MAX_PROPERTY_BYTES);
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push_str(&unescape(&t[..end]));
+            }
             _ => {}
         }
     }

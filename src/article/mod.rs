@@ -229,7 +229,7 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article { kind, title, byline: None, site: None, published: None, text: body })
+    Ok(Article { kind, title: title.map(cap_title), byline: None, site: None, published: None, text: body })
 }
 
 /// Builds an article from an HTML page.
@@ -276,7 +276,27 @@ fn finish(
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article { kind, title, byline, site, published, text })
+    Ok(Article { kind, title: title.map(cap_title), byline, site, published, text })
+}
+
+/// Most characters of a title. Headlines run to about a hundred; a document's properties or a
+/// page's `<title>` can hold anything (a Word file's core properties held a 190 MB title), which
+/// would be printed whole and put in the model's prompt.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// A title of at most `MAX_TITLE_CHARS` characters: a longer one is cut at the last space within
+/// the limit (or at the limit, when a word runs past half of it) and ends with an ellipsis.
+pub fn cap_title(title: String) -> String {
+    let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS - 1) else { return title };
+    if cut + title[cut..].chars().next().map_or(0, char::len_utf8) == title.len() {
+        return title;
+    }
+    let head = &title[..cut];
+    let head = match head.rfind(char::is_whitespace) {
+        Some(space) if head[..space].chars().count() >= MAX_TITLE_CHARS / 2 => &head[..space],
+        _ => head,
+    };
+    format!("{}…", head.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-')))
 }
 
 /// Refuses a text longer than `MAX_INPUT_BYTES`: the text that comes out of any format is held
@@ -519,6 +539,29 @@ and extending evening service until midnight. Officials said the plan would cost
         assert_eq!(from_bytes("r.txt", &bytes, None).unwrap().text, cyrillic);
         let crlf = from_bytes("crlf.txt", format!("{BODY}\r\n\r\n{BODY}\rMore.").as_bytes(), None).unwrap();
         assert_eq!(crlf.text, format!("{BODY}\n\n{BODY}\nMore."));
+    }
+
+    #[test]
+    fn titles_are_cut_at_a_word_near_their_limit() {
+        assert_eq!(cap_title("Night buses".into()), "Night buses");
+        let exact = "x".repeat(MAX_TITLE_CHARS);
+        assert_eq!(cap_title(exact.clone()), exact);
+        let long = "Night buses, ".repeat(100);
+        let capped = cap_title(long);
+        assert!(capped.chars().count() <= MAX_TITLE_CHARS, "{}", capped.chars().count());
+        assert!(capped.ends_with("Night buses…"), "{capped}");
+        // One word with no space: cut at the limit, on a character boundary.
+        let word = cap_title("é".repeat(1000));
+        assert_eq!(word.chars().count(), MAX_TITLE_CHARS);
+        assert!(word.ends_with("é…"));
+        // Every format's title goes through it.
+        let md = format!("# {}\n\n{BODY}", "Buses ".repeat(200));
+        assert!(from_bytes("a.md", md.as_bytes(), None).unwrap().title.unwrap().chars().count() <= MAX_TITLE_CHARS);
+        let html = format!(
+            "<html><head><title>{}</title></head><body><article><p>{BODY}</p><p>{BODY}</p></article></body></html>",
+            "Buses ".repeat(200)
+        );
+        assert!(from_bytes("a.html", html.as_bytes(), None).unwrap().title.unwrap().chars().count() <= MAX_TITLE_CHARS);
     }
 
     #[test]

@@ -880,3 +880,15 @@ fn a_word_document_without_text_is_not_called_a_web_page() {
     let text = problem.to_string();
     assert!(text.starts_with("the Word (DOCX) file holds no text") && !text.contains("web page"), "{text}");
 }
+
+#[test]
+fn a_huge_title_in_the_document_properties_is_cut_to_a_title() {
+    let p = article_paragraphs();
+    let title = "Night buses for Riverton ".repeat(40_000);
+    let doc = docx(&[("", p[0]), ("", p[1])], Some((&title, "Maria Okafor", "")));
+    let a = article::from_bytes("report.docx", &doc, None).unwrap();
+    let shown = a.title.clone().unwrap();
+    assert!(shown.chars().count() <= article::MAX_TITLE_CHARS, "{}", shown.chars().count());
+    assert!(shown.starts_with("Night buses for Riverton Night buses") && shown.ends_with('…'), "{shown}");
+    assert_eq!(a.paragraphs().count(), 2);
+}
