@@ -179,12 +179,16 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if ext.as_deref() == Some("pdf") || header_first || !text_ext && pdf::sniff(bytes) {
         match contained::read_pdf(bytes) {
             Ok(found) => {
-                if found.skipped_pages > 0 {
-                    tracing::warn!(
-                        "{name}: {} of its {} pages could not be read (they are damaged) and were left out",
-                        found.skipped_pages,
+                match found.skipped_pages {
+                    0 => {}
+                    1 => tracing::warn!(
+                        "{name}: 1 of its {} pages could not be read (it is damaged) and was left out",
                         found.total_pages
-                    );
+                    ),
+                    n => tracing::warn!(
+                        "{name}: {n} of its {} pages could not be read (they are damaged) and were left out",
+                        found.total_pages
+                    ),
                 }
                 return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
             }
