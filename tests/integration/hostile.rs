@@ -592,3 +592,39 @@ fn a_page_over_the_extractors_size_is_read_whole_without_a_tree() {
     assert_eq!(a.title.as_deref(), Some("Long"));
     assert_eq!(a.paragraphs().collect::<Vec<_>>(), [words.trim_end(), "The end."]);
 }
+
+#[test]
+fn a_pdf_too_large_for_the_workers_memory_is_refused_as_such_in_one_line() {
+    // 60 MB of text operators deflated into one page's content (within the 64 MB a stream may
+    // inflate to): pdf-extract's working set passes the worker's 1.5 GB and its allocator fails.
+    let mut content = b"BT /F1 11 Tf 50 700 Td\n".to_vec();
+    content.extend(b"(word word word) Tj T*\n".repeat(60_000_000 / 22));
+    content.extend_from_slice(b"ET");
+    let mut deflater = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    deflater.write_all(&content).unwrap();
+    let deflated = deflater.finish().unwrap();
+    let mut stream = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", deflated.len()).into_bytes();
+    stream.extend_from_slice(&deflated);
+    stream.extend_from_slice(b"\nendstream");
+    let objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+        stream,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "huge.pdf", pdf_file(&objects, ""));
+    let out = precis(dir.path()).env("RUST_BACKTRACE", "1").args(["extract", path.to_str().unwrap()]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: {}: reading it would take more than 1.5 GB of memory, far more than an ordinary article \
+             needs: the PDF file is too large or too complex for Precis. Save only the article's own pages, or \
+             its text as a .txt file, and use that",
+            path.display()
+        )
+    );
+}
