@@ -6,9 +6,9 @@
 //! 50 bytes of memory for each byte of a table or list (a 48 MB table took 2.4 GB), so a long
 //! document is read in pieces of at most `PIECE_BYTES`, cut at a blank line outside a fenced code
 //! block where there is one (else at a line end, else at a space): memory stays near that of one
-//! piece. A block that spans a cut is read as two (a table's rows after the cut become a
-//! paragraph), and a link's reference defined in another piece is not resolved; no ordinary
-//! article comes near the size where that happens.
+//! piece. A block that spans a cut is read as two (a table cut between rows is given its header
+//! rows again, so that its rows stay a table), and a link's reference defined in another piece is
+//! not resolved; no ordinary article comes near the size where that happens.
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -26,9 +26,15 @@ pub const PIECE_BYTES: usize = 2 << 20;
 pub fn to_plain(markdown: &str) -> Plain {
     let mut plain = Plain { text: String::new(), first_h1: None };
     let mut rest = markdown;
+    // The header and delimiter rows of a table that the last cut fell inside.
+    let mut header: Option<&str> = None;
     while !rest.is_empty() {
         let (piece, after) = rest.split_at(piece_end(rest, PIECE_BYTES));
-        render(piece, &mut plain);
+        match header {
+            Some(head) => render(&format!("{head}{piece}"), &mut plain, true),
+            None => render(piece, &mut plain, false),
+        }
+        header = table_cut(piece, after, header);
         rest = after;
     }
     plain.text.truncate(plain.text.trim_end().len());
@@ -67,8 +73,37 @@ fn piece_end(markdown: &str, limit: usize) -> usize {
     blank.or(line).filter(|&e| e > 0).unwrap_or_else(|| markdown[..end].rfind(' ').map_or(end, |s| s + 1).max(1))
 }
 
-/// Renders one piece of Markdown onto `plain`.
-fn render(markdown: &str, plain: &mut Plain) {
+/// When the cut between `piece` and `after` falls inside a table (rows that start with `|` on
+/// both sides), the table's header and delimiter rows, so that the next piece reads its rows as
+/// the same table: from `piece` when the table starts there, else `carried`, the rows the table
+/// started with in an earlier piece.
+fn table_cut<'a>(piece: &'a str, after: &str, carried: Option<&'a str>) -> Option<&'a str> {
+    let row = |line: &str| line.trim_start().starts_with('|');
+    if !piece.ends_with('\n') || !after.lines().next().is_some_and(row) {
+        return None;
+    }
+    let lines: Vec<&str> = piece.split_inclusive('\n').collect();
+    let rows = lines.iter().rev().take_while(|l| row(l)).count();
+    if rows == 0 {
+        return None;
+    }
+    if rows == lines.len() && carried.is_some() {
+        return carried;
+    }
+    let first = lines.len() - rows;
+    let delimiter = |l: &str| l.trim().chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) && l.contains('-');
+    if rows < 2 || !delimiter(lines[first + 1]) {
+        return None;
+    }
+    let start = lines[..first].iter().map(|l| l.len()).sum::<usize>();
+    Some(&piece[start..start + lines[first].len() + lines[first + 1].len()])
+}
+
+/// Renders one piece of Markdown onto `plain`; with `repeated_head`, the piece opens with the
+/// header of a table the last piece was cut inside, which is not shown again.
+fn render(markdown: &str, plain: &mut Plain, repeated_head: bool) {
+    let mut skip_head = repeated_head;
+    let mut in_head = false;
     let out = &mut plain.text;
     let first_h1 = &mut plain.first_h1;
     let mut heading: Option<(bool, String)> = None;
@@ -95,6 +130,9 @@ fn render(markdown: &str, plain: &mut Plain) {
             Event::Start(Tag::Image { .. }) => image_depth += 1,
             Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
             _ if image_depth > 0 => {}
+            Event::Start(Tag::TableHead) if skip_head => in_head = true,
+            Event::End(TagEnd::TableHead) if in_head => (in_head, skip_head) = (false, false),
+            _ if in_head => {}
             Event::Start(Tag::Heading { level, .. }) => {
                 block_break(out);
                 heading = Some((level == pulldown_cmark::HeadingLevel::H1, String::new()));
@@ -156,6 +194,16 @@ mod tests {
             p.text,
             "The Title\n\nSome emphasis and a link and .\n\nPart two\n\none\ntwo\n\nlet x = 1;\nlet y = 2;\n\nEscaped * star."
         );
+    }
+
+    #[test]
+    fn a_table_cut_between_pieces_keeps_its_header_and_reads_as_a_table() {
+        let rows: String = (0..PIECE_BYTES / 8).map(|i| format!("| {:>3} |\n", i % 1000)).collect();
+        let table = format!("Intro.\n\n| n |\n|---|\n{rows}");
+        let plain = to_plain(&table).text;
+        assert!(!plain.contains('|'), "{}", &plain[..200]);
+        assert_eq!(plain.lines().filter(|l| l.trim() == "n").count(), 1);
+        assert_eq!(plain.lines().filter(|l| !l.trim().is_empty()).count(), 2 + PIECE_BYTES / 8);
     }
 
     #[test]
