@@ -6,7 +6,7 @@
 //! (`precis` and `precis-app` both call `serve_if_worker` first thing in `main`), which limits
 //! its own address space and processor time before it reads a byte of the file, reads the PDF,
 //! answers in JSON on its standard output and exits. Whatever the file holds, the worker ends
-//! within its limits (1.5 GB, 20 s of processor time) and the caller gets an answer or one clear
+//! within its limits (1.5 GB, 35 s of processor time) and the caller gets an answer or one clear
 //! message ("damaged", or "too large or too complex"); what the worker writes on its error stream
 //! (a page it could not read, the allocator's last words) goes to the debug log. A program that
 //! does not start as a worker (tests, fuzz targets, other users of the library) reads PDFs in
@@ -32,10 +32,10 @@ pub const WORKER_MEMORY: u64 = 3 << 29;
 const WORKER_MEMORY_SHOWN: &str = "1.5 GB of memory";
 /// The worker's processor time: the reader's own budget (`pdf::READ_BUDGET`, checked between
 /// pages) and loading fit inside; this stops a single page that never ends.
-pub const WORKER_TIME: Duration = Duration::from_secs(20);
+pub const WORKER_TIME: Duration = Duration::from_secs(35);
 /// The time the caller waits for a worker's answer, longer than `WORKER_TIME`: on a busy machine
 /// the worker gets less than a whole core, and only its processor time is its own doing.
-const WORKER_WAIT: Duration = Duration::from_secs(40);
+const WORKER_WAIT: Duration = Duration::from_secs(60);
 /// Most bytes of answer read from a worker: the text (at most 50 MB, up to six times that once
 /// escaped as JSON) and the document's properties.
 const MAX_ANSWER_BYTES: u64 = 6 * super::MAX_INPUT_BYTES + (1 << 20);

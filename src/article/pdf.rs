@@ -122,9 +122,9 @@ pub const MAX_PAGE_CONTENT_BYTES: usize = 256 << 20;
 /// Processor time the text extractor may take, checked between pages (processor time, not the
 /// clock's: a busy machine must not turn a document away). Measured, pdf-extract reads 1,000
 /// pages of dense text in two embedded TrueType fonts (4 MB of text) in 2.8 s, and a 1,611-page
-/// manual (3.8 MB of text, heavier pages) in 21 s: past this a document is too long or too
-/// complex for a desktop app to wait on, and is refused saying so.
-pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+/// manual (3.8 MB of text, heavier pages) in 21 s, which this leaves room for: past it a document
+/// is too long or too complex for a desktop app to wait on, and is refused saying so.
+pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 /// Most pages read: the dense pages above read at about 360 a second, the manual's at 75, so a
 /// longer document would mostly run out of `READ_BUDGET`; it is turned away at once instead,
 /// with its page count.
