@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}{}", path.display(), io_advice(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -247,6 +247,19 @@ pub enum InputProblem {
     TooShort { words: usize, min: usize },
 }
 
+/// What to do about an I/O error a person can act on, after the system's own words: a file they
+/// may not open, one that is not there, or a link that leads round in a loop.
+fn io_advice(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "; check that you may open it (its permissions, and its folder's)",
+        std::io::ErrorKind::NotFound => "; check the name and the folder",
+        _ if e.raw_os_error() == Some(libc::ELOOP) => {
+            "; it is a symbolic link that leads round in a loop of links: give the file itself"
+        }
+        _ => "",
+    }
+}
+
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -309,6 +322,19 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_io_error_a_person_can_act_on_says_what_to_do() {
+        let denied = Error::io("/tmp/a.txt", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(
+            denied.to_string(),
+            "/tmp/a.txt: permission denied; check that you may open it (its permissions, and its folder's)"
+        );
+        let looped = Error::io("/tmp/l", std::io::Error::from_raw_os_error(libc::ELOOP));
+        assert!(looped.to_string().ends_with("a loop of links: give the file itself"), "{looped}");
+        let other = Error::io("/tmp/b", std::io::Error::other("disk on fire"));
+        assert_eq!(other.to_string(), "/tmp/b: disk on fire");
+    }
 
     #[test]
     fn every_code_is_listed() {

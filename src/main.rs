@@ -15,10 +15,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            let mut said = err.to_string();
+            eprintln!("error: {said}");
             let mut source = std::error::Error::source(&err);
             while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
+                // A cause the message above already quotes is not said twice.
+                let text = cause.to_string();
+                if !said.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    said = text;
+                }
                 source = cause.source();
             }
             ExitCode::from(1)
