@@ -13,7 +13,7 @@ use super::{read_article, stdout_error};
 pub struct ExtractArgs {
     /// The article: a text, Markdown, HTML, DOCX or PDF file, or `-` for standard input
     #[arg(value_name = "FILE|-")]
-    input: String,
+    input: std::ffi::OsString,
 
     /// Output format: the text (with its title first), or a JSON object with the metadata
     #[arg(long, short, value_enum, default_value_t = ExtractFormat::Text)]

@@ -100,12 +100,13 @@ fn init_logging(verbose: u8) {
 }
 
 /// The article in a file, on standard input for `-`, or at an `http(s)` address (fetched: the
-/// person named it).
-fn read_article(input: &str) -> Result<article::Article> {
+/// person named it). A file's name is taken as the system gives it, so a name that is not
+/// UTF-8 (which Linux allows) is still read.
+fn read_article(input: &std::ffi::OsStr) -> Result<article::Article> {
     if input == "-" {
         article::from_reader("standard input", std::io::stdin().lock())
-    } else if article::web::link_in(input) == Some(input) {
-        article::web::fetch(input)
+    } else if let Some(link) = input.to_str().filter(|&s| article::web::link_in(s) == Some(s)) {
+        article::web::fetch(link)
     } else {
         article::from_path(std::path::Path::new(input))
     }

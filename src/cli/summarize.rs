@@ -3,6 +3,7 @@
 //! summary (`precis::store::recall`), and a finished one is recorded there.
 
 use std::cell::RefCell;
+use std::ffi::{OsStr, OsString};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ pub struct SummarizeArgs {
     /// them), http(s) links (the page is fetched once), or `-` for standard input. With several,
     /// each is summarized in turn and one that fails is reported and skipped
     #[arg(value_name = "FILE|DIR|URL|-", default_value = "-")]
-    inputs: Vec<String>,
+    inputs: Vec<OsString>,
 
     /// Model: a catalog name or the path of a GGUF file [default: the catalog's default]
     #[arg(long, short, value_name = "NAME|PATH")]
@@ -215,7 +216,7 @@ pub fn run(args: SummarizeArgs, models_dir: &Path, history_path: Option<&Path>) 
 }
 
 /// One article, streamed to stdout as the model writes (markdown and text).
-fn summarize_one(s: &mut Summarizer, input: &str, article: Article, format: Format) -> Result<ExitCode> {
+fn summarize_one(s: &mut Summarizer, input: &OsStr, article: Article, format: Format) -> Result<ExitCode> {
     let source = source_name(input);
     let outcome = s.remembered(&source, &article, |s| {
         let spinner = progress::spinner("");
@@ -320,7 +321,7 @@ fn warn_language(summary: &Summary) {
 /// Several articles in turn, with a progress bar on stderr. A file that cannot be read or
 /// summarized is reported and skipped; a model that cannot be loaded stops the batch. Exits 1
 /// when any article failed.
-fn summarize_batch(s: &mut Summarizer, inputs: &[String], format: Format) -> Result<ExitCode> {
+fn summarize_batch(s: &mut Summarizer, inputs: &[OsString], format: Format) -> Result<ExitCode> {
     let bar = progress::items(inputs.len() as u64);
     let mut out = std::io::stdout().lock();
     let mut failed = Vec::new();
@@ -391,18 +392,19 @@ fn outcome_json(source: &str, o: &Remembered) -> Result<serde_json::Value> {
     Ok(v)
 }
 
-/// The name an input is remembered by.
-fn source_name(input: &str) -> String {
+/// The name an input is remembered by (and shown by: a name that is not UTF-8 is shown with its
+/// stray bytes replaced).
+fn source_name(input: &OsStr) -> String {
     if input == "-" {
         "standard input".into()
     } else {
-        input.to_string()
+        input.to_string_lossy().into_owned()
     }
 }
 
 /// The inputs with every folder replaced by the files directly in it (by name, hidden files
 /// left out), and whether this is a batch (several inputs, or a folder).
-fn expand_inputs(inputs: &[String]) -> Result<(Vec<String>, bool)> {
+fn expand_inputs(inputs: &[OsString]) -> Result<(Vec<OsString>, bool)> {
     let mut files = Vec::new();
     let mut batch = inputs.len() > 1;
     for input in inputs {
@@ -418,10 +420,10 @@ fn expand_inputs(inputs: &[String]) -> Result<(Vec<String>, bool)> {
             .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
             .collect();
         if in_dir.is_empty() {
-            return Err(Error::Input { name: input.clone(), reason: InputProblem::EmptyFolder });
+            return Err(Error::Input { name: source_name(input), reason: InputProblem::EmptyFolder });
         }
         in_dir.sort();
-        files.extend(in_dir.into_iter().map(|p| p.display().to_string()));
+        files.extend(in_dir.into_iter().map(PathBuf::into_os_string));
     }
     Ok((files, batch))
 }

@@ -76,6 +76,41 @@ fn missing_file_is_named() {
         .stderr(predicate::str::contains("/nonexistent/article.txt: no such file"));
 }
 
+/// Linux allows any bytes but `/` and NUL in a file name; one that is not UTF-8 is read all the
+/// same, named on its own and inside a folder, and an unreadable one is named with its stray
+/// bytes replaced.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_name_that_is_not_utf8_is_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9 notes.txt");
+    let folder = dir.path().join("articles");
+    std::fs::create_dir(&folder).unwrap();
+    let article = "The council met on Tuesday evening in the old town hall. It voted to extend the night buses \
+                   until two in the morning. The new timetable starts in March, and the fares stay as they are.";
+    std::fs::write(folder.join(name), article).unwrap();
+    precis(dir.path())
+        .arg("extract")
+        .arg(folder.join(name))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("It voted to extend the night buses"));
+    precis(dir.path())
+        .args(["summarize", "--extractive", "--no-history"])
+        .arg(&folder)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("caf\u{fffd} notes.txt").and(predicate::str::contains("night buses")));
+    let missing = std::ffi::OsStr::from_bytes(b"gon\xe9.txt");
+    precis(dir.path())
+        .arg("extract")
+        .arg(folder.join(missing))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("gon\u{fffd}.txt: no such file"));
+}
+
 #[test]
 fn empty_and_binary_inputs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
