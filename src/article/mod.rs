@@ -56,12 +56,25 @@ pub struct Article {
     pub published: Option<String>,
     /// The clean text: paragraphs separated by one blank line, whitespace collapsed.
     pub text: String,
+    /// What a reader should know about how the text was read, a sentence each (pages of a PDF
+    /// left out, a page too large for the article finder read whole); the window shows them
+    /// beside the article, the command line as warnings. Not kept in the history.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Words read per minute, for the reading-time estimate.
 const WORDS_PER_MINUTE: usize = 230;
 
 impl Article {
+    /// Keeps `note` (if any) for the reader, and logs it as a warning naming the file.
+    fn add_note(&mut self, name: &str, note: Option<String>) {
+        if let Some(note) = note {
+            tracing::warn!("{name}: {note}");
+            self.notes.push(note);
+        }
+    }
+
     pub fn word_count(&self) -> usize {
         count_words(&self.text)
     }
@@ -179,18 +192,21 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if ext.as_deref() == Some("pdf") || header_first || !text_ext && pdf::sniff(bytes) {
         match contained::read_pdf(bytes) {
             Ok(found) => {
-                match found.skipped_pages {
-                    0 => {}
-                    1 => tracing::warn!(
-                        "{name}: 1 of its {} pages could not be read (it is damaged) and was left out",
+                let mut article =
+                    finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text)?;
+                let note = match found.skipped_pages {
+                    0 => None,
+                    1 => Some(format!(
+                        "1 of its {} pages could not be read (it is damaged) and was left out.",
                         found.total_pages
-                    ),
-                    n => tracing::warn!(
-                        "{name}: {n} of its {} pages could not be read (they are damaged) and were left out",
+                    )),
+                    n => Some(format!(
+                        "{n} of its {} pages could not be read (they are damaged) and were left out.",
                         found.total_pages
-                    ),
-                }
-                return finish(name, Kind::Pdf, found.title, found.byline, None, found.published, &found.text);
+                    )),
+                };
+                article.add_note(name, note);
+                return Ok(article);
             }
             Err(_) if ext.as_deref() != Some("pdf") && !header_first && decode_text(bytes).is_some() => {}
             Err(e) => return Err(problem(e)),
@@ -233,7 +249,15 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article { kind, title: title.map(cap_title), byline: None, site: None, published: None, text: body })
+    Ok(Article {
+        kind,
+        title: title.map(cap_title),
+        byline: None,
+        site: None,
+        published: None,
+        text: body,
+        notes: Vec::new(),
+    })
 }
 
 /// Builds an article from an HTML page.
@@ -244,15 +268,17 @@ fn from_html(name: &str, bytes: &[u8]) -> Result<Article> {
         return Err(problem(InputProblem::Binary));
     }
     let found = html::extract(&page).map_err(problem)?;
-    if found.whole_page {
-        tracing::warn!(
-            "{name}: the page is too large for the article finder (over {} MB or {} elements), so all of its \
-             text was read, menus and footers included",
+    let mut article = finish(name, Kind::Html, found.title, found.byline, found.site, found.published, &found.text)?;
+    let note = found.whole_page.then(|| {
+        format!(
+            "The page is too large for the article finder (over {} MB or {} elements), so all of its text was \
+             read, menus and footers included.",
             html::MAX_TREE_BYTES >> 20,
             html::MAX_TREE_ELEMENTS
-        );
-    }
-    finish(name, Kind::Html, found.title, found.byline, found.site, found.published, &found.text)
+        )
+    });
+    article.add_note(name, note);
+    Ok(article)
 }
 
 /// Normalizes an extracted text and checks that there is enough of it to summarize.
@@ -280,7 +306,7 @@ fn finish(
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article { kind, title: title.map(cap_title), byline, site, published, text })
+    Ok(Article { kind, title: title.map(cap_title), byline, site, published, text, notes: Vec::new() })
 }
 
 /// Most characters of a title. Headlines run to about a hundred; a document's properties or a

@@ -190,6 +190,7 @@ fn stress(history: &mut History, paragraphs: usize, out: &mut impl Write) -> Res
             site: None,
             published: None,
             text,
+            notes: Vec::new(),
         };
         let first = article.paragraphs().next().unwrap_or_default().len();
         let summary = Summary {

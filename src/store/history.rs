@@ -630,6 +630,7 @@ impl History {
                 site,
                 published,
                 text,
+                notes: Vec::new(),
             },
             summary,
         })

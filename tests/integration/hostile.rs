@@ -460,6 +460,8 @@ fn pdf_with_a_damaged_page() -> Vec<u8> {
 fn a_pdf_page_the_reader_panics_on_is_left_out_and_the_others_are_read() {
     let a = article::from_bytes("minutes.pdf", &pdf_with_a_damaged_page(), None).unwrap();
     assert_eq!(a.text, format!("{PAGE_ONE}\n\n{PAGE_THREE}"));
+    // The window shows the reader what was left out.
+    assert_eq!(a.notes, ["1 of its 3 pages could not be read (it is damaged) and was left out."]);
     // A document whose only page fails is damaged, and says so.
     let one = pdf_of_lines(&[PAGE_ONE], &["999 0 R"]);
     match refusal(article::from_bytes("one.pdf", &one, None)) {
@@ -582,6 +584,8 @@ fn a_page_too_crowded_for_the_article_extractor_has_its_whole_text_read() {
     assert_eq!(a.paragraphs().count(), n);
     assert!(a.text.starts_with("Item 0 of the minutes, in bold and slanted words.\n\nItem 1 of"), "{}", &a.text[..200]);
     assert!(!a.text.contains("not text") && !a.text.contains("Home"));
+    assert_eq!(a.notes.len(), 1);
+    assert!(a.notes[0].starts_with("The page is too large for the article finder"), "{:?}", a.notes);
 }
 
 #[test]
@@ -591,6 +595,7 @@ fn a_page_over_the_extractors_size_is_read_whole_without_a_tree() {
     let a = article::from_bytes("long.html", page.as_bytes(), None).unwrap();
     assert_eq!(a.title.as_deref(), Some("Long"));
     assert_eq!(a.paragraphs().collect::<Vec<_>>(), [words.trim_end(), "The end."]);
+    assert_eq!(a.notes.len(), 1, "{:?}", a.notes);
 }
 
 #[test]

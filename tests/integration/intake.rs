@@ -44,6 +44,7 @@ fn saved_page_gives_article_text_and_metadata() {
     assert_eq!(a.published.as_deref(), Some("2024-02-20"), "datePublished, not dateModified");
     assert!(a.text.starts_with("The Riverton City Council voted 7 to 2"), "{}", a.text);
     assert_eq!(a.paragraphs().count(), 3, "{}", a.text);
+    assert!(a.notes.is_empty(), "an ordinary page needs no note: {:?}", a.notes);
     for junk in ["cookies", "Weather", "newsletter", "Bridge closes", "Copyright", "tracking", "dataLayer"] {
         assert!(!a.text.contains(junk), "{junk:?} left in {}", a.text);
     }

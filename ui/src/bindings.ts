@@ -3,9 +3,9 @@
 
 export type AppError = { code: ErrorCode, message: string, };
 
-export type Article = { kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
+export type Article = { kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, notes: Array<string>, };
 
-export type ArticleView = { source: string, wordCount: number, readingMinutes: number, language: string, languageConfidence: number, kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, };
+export type ArticleView = { source: string, wordCount: number, readingMinutes: number, language: string, languageConfidence: number, kind: Kind, title: string | null, byline: string | null, site: string | null, published: string | null, text: string, notes: Array<string>, };
 
 export type Bullet = { text: string, sources: Array<Span>, support: number, translation?: Translation, };
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ARTICLE,
+  artifactPath,
   calls,
   nativeDrop,
   openApp,
@@ -44,6 +45,7 @@ test('a native file drop opens the article, shows its metadata and starts a summ
   assert.equal(await page.locator('#article-title').textContent(), ARTICLE.title);
   assert.equal(await page.locator('#article-meta').textContent(), 'Coastal Times · Ana Lopes · 2024-05-02');
   assert.equal(await page.locator('#article-stats').textContent(), '1,234 words · 6 min read');
+  assert.equal(await page.locator('#article-notes').isVisible(), false, 'an article read whole needs no note');
   assert.equal(await page.locator('#article-text p').count(), 3);
   assert.equal(await page.locator('#drop-target').isVisible(), false);
   assert.equal(await page.title(), `${ARTICLE.title} — Precis`);
@@ -54,6 +56,20 @@ test('a native file drop opens the article, shows its metadata and starts a summ
   assert.deepEqual(job.options, { type: 'key-points', length: 'medium', model: null });
   assert.equal(job.again, false, 'a new article may be answered from the history');
   assert.match(job.onEvent, /^__CHANNEL__:\d+$/);
+});
+
+test('what was left out of an article is said beside it, as text', async (t) => {
+  const page = await openApp(t);
+  const notes = ['1 of its 3 pages could not be read (it is damaged) and was left out.', 'A <b>second</b> note.'];
+  await respond(page, 'open_article', { ...ARTICLE, kind: 'pdf', notes });
+  await nativeDrop(page, [ARTICLE.source]);
+  await page.locator('#article-title').waitFor();
+  const shown = page.locator('#article-notes');
+  await shown.waitFor();
+  assert.equal(await shown.textContent(), notes.join(' '));
+  assert.equal(await shown.getAttribute('role'), 'note');
+  assert.equal(await shown.locator('b').count(), 0, 'a note is text, never markup');
+  await page.screenshot({ path: artifactPath('article-notes.png') });
 });
 
 test('while the first article is read, the empty state says so and the window answers', async (t) => {

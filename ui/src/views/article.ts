@@ -1,5 +1,6 @@
-// The article pane: title, where it comes from, its length and language, the clean text in
-// paragraphs, and the "next" files waiting to be opened. Highlights the selected bullet's source spans.
+// The article pane: title, where it comes from, its length and language, what the reader should
+// know about how it was read (pages left out), the clean text in paragraphs, and the "next" files
+// waiting to be opened. Highlights the selected bullet's source spans.
 //
 // Article text is untrusted: it only ever reaches the page as text nodes.
 
@@ -60,12 +61,13 @@ export function createArticlePane(actions: Actions) {
   const title = h('h2', { id: 'article-title', class: 'article-title' });
   const meta = h('p', { class: 'article-meta', id: 'article-meta' });
   const stats = h('p', { class: 'article-stats', id: 'article-stats' });
+  const notes = h('p', { class: 'article-notes', id: 'article-notes', role: 'note', hidden: true });
   const body = h('div', { class: 'article-text', id: 'article-text' });
   const root = h(
     'section',
     { class: 'pane article-pane', 'aria-labelledby': 'article-title', tabindex: 0 },
     next,
-    h('header', { class: 'article-header' }, title, meta, stats),
+    h('header', { class: 'article-header' }, title, meta, stats, notes),
     body,
   );
 
@@ -125,6 +127,10 @@ export function createArticlePane(actions: Actions) {
     // A shell that detects no language sends none; `unknown` is a text too short or mixed to tell.
     if (typeof a.language === 'string') parts.push(lang ?? 'language unknown');
     setText(stats, parts.join(' · '));
+    // An article from the history, or from an older shell, has no notes.
+    const said = (a.notes ?? []).join(' ');
+    setText(notes, said);
+    show(notes, said !== '');
     // Screen readers and fonts read the text as its language.
     if (lang && a.language) body.setAttribute('lang', a.language);
     else body.removeAttribute('lang');
