@@ -44,6 +44,7 @@ pub fn run(args: ExtractArgs) -> Result<ExitCode> {
                 "words": article.word_count(),
                 "text": article.text,
                 "paragraphs": article.paragraphs().collect::<Vec<_>>(),
+                "notes": article.notes,
             });
             serde_json::to_writer_pretty(&mut out, &json)?;
             writeln!(out).map_err(io)?;

@@ -211,6 +211,7 @@ fn extract_json_has_the_documented_shape() {
     assert_eq!(v["byline"], "Jamie Ortega");
     assert_eq!(v["site"], "Riverton Post");
     assert_eq!(v["published"], "2024-02-20");
+    assert_eq!(v["notes"], serde_json::json!([]));
     let paragraphs = v["paragraphs"].as_array().unwrap();
     assert_eq!(paragraphs.len(), 3);
     assert_eq!(
