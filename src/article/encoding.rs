@@ -22,7 +22,7 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
 }
 
 /// The text after a byte-order mark, if the bytes open with one.
-fn decode_bom(bytes: &[u8]) -> Option<String> {
+pub(crate) fn decode_bom(bytes: &[u8]) -> Option<String> {
     // UTF-32LE's mark begins with UTF-16LE's: a UTF-16 text cannot begin with U+0000, so the
     // longer mark wins.
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE, 0, 0]) {

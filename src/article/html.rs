@@ -55,8 +55,8 @@ pub fn sniff(bytes: &[u8]) -> bool {
 /// Decodes a page: a byte-order mark first, then a `<meta charset>` or `http-equiv` declaration
 /// in the first 4 KB, else UTF-8, else the legacy encoding `chardetng` finds likeliest.
 pub fn decode(bytes: &[u8]) -> String {
-    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+    if let Some(text) = super::decode_bom(bytes) {
+        return text;
     }
     if let Some(enc) = declared_charset(&bytes[..bytes.len().min(4096)]) {
         // A page that declares UTF-16 but has no BOM is read as ASCII-compatible, as browsers do.

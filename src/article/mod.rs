@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::error::{Error, InputProblem, Result};
 use crate::language::{self, Unspaced};
-pub(crate) use encoding::{decode_declared, decode_unlabelled};
+pub(crate) use encoding::{decode_bom, decode_declared, decode_unlabelled};
 use encoding::{decode_text, looks_binary};
 
 pub mod contained;

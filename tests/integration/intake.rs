@@ -132,6 +132,10 @@ fn html_whose_declared_charset_disagrees_with_its_bytes() {
     let utf16: Vec<u8> = page.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let a = article::from_bytes("ru16.html", &utf16, None).unwrap();
     assert_eq!((a.kind, a.text.as_str()), (Kind::Html, RUSSIAN));
+    // UTF-32 with its byte-order mark, which begins with UTF-16's.
+    let utf32: Vec<u8> = format!("\u{feff}{page}").chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+    let a = article::from_bytes("ru32.html", &utf32, Some("html")).unwrap();
+    assert_eq!((a.kind, a.text.as_str()), (Kind::Html, RUSSIAN));
 }
 
 #[test]
