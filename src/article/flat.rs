@@ -75,15 +75,9 @@ pub fn read(html: &str, max_text: usize, budget: Duration) -> Option<Flat> {
     let sink = Sink { max_text, ..Sink::default() };
     let tokenizer = Tokenizer::new(sink, Default::default());
     let input = BufferQueue::default();
-    let mut at = 0;
-    while at < html.len() {
-        let mut end = (at + CHUNK).min(html.len());
-        while !html.is_char_boundary(end) {
-            end += 1;
-        }
-        input.push_back(StrTendril::from_slice(&html[at..end]));
+    for chunk in super::nesting::chunks(html, CHUNK) {
+        input.push_back(StrTendril::from_slice(chunk));
         let _ = tokenizer.feed(&input);
-        at = end;
         if start.elapsed() > budget {
             return None;
         }

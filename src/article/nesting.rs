@@ -1,5 +1,5 @@
-//! How deep an HTML page nests, and how many elements it has, counted the way an HTML5 parser builds it: html5ever's tree
-//! builder runs over the page with a sink that keeps only each node's depth in the tree (no
+//! How deep an HTML page nests, and how many elements it has, counted the way an HTML5 parser
+//! builds it: html5ever's tree builder runs over the page with a sink that keeps only each node's depth in the tree (no
 //! DOM), so `<div/>` opens a div, `<p.x>` is an element of its own that `<p>` does not close,
 //! and a `<p>` inside a `<p>` closes it, as in a browser. The page is fed in chunks; the count
 //! stops as soon as the tree passes the nesting limit, an element limit or the time budget, so the
@@ -20,6 +20,24 @@ use html5ever::{local_name, ns, Attribute, QualName};
 
 /// Bytes of the page fed to the tree builder between two checks of the depth and the clock.
 const CHUNK: usize = 8 * 1024;
+
+/// `html` in pieces of about `size` bytes, each ending on a character boundary: how a page is fed
+/// to html5ever a piece at a time, with a look at the limits between pieces (here and in `flat`).
+pub(crate) fn chunks(html: &str, size: usize) -> impl Iterator<Item = &str> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= html.len() {
+            return None;
+        }
+        let mut end = (at + size).min(html.len());
+        while !html.is_char_boundary(end) {
+            end += 1;
+        }
+        let chunk = &html[at..end];
+        at = end;
+        Some(chunk)
+    })
+}
 
 /// What counting found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +75,9 @@ pub fn measure_tree(html: &str, limit: usize, max_elements: usize, budget: Durat
     let measured = |nesting| Measured { nesting, elements: elements.get() };
     let mut parser = html5ever::parse_document(sink, Default::default());
     let mut at = 0;
-    while at < html.len() {
-        let mut end = (at + CHUNK).min(html.len());
-        while !html.is_char_boundary(end) {
-            end += 1;
-        }
-        parser.process(StrTendril::from_slice(&html[at..end]));
-        at = end;
+    for chunk in chunks(html, CHUNK) {
+        parser.process(StrTendril::from_slice(chunk));
+        at += chunk.len();
         if depth.get() > limit {
             return measured(Nesting::TooDeep(depth.get() + tag_balance(&html[at..])));
         }
