@@ -202,8 +202,20 @@ def table(model, probe, results, a):
             line = f"{ours['decode_tok_s']:.4g}"
             if i < len(ll):
                 line += f" vs {ll[i]['decode_tok_s']:.4g} = {ours['decode_tok_s'] / ll[i]['decode_tok_s']:.2f}×"
-            rounds.append(line + (f" at {bw:.1f} GB/s" if bw else ""))
+            paired = (ours.get("decode_memory") or {}).get("paired")
+            if bw:
+                line += f" at {bw:.1f} GB/s"
+            if paired:
+                line += f" (steps beside passes: {paired['share_median'] * 100:.0f}%)"
+            rounds.append(line)
         lines.append(f"- {p}: " + "; ".join(rounds))
+    lines += ["", "Single decode steps, each beside a pass of the bandwidth test (`decode_memory.paired`): the median "
+              "round's median share, and every round's range:"]
+    for p, r in results.items():
+        shares = [x["decode_memory"]["paired"]["share_median"] for x in r["runs"]["precis"]
+                  if (x.get("decode_memory") or {}).get("paired")]
+        if shares:
+            lines.append(f"- {p}: {statistics.median(shares) * 100:.0f}% [{min(shares) * 100:.0f}–{max(shares) * 100:.0f}%]")
     return "\n".join(lines)
 
 

@@ -296,6 +296,23 @@ fn bench_reports_the_kernel_path_the_cpu_and_the_weights_a_token_reads() {
         assert!(memory["weight_mb_per_token"].as_f64().unwrap() > 0.0, "{v}");
         assert!(memory.get("read_bandwidth_gb_s").is_none(), "--no-bandwidth: {v}");
     }
+    // With the bandwidth test: the whole decode against its fastest pass, and single steps
+    // each beside a pass (more pairs than the four decoded tokens: the steps run them again).
+    let out = stdout_of(
+        precis(dir.path())
+            .args(["bench", "--decode-tokens", "4", "--threads", "2", "--no-prefix-reuse", "--model"])
+            .arg(&model),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let memory = &v["decode_memory"];
+    for key in ["read_bandwidth_gb_s", "share_of_bandwidth", "bandwidth_buffer_mb"] {
+        assert!(memory[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    let paired = &memory["paired"];
+    assert_eq!(paired["pairs"], 24, "{v}");
+    for key in ["share_median", "step_gb_s_median", "read_gb_s_median", "fastest_step_of_fastest_pass"] {
+        assert!(paired[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
 }
 
 /// Runs `precis` with `args` on a terminal (a pseudo-terminal from `script`), as a person at a

@@ -118,7 +118,7 @@ pub fn run(args: BenchArgs, models_dir: &Path) -> Result<ExitCode> {
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let cpu = CpuInfo::detect();
-    let memory = decode_memory(&generator, decode_tok_s, threads, !args.no_bandwidth);
+    let memory = decode_memory(&mut generator, &ids, &run.tokens, decode_tok_s, threads, !args.no_bandwidth)?;
     let report = serde_json::json!({
         "model": resolved.name,
         "architecture": generator.props.architecture,
@@ -188,11 +188,23 @@ fn bench_prefix_reuse(
     Ok(serde_json::Value::Object(out))
 }
 
+/// Decode steps timed each beside a pass of the bandwidth test, for `paired` in the report.
+const PAIRS: usize = 24;
+
 /// The weight bytes a decoded token reads, the rate the decode read them at, and (when
-/// `measure`) the machine's read bandwidth on `threads` threads and the share of it that is.
+/// `measure`) the machine's read bandwidth on `threads` threads and the share of it that is:
+/// the whole decode's rate against the fastest of a few passes of the bandwidth test, and
+/// (`paired`) single decode steps each against a pass made just before or after it.
 /// Measured last: the test's buffer would count in the peak memory.
-fn decode_memory(generator: &Generator, decode_tok_s: f64, threads: usize, measure: bool) -> serde_json::Value {
-    let Some(bytes) = generator.step_weight_bytes() else { return serde_json::Value::Null };
+fn decode_memory(
+    generator: &mut Generator,
+    prompt: &[u32],
+    tokens: &[u32],
+    decode_tok_s: f64,
+    threads: usize,
+    measure: bool,
+) -> Result<serde_json::Value> {
+    let Some(bytes) = generator.step_weight_bytes() else { return Ok(serde_json::Value::Null) };
     let read = bytes as f64 * decode_tok_s;
     let mut out = serde_json::json!({
         "weight_mb_per_token": bytes as f64 / 1e6,
@@ -201,15 +213,79 @@ fn decode_memory(generator: &Generator, decode_tok_s: f64, threads: usize, measu
         "huge_page_mb": super::bandwidth::huge_pages_in_use().map(|b| b as f64 / 1e6),
     });
     if measure {
-        let bandwidth = super::bandwidth::measure(threads);
+        let stream = super::bandwidth::Stream::new(threads);
+        let bandwidth = stream.measure();
         out["read_bandwidth_gb_s"] = (bandwidth.bytes_per_second / 1e9).into();
         out["share_of_bandwidth"] = (read / bandwidth.bytes_per_second).into();
         out["bandwidth_buffer_mb"] = (bandwidth.buffer_bytes as f64 / 1e6).into();
         out["last_level_cache_mb"] = bandwidth.last_level_cache.map(|c| c as f64 / 1e6).into();
         out["bandwidth_threads"] = bandwidth.threads.into();
         out["bandwidth_huge_page_mb"] = bandwidth.huge_page_bytes.map(|b| b as f64 / 1e6).into();
+        out["paired"] = paired_steps(generator, prompt, tokens, &stream, bytes)?;
     }
-    out
+    Ok(out)
+}
+
+/// Runs the benchmark's decode steps again, one token a pass at the positions they had,
+/// `PAIRS` of them, each beside one pass of the bandwidth test (before it and after it in
+/// turn), and compares each step's read rate with its pass's. A shared host's bandwidth
+/// changes from second to second; a step and a pass tens of milliseconds apart see the same
+/// machine, where the whole decode and the fastest pass, seconds apart, may not.
+fn paired_steps(
+    generator: &mut Generator,
+    prompt: &[u32],
+    tokens: &[u32],
+    stream: &super::bandwidth::Stream,
+    step_bytes: usize,
+) -> Result<serde_json::Value> {
+    if tokens.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    // The cache back to the benchmark's prompt (and its first token).
+    let one_token = GenerateOptions { max_tokens: 1, ..Default::default() };
+    generate(generator, prompt, &one_token, &CancelToken::new(), &mut |_| {})?;
+    let room = generator.props.context_length.saturating_sub(prompt.len());
+    let mut shares = Vec::new();
+    let mut steps = Vec::new();
+    let mut passes = Vec::new();
+    for i in 0..PAIRS.min(room) {
+        let step = |generator: &mut Generator| -> Result<std::time::Duration> {
+            let began = std::time::Instant::now();
+            generator.forward(&tokens[i % tokens.len()..][..1], prompt.len() + i)?;
+            Ok(began.elapsed())
+        };
+        let (pass, step) = if i % 2 == 0 {
+            let pass = stream.pass();
+            (pass, step(generator)?)
+        } else {
+            let step = step(generator)?;
+            (stream.pass(), step)
+        };
+        let step_rate = step_bytes as f64 / step.as_secs_f64().max(1e-9);
+        let pass_rate = stream.bytes() as f64 / pass.as_secs_f64().max(1e-9);
+        shares.push(step_rate / pass_rate);
+        steps.push(step_rate);
+        passes.push(pass_rate);
+    }
+    let most = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let share_of_fastest = most(&steps) / most(&passes);
+    Ok(serde_json::json!({
+        "pairs": shares.len(),
+        "share_median": median(&mut shares),
+        "step_gb_s_median": median(&mut steps) / 1e9,
+        "read_gb_s_median": median(&mut passes) / 1e9,
+        "fastest_step_of_fastest_pass": share_of_fastest,
+    }))
+}
+
+/// The middle value (the mean of the middle two for an even count); 0 for none.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// The process's peak resident memory in MB (Linux; `null` elsewhere).
