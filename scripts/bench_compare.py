@@ -209,11 +209,12 @@ def table(model, probe, results, a):
                 line += f" (steps beside passes: {paired['share_median'] * 100:.0f}%)"
             rounds.append(line)
         lines.append(f"- {p}: " + "; ".join(rounds))
-    lines += ["", "Single decode steps, each beside a pass of the bandwidth test (`decode_memory.paired`): the median "
-              "round's median share, and every round's range:"]
-    for p, r in results.items():
-        shares = [x["decode_memory"]["paired"]["share_median"] for x in r["runs"]["precis"]
-                  if (x.get("decode_memory") or {}).get("paired")]
+    paired = {p: [x["decode_memory"]["paired"]["share_median"] for x in r["runs"]["precis"]
+                  if (x.get("decode_memory") or {}).get("paired")] for p, r in results.items()}
+    if any(paired.values()):
+        lines += ["", "Single decode steps, each beside a pass of the bandwidth test (`decode_memory.paired`): the median "
+                  "round's median share, and every round's range:"]
+    for p, shares in paired.items():
         if shares:
             lines.append(f"- {p}: {statistics.median(shares) * 100:.0f}% [{min(shares) * 100:.0f}–{max(shares) * 100:.0f}%]")
     return "\n".join(lines)
