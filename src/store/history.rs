@@ -1,7 +1,7 @@
 //! The history of summaries: one SQLite file that remembers every finished summary (where the
-//! article came from, the article itself, the options, the result with its bullets and source
-//! spans, timings, the article's language and the date), answers repeated requests from the
-//! cache, and searches titles, article text and bullets with FTS5: by words (accents ignored)
+//! article came from, the article itself and what was left out of it, the options, the result
+//! with its bullets and source spans, timings, the article's language and the date), answers
+//! repeated requests from the cache, and searches titles, article text and bullets with FTS5: by words (accents ignored)
 //! for text written with spaces, and by any run of characters (the trigram index) when the query
 //! has Chinese, Japanese, Korean or Thai in it, whose words are not set apart by spaces. The
 //! schema is versioned with `PRAGMA user_version`, and an older file is brought up to date when
@@ -107,6 +107,9 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO entries_trigram (entries_trigram, rowid, title, text, summary, bullets)
         VALUES ('delete', old.id, old.title, old.text, old.summary, old.bullets);
     END;",
+    // 3: what was left out of the article when it was read (`Article::notes`, a JSON array of
+    // sentences; empty for entries written before).
+    "ALTER TABLE entries ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version that added the `language` column, whose old entries get theirs detected.
@@ -439,11 +442,12 @@ impl History {
         result.text = String::new();
         let result = serde_json::to_string(&result)?;
         let bullets: Vec<&str> = entry.summary.bullets.iter().map(|b| b.text.as_str()).collect();
+        let notes = serde_json::to_string(&article.notes)?;
         let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO entries (created_ms, source, cache_key, model, kind, length, article_kind, title, \
-             byline, site, published, text, summary, bullets, result, total_ms, language) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             byline, site, published, text, summary, bullets, result, total_ms, language, notes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 now_ms(),
                 entry.source,
@@ -462,6 +466,7 @@ impl History {
                 result,
                 entry.summary.timings.total_ms as i64,
                 entry.summary.language.code(),
+                notes,
             ],
         )
         .map_err(|e| db_error(&self.path, e))?;
@@ -584,8 +589,8 @@ impl History {
             .conn
             .query_row(
                 "SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch'), source, kind, length, \
-                 cache_key, article_kind, title, byline, site, published, text, result, language FROM entries \
-                 WHERE id = ?1",
+                 cache_key, article_kind, title, byline, site, published, text, result, language, notes \
+                 FROM entries WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
@@ -594,6 +599,7 @@ impl History {
                         (r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?),
                         (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?),
                         (r.get::<_, String>(11)?, r.get::<_, String>(12)?, r.get::<_, String>(13)?),
+                        r.get::<_, String>(14)?,
                     ))
                 },
             )
@@ -606,6 +612,7 @@ impl History {
             (article_kind, title, byline),
             (site, published),
             (text, result, language),
+            notes,
         ) = row;
         let mut summary: Summary = serde_json::from_str(&result).map_err(|e| Error::HistoryCorrupt {
             path: self.path.clone(),
@@ -630,7 +637,9 @@ impl History {
                 site,
                 published,
                 text,
-                notes: Vec::new(),
+                // Notes are what the window shows under the title; an entry stays readable
+                // without them.
+                notes: serde_json::from_str(&notes).unwrap_or_default(),
             },
             summary,
         })

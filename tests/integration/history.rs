@@ -85,6 +85,33 @@ fn an_entry_keeps_the_article_options_and_spans() {
 }
 
 #[test]
+fn an_entry_keeps_what_was_left_out_of_its_article() {
+    // As a PDF with unreadable pages is read: the article says what it left out, and the entry,
+    // opened again from the history, says the same under its title.
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = History::open(dir.path().join("h.sqlite3")).unwrap();
+    let opts = SummarizeOptions::default();
+    let (mut article, summary) = extractive("report.pdf", ARTICLE, &opts);
+    article.notes = vec!["Pages 3 and 7 could not be read and are left out.".into()];
+    let key = history::cache_key(&article, "extractive", None, &opts);
+    let id = h
+        .record(&NewEntry {
+            source: "report.pdf",
+            article: &article,
+            options: &opts,
+            cache_key: &key,
+            summary: &summary,
+        })
+        .unwrap();
+    let plain = remember(&mut h, "a.txt", CAFE);
+    drop(h);
+    let h = History::open(dir.path().join("h.sqlite3")).unwrap();
+    assert_eq!(h.get(id).unwrap().article.notes, article.notes);
+    assert!(h.get(plain).unwrap().article.notes.is_empty());
+    assert_eq!(h.cached(&key).unwrap().unwrap().article.notes, article.notes);
+}
+
+#[test]
 fn the_cache_key_follows_text_model_and_options() {
     let opts = SummarizeOptions::default();
     let (article, _) = extractive("a.txt", ARTICLE, &opts);

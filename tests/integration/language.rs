@@ -234,6 +234,8 @@ fn a_history_of_version_1_keeps_its_entries_and_learns_their_languages() {
     let langs: Vec<&str> = items.iter().map(|i| i.language.code()).collect();
     assert_eq!(langs, ["de", "zh"]);
     assert_eq!(h.get(items[1].id).unwrap().summary.language.code(), "zh");
+    // Version 3's notes: none for entries written before.
+    assert!(h.get(items[1].id).unwrap().article.notes.is_empty());
     // Both indexes hold the old entries: words as before, and characters inside Chinese text.
     assert_eq!(h.search("Lesesaal", 5).unwrap().len(), 1);
     assert_eq!(h.search("阅览", 5).unwrap().len(), 1);
