@@ -327,12 +327,24 @@ fn reads_as_english(language: Language) -> bool {
     language.is_english() || !language.is_known()
 }
 
-/// Characters of scripts read in bigrams: Chinese characters, kana, Hangul, Thai, Lao, Khmer,
-/// Burmese.
+/// Characters of scripts read in bigrams: Chinese characters, kana, Hangul, and the alphabets
+/// written without spaces between words (Thai, Lao, Tibetan, Khmer, Burmese and the others
+/// `language::unspaced` knows).
 fn in_bigram_script(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x31F0..=0x31FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
-        | 0x20000..=0x2FFFF | 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F | 0x0E00..=0x0EFF
-        | 0x1780..=0x17FF | 0x1000..=0x109F | 0xFF66..=0xFF9F)
+    crate::language::unspaced(c).is_some() || matches!(c as u32, 0x1100..=0x11FF | 0x3130..=0x318F)
+}
+
+/// Whether most letters of `text` are of scripts read in bigrams: a sentence of a language
+/// that is not detected (Lao, Tibetan, and others the detector does not know) is then read in
+/// bigrams too, where English rules would take each run between spaces, often a whole clause,
+/// for one word that no other sentence shares.
+fn mostly_bigram_script(text: &str) -> bool {
+    let (mut bigram, mut letters) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphanumeric()) {
+        letters += 1;
+        bigram += usize::from(in_bigram_script(c));
+    }
+    bigram * 2 > letters
 }
 
 /// Chinese particles and the most common function characters: a bigram with one of them is
@@ -428,10 +440,11 @@ fn bigrams(run: &str, out: &mut Vec<String>) {
 }
 
 /// `content_words` for a text in `language`: English's (stemmed, without English stop words)
-/// for English or an unknown language; for others, lower-cased words without that language's
+/// for English or an unknown language (unless most of the text's letters are of a script read
+/// in bigrams); for others, lower-cased words without that language's
 /// stop words, unstemmed, and bigrams of the scripts written without spaces and of Hangul.
 pub fn content_words_in(text: &str, language: Language) -> Vec<String> {
-    if reads_as_english(language) {
+    if reads_as_english(language) && (language.is_known() || !mostly_bigram_script(text)) {
         return content_words(text);
     }
     let stop = stopwords(language);
@@ -591,6 +604,25 @@ mod tests {
         assert_eq!(checkable_tokens_in("Der Rat zahlt 310.000 Euro an Marta Ruiz.", de), ["310.000"]);
         assert_eq!(checkable_tokens_in("约有240人使用", zh), ["240"]);
         assert!(vocabulary_in("约有240人使用", zh).contains("240"));
+    }
+
+    #[test]
+    fn undetected_languages_in_unspaced_scripts_are_read_in_bigrams() {
+        // Lao, which the detector does not know: two clauses about the city council (ສະພາເມືອງ)
+        // share its bigrams, where English rules made each clause one word of its own.
+        let unknown = Language::UNKNOWN;
+        let voted = content_words_in("ສະພາເມືອງໄດ້ລົງມະຕິ", unknown);
+        let approved = content_words_in("ສະພາເມືອງອະນຸມັດແຜນ", unknown);
+        assert!(voted.len() > 2, "{voted:?}");
+        assert!(voted.iter().any(|w| approved.contains(w)), "{voted:?} {approved:?}");
+        // Tibetan (its syllables set apart by a tsheg, not a space) too.
+        assert!(content_words_in("བོད་ཡིག་གི་ཚིག", unknown).len() > 2);
+        // An unknown language in Latin letters keeps English's reading, and so does a Latin
+        // sentence with a single Thai word in it.
+        for text in ["Zorblat quenched the vorp.", "The stall sold ส้มตำ and grilled chicken to the market's visitors."]
+        {
+            assert_eq!(content_words_in(text, unknown), content_words(text), "{text}");
+        }
     }
 
     #[test]
