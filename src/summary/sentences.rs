@@ -4,7 +4,8 @@
 //! the article's language (English rules when it is unknown), run one paragraph at a time; a
 //! small post-pass joins the few breaks it gets wrong in news text (a sentence that starts in
 //! lower case, or one cut after a lone initial). Chinese and Japanese full stops end a sentence
-//! with no space after them; Thai, Lao and Khmer, which mark a sentence end with a space, are cut
+//! with no space after them, and so do other scripts' full stops (Tibetan, Devanagari, Ethiopic,
+//! ...) in any language; Thai, Lao and Khmer, which mark a sentence end with a space, are cut
 //! at their spaces.
 
 use serde::{Deserialize, Serialize};
@@ -136,22 +137,26 @@ fn push_trimmed(text: &str, start: usize, end: usize, paragraph: usize, out: &mu
 /// Full stops of Chinese and Japanese (and their exclamation and question marks) end a sentence
 /// even with no space after them, which the segmenter may not see; a closing bracket or quotation
 /// mark right after one stays with its sentence, and a quotation followed by a particle
-/// (「…。」と話した) goes on.
-const CJK_STOPS: [char; 3] = ['。', '！', '？'];
-const CJK_CLOSERS: [char; 6] = ['」', '』', '）', '”', '’', '"'];
+/// (「…。」と話した) goes on. So do the marks that end a sentence in other scripts, which the
+/// segmenter's rules know only for some languages (and the English rules, used when the
+/// language is not detected, for none): the Tibetan shad (which also ends a clause) and its
+/// double, the Devanagari and Bengali danda and its double, the Ethiopic full stop and question
+/// mark, the Burmese and Khmer full stops, and the Armenian and Urdu full stops.
+const STOPS: [char; 14] = ['。', '！', '？', '།', '༎', '।', '॥', '።', '፧', '။', '។', '៕', '։', '۔'];
+const CLOSERS: [char; 6] = ['」', '』', '）', '”', '’', '"'];
 
-/// Pushes the sentence at `start..end`, cut after each CJK full stop inside it.
+/// Pushes the sentence at `start..end`, cut after each full stop of `STOPS` inside it.
 fn push_full_stops(text: &str, start: usize, end: usize, paragraph: usize, out: &mut Vec<Sentence>) {
     let piece = &text[start..end];
     let mut from = 0;
     let mut chars = piece.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        if !CJK_STOPS.contains(&c) {
+        if !STOPS.contains(&c) {
             continue;
         }
         let mut cut = i + c.len_utf8();
         while let Some(&(j, next)) = chars.peek() {
-            if CJK_CLOSERS.contains(&next) || CJK_STOPS.contains(&next) {
+            if CLOSERS.contains(&next) || STOPS.contains(&next) {
                 cut = j + next.len_utf8();
                 chars.next();
             } else {
@@ -358,6 +363,25 @@ mod tests {
         assert_eq!(texts(th), ["ห้องสมุดเมืองริเวอร์ไซด์จะเปิดห้องอ่านหนังสือถึงเที่ยงคืน", "สภาเมืองอนุมัติแผนนี้เมื่อวันอังคาร ดี"]);
         let lo = "ສະພາເມືອງໄດ້ລົງມະຕິຂະຫຍາຍເຄືອຂ່າຍລົດເມໃນວັນອັງຄານ ເຈົ້າໜ້າທີ່ກ່າວວ່າແຜນການນີ້ຈະມີຄ່າໃຊ້ຈ່າຍສີ່ລ້ານໂດລາ";
         assert_eq!(texts(lo), ["ສະພາເມືອງໄດ້ລົງມະຕິຂະຫຍາຍເຄືອຂ່າຍລົດເມໃນວັນອັງຄານ", "ເຈົ້າໜ້າທີ່ກ່າວວ່າແຜນການນີ້ຈະມີຄ່າໃຊ້ຈ່າຍສີ່ລ້ານໂດລາ"]);
+    }
+
+    #[test]
+    fn other_scripts_full_stops_end_a_sentence_in_any_language() {
+        // Each in an article of unknown language (English rules), where the segmenter knew none
+        // of these marks: Tibetan, Amharic, Hindi, Armenian, Urdu.
+        let cases: [(&str, &[&str]); 5] = [
+            ("བཀྲ་ཤིས་བདེ་ལེགས། ང་བོད་པ་ཡིན།", &["བཀྲ་ཤིས་བདེ་ལེགས།", "ང་བོད་པ་ཡིན།"]),
+            ("ሰላም ነው። እንዴት ነህ፧ ደህና ነኝ።", &["ሰላም ነው።", "እንዴት ነህ፧", "ደህና ነኝ።"]),
+            ("नमस्ते। आप कैसे हैं? मैं ठीक हूँ।", &["नमस्ते।", "आप कैसे हैं?", "मैं ठीक हूँ।"]),
+            ("Բարեւ։ Ինչպես ես։", &["Բարեւ։", "Ինչպես ես։"]),
+            (
+                "شہر کی کونسل نے منصوبہ منظور کیا۔ کام جون میں شروع ہوگا۔",
+                &["شہر کی کونسل نے منصوبہ منظور کیا۔", "کام جون میں شروع ہوگا۔"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(texts(text), want, "{text}");
+        }
     }
 
     #[test]
