@@ -1,6 +1,7 @@
 // The history sidebar: the list with its count and size, search with marked snippets (UTF-8 byte
-// ranges), opening, deleting and clearing entries, a summary answered from the history and
-// "Summarize again", history errors kept inline, entry text shown as text; and screenshots.
+// ranges), opening entries (with what was left out of their articles), deleting and clearing
+// them, a summary answered from the history and "Summarize again", history errors kept inline,
+// entry text shown as text; and screenshots.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -211,6 +212,23 @@ test('clicking or pressing Enter on an entry opens it with its article, summary 
   assert.deepEqual((await waitForCall(page, 'history_open', 2))[1], { id: 2 });
   await page.locator('#article-title').getByText('Stored article 2').waitFor();
   assert.equal(await page.locator('#article-text mark').count(), 0, 'a new entry starts with nothing highlighted');
+});
+
+test('an entry opened from the history says what was left out of its article; one without says nothing', async (t) => {
+  const arg = setupArg();
+  const notes = ['2 of its 9 pages could not be read (they are damaged) and were left out.'];
+  arg.entries[3] = { ...arg.entries[3], article: { ...arg.entries[3].article, kind: 'pdf', notes } };
+  const page = await openApp(t, { setup: withHistory, setupArg: arg });
+  await openSidebar(page);
+  await page.locator('#history-list .history-open').first().click();
+  await page.locator('#article-title').getByText('Stored article 3').waitFor();
+  const shown = page.locator('#article-notes');
+  assert.equal(await shown.isVisible(), true);
+  assert.equal(await shown.textContent(), notes[0]);
+  await page.screenshot({ path: artifactPath('history-entry-notes.png') });
+  await page.locator('#history-list .history-open').nth(1).click();
+  await page.locator('#article-title').getByText('Stored article 2').waitFor();
+  assert.equal(await shown.isVisible(), false, 'the next entry read whole shows no note');
 });
 
 test('opening an entry while a summary runs cancels that job', async (t) => {
