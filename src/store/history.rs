@@ -1,12 +1,13 @@
 //! The history of summaries: one SQLite file that remembers every finished summary (where the
 //! article came from, the article itself and what was left out of it, the options, the result
 //! with its bullets and source spans, timings, the article's language and the date), answers
-//! repeated requests from the cache, and searches titles, article text and bullets with FTS5: by words (accents ignored)
-//! for text written with spaces, and by any run of characters (the trigram index) when the query
-//! has Chinese, Japanese, Korean or Thai in it, whose words are not set apart by spaces. The
-//! schema is versioned with `PRAGMA user_version`, and an older file is brought up to date when
-//! it is opened (its entries kept, their languages detected); a file that is damaged, is not a
-//! database, or was written by a newer Precis is reported and left exactly as it is.
+//! repeated requests from the cache, and searches titles, article text and bullets with FTS5:
+//! by words (accents ignored) for text written with spaces, and by any run of characters (the
+//! trigram index) when the query has Chinese, Japanese, Korean or Thai in it, whose words are not
+//! set apart by spaces. The schema is versioned with `PRAGMA user_version`, and an older file is
+//! brought up to date when it is opened (its entries kept, their languages detected); a file that
+//! is damaged, is not a database, or was written by a newer Precis is reported and left exactly
+//! as it is.
 //!
 //! A caller summarizing through the engine looks the job up first (`History::cached` with
 //! `SummarizeJob::cache_key`, unless the person asked to summarize again) and records the
