@@ -383,6 +383,54 @@ fn prefix_reuse_gives_the_same_tokens_as_a_fresh_run() {
 }
 
 #[test]
+fn a_prompt_prefix_kept_by_another_build_is_not_used() {
+    // Another build of Precis may compute other keys and values under the same version (while
+    // it is being developed, a change to its arithmetic): here the `precis` command, an
+    // executable other than this test's, keeps a prompt prefix that this process then finds
+    // beside the same model's tiles and does not use; the one this process keeps itself it does.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tiles");
+    let model = tiny_model_with(dir.path(), TinySpec::wide(Architecture::Qwen2, GgmlDType::Q4K));
+    let article = write(dir.path(), "article.md", ARTICLE);
+    precis(dir.path())
+        .env("PRECIS_TILE_CACHE", &cache)
+        .args(["summarize", "--no-history", "--model"])
+        .arg(&model)
+        .arg(&article)
+        .assert()
+        .success();
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "prefix"))
+        .collect();
+    let [file] = files.try_into().unwrap();
+    // The file's header, the JSON after its magic and lengths: the tokens it keeps.
+    let bytes = std::fs::read(&file).unwrap();
+    let json = &bytes[bytes.iter().position(|&b| b == b'{').unwrap()..];
+    let header: serde_json::Value = serde_json::Deserializer::from_slice(json).into_iter().next().unwrap().unwrap();
+    let kept: Vec<u32> = serde_json::from_value(header["tokens"].clone()).unwrap();
+    let chunk = header["chunk"].as_u64().unwrap() as usize;
+    assert!(kept.len() >= 4, "{header}");
+    // Those tokens and a few more, run in passes of the same size on the same kernel path.
+    let prompt: Vec<u32> = kept.iter().chain(&kept[..3]).copied().collect();
+    let reused = || {
+        let options = LoadOptions {
+            kernels: Some(KernelPath::best()),
+            tile_cache: Some(cache.clone()),
+            ..LoadOptions::default()
+        };
+        let mut g = Generator::load_with(&model, options).unwrap();
+        let opts = GenerateOptions { max_tokens: 2, prefill_chunk: chunk, ..GenerateOptions::default() };
+        let run = generate(&mut g, &prompt, &opts, &CancelToken::new(), &mut |_| {}).unwrap();
+        precis::llm::finish_tile_cache_writes();
+        run.reused_tokens
+    };
+    assert_eq!(reused(), 0, "kept by the command line's build");
+    assert!(reused() > 0, "kept by this build");
+}
+
+#[test]
 fn a_prompt_prefix_kept_by_one_process_is_reused_by_the_next_with_the_same_answer() {
     // Each load below stands for a new process. It finds the keys and values of the last
     // prompt's first tokens in the prompt prefix file beside the tile cache, runs only the rest

@@ -3,9 +3,9 @@
 //! process whose prompt opens the same way (every summary prompt starts with the same system
 //! message) starts with those positions cached instead of running them again. Written on
 //! a low-priority helper thread into a temporary file that is renamed once complete; checked on
-//! reading against what it was computed with (the tile cache's identity, the kernel path and
-//! the prompt's pass size) and against a hash of its contents, and ignored when anything
-//! differs.
+//! reading against what it was computed with (the tile cache's identity, the kernel path, the
+//! build of Precis and the prompt's pass size) and against a hash of its contents, and ignored
+//! when anything differs.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
