@@ -182,11 +182,11 @@ impl TileCache {
     }
 
     /// The model's prompt prefix file (`prefix_file`), beside its tile cache file, for keys and
-    /// values computed on `kernels` by this build of Precis.
+    /// values computed on `kernels` by this build of the engine.
     pub(super) fn prefix_file(&self, kernels: KernelPath) -> PrefixFile {
         PrefixFile::new(
             self.file.with_extension(PREFIX_EXTENSION),
-            format!("{} kernels {} {}", self.identity, kernels.name(), this_build()),
+            format!("{} kernels {} {ENGINE}", self.identity, kernels.name()),
         )
     }
 
@@ -319,28 +319,12 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The running program, as its executable's path, size and modification time: keys and values
-/// depend on all of a build's arithmetic, which its version does not pin down while Precis is
-/// being developed (a build whose kernels differ would otherwise reuse another's prompt
-/// prefix). Tiles depend only on their layout (`layout_fingerprint`) and are kept across builds.
-fn this_build() -> &'static str {
-    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    BUILD.get_or_init(|| {
-        let exe = std::env::current_exe().ok();
-        let meta = exe.as_ref().and_then(|e| fs::metadata(e).ok());
-        let modified = meta.as_ref().and_then(|m| m.modified().ok()?.duration_since(SystemTime::UNIX_EPOCH).ok());
-        match (exe, meta, modified) {
-            (Some(exe), Some(meta), Some(modified)) => format!(
-                "build {} bytes {} modified {}.{:09}",
-                exe.display(),
-                meta.len(),
-                modified.as_secs(),
-                modified.subsec_nanos()
-            ),
-            _ => "build unknown".into(),
-        }
-    })
-}
+/// The engine's build, by a fingerprint of its source and of the crates it is built with
+/// (`build.rs`): keys and values depend on all of its arithmetic, which its version does not pin
+/// down while Precis is being developed (a build whose kernels differ would otherwise reuse
+/// another's prompt prefix). The window and the command line, built from the same engine, share
+/// a prefix. Tiles depend only on their layout (`layout_fingerprint`) and are kept across builds.
+pub(super) const ENGINE: &str = concat!("engine ", env!("PRECIS_ENGINE_SOURCE"));
 
 /// What a model file's tiles are built from: the file (path, size, modification time, inode),
 /// Precis's version and the tile layout. `None` if the file's details cannot be read.
