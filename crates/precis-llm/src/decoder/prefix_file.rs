@@ -4,7 +4,7 @@
 //! message) starts with those positions cached instead of running them again. Written on
 //! a low-priority helper thread into a temporary file that is renamed once complete; checked on
 //! reading against what it was computed with (the tile cache's identity, the kernel path, the
-//! build of Precis and the prompt's pass size) and against a hash of its contents, and ignored
+//! engine's build and the prompt's pass size) and against a hash of its contents, and ignored
 //! when anything differs.
 
 use std::fs::{self, File};
