@@ -58,7 +58,8 @@ pub struct Article {
     pub text: String,
     /// What a reader should know about how the text was read, a sentence each (pages of a PDF
     /// left out, a page too large for the article finder read whole); the window shows them
-    /// beside the article, the command line as warnings. Not kept in the history.
+    /// beside the article (also when it is opened again from the history), the command line as
+    /// warnings.
     #[serde(default)]
     pub notes: Vec<String>,
 }

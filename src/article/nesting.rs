@@ -1,11 +1,11 @@
 //! How deep an HTML page nests, and how many elements it has, counted the way an HTML5 parser
-//! builds it: html5ever's tree builder runs over the page with a sink that keeps only each node's depth in the tree (no
-//! DOM), so `<div/>` opens a div, `<p.x>` is an element of its own that `<p>` does not close,
-//! and a `<p>` inside a `<p>` closes it, as in a browser. The page is fed in chunks; the count
-//! stops as soon as the tree passes the nesting limit, an element limit or the time budget, so the
-//! tree builder's own cost (it scans its stack of open elements for many tags) never grows
-//! with a hostile depth. Past the limit, the rest of the page is only tokenized, counting
-//! start tags against end tags, to say how deep it would go.
+//! builds it: html5ever's tree builder runs over the page with a sink that keeps only each
+//! node's depth in the tree (no DOM), so `<div/>` opens a div, `<p.x>` is an element of its own
+//! that `<p>` does not close, and a `<p>` inside a `<p>` closes it, as in a browser. The page is
+//! fed in chunks; the count stops as soon as the tree passes the nesting limit, an element limit
+//! or the time budget, so the tree builder's own cost (it scans its stack of open elements for
+//! many tags) never grows with a hostile depth. Past the limit, the rest of the page is only
+//! tokenized, counting start tags against end tags, to say how deep it would go.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};

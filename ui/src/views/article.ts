@@ -127,7 +127,7 @@ export function createArticlePane(actions: Actions) {
     // A shell that detects no language sends none; `unknown` is a text too short or mixed to tell.
     if (typeof a.language === 'string') parts.push(lang ?? 'language unknown');
     setText(stats, parts.join(' · '));
-    // An article from the history, or from an older shell, has no notes.
+    // An article from an older shell has no notes (an entry from the history has its own).
     const said = (a.notes ?? []).join(' ');
     setText(notes, said);
     show(notes, said !== '');
