@@ -56,8 +56,8 @@ pub struct SummarizeArgs {
     #[arg(long)]
     max_tokens: Option<usize>,
 
-    /// Most article tokens given to the model at once; longer articles are summarized section
-    /// by section, then as a whole
+    /// Most article tokens given to the model at once; longer articles are read from a bounded
+    /// excerpt of every section (section by section, then as a whole, with --thorough)
     #[arg(long, default_value_t = summary::DEFAULT_ARTICLE_TOKENS)]
     article_tokens: usize,
 

@@ -2,8 +2,9 @@
 //! cut into sentences with byte spans (`sentences`), its sentences are scored and the key ones
 //! chosen (`lexical`, `rank`, `keypoints`) and trimmed (`trim`): these are the key points,
 //! available before the generator reads anything. The generator then writes the summary from
-//! a prompt of those sentences and their neighbours (`prompts`; an article too long for the
-//! prompt is summarized section by section first), its answer is parsed (`answer`), and any
+//! a prompt of those sentences and their neighbours (`prompts`; a long read, or an article too
+//! long for the prompt, from a bounded excerpt of every section, or section by section first
+//! when the person asked for every paragraph), its answer is parsed (`answer`), and any
 //! point it writes is checked against the article (`ground`). `pipeline` runs the stages in
 //! order; `options` holds what a person can choose. Each stage reads the article in its
 //! language (`crate::language`); the prompts ask for the summary in the article's language or
@@ -94,8 +95,8 @@ pub struct Summary {
     /// The article text that bullet sources point into.
     #[serde(default)]
     pub text: String,
-    /// Sections summarized separately because the article did not fit the model's context
-    /// (0: it fit).
+    /// Sections a thorough run summarized separately because the article did not fit the prompt
+    /// (0: none were).
     #[serde(default)]
     pub sections: usize,
     /// Generated bullets that were not supported by the article and were replaced or dropped.

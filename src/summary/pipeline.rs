@@ -513,8 +513,8 @@ impl Earlier {
 /// article too long for the prompt, gives a bounded excerpt: the key sentences and the most
 /// salient sentences of every section, with their neighbours, within `LONG_READ_PROMPT_TOKENS`
 /// (`bounded_excerpt`), so the time to a summary does not grow with the article. Only a
-/// `thorough` summary reads every paragraph: section summaries first, then the summary from them
-/// and the key sentences (map-reduce).
+/// `thorough` summary reads every paragraph: the whole article when it fits the prompt, else
+/// section summaries first, then the summary from them and the key sentences (map-reduce).
 #[allow(clippy::too_many_arguments)]
 fn prompt_source(
     generator: &mut Generator,
@@ -537,7 +537,12 @@ fn prompt_source(
     let excerpt_text = excerpt(text, &extraction.sentences, &extraction.chosen);
     let excerpt_tokens = generator.tokenizer.encode(&excerpt_text, false, false)?.len();
     if article_tokens <= budget {
-        if !extraction.chosen.is_empty() && (excerpt_tokens < article_tokens || opts.kind == SummaryType::KeyPoints) {
+        // A person who asked for every paragraph gets every paragraph read, even when the key
+        // sentences alone would do for the answer asked for.
+        if !opts.thorough
+            && !extraction.chosen.is_empty()
+            && (excerpt_tokens < article_tokens || opts.kind == SummaryType::KeyPoints)
+        {
             return Ok((excerpt_text, extraction.chosen.len()));
         }
         return Ok((text.to_string(), 0));

@@ -106,6 +106,33 @@ fn a_thorough_summary_reads_an_article_longer_than_the_context_section_by_sectio
 }
 
 #[test]
+fn a_thorough_summary_of_an_article_that_fits_reads_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TinySpec { context: 4096, ..TinySpec::new(Architecture::Qwen2) };
+    let model = tiny_model_with(dir.path(), spec);
+    let mut generator = Generator::load(&model).unwrap();
+    let article = article::from_bytes("fits", long_article(10).as_bytes(), Some("txt")).unwrap();
+    let article_tokens = generator.tokenizer.encode(&article.text, false, false).unwrap().len();
+    let mut prompt_tokens = |thorough: bool| {
+        let s = summary::summarize(
+            Models { generator: Some(&mut generator), name: "tiny" },
+            &article,
+            &SummarizeOptions { thorough, ..opts(3000, 4) },
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.sections, 0, "the article fits: one prompt");
+        s.timings.prompt_tokens
+    };
+    // Key points from the key sentences among their neighbours, unless every paragraph is asked for.
+    let excerpt = prompt_tokens(false);
+    let whole = prompt_tokens(true);
+    assert!(excerpt < article_tokens, "{excerpt} prompt tokens for an article of {article_tokens}");
+    assert!(whole > article_tokens, "{whole} prompt tokens for an article of {article_tokens}");
+}
+
+#[test]
 fn extractive_mode_needs_no_generator() {
     let text = long_article(6);
     let article = article::from_bytes("a", text.as_bytes(), Some("txt")).unwrap();
