@@ -45,8 +45,20 @@ ensure_desktop_packages() {
 }
 
 ensure_desktop_test_packages() {
-    ensure_apt xvfb xauth xdotool xclip webkit2gtk-driver chromium python3-gi gir1.2-gtk-3.0 dbus \
+    ensure_apt xvfb xauth xdotool xclip webkit2gtk-driver python3-gi gir1.2-gtk-3.0 dbus \
         imagemagick fonts-dejavu-core dbus-x11 at-spi2-core
+    ensure_chromium
+}
+
+# Chromium for the web UI tests: Debian's, unless CHROMIUM names another (Ubuntu has no
+# `chromium` package, only a snap).
+ensure_chromium() {
+    [ -n "${CHROMIUM:-}" ] && return 0
+    ensure_apt chromium || {
+        echo "Could not install Debian's chromium package. Install Chromium or Chrome and run again" \
+            "with CHROMIUM=/path/to/the/browser." >&2
+        return 1
+    }
 }
 
 # What the installed package's test uses: desktop-file-validate and the desktop database
@@ -55,9 +67,38 @@ ensure_package_test_packages() {
     ensure_apt desktop-file-utils xdg-utils rpm cpio
 }
 
-# Node.js and npm for the web front end (Debian's, when the machine has none).
+# Where a newer Node.js goes when the machine's is too old for the UI build.
+PRECIS_NODE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/precis-build/node"
+
+# Whether `node` is one the UI build (Vite) runs on: 20.19 or newer in 20, or 22.12 or newer.
+node_is_new_enough() {
+    local version major minor
+    version=$(node --version 2>/dev/null) || return 1
+    version=${version#v}
+    major=${version%%.*}
+    minor=${version#*.}
+    minor=${minor%%.*}
+    case "$major$minor" in *[!0-9]*|"") return 1 ;; esac
+    [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 12 ]; } || { [ "$major" -eq 20 ] && [ "$minor" -ge 19 ]; }
+}
+
+# Node.js and npm for the web front end: the machine's, else Debian's. Debian 12 and Ubuntu up to
+# 24.04 ship an older Node.js than the UI build needs; then a current one comes from the npm
+# registry (the `node-linux-<arch>` package is the binary, with no install script) into
+# PRECIS_NODE_DIR, ahead on the PATH.
 ensure_node() {
     command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+    local arch
+    case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+    local bin="$PRECIS_NODE_DIR/node_modules/node-linux-$arch/bin"
+    [ -x "$bin/node" ] && export PATH="$bin:$PATH"
+    if ! node_is_new_enough; then
+        echo "Node.js $(node --version 2>/dev/null || echo '(none)') is too old for the UI build; installing Node.js 22 into $PRECIS_NODE_DIR" >&2
+        mkdir -p "$PRECIS_NODE_DIR"
+        npm install --prefix "$PRECIS_NODE_DIR" --no-audit --no-fund --no-save "node-linux-$arch@22"
+        export PATH="$bin:$PATH"
+        node_is_new_enough || { echo "Could not install a Node.js the UI build runs on (20.19+ or 22.12+)." >&2; return 1; }
+    fi
 }
 
 # The web front end's packages, installed exactly as locked, only when the lock file changed.
