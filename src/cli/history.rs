@@ -1,5 +1,6 @@
-//! `precis history`: lists, searches, shows and deletes remembered summaries, and a hidden
-//! `stress` command that writes entries until it is killed, for the durability test.
+//! `precis history`: lists, searches, shows, deletes and clears remembered summaries, says where
+//! the history is kept (`info`), and a hidden `stress` command that writes entries until it is
+//! killed, for the durability test.
 
 use std::io::Write;
 use std::path::Path;

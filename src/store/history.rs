@@ -9,10 +9,11 @@
 //! is damaged, is not a database, or was written by a newer Precis is reported and left exactly
 //! as it is.
 //!
-//! A caller summarizing through the engine looks the job up first (`History::cached` with
-//! `SummarizeJob::cache_key`, unless the person asked to summarize again) and records the
-//! finished summary under the same key (`History::record`); `list`, `search`, `get`,
-//! `delete`, `clear` and `stats` serve a history view. Every returned shape is `Serialize`.
+//! A caller looks a request up first (`History::cached` with the key `cache_key` gives it,
+//! unless the person asked to summarize again) and records the finished summary under the same
+//! key (`History::record`); `recall::summarize_remembered` is that rule, shared by the command
+//! line and the window. `list`, `search`, `get`, `delete`, `clear` and `stats` serve a history
+//! view. Every returned shape is `Serialize`.
 //!
 //! Durability: the file runs in WAL mode with `synchronous=FULL` and each entry is written in
 //! one transaction, so a crash or a kill loses at most the entry being written. FULL (rather

@@ -1,6 +1,7 @@
-//! The person's choices, remembered between runs: output type, length and model (`Settings`),
-//! and how the window is left and behaves (`Preferences`: the sidebar, links, the clipboard
-//! shortcut); and reading the clipboard when the person asks.
+//! The person's choices, remembered between runs: output type, length, summary language, model
+//! and whether to read every paragraph (`Settings`), and how the window is left and behaves
+//! (`Preferences`: the sidebar, links, the clipboard shortcut); and reading the clipboard when
+//! the person asks.
 
 use tauri::{AppHandle, Runtime, State};
 
