@@ -420,6 +420,9 @@ const PART_BYTES: usize = 600;
 const MAX_PARTS: usize = 24;
 /// At most this much of the text is read, from its start (the rest is seen through its parts).
 const MAX_WHOLE_BYTES: usize = 64 * 1024;
+/// The least weight a part has in the agreement (`prose_weight`), so that a text of names alone
+/// still has parts that count.
+const MIN_PROSE_WEIGHT: f32 = 0.1;
 
 /// The language of a text and how sure detection is, in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -460,7 +463,9 @@ fn detect_one(text: &str) -> Detected {
 
 /// Detects the language of an article. Too short a text, one without a main script, or one whose
 /// parts disagree is `UNKNOWN`; the confidence is whatlang's (or the main script's share)
-/// times the share of the text that agrees.
+/// times the share of the text that agrees. Each part counts by its words and by how much it
+/// reads as prose (`prose_weight`): a table of names and figures says little about a language,
+/// and must not make the article around it mixed.
 pub fn detect(text: &str) -> Detected {
     let whole = detect_one(truncate(text, MAX_WHOLE_BYTES));
     if !whole.language.is_known() {
@@ -478,9 +483,10 @@ pub fn detect(text: &str) -> Detected {
         if !d.language.is_known() && units < MIN_UNITS {
             continue;
         }
-        total += units;
+        let weight = units * prose_weight(part);
+        total += weight;
         if d.language == whole.language || related(d.language, whole.language) {
-            agree += units;
+            agree += weight;
         }
     }
     let agreement = if total > 0.0 { agree / total } else { 1.0 };
@@ -488,6 +494,26 @@ pub fn detect(text: &str) -> Detected {
         return Detected { language: Language::UNKNOWN, confidence: agreement };
     }
     Detected { language: whole.language, confidence: (whole.confidence.max(0.5) * agreement).min(1.0) }
+}
+
+/// The share of `text`'s words in a script with capitals that begin with a small letter (at
+/// least `MIN_PROSE_WEIGHT`), or 1 when it has no such words. Prose is mostly small words
+/// (articles, prepositions, verbs; German's capitalized nouns leave about half), while a table
+/// of names, a list of titles or a run of headings is nearly all capitals.
+fn prose_weight(text: &str) -> f32 {
+    let (mut small, mut cased) = (0usize, 0usize);
+    for word in text.split_whitespace() {
+        match word.chars().find(|c| c.is_alphabetic()) {
+            Some(c) if c.is_lowercase() => (small, cased) = (small + 1, cased + 1),
+            Some(c) if c.is_uppercase() => cased += 1,
+            _ => {}
+        }
+    }
+    if cased == 0 {
+        1.0
+    } else {
+        (small as f32 / cased as f32).max(MIN_PROSE_WEIGHT)
+    }
 }
 
 /// Languages so close that whatlang confuses them on a paragraph: a part detected as one of
@@ -592,9 +618,11 @@ const TOLD_APART: &[(Lang, Lang)] = &[
 /// Korean answer to a German request differs, and Chinese characters without kana are not
 /// Japanese); within one alphabet, whatlang chooses between `expected`, English (where small
 /// models drift), `source` (the article's language, which the answer may copy) and, for longer
-/// answers, the languages closest to `expected`. An unknown `expected` always matches.
+/// answers, the languages closest to `expected`. An unknown `expected` always matches. Code and
+/// addresses (`without_code`) are left out of the judgement: they read the same in any language.
 pub fn judge(text: &str, expected: Language, source: Language) -> Verdict {
     let Some(want) = expected.0 else { return Verdict::Matches };
+    let text = &without_code(text);
     let scripts = Scripts::of(text);
     let units = scripts.total();
     if units < MIN_JUDGED_UNITS {
@@ -641,6 +669,45 @@ pub fn judge(text: &str, expected: Language, source: Language) -> Verdict {
     }
 }
 
+/// `text` with its code-like words blanked: words of a script with spaces between words that
+/// hold a dot, underscore, slash, backslash, equals sign, at sign, colon, asterisk or bracket
+/// inside them, or letters run together with digits (`player.setav`, `max_tokens`,
+/// `C:\Games`, `x100`, `user@host`). An answer about a game's console commands or a program's
+/// options quotes them as they are, in whatever language it is written. A word with Chinese,
+/// Japanese or Korean characters, or letters of a script without spaces, is kept whole (a
+/// "word" there may be a whole clause).
+fn without_code(text: &str) -> std::borrow::Cow<'_, str> {
+    fn code_like(word: &str) -> bool {
+        if word.chars().any(|c| unspaced(c).is_some()) {
+            return false;
+        }
+        let inner = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let joined =
+            inner.chars().any(|c| matches!(c, '.' | '_' | '/' | '\\' | '=' | '@' | ':' | '*' | '(' | '[' | '{' | '<'));
+        let digits = inner.chars().any(|c| c.is_ascii_digit());
+        let letters = inner.chars().any(char::is_alphabetic);
+        letters && (joined || digits)
+    }
+    if !text.split_whitespace().any(code_like) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        out.push_str(&rest[..start]);
+        let word_end = rest[start..].find(char::is_whitespace).map_or(rest.len(), |e| start + e);
+        let word = &rest[start..word_end];
+        if code_like(word) {
+            out.extend(std::iter::repeat_n(' ', word.chars().count()));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[word_end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// The length of `text` in English-word equivalents for a text in `language`: the words
 /// `article::count_words` counts (white-space words, Chinese, Japanese and Korean characters,
 /// and letters of Thai and the other scripts without spaces by `LETTERS_PER_WORD`), divided for
@@ -666,6 +733,57 @@ Der Umbau hat etwa sechs Millionen Euro gekostet und wurde zum Teil vom Land bez
     const EN: &str = "The town switched on a tidal power station at the old ferry pier on Monday. The plant \
 should supply about three thousand homes with electricity, the mayor said. The rebuilding cost about six \
 million euros and was partly paid for by the state.";
+
+    #[test]
+    fn code_in_an_answer_says_nothing_of_its_language() {
+        let ru = Language::parse("ru").unwrap();
+        // A summary of a Russian page about a game's console commands (the default model's).
+        let answer = "В статье описывается метод увеличения скорости бега в игре Skyrim, используя коды \
+player.setav speedmult *х100, player.setav health * .player.setav magicka * player.setav stamina *.";
+        assert_eq!(judge(answer, ru, ru), Verdict::Matches);
+        let english = "The article describes a way to run faster in the game Skyrim with the codes \
+player.setav speedmult *x100, player.setav health * .player.setav magicka * player.setav stamina *.";
+        assert_eq!(judge(english, ru, ru), Verdict::Differs(Language::ENGLISH));
+        let code = "use max_tokens=5, see C:\\Games or a@b.org (x100).";
+        let blanked = without_code(code);
+        assert_eq!(blanked.split_whitespace().collect::<Vec<_>>(), ["use", "see", "or"]);
+        assert_eq!(blanked.chars().count(), code.chars().count());
+        // Words of the scripts without spaces stay whole, whatever they hold.
+        let clause = without_code("市政府player.setav周一 x1");
+        assert_eq!(clause.split_whitespace().collect::<Vec<_>>(), ["市政府player.setav周一"]);
+        assert_eq!(without_code(EN), EN);
+    }
+
+    #[test]
+    fn a_table_of_names_does_not_make_an_article_mixed() {
+        let first = ["Kyle", "Martin", "Kevin", "Denny", "Joey", "Ryan", "Brad", "Clint", "Chase", "William"];
+        let last = ["Busch", "Truex", "Harvick", "Hamlin", "Logano", "Blaney", "Larson", "Bowyer", "Elliott", "Byron"];
+        let mut text = String::from(
+            "Nesta página você terá sempre a classificação atualizada do campeonato até a última corrida! \
+Coloque nos seus favoritos e venha sempre conferir a classificação.\n\nClassificação final após 36 etapas:\n\n\
+Pos. Piloto Pontos Vitórias Poles\n",
+        );
+        for i in 0..40 {
+            let points = 5040 - i * 120;
+            text.push_str(&format!(
+                "{} {} {} {points} {} {}\n",
+                i + 1,
+                first[i % 10],
+                last[(i * 3 + 1) % 10],
+                i % 7,
+                i % 3
+            ));
+        }
+        text.push_str(
+            "\n* Clique no link para ver o calendário completo das corridas da temporada.\n\
+* Somente os doze primeiros disputam o título nas dez últimas corridas.\n\
+* O calendário é composto por trinta e seis corridas.\n",
+        );
+        assert_eq!(detect(&text).language.code(), "pt", "{:?}", detect(&text));
+        // Names alone still say nothing.
+        let names: String = (0..40).map(|i| format!("{} {}\n", first[i % 10], last[(i * 7 + 3) % 10])).collect();
+        assert!(!detect(&names).language.is_known() || detect(&names).confidence < 0.5, "{:?}", detect(&names));
+    }
 
     #[test]
     fn codes_and_names() {
