@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   ARTICLE,
   ARTICLE_TEXT,
+  artifactPath,
   byteSpan,
   calls,
   emitJob,
@@ -136,4 +137,42 @@ test('the history list names each entry’s language', async (t) => {
   await page.locator('#history-toggle').click();
   await page.locator('.history-meta').first().waitFor();
   assert.match(await page.locator('.history-meta').first().textContent(), / · Chinese$/);
+});
+
+test('an Arabic article, its summary and its points read right to left; English beside them stays left to right', async (t) => {
+  const text = [
+    'افتتحت البلدة محطة لتوليد الكهرباء من المد والجزر عند الرصيف القديم.',
+    'بلغت تكلفة المحطة ستة ملايين يورو. تقع التوربينات تحت الرصيف.',
+    'The station was built by a Danish company.',
+  ].join('\n\n');
+  const article = { ...ARTICLE, source: '/home/test/harbour-ar.md', title: 'محطة المد والجزر في البلدة', text, language: 'ar' };
+  const page = await openApp(t);
+  await openArticle(page, { article });
+  const points = ['بلغت تكلفة المحطة ستة ملايين يورو.', 'The station was built by a Danish company.'];
+  const bullets = points.map((p) => ({ text: p, sources: [byteSpan(text, p)], support: 1 }));
+  const summary = summaryOf(bullets, { summary: 'محطة جديدة تولد الكهرباء من المد والجزر.', language: 'ar', output_language: 'ar' });
+  await emitJob(page, 1, { event: 'done', data: { summary } });
+  await page.locator('#bullets .bullet-text').first().waitFor();
+  const direction = (selector) =>
+    page.locator(selector).evaluateAll((els) => els.map((el) => getComputedStyle(el).direction));
+  assert.deepEqual(await direction('#article-text p'), ['rtl', 'rtl', 'ltr']);
+  assert.deepEqual(await direction('#article-title'), ['rtl']);
+  assert.deepEqual(await direction('#tldr'), ['rtl']);
+  assert.deepEqual(await direction('#bullets .bullet-text'), ['rtl', 'ltr']);
+  // A right-to-left point starts at the right: its text ends nearer the right edge than the left.
+  const [rtl, ltr] = await page.locator('#bullets .bullet-text').evaluateAll((els) =>
+    els.map((el) => {
+      const box = el.getBoundingClientRect();
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const text = range.getBoundingClientRect();
+      return { left: text.left - box.left, right: box.right - text.right };
+    }),
+  );
+  assert.ok(rtl.right < rtl.left, `right-to-left point: ${JSON.stringify(rtl)}`);
+  assert.ok(ltr.left < ltr.right, `left-to-right point: ${JSON.stringify(ltr)}`);
+  await page.locator('.bullet-text').first().click();
+  await page.locator('#article-text mark').waitFor();
+  assert.deepEqual(await texts(page, '#article-text mark'), [points[0]]);
+  await page.screenshot({ path: artifactPath('right-to-left.png') });
 });

@@ -58,7 +58,7 @@ export function createArticlePane(actions: Actions) {
     h('span', { class: 'next-label' }, 'Next:'),
     nextList,
   );
-  const title = h('h2', { id: 'article-title', class: 'article-title' });
+  const title = h('h2', { id: 'article-title', class: 'article-title', dir: 'auto' });
   const meta = h('p', { class: 'article-meta', id: 'article-meta' });
   const stats = h('p', { class: 'article-stats', id: 'article-stats' });
   const notes = h('p', { class: 'article-notes', id: 'article-notes', role: 'note', hidden: true });
@@ -85,7 +85,7 @@ export function createArticlePane(actions: Actions) {
   /** Puts paragraphs on the page up to (not including) `end`. */
   function renderUpTo(end: number) {
     const batch: HTMLParagraphElement[] = [];
-    for (let n = nodes.length; n < Math.min(end, paragraphs.length); n++) batch.push(h('p', {}, paragraphs[n].text));
+    for (let n = nodes.length; n < Math.min(end, paragraphs.length); n++) batch.push(h('p', { dir: 'auto' }, paragraphs[n].text));
     nodes.push(...batch);
     body.append(...batch);
   }

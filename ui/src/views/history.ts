@@ -173,12 +173,12 @@ export function createHistorySidebar(actions: Actions) {
     const language = languageName(entry.language);
     const meta = [formatDay(entry.createdAt), KINDS[entry.kind] ?? entry.kind, points, ...(language ? [language] : [])].join(' · ');
     const text = isHit(entry)
-      ? h('span', { class: 'history-snippet' }, ...snippetNodes(entry))
-      : h('span', { class: 'history-preview' }, entry.preview);
+      ? h('span', { class: 'history-snippet', dir: 'auto' }, ...snippetNodes(entry))
+      : h('span', { class: 'history-preview', dir: 'auto' }, entry.preview);
     const open = h(
       'button',
       { type: 'button', class: 'history-open', 'aria-keyshortcuts': 'Delete', title: entry.source },
-      h('span', { class: 'history-title' }, title),
+      h('span', { class: 'history-title', dir: 'auto' }, title),
       h('span', { class: 'history-meta', title: formatDate(entry.createdAt) }, meta),
       text,
     );

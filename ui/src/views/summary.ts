@@ -102,7 +102,7 @@ export function createSummaryPane(actions: Actions) {
   );
   const idle = h('p', { class: 'idle' });
   const tldrBox = h('div', { class: 'tldr-box', hidden: true });
-  const tldr = h('p', { class: 'tldr', id: 'tldr' });
+  const tldr = h('p', { class: 'tldr', id: 'tldr', dir: 'auto' });
   tldrBox.append(h('h3', { class: 'small-heading' }, 'In short'), tldr);
   const listHeading = h('h3', { class: 'small-heading', id: 'bullets-heading' });
   const list = h('ul', { class: 'bullets', id: 'bullets', 'aria-labelledby': 'bullets-heading' });
@@ -158,6 +158,7 @@ export function createSummaryPane(actions: Actions) {
       {
         type: 'button',
         class: 'bullet-text',
+        dir: 'auto',
         'data-index': index,
         'aria-pressed': 'false',
         'aria-describedby': flagged ? flagId : null,
@@ -177,7 +178,7 @@ export function createSummaryPane(actions: Actions) {
         { type: 'button', class: 'bullet-translation', lang: t.language, 'data-index': index },
         h('span', { class: 'translation-mark', lang: 'en' }, label),
         ' ',
-        t.text,
+        h('span', { dir: 'auto' }, t.text),
       );
       translated.addEventListener('click', () => actions.selectBullet(index, true));
       item.append(translated);
