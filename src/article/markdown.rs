@@ -1,6 +1,8 @@
 //! Markdown to plain text: the markup goes, the structure stays. Headings, paragraphs, list
 //! items and code blocks become their own lines or paragraphs; links keep their text; images
 //! are dropped. Used for Markdown articles and for the Markdown the HTML extractor produces.
+//! A Markdown file's front matter (the YAML or TOML block static-site generators put first) is
+//! not article text: `front_matter` takes it off and reads its title, author and date.
 //!
 //! pulldown-cmark builds the tree of the whole document it is given before the first event, about
 //! 50 bytes of memory for each byte of a table or list (a 48 MB table took 2.4 GB), so a long
@@ -16,6 +18,104 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 pub struct Plain {
     pub text: String,
     pub first_h1: Option<String>,
+}
+
+/// What a Markdown file's front matter says about the article.
+#[derive(Debug, Default, PartialEq)]
+pub struct FrontMatter {
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+}
+
+/// Splits the front matter off a Markdown file: a block that opens on the first line with `---`
+/// (YAML) or `+++` (TOML), closes with the same line (or `...` for YAML), and whose first line
+/// inside is a key (`title: …`, `title = …`) or a TOML table (`[params]`). A thematic break
+/// (`---`) that opens an ordinary document is not a key, and a block that never closes is not
+/// front matter: both are left as they are. Returns what the block says and the Markdown after it.
+pub fn front_matter(markdown: &str) -> (Option<FrontMatter>, &str) {
+    let doc = markdown.strip_prefix('\u{feff}').unwrap_or(markdown);
+    let (fence, closers): (&str, &[&str]) = if doc.starts_with("---") {
+        ("---", &["---", "..."])
+    } else if doc.starts_with("+++") {
+        ("+++", &["+++"])
+    } else {
+        return (None, markdown);
+    };
+    let mut lines = doc.split_inclusive('\n');
+    let Some(opening) = lines.next().filter(|l| l.trim_end() == fence) else {
+        return (None, markdown);
+    };
+    let toml = fence == "+++";
+    let mut matter = FrontMatter::default();
+    let mut at = opening.len();
+    let mut first = true;
+    for line in lines {
+        let end = at + line.len();
+        let trimmed = line.trim_end();
+        if closers.contains(&trimmed) {
+            return if first { (None, markdown) } else { (Some(matter), &doc[end..]) };
+        }
+        if first && !trimmed.trim().is_empty() {
+            first = false;
+            if !opens_with_key(trimmed, toml) {
+                return (None, markdown);
+            }
+        }
+        // Only top-level keys with a value on their own line (not nested, not lists).
+        if !line.starts_with([' ', '\t']) {
+            let pair = if toml { trimmed.split_once('=') } else { trimmed.split_once(':') };
+            if let Some((key, value)) = pair {
+                let value = unquote(value.trim());
+                let slot = match key.trim().to_ascii_lowercase().as_str() {
+                    "title" => Some(&mut matter.title),
+                    "author" => Some(&mut matter.author),
+                    "date" => Some(&mut matter.date),
+                    _ => None,
+                };
+                if let (Some(slot), false) = (slot, value.is_empty()) {
+                    slot.get_or_insert_with(|| value.to_string());
+                }
+                // A date with a time keeps its day, as a page's publication date does.
+                if let Some(day) = matter.date.as_deref().and_then(|d| d.get(..10)).filter(|d| is_day(d)) {
+                    matter.date = Some(day.to_string());
+                }
+            }
+        }
+        at = end;
+    }
+    (None, markdown)
+}
+
+/// Whether `text` is a day written `YYYY-MM-DD`.
+fn is_day(text: &str) -> bool {
+    text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+}
+
+/// Whether `line` is a key of YAML (`key:`) or TOML (`key =`, `[table]`).
+fn opens_with_key(line: &str, toml: bool) -> bool {
+    let line = line.trim();
+    if toml && line.starts_with('[') && line.ends_with(']') {
+        return true;
+    }
+    let split = if toml { line.split_once('=') } else { line.split_once(':') };
+    split.is_some_and(|(key, _)| {
+        let key = key.trim();
+        !key.is_empty()
+            && key.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    })
+}
+
+/// A scalar value without its quotation marks; a list or table (`[…]`, `{…}`) is no value here.
+fn unquote(value: &str) -> &str {
+    let quoted = ['"', '\''].iter().find(|&&q| value.len() >= 2 && value.starts_with(q) && value.ends_with(q));
+    match quoted {
+        Some(_) => value[1..value.len() - 1].trim(),
+        None if value.starts_with(['[', '{', '|', '>']) => "",
+        None => value,
+    }
 }
 
 /// Most bytes of Markdown parsed at once: about 100 MB of pulldown-cmark's tree at most.
@@ -183,6 +283,36 @@ fn render(markdown: &str, plain: &mut Plain, repeated_head: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn front_matter_is_read_and_taken_off() {
+        let yaml = "---\ntitle: \"Night buses\"\nauthor: Jane Roe\ndate: 2024-03-05T10:00:00+01:00\ntags:\n  - transit\n  - title: nested\n---\nThe council voted.\n";
+        let (matter, rest) = front_matter(yaml);
+        let matter = matter.expect("YAML front matter");
+        assert_eq!(matter.title.as_deref(), Some("Night buses"));
+        assert_eq!(matter.author.as_deref(), Some("Jane Roe"));
+        assert_eq!(matter.date.as_deref(), Some("2024-03-05"));
+        assert_eq!(rest, "The council voted.\n");
+        let toml = "\u{feff}+++\ntitle = 'Night buses'\ndraft = false\n[params]\nauthor = \"Someone Else\"\n+++\n\n# Heading\n";
+        let (matter, rest) = front_matter(toml);
+        assert_eq!(matter.unwrap().title.as_deref(), Some("Night buses"));
+        assert_eq!(rest, "\n# Heading\n");
+        let closed_by_dots = "---\ntitle: A\n...\nText.";
+        assert_eq!(front_matter(closed_by_dots).1, "Text.");
+    }
+
+    #[test]
+    fn a_leading_rule_or_an_unclosed_block_is_no_front_matter() {
+        for doc in [
+            "---\n\nThe council voted on Tuesday.\n\n---\n\nMore text.",
+            "---\nThe council voted: seven to two.\n---\n",
+            "---\ntitle: Never closed\n\nThe council voted.",
+            "--- title: inline\n---\n",
+            "Text first.\n---\ntitle: x\n---\n",
+        ] {
+            assert_eq!(front_matter(doc), (None, doc), "{doc:?}");
+        }
+    }
 
     #[test]
     fn markup_goes_structure_stays() {

@@ -230,18 +230,21 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     }
     // A legacy encoding can take up to three bytes of UTF-8 for each byte of the file.
     check_text_size(&raw).map_err(problem)?;
-    let markdown = markdown_ext || raw.trim_start().starts_with("# ");
+    let (matter, after_matter) = markdown::front_matter(&raw);
+    let markdown = markdown_ext || raw.trim_start().starts_with("# ") || matter.is_some();
     let kind = if markdown { Kind::Markdown } else { Kind::Text };
+    let matter = matter.filter(|_| markdown).unwrap_or_default();
     let (title, body) = if markdown {
-        let plain = markdown::to_plain(&raw);
+        let plain = markdown::to_plain(after_matter);
         let text = normalize(&plain.text);
-        match plain.first_h1 {
-            Some(h1) => {
+        match (plain.first_h1, &matter.title) {
+            (Some(h1), _) => {
                 let first = text.split("\n\n").next().unwrap_or("");
                 let body = if first == h1 { text[first.len()..].trim_start().to_string() } else { text };
                 (Some(h1), body)
             }
-            None => split_title(&text, false),
+            (None, Some(title)) => (Some(normalize(title)), text),
+            (None, None) => split_title(&text, false),
         }
     } else {
         split_title(&normalize(&raw), false)
@@ -253,9 +256,9 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     Ok(Article {
         kind,
         title: title.map(cap_title),
-        byline: None,
+        byline: matter.author,
         site: None,
-        published: None,
+        published: matter.date,
         text: body,
         notes: Vec::new(),
     })
@@ -489,6 +492,28 @@ and extending evening service until midnight. Officials said the plan would cost
         let a = from_bytes("a.md", format!("# Buses\n\n{BODY}").as_bytes(), Some("md")).unwrap();
         assert_eq!(a.title.as_deref(), Some("Buses"));
         assert_eq!(a.kind, Kind::Markdown);
+    }
+
+    #[test]
+    fn markdown_front_matter_gives_the_title_author_and_date_and_is_no_article_text() {
+        let post =
+            format!("---\nlayout: post\ntitle: \"Night buses\"\nauthor: Jane Roe\ndate: 2024-03-05\n---\n\n{BODY}\n");
+        for (name, ext) in [("post.md", Some("md")), ("-", None)] {
+            let a = from_bytes(name, post.as_bytes(), ext).unwrap();
+            assert_eq!(a.kind, Kind::Markdown);
+            assert_eq!(a.title.as_deref(), Some("Night buses"));
+            assert_eq!(a.byline.as_deref(), Some("Jane Roe"));
+            assert_eq!(a.published.as_deref(), Some("2024-03-05"));
+            assert_eq!(a.text, BODY);
+        }
+        // A heading names the article before the front matter does.
+        let headed = format!("---\ntitle: Slug title\n---\n# Buses\n\n{BODY}");
+        assert_eq!(from_bytes("a.md", headed.as_bytes(), Some("md")).unwrap().title.as_deref(), Some("Buses"));
+        // Front matter alone is not an article.
+        let keys: String = (0..2000).map(|i| format!("key{i}: value number {i} of many\n")).collect();
+        let only = format!("---\n{keys}---\nShort.\n");
+        let err = from_bytes("a.md", only.as_bytes(), Some("md")).unwrap_err();
+        assert!(matches!(err, Error::Input { reason: InputProblem::TooShort { .. }, .. }), "{err:?}");
     }
 
     #[test]
