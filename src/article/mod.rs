@@ -440,6 +440,15 @@ pub fn normalize(raw: &str) -> String {
     paragraphs.join("\n\n")
 }
 
+/// Chinese, Japanese or Korean characters that count as one word of a title's length.
+const CHARACTERS_PER_TITLE_WORD: usize = 3;
+/// Marks that end a sentence, and never a title, in scripts other than Latin: the full stops,
+/// question and exclamation marks and commas of Chinese and Japanese (full width and half
+/// width), the Devanagari danda, the Arabic and Urdu full stop and question mark, the Ethiopic,
+/// Armenian, Burmese, Khmer and Tibetan full stops.
+const SENTENCE_ENDS: [char; 19] =
+    ['。', '！', '？', '：', '；', '，', '、', '｡', '।', '॥', '۔', '؟', '።', '։', '။', '។', '།', '؛', '،'];
+
 /// Takes a title off the top: a Markdown `# ` heading, or a short first line without a
 /// sentence end that stands alone as a paragraph.
 fn split_title(text: &str, markdown: bool) -> (Option<String>, String) {
@@ -460,12 +469,17 @@ fn split_title(text: &str, markdown: bool) -> (Option<String>, String) {
     }
     // Thai and the other alphabets without spaces end a sentence with no punctuation and put no
     // space inside it: their letters are counted by the word, or a lead sentence would pass for
-    // a title. (Chinese and Japanese characters are not: a headline in them is one white-space
-    // word of 10 to 30 characters.)
+    // a title. Chinese and Japanese characters count a word for every three: a headline in them
+    // is one white-space word of 10 to 30 characters, a lead paragraph one of 50 or more.
     let spaceless_letters =
         first.chars().filter(|&c| language::unspaced(c) == Some(Unspaced::Letter) && c.is_alphanumeric()).count();
-    let words = first.split_whitespace().count() + spaceless_letters / language::LETTERS_PER_WORD;
-    let ends_sentence = first.ends_with(['.', '!', '?', ':', ';', ',']);
+    let characters = first.chars().filter(|&c| language::unspaced(c) == Some(Unspaced::Character)).count();
+    let words = first.split_whitespace().count()
+        + spaceless_letters / language::LETTERS_PER_WORD
+        + characters / CHARACTERS_PER_TITLE_WORD;
+    // A sentence's end in any script (a Chinese or Japanese full stop, a danda, ...) is no title's.
+    let ends_sentence = first.ends_with(['.', '!', '?', ':', ';', ','])
+        || first.trim_end_matches(['」', '』', '）', '”', '’', '"']).ends_with(SENTENCE_ENDS);
     if words <= 16 && !ends_sentence && !rest.trim().is_empty() {
         return (Some(first.trim_start_matches("# ").to_string()), rest.to_string());
     }
@@ -485,6 +499,25 @@ and extending evening service until midnight. Officials said the plan would cost
         assert_eq!(a.title.as_deref(), Some("City expands buses"));
         assert_eq!(a.text, BODY);
         assert_eq!(a.kind, Kind::Text);
+    }
+
+    #[test]
+    fn a_lead_paragraph_in_chinese_or_japanese_is_no_title() {
+        let lead = "市議会は火曜日、バス路線網を拡大することを決定し、十二の新しい路線を追加して夜間の運行を深夜まで延長した。\
+当局によると、この計画には年間四百万ドルの費用がかかり、駐車料金で賄われるという。";
+        let second = "住民は市の中心部で開かれた集会でこの決定を歓迎した。市長は来月から運行を始めると述べた。";
+        for (name, ext) in [("a.txt", Some("txt")), ("a.md", Some("md"))] {
+            let a = from_bytes(name, format!("{lead}\n\n{second}\n").as_bytes(), ext).unwrap();
+            assert_eq!(a.title, None, "{name}");
+            assert!(a.text.starts_with(lead), "{name}");
+            // A headline stays the title, without a full stop or with a question mark it has not.
+            let a = from_bytes(name, format!("市議会、夜間バスを深夜まで延長\n\n{lead}\n\n{second}").as_bytes(), ext)
+                .unwrap();
+            assert_eq!(a.title.as_deref(), Some("市議会、夜間バスを深夜まで延長"), "{name}");
+        }
+        let zh = "市政府周一宣布旧渡轮码头将改建为潮汐发电站预计每年可为三千户家庭供电这项工程耗资六百万欧元部分资金由州政府承担";
+        let a = from_bytes("z.txt", format!("{zh}\n\n{zh}。").as_bytes(), Some("txt")).unwrap();
+        assert_eq!(a.title, None, "56 characters are a paragraph, with or without a full stop");
     }
 
     #[test]
