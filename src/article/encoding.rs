@@ -81,7 +81,10 @@ pub(crate) fn decode_declared(bytes: &[u8], declared: &'static Encoding) -> Stri
 /// Text with NUL characters or many control characters is taken to be binary.
 pub(crate) fn looks_binary(text: &str) -> bool {
     let sample: Vec<char> = text.chars().take(8192).collect();
-    let control = sample.iter().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')).count();
+    // Escape, which colours text in logs and terminal captures, is text's (`controls` takes the
+    // sequences off).
+    let control =
+        sample.iter().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}' | '\u{1b}')).count();
     sample.contains(&'\0') || control * 100 > sample.len().max(1)
 }
 

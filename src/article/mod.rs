@@ -8,6 +8,7 @@
 //! process with limits (`contained`). `web` fetches a page the person asked for and reads it the
 //! same way.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
@@ -19,6 +20,7 @@ pub(crate) use encoding::{decode_bom, decode_declared, decode_unlabelled};
 use encoding::{decode_text, looks_binary};
 
 pub mod contained;
+pub mod controls;
 pub mod docx;
 mod encoding;
 mod flat;
@@ -256,9 +258,9 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     Ok(Article {
         kind,
         title: title.map(cap_title),
-        byline: matter.author,
+        byline: matter.author.map(|s| controls::strip(&s).into_owned()),
         site: None,
-        published: matter.date,
+        published: matter.date.map(|s| controls::strip(&s).into_owned()),
         text: body,
         notes: Vec::new(),
     })
@@ -310,7 +312,16 @@ fn finish(
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    Ok(Article { kind, title: title.map(cap_title), byline, site, published, text, notes: Vec::new() })
+    let clean = |s: Option<String>| s.map(|s| controls::strip(&s).into_owned());
+    Ok(Article {
+        kind,
+        title: title.map(cap_title),
+        byline: clean(byline),
+        site: clean(site),
+        published: clean(published),
+        text,
+        notes: Vec::new(),
+    })
 }
 
 /// Most characters of a title. Headlines run to about a hundred; a document's properties or a
@@ -321,6 +332,10 @@ pub const MAX_TITLE_CHARS: usize = 300;
 /// A title of at most `MAX_TITLE_CHARS` characters: a longer one is cut at the last space within
 /// the limit (or at the limit, when a word runs past half of it) and ends with an ellipsis.
 pub fn cap_title(title: String) -> String {
+    let title = match controls::strip(&title) {
+        Cow::Borrowed(_) => title,
+        Cow::Owned(clean) => clean,
+    };
     let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS - 1) else { return title };
     if cut + title[cut..].chars().next().map_or(0, char::len_utf8) == title.len() {
         return title;
@@ -418,9 +433,10 @@ fn file_uri_path(uri: &str) -> Result<std::path::PathBuf> {
 }
 
 /// Normalizes line endings and whitespace: one space between words, one blank line between
-/// paragraphs, no trailing spaces; characters are otherwise kept exactly.
+/// paragraphs, no trailing spaces; terminal escape sequences and other control characters go
+/// (`controls`); characters are otherwise kept exactly.
 pub fn normalize(raw: &str) -> String {
-    let unix = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let unix = controls::strip(raw).replace("\r\n", "\n").replace('\r', "\n");
     let mut paragraphs: Vec<String> = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for line in unix.lines() {

@@ -83,6 +83,8 @@ impl<W: Write> StreamRenderer<W> {
 
     /// Feeds a piece of the answer.
     pub fn push(&mut self, delta: &str) -> std::io::Result<()> {
+        // The model's words are text: no control character of theirs reaches the terminal.
+        let delta = precis::article::controls::strip(delta);
         for (i, part) in delta.split('\n').enumerate() {
             if i > 0 {
                 self.end_line()?;

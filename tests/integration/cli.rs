@@ -354,3 +354,46 @@ fn on_a_terminal_the_key_points_come_before_the_model_loads() {
     assert_eq!(shown.matches("## Key points").count(), 1, "{shown}");
     assert!(shown.starts_with("# City Council Approves Night Buses\n\n## Key points\n\n- "), "{shown}");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_error() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    // Far more than a pipe holds, so the command is still writing when the reader goes.
+    let long = format!("{ARTICLE}\n\n").repeat(400);
+    let article = write(dir.path(), "long.txt", &long);
+    let bin = assert_cmd::cargo::cargo_bin("precis");
+    let mut child = std::process::Command::new(bin)
+        .env("PRECIS_MODELS_DIR", dir.path())
+        .env("PRECIS_NO_HISTORY", "1")
+        .args(["extract", article.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // Standard output's reader is gone: the command's next writes meet a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn control_characters_reach_the_terminal_neither_from_a_file_nor_from_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let colored = format!("\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[31m{ARTICLE}\u{1b}[0m\u{1b}[2J\n");
+    let article = write(dir.path(), "colored.txt", &colored);
+    let out = stdout_of(precis(dir.path()).args(["extract", article.to_str().unwrap()]));
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    let plain = write(dir.path(), "plain.txt", ARTICLE);
+    let plain = stdout_of(precis(dir.path()).args(["extract", plain.to_str().unwrap()]));
+    assert_eq!(text, String::from_utf8(plain).unwrap(), "the article itself is kept");
+    let named = write(dir.path(), "empty\u{1b}[2J.txt", "");
+    precis(dir.path())
+        .args(["extract", named.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("empty\\u{1b}[2J.txt").and(predicate::str::contains('\u{1b}').not()));
+}
