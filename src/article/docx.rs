@@ -1,6 +1,7 @@
 //! Word documents (`.docx`): the paragraphs of `word/document.xml` in order, with Title and
 //! Heading styles kept as structure, and the title, author and creation date from
-//! `docProps/core.xml`. The XML is read with a small scanner over the few elements that carry
+//! `docProps/core.xml`. Text boxes are read once (not their fallback copies), after the
+//! paragraph they are anchored in; hidden text and text a tracked change moved away are not read. The XML is read with a small scanner over the few elements that carry
 //! text; nothing else in the package (macros, images, links) is opened. A file that is not a Word
 //! document says what it is: one saved with a password (an OLE compound file holding an
 //! encrypted package, or a zip whose entries are encrypted), an older Office file, a spreadsheet,
@@ -19,6 +20,10 @@ use crate::error::InputProblem;
 /// is refused as damaged, so a zip bomb cannot exhaust memory. Word's markup is about four to
 /// ten times the text it holds, so this leaves room for a document of 50 MB of text.
 pub const MAX_PART_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Paragraphs set aside while the text boxes inside them are read; Word nests text boxes a level
+/// or two.
+const MAX_NESTED_PARAGRAPHS: usize = 16;
 
 /// What a Word document holds, before the shared checks.
 pub struct Extracted {
@@ -100,14 +105,37 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let mut paragraphs: Vec<(Option<String>, String)> = Vec::new();
     let (mut style, mut text, mut in_text, mut in_para) = (None::<String>, String::new(), false, false);
     let mut total = 0usize;
+    // A text box's paragraphs sit inside the paragraph that anchors it: that one is set aside
+    // until they end (at most `MAX_NESTED_PARAGRAPHS` deep; a paragraph deeper than that starts
+    // afresh, as every paragraph did before).
+    let mut outer: Vec<(Option<String>, String)> = Vec::new();
+    // Inside what Word writes twice or keeps only for tracking: the fallback copy of a text box
+    // or drawing (`mc:Fallback`, read once as `mc:Choice`), and text moved elsewhere
+    // (`w:moveFrom`, read where it went). Depths, as such elements may nest.
+    let (mut skipped, mut in_run, mut hidden) = (0usize, false, false);
     for item in scan(&body) {
         match item {
+            Item::Open("mc:Fallback" | "w:moveFrom", tag) if !tag.ends_with('/') => skipped += 1,
+            Item::Close("mc:Fallback" | "w:moveFrom") => skipped = skipped.saturating_sub(1),
+            _ if skipped > 0 => {}
+            Item::Open("w:r", tag) => (in_run, hidden) = (!tag.ends_with('/'), false),
+            Item::Close("w:r") => (in_run, hidden) = (false, false),
+            // Hidden text (a run formatted as hidden) is not shown in Word, nor here.
+            Item::Open("w:vanish", tag) if in_run => {
+                hidden = !matches!(attr(tag, "w:val").as_deref(), Some("0" | "false" | "off"))
+            }
             Item::Open("w:p", tag) => {
+                if in_para && outer.len() < MAX_NESTED_PARAGRAPHS {
+                    outer.push((style.take(), std::mem::take(&mut text)));
+                }
                 in_para = true;
                 style = None;
                 text.clear();
                 if tag.ends_with('/') {
                     in_para = false;
+                    if let Some((s, t)) = outer.pop() {
+                        (style, text, in_para) = (s, t, true);
+                    }
                 }
             }
             Item::Close(name) if name == "w:p" && in_para => {
@@ -115,19 +143,24 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
                 // Empty paragraphs are never shown, and a hostile part can hold millions.
                 if text.trim().is_empty() {
                     text.clear();
-                    continue;
+                } else {
+                    total += text.len();
+                    if total as u64 > super::MAX_INPUT_BYTES {
+                        return Err(InputProblem::TextTooLarge { size: total as u64, limit: super::MAX_INPUT_BYTES });
+                    }
+                    paragraphs.push((style.take(), std::mem::take(&mut text)));
                 }
-                total += text.len();
-                if total as u64 > super::MAX_INPUT_BYTES {
-                    return Err(InputProblem::TextTooLarge { size: total as u64, limit: super::MAX_INPUT_BYTES });
+                if let Some((s, t)) = outer.pop() {
+                    (style, text, in_para) = (s, t, true);
                 }
-                paragraphs.push((style.take(), std::mem::take(&mut text)));
             }
             Item::Open("w:pStyle", tag) => style = attr(tag, "w:val"),
             Item::Open("w:t", tag) => in_text = !tag.ends_with('/'),
             Item::Close("w:t") => in_text = false,
             Item::Open(name, _) if name == "w:tab" && in_para => text.push('\t'),
             Item::Open(name, _) if (name == "w:br" || name == "w:cr") && in_para => text.push('\n'),
+            Item::Open("w:noBreakHyphen", _) if in_para && !hidden => text.push('-'),
+            Item::Text(_) if hidden => {}
             Item::Text(t) if in_text => {
                 text.push_str(&unescape(t));
                 if (total + text.len()) as u64 > super::MAX_INPUT_BYTES {
