@@ -47,8 +47,8 @@ pub struct SummarizeArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "key-points")]
     kind: SummaryType,
 
-    /// short, medium or long: key points at most 3/5/7; tl;dr one sentence, a short paragraph
-    /// or a paragraph; headline at most 12/17/22 words
+    /// short, medium or long: key points at most 3/5/7 (5/7/7 for a long read); tl;dr one
+    /// sentence, a short paragraph or a paragraph; headline at most 12/17/22 words
     #[arg(long, default_value = "medium")]
     length: Length,
 
