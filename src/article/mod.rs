@@ -28,6 +28,7 @@ pub mod html;
 mod inflate;
 mod leftovers;
 pub mod markdown;
+mod mhtml;
 pub mod nesting;
 pub mod pdf;
 pub mod web;
@@ -221,6 +222,11 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     if docx::sniff(bytes) || docx::sniff_compound(bytes) || office {
         let found = docx::extract(bytes).map_err(problem)?;
         return finish(name, Kind::Docx, found.title, found.byline, None, found.published, &found.text);
+    }
+    if mhtml::sniff(bytes) || matches!(ext.as_deref(), Some("mht" | "mhtml")) {
+        // The page inside, read as a saved page is; an archive without one has no article.
+        let page = mhtml::page(bytes).ok_or_else(|| problem(InputProblem::NoArticle))?;
+        return from_html(name, page.as_bytes());
     }
     if html::sniff(bytes) || matches!(ext.as_deref(), Some("html" | "htm" | "xhtml" | "shtml")) {
         return from_html(name, bytes);
