@@ -763,6 +763,9 @@ fn is_page_number(line: &str) -> bool {
     parts.all(|p| p.chars().all(|c| c.is_ascii_digit()) || roman(p))
 }
 
+/// Lines a document needs before its spacing is judged (`clean_pages`).
+const DOUBLE_SPACED_MIN_LINES: usize = 10;
+
 /// Joins the pages into paragraphs, without running headers, footers and page numbers.
 pub fn clean_pages(pages: &[String]) -> String {
     let pages: Vec<Vec<&str>> = pages.iter().map(|p| p.lines().map(str::trim_end).collect::<Vec<_>>()).collect();
@@ -786,6 +789,19 @@ pub fn clean_pages(pages: &[String]) -> String {
     };
 
     let words = Vocabulary::of(&pages);
+    // Text set with double (or wider) line spacing reads as a blank line after nearly every
+    // line; there a blank line ends a paragraph only where a sentence ends, as a page break does.
+    let (mut lines, mut spaced) = (0, 0);
+    for page in &pages {
+        for (i, line) in page.iter().enumerate() {
+            if !line.trim().is_empty() {
+                lines += 1;
+                spaced += usize::from(page.get(i + 1).is_some_and(|next| next.trim().is_empty()));
+            }
+        }
+    }
+    let double_spaced = lines >= DOUBLE_SPACED_MIN_LINES && spaced * 10 >= lines * 8;
+    let ends_sentence = |out: &str| out.trim_end().ends_with(['.', '!', '?', '"', '\u{201d}', ':']);
     let mut out = String::new();
     for page in &pages {
         let content: Vec<&str> = page.iter().copied().filter(|l| !l.trim().is_empty()).collect();
@@ -803,7 +819,7 @@ pub fn clean_pages(pages: &[String]) -> String {
                 continue;
             }
             let line = line.trim();
-            if blank_run && !out.is_empty() {
+            if blank_run && !out.is_empty() && (!double_spaced || ends_sentence(&out)) {
                 out.truncate(out.trim_end().len());
                 out.push_str("\n\n");
             }
@@ -812,7 +828,7 @@ pub fn clean_pages(pages: &[String]) -> String {
             kept_on_page = true;
         }
         // A page break ends a paragraph only where a sentence ends.
-        if out.ends_with(['.', '!', '?', '"', '\u{201d}', ':']) {
+        if ends_sentence(&out) {
             out.push_str("\n\n");
         }
     }
@@ -1012,6 +1028,29 @@ mod tests {
         );
         // A capitalized second part is a compound of names.
         assert_eq!(clean_pages(&page("The Franco-\nGerman border.")), "The Franco-German border.");
+    }
+
+    #[test]
+    fn double_spaced_lines_join_into_paragraphs_that_end_with_sentences() {
+        let single = "The city council voted on Tuesday to expand the bus network, adding twelve routes and
+extending evening service until midnight. Officials said the plan would cost four
+million dollars a year, paid by parking fees. Residents welcomed the decision at a
+crowded public meeting downtown.
+Der Stadtrat hat am Dienstag beschlossen, das Busnetz zu erweitern. Zwölf neue Linien
+kommen hinzu, und der Abendverkehr wird bis Mitternacht verlängert. Die Kosten von
+vier Millionen Euro jährlich werden durch Parkgebühren gedeckt. Anwohner begrüßten
+die Entscheidung; Bürgermeisterin Jürgens sprach von großem Fortschritt.
+Le conseil municipal a voté mardi l'extension du réseau de bus : douze lignes
+ajoutées, service prolongé jusqu'à minuit.";
+        let double = single.replace('\n', "\n\n");
+        let paragraphs: Vec<String> =
+            clean_pages(std::slice::from_ref(&double)).split("\n\n").map(str::to_string).collect();
+        assert_eq!(paragraphs.len(), 3, "{paragraphs:#?}");
+        assert!(paragraphs[0].starts_with("The city council") && paragraphs[0].ends_with("downtown."));
+        assert!(paragraphs[1].starts_with("Der Stadtrat") && paragraphs[1].ends_with("Fortschritt."));
+        // Single spacing, where a blank line is a paragraph's end, is read as before.
+        let spaced = "First paragraph without an end\n\nSecond one.\nIt goes on.\nAnd on.\nAnd on again.\nStill.\nMore.\nYet more.\nLast.\nEnd.";
+        assert!(clean_pages(&[spaced.to_string()]).starts_with("First paragraph without an end\n\nSecond one."));
     }
 
     #[test]

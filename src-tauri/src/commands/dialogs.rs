@@ -12,7 +12,8 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// The file types the open dialog offers for articles.
-pub const ARTICLE_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "xhtml", "mht", "mhtml", "pdf", "docx"];
+pub const ARTICLE_EXTENSIONS: &[&str] =
+    &["txt", "md", "markdown", "html", "htm", "xhtml", "mht", "mhtml", "pdf", "docx"];
 
 /// Shows `dialog` on a blocking thread and returns the picked path, if any.
 async fn show(dialog: FileDialogBuilder<impl Runtime>, save: bool) -> Result<Option<PathBuf>> {
