@@ -1,5 +1,6 @@
 //! HTML pages (as saved by a browser's "Save page as"): charset detection, a guard against
-//! hostile nesting, and Readability-class extraction of the article with `trafilatura` (its
+//! hostile nesting, and Readability-class extraction of the article with `trafilatura` (the
+//! elements it would take the text after them with given a fate first, see `elements`; its
 //! leftovers then taken off, see `leftovers`), plus its title, byline, site name and
 //! publication date. The extractor's time and memory grow with the page's elements and text, so
 //! only a page within `MAX_TREE_BYTES` and `MAX_TREE_ELEMENTS` (counted with the nesting, before
@@ -9,8 +10,8 @@
 
 use std::time::Duration;
 
-use super::leftovers;
 use super::nesting::{self, Nesting};
+use super::{elements, leftovers};
 use crate::error::InputProblem;
 
 /// Pages whose tags nest deeper than this (counted as an HTML5 parser builds the tree, see
@@ -179,26 +180,36 @@ pub(crate) fn on_big_stack<T: Send>(work: impl FnOnce() -> Result<T, InputProble
 const STRICT_PASS_MAX_BYTES: usize = 2 << 20;
 const STRICT_PASS_MAX_ELEMENTS: usize = 20_000;
 
-/// The article of a page whose nesting has been checked: trafilatura's extraction, its leftovers
-/// taken off (the page's links are collected first, to recognise lists of them), trimmed by a
-/// second, stricter extraction when `strict`.
+/// The article of a page whose nesting has been checked: its metadata read from the page as it
+/// is, then trafilatura's extraction of the page its elements were given a fate in (`elements`),
+/// its leftovers taken off (the page's links are collected first, to recognise lists of them),
+/// trimmed by a second, stricter extraction when `strict`.
 fn extract_tree(html: &str, strict: bool) -> Result<Extracted, InputProblem> {
     let opts = trafilatura::Options::default().with_fallback(true);
-    let doc = trafilatura::dom::Document::parse(html);
+    let mut doc = trafilatura::dom::Document::parse(html);
+    // Read from the page as it is: `elements` renames its `<time>`s, which may be what dates it.
+    // The extractor is then told not to look for the date again (it could miss that one).
+    let meta = trafilatura::metadata::extract_metadata(&doc, &opts);
+    let opts = opts.with_html_date_mode(trafilatura::HtmlDateMode::Disabled);
+    let prepared = elements::prepare(&mut doc);
+    tracing::debug!(removed = prepared.removed, renamed = prepared.renamed, "elements given a fate");
+    // After it, so that a link's text is what the extractor shows of it (an icon's drawing gone).
     let links = leftovers::Links::new(
         doc.get_elements_by_tag_name(doc.root(), "a").into_iter().filter_map(|a| link_text(&doc, a)),
     );
+    // A copy of the prepared tree for the second pass, cheaper than parsing the page again (and
+    // preparing it): a page that gets one is at most `STRICT_PASS_MAX_BYTES`.
+    let strict_doc = strict.then(|| doc.clone_document());
     let result = trafilatura::extract_document(doc, &opts).map_err(|_| InputProblem::NoArticle)?;
-    let meta = &result.metadata;
     let nonempty = |s: &str| {
         let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
         (!s.is_empty()).then_some(s)
     };
     let title = nonempty(&meta.title);
     let mut text = article_text(&result, title.as_deref(), &links);
-    if strict {
+    if let Some(strict_doc) = strict_doc {
         let strict = opts.with_focus(trafilatura::ExtractionFocus::FavorPrecision);
-        if let Ok(strict) = trafilatura::extract(html, &strict) {
+        if let Ok(strict) = trafilatura::extract_document(strict_doc, &strict) {
             text = leftovers::trim_to_agreement(&text, &article_text(&strict, title.as_deref(), &links));
         }
     }

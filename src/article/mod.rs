@@ -22,6 +22,7 @@ use encoding::{decode_text, looks_binary};
 pub mod contained;
 pub mod controls;
 pub mod docx;
+mod elements;
 mod encoding;
 mod flat;
 pub mod html;
