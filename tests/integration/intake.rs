@@ -50,6 +50,29 @@ fn saved_page_gives_article_text_and_metadata() {
     }
 }
 
+#[test]
+fn elements_inside_a_paragraph_do_not_cut_it_short() {
+    // Pages mark up their sentences: a date, a picture, a name kept on one line, a follow button,
+    // a video, a custom element, a line-break opportunity. The extractor dropped the rest of a
+    // paragraph after any of them (several at once could hide it, the fallback extraction then
+    // winning): the page reads as the same page without them.
+    let plain = article::from_bytes("plain.html", saved_page().as_bytes(), None).unwrap();
+    for (words, marked) in [
+        ("on Tuesday to", r#"on <time datetime="2024-02-20">Tuesday</time> to"#),
+        ("twelve new routes", r#"twelve new routes<picture><source srcset="map.webp"><img src="map.png"></picture>"#),
+        ("Maria Okafor,", "<nobr>Maria Okafor</nobr>,"),
+        ("Maria Okafor,", r#"Maria Okafor<button class="follow">Follow</button>,"#),
+        ("a state grant.", r#"a state <iframe src="https://video.example/embed/7"></iframe>grant."#),
+        ("did not justify", r#"did not <x-term data-id="4">justify</x-term>"#),
+        ("7 to 2", "7<wbr> to 2"),
+    ] {
+        let page = saved_page().replacen(words, marked, 1);
+        let a = article::from_bytes("marked.html", page.as_bytes(), None).unwrap();
+        assert_eq!(a.text, plain.text, "{marked}");
+        assert_eq!((&a.title, &a.byline, &a.published), (&plain.title, &plain.byline, &plain.published), "{marked}");
+    }
+}
+
 /// The leftovers trafilatura keeps inside an article's element, as news pages place them: a
 /// teaser caption, a newsletter box of headings, "you may also like" links and a list of related
 /// headlines with their teasers.
