@@ -123,9 +123,17 @@ pub const MAX_TREE_ELEMENTS: usize = 50_000;
 /// elements has its whole text read, and the article of any other is extracted on a thread of its
 /// own with a stack sized for the deepest page allowed.
 pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
-    if html.len() > MAX_TREE_BYTES {
-        return whole_page(html);
-    }
+    let slim;
+    let html = if html.len() > MAX_TREE_BYTES {
+        // A page saved as one file carries its pictures and styles: without them it may fit.
+        slim = without_inlined(html);
+        if slim.len() > MAX_TREE_BYTES {
+            return whole_page(html);
+        }
+        slim.as_str()
+    } else {
+        html
+    };
     let measured = nesting::measure_tree(html, MAX_NESTING, MAX_TREE_ELEMENTS, NESTING_BUDGET);
     match measured.nesting {
         Nesting::Depth(_) => {}
@@ -135,6 +143,47 @@ pub fn extract(html: &str) -> Result<Extracted, InputProblem> {
     }
     let strict = html.len() <= STRICT_PASS_MAX_BYTES && measured.elements <= STRICT_PASS_MAX_ELEMENTS;
     on_big_stack(|| extract_tree(html, strict))
+}
+
+/// `html` with what a page saved as one file inlines emptied: attribute values that are `data:`
+/// URIs (pictures, fonts) become `data:,`, and the content of `<style>` elements goes. Neither
+/// is text the extractor reads, but they count in the page's size: a saved news page with a
+/// 3 MB photo inlined would otherwise pass `MAX_TREE_BYTES` and be read whole, menus and comments
+/// included. One pass over the page.
+fn without_inlined(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len().min(MAX_TREE_BYTES + 1));
+    let (mut copied, mut at) = (0, 0);
+    while let Some(found) = html[at..].find(['=', '<']) {
+        let i = at + found;
+        at = i + 1;
+        if bytes[i] == b'=' {
+            // `="data:…"`, `='data:…'`: the value up to its closing quotation mark.
+            let Some(&quote) = bytes.get(i + 1).filter(|q| matches!(q, b'"' | b'\'')) else { continue };
+            let value = i + 2;
+            if !bytes.get(value..value + 5).is_some_and(|v| v.eq_ignore_ascii_case(b"data:")) {
+                continue;
+            }
+            let Some(end) = html[value..].find(char::from(quote)).map(|e| value + e) else { break };
+            out.push_str(&html[copied..value]);
+            out.push_str("data:,");
+            (copied, at) = (end, end);
+        } else if bytes.get(i + 1..i + 6).is_some_and(|t| t.eq_ignore_ascii_case(b"style"))
+            && bytes.get(i + 6).is_some_and(|&b| b == b'>' || b.is_ascii_whitespace())
+        {
+            // `<style …>` up to `</style`: its content goes, the element stays.
+            let Some(open_end) = html[i..].find('>').map(|e| i + e + 1) else { break };
+            let close = html[open_end..]
+                .match_indices("</")
+                .map(|(e, _)| open_end + e)
+                .find(|&c| bytes.get(c + 2..c + 7).is_some_and(|t| t.eq_ignore_ascii_case(b"style")));
+            let Some(close) = close else { break };
+            out.push_str(&html[copied..open_end]);
+            (copied, at) = (close, close);
+        }
+    }
+    out.push_str(&html[copied..]);
+    out
 }
 
 /// Time reading the whole text of a page may take. Measured (the whole command, optimized): 48 MB
@@ -368,5 +417,36 @@ mod tests {
         let ld = r#"<script type="application/ld+json">{"dateModified":"2024-05-01","datePublished": "2023-12-31T23:00:00Z"}</script>"#;
         assert_eq!(published_from_meta(ld).as_deref(), Some("2023-12-31"));
         assert_eq!(published_from_meta("<p>no date</p>"), None);
+    }
+
+    #[test]
+    fn inlined_pictures_and_styles_are_emptied() {
+        let page = "<style>body { color: red }</style><STYLE media=print>p{}</STYLE><p a=1 b='DATA:x' \
+c=\"data:image/png;base64,AAAA\">x = 'data:' stays</p><styles>kept</styles>";
+        assert_eq!(
+            without_inlined(page),
+            "<style></style><STYLE media=print></STYLE><p a=1 b='data:,' c=\"data:,\">x = 'data:' stays</p><styles>kept</styles>"
+        );
+        assert_eq!(without_inlined("<p>plain</p>"), "<p>plain</p>");
+        assert_eq!(without_inlined("<img src=\"data:never closed"), "<img src=\"data:never closed");
+    }
+
+    #[test]
+    fn a_page_over_the_size_limit_for_an_inlined_picture_gets_the_article_finder() {
+        let paragraph = "The city council voted on Tuesday to expand the bus network, adding twelve routes \
+and extending evening service until midnight, officials said at a crowded meeting downtown.";
+        let links: String =
+            (0..15).map(|i| format!("<li><a href=\"/story/{i}\">Related story number {i}</a></li>")).collect();
+        let picture = "A".repeat(MAX_TREE_BYTES);
+        let page = format!(
+            "<html><head><title>Night buses</title><style>{}</style></head><body><nav><ul>{links}</ul></nav>\
+<article><h1>Night buses</h1><img src=\"data:image/jpeg;base64,{picture}\"><p>{paragraph}</p><p>{paragraph}</p>\
+<p>{paragraph}</p></article><aside><ul>{links}</ul></aside></body></html>",
+            "p { margin: 0 }\n".repeat(1000)
+        );
+        assert!(page.len() > MAX_TREE_BYTES);
+        let found = extract(&page).unwrap();
+        assert!(!found.whole_page, "read whole");
+        assert!(found.text.contains("evening service") && !found.text.contains("Related story"), "{}", found.text);
     }
 }
