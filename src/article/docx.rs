@@ -1,7 +1,8 @@
 //! Word documents (`.docx`): the paragraphs of `word/document.xml` in order, with Title and
 //! Heading styles kept as structure, and the title, author and creation date from
 //! `docProps/core.xml`. Text boxes are read once (not their fallback copies), after the
-//! paragraph they are anchored in; hidden text and text a tracked change moved away are not read. The XML is read with a small scanner over the few elements that carry
+//! paragraph they are anchored in; hidden text, text a tracked change moved away and ruby
+//! readings (furigana) are not read. The XML is read with a small scanner over the few elements that carry
 //! text; nothing else in the package (macros, images, links) is opened. A file that is not a Word
 //! document says what it is: one saved with a password (an OLE compound file holding an
 //! encrypted package, or a zip whose entries are encrypted), an older Office file, a spreadsheet,
@@ -111,12 +112,13 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, InputProblem> {
     let mut outer: Vec<(Option<String>, String)> = Vec::new();
     // Inside what Word writes twice or keeps only for tracking: the fallback copy of a text box
     // or drawing (`mc:Fallback`, read once as `mc:Choice`), and text moved elsewhere
-    // (`w:moveFrom`, read where it went). Depths, as such elements may nest.
+    // (`w:moveFrom`, read where it went); and a ruby's reading (`w:rt`, the furigana set over
+    // its base text, which is the sentence's). Depths, as such elements may nest.
     let (mut skipped, mut in_run, mut hidden) = (0usize, false, false);
     for item in scan(&body) {
         match item {
-            Item::Open("mc:Fallback" | "w:moveFrom", tag) if !tag.ends_with('/') => skipped += 1,
-            Item::Close("mc:Fallback" | "w:moveFrom") => skipped = skipped.saturating_sub(1),
+            Item::Open("mc:Fallback" | "w:moveFrom" | "w:rt", tag) if !tag.ends_with('/') => skipped += 1,
+            Item::Close("mc:Fallback" | "w:moveFrom" | "w:rt") => skipped = skipped.saturating_sub(1),
             _ if skipped > 0 => {}
             Item::Open("w:r", tag) => (in_run, hidden) = (!tag.ends_with('/'), false),
             Item::Close("w:r") => (in_run, hidden) = (false, false),

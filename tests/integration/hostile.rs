@@ -635,7 +635,7 @@ fn a_pdf_too_large_for_the_workers_memory_is_refused_as_such_in_one_line() {
 }
 
 #[test]
-fn docx_text_boxes_are_read_once_and_hidden_or_moved_text_not_at_all() {
+fn docx_text_boxes_are_read_once_and_hidden_or_moved_text_and_ruby_readings_not_at_all() {
     let text_box = |body: &str| {
         format!(
             "<w:p><w:r><w:t xml:space=\"preserve\">Before the box, </w:t></w:r><w:r><mc:AlternateContent>\
@@ -648,13 +648,19 @@ fn docx_text_boxes_are_read_once_and_hidden_or_moved_text_not_at_all() {
     let hidden = "<w:p><w:r><w:t xml:space=\"preserve\">Shown </w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr>\
 <w:t>HIDDEN</w:t></w:r><w:r><w:rPr><w:vanish w:val=\"0\"/></w:rPr><w:t>and shown</w:t></w:r>\
 <w:moveFrom><w:r><w:t>MOVED-AWAY</w:t></w:r></w:moveFrom><w:r><w:t xml:space=\"preserve\"> well</w:t>\
-<w:noBreakHyphen/><w:t>known.</w:t></w:r></w:p>";
+<w:noBreakHyphen/><w:t>known.</w:t></w:r></w:p><w:p><w:r><w:ruby><w:rubyPr/><w:rt><w:r><w:t>しぎかい</w:t></w:r>\
+</w:rt><w:rubyBase><w:r><w:t>市議会</w:t></w:r></w:rubyBase></w:ruby></w:r><w:r><w:t>は火曜日に決めた。</w:t></w:r></w:p>";
     let body = format!("{}{hidden}", text_box("SIDEBAR: the route map is on page two."));
     let a = article::from_bytes("box.docx", &raw_docx(paragraphs_xml(&body).as_bytes(), None), None).unwrap();
-    let paragraphs: Vec<&str> = a.paragraphs().take(3).collect();
+    let paragraphs: Vec<&str> = a.paragraphs().take(4).collect();
     assert_eq!(
         paragraphs,
-        ["SIDEBAR: the route map is on page two.", "Before the box, after the box.", "Shown and shown well-known."]
+        [
+            "SIDEBAR: the route map is on page two.",
+            "Before the box, after the box.",
+            "Shown and shown well-known.",
+            "市議会は火曜日に決めた。"
+        ]
     );
     assert_eq!(a.text.matches("SIDEBAR").count(), 1, "{}", a.text);
 }
