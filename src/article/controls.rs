@@ -31,6 +31,14 @@ pub fn strip(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `strip` for an owned string: the same string when it has nothing to take out.
+pub fn strip_owned(text: String) -> String {
+    match strip(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    }
+}
+
 /// A control character that is not white space (white space includes tab, the line breaks, form
 /// feed and U+0085).
 fn stray(c: char) -> bool {

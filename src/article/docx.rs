@@ -2,11 +2,11 @@
 //! Heading styles kept as structure, and the title, author and creation date from
 //! `docProps/core.xml`. Text boxes are read once (not their fallback copies), after the
 //! paragraph they are anchored in; hidden text, text a tracked change moved away and ruby
-//! readings (furigana) are not read. The XML is read with a small scanner over the few elements that carry
-//! text; nothing else in the package (macros, images, links) is opened. A file that is not a Word
-//! document says what it is: one saved with a password (an OLE compound file holding an
-//! encrypted package, or a zip whose entries are encrypted), an older Office file, a spreadsheet,
-//! a presentation or an OpenDocument file.
+//! readings (furigana) are not read. The XML is read with a small scanner over the few elements
+//! that carry text; nothing else in the package (macros, images, links) is opened. A file that
+//! is not a Word document says what it is: one saved with a password (an OLE compound file
+//! holding an encrypted package, or a zip whose entries are encrypted), an older Office file, a
+//! spreadsheet, a presentation or an OpenDocument file.
 //!
 //! The work is bounded by the input: a part is inflated as a stream and refused as damaged as
 //! soon as it would pass `MAX_PART_BYTES` (never inflated whole first), the scanner makes one

@@ -54,7 +54,12 @@ pub fn front_matter(markdown: &str) -> (Option<FrontMatter>, &str) {
         let end = at + line.len();
         let trimmed = line.trim_end();
         if closers.contains(&trimmed) {
-            return if first { (None, markdown) } else { (Some(matter), &doc[end..]) };
+            if first {
+                return (None, markdown);
+            }
+            // A date with a time keeps its day, as a page's publication date does.
+            matter.date = matter.date.map(|d| super::html::date_prefix(&d).unwrap_or(d));
+            return (Some(matter), &doc[end..]);
         }
         if first && !trimmed.trim().is_empty() {
             first = false;
@@ -76,21 +81,11 @@ pub fn front_matter(markdown: &str) -> (Option<FrontMatter>, &str) {
                 if let (Some(slot), false) = (slot, value.is_empty()) {
                     slot.get_or_insert_with(|| value.to_string());
                 }
-                // A date with a time keeps its day, as a page's publication date does.
-                if let Some(day) = matter.date.as_deref().and_then(|d| d.get(..10)).filter(|d| is_day(d)) {
-                    matter.date = Some(day.to_string());
-                }
             }
         }
         at = end;
     }
     (None, markdown)
-}
-
-/// Whether `text` is a day written `YYYY-MM-DD`.
-fn is_day(text: &str) -> bool {
-    text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
 }
 
 /// Whether `line` is a key of YAML (`key:`) or TOML (`key =`, `[table]`).

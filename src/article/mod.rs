@@ -8,7 +8,6 @@
 //! process with limits (`contained`). `web` fetches a page the person asked for and reads it the
 //! same way.
 
-use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
@@ -265,9 +264,9 @@ pub fn from_bytes(name: &str, bytes: &[u8], extension: Option<&str>) -> Result<A
     Ok(Article {
         kind,
         title: title.map(cap_title),
-        byline: matter.author.map(|s| controls::strip(&s).into_owned()),
+        byline: matter.author.map(controls::strip_owned),
         site: None,
-        published: matter.date.map(|s| controls::strip(&s).into_owned()),
+        published: matter.date.map(controls::strip_owned),
         text: body,
         notes: Vec::new(),
     })
@@ -319,13 +318,12 @@ fn finish(
     if words < MIN_WORDS {
         return Err(problem(InputProblem::TooShort { words, min: MIN_WORDS }));
     }
-    let clean = |s: Option<String>| s.map(|s| controls::strip(&s).into_owned());
     Ok(Article {
         kind,
         title: title.map(cap_title),
-        byline: clean(byline),
-        site: clean(site),
-        published: clean(published),
+        byline: byline.map(controls::strip_owned),
+        site: site.map(controls::strip_owned),
+        published: published.map(controls::strip_owned),
         text,
         notes: Vec::new(),
     })
@@ -339,10 +337,7 @@ pub const MAX_TITLE_CHARS: usize = 300;
 /// A title of at most `MAX_TITLE_CHARS` characters: a longer one is cut at the last space within
 /// the limit (or at the limit, when a word runs past half of it) and ends with an ellipsis.
 pub fn cap_title(title: String) -> String {
-    let title = match controls::strip(&title) {
-        Cow::Borrowed(_) => title,
-        Cow::Owned(clean) => clean,
-    };
+    let title = controls::strip_owned(title);
     let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS - 1) else { return title };
     if cut + title[cut..].chars().next().map_or(0, char::len_utf8) == title.len() {
         return title;
